@@ -1,0 +1,36 @@
+import { loadStackConfig } from '../stack/lib/config.ts'
+import { redactUrl, secretFile } from '../stack/lib/secrets.ts'
+import { type ComponentStatus, stackStatus } from '../stack/lib/stack.ts'
+import { hasFlag, runCli } from './cli.ts'
+
+/** Exits 0 when every component is healthy, 1 otherwise, so scripts can wait on it. */
+runCli(async () => {
+  const config = loadStackConfig()
+  const status = await stackStatus(config)
+  const { info } = status
+  // URLs are printed without passwords; the local stack's are in files named here.
+  const report = {
+    ok: status.ok,
+    postgres: {
+      url: redactUrl(info.postgres.url).replace(':***@', '@'),
+      ...(config.managed.postgres ? { passwordFile: secretFile(config.secretsDir, 'postgres-app') } : {}),
+      ...status.postgres,
+    },
+    kafka: { brokers: info.kafka.brokers, ...status.kafka },
+    connect: { url: info.connect.url, ...status.connect },
+  }
+  if (hasFlag('--json')) {
+    console.log(JSON.stringify(report, null, 2))
+  } else {
+    const line = (name: string, where: string, s: ComponentStatus) =>
+      `  ${s.healthy ? '✓' : '✗'} ${name.padEnd(9)} ${s.healthy ? 'healthy  ' : 'unhealthy'} ` +
+      `${s.managed ? `pid ${s.pid ?? '-'}`.padEnd(10) : 'external  '} ports ${s.ports.join(',').padEnd(12)} ${where}`
+    console.log(line('postgres', report.postgres.url, status.postgres))
+    console.log(line('kafka', info.kafka.brokers.join(','), status.kafka))
+    console.log(line('connect', info.connect.url, status.connect))
+    console.log(
+      status.ok ? 'Stack is healthy.' : 'Stack is not healthy: `npm run stack:up` starts what is missing.',
+    )
+  }
+  return status.ok ? 0 : 1
+})

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { kafkaAnswers } from '../../lib/kafka.ts'
+import type { Component } from './component.ts'
+import { portEnvVar, type StackConfig } from './config.ts'
+import { StackError } from './errors.ts'
+import { runJava } from './java-run.ts'
+import { jvmLaunch, renderProperties } from './jvm.ts'
+
+export const localBrokers = (config: StackConfig) => [`127.0.0.1:${config.env.KAFKA_PORT}`]
+
+/** A single Kafka 4 node in KRaft mode: broker and controller in one process. */
+export function kafkaComponent(config: StackConfig, java: string): Component {
+  const dir = join(config.stackDir, 'kafka')
+  const dataDir = join(dir, 'data')
+  const propertiesFile = join(dir, 'server.properties')
+  const formattedFile = join(dir, 'formatted.json')
+  const { KAFKA_PORT: port, KAFKA_CONTROLLER_PORT: controllerPort } = config.env
+
+  return {
+    name: 'kafka',
+    dir,
+    ports: [
+      { port, envVar: portEnvVar.kafka },
+      { port: controllerPort, envVar: portEnvVar.kafkaController },
+    ],
+
+    async prepare(reporter) {
+      writeFileSync(
+        propertiesFile,
+        renderProperties({
+          'process.roles': 'broker,controller',
+          'node.id': 1,
+          listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+          'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+          'controller.listener.names': 'CONTROLLER',
+          'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          'controller.quorum.bootstrap.servers': `127.0.0.1:${controllerPort}`,
+          'log.dirs': dataDir,
+          // One node: every internal topic must live with a single replica.
+          'offsets.topic.replication.factor': 1,
+          'transaction.state.log.replication.factor': 1,
+          'transaction.state.log.min.isr': 1,
+          'share.coordinator.state.topic.replication.factor': 1,
+          'share.coordinator.state.topic.min.isr': 1,
+          'default.replication.factor': 1,
+          'min.insync.replicas': 1,
+          // Nobody else will join the group; waiting for them only slows every consumer start.
+          'group.initial.rebalance.delay.ms': 0,
+        }),
+      )
+      if (existsSync(join(dataDir, 'meta.properties'))) {
+        const formatted = JSON.parse(readFileSync(formattedFile, 'utf8')) as { controllerPort: number }
+        if (formatted.controllerPort !== controllerPort) {
+          throw new StackError(
+            'START_FAILED',
+            `Kafka's storage was formatted for controller port ${formatted.controllerPort}, ` +
+              `not ${controllerPort}. Set KAFKA_CONTROLLER_PORT=${formatted.controllerPort} or reset the stack ` +
+              'with `npm run stack:down -- --purge`.',
+          )
+        }
+        return
+      }
+      await reporter.step('kafka: format KRaft storage', async () => {
+        // Kafka cluster ids are 16 random bytes in URL-safe base64, as `kafka-storage random-uuid` prints.
+        const clusterId = randomBytes(16).toString('base64url')
+        await runJava(java, config, [
+          'kafka.tools.StorageTool',
+          'format',
+          '--standalone',
+          '-t',
+          clusterId,
+          '-c',
+          propertiesFile,
+        ])
+        writeFileSync(formattedFile, `${JSON.stringify({ clusterId, controllerPort })}\n`)
+      })
+    },
+
+    launch: () => jvmLaunch(config, java, dir, 'kafka.Kafka', propertiesFile),
+    probe: () => kafkaAnswers(localBrokers(config), 1500),
+  }
+}

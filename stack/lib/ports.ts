@@ -1,0 +1,21 @@
+import { createServer } from 'node:net'
+import { StackError } from './errors.ts'
+
+/** Resolves true when nothing listens on 127.0.0.1:`port`. */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
+  })
+}
+
+/** Fails with the port, who wanted it and the env var that moves it. */
+export async function assertPortFree(port: number, component: string, envVar: string): Promise<void> {
+  if (await isPortFree(port)) return
+  throw new StackError(
+    'PORT_IN_USE',
+    `Port ${port} for ${component} is already in use by another process. ` +
+      `Stop that process, or move ${component} with ${envVar}=<free port>.`,
+  )
+}

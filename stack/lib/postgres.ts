@@ -1,0 +1,163 @@
+import { spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, constants, existsSync, statSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import postgres from 'postgres'
+import type { Component } from './component.ts'
+import { portEnvVar, type StackConfig } from './config.ts'
+import { StackError } from './errors.ts'
+import type { Reporter } from './report.ts'
+import { ensureSecret, readSecret } from './secrets.ts'
+
+/** Bounds how much WAL a stalled replication slot may pin before Postgres invalidates it. */
+export const maxSlotWalKeepSize = '1GB'
+
+export interface PostgresUrls {
+  /** The application role on the application database. */
+  url: string
+  /** The bootstrap superuser, for setup and replication-slot administration. */
+  adminUrl: string
+}
+
+export function localPostgresUrls(config: StackConfig): PostgresUrls {
+  const { POSTGRES_PORT: port, POSTGRES_DB: db, POSTGRES_USER: user } = config.env
+  // Read only: stack:status must not create secrets; the first stack:up does.
+  const appPassword = readSecret(config.secretsDir, 'postgres-app') ?? ''
+  const adminPassword = readSecret(config.secretsDir, 'postgres-admin') ?? ''
+  return {
+    url: `postgres://${user}:${appPassword}@127.0.0.1:${port}/${db}`,
+    adminUrl: `postgres://postgres:${adminPassword}@127.0.0.1:${port}/postgres`,
+  }
+}
+
+/** True when `url` accepts a connection and answers a query. */
+export async function postgresAnswers(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
+  try {
+    await sql`select 1`
+    return true
+  } catch {
+    return false
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
+
+/**
+ * The server refuses to run as root, so as root we run it (and initdb) as the `postgres` OS user
+ * that Debian's package creates, and make sure that user can reach the data directory.
+ */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined
+  const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' })
+  const uid = id('-u')
+  const gid = id('-g')
+  if (uid.status !== 0 || gid.status !== 0) {
+    throw new StackError(
+      'PREREQUISITE_MISSING',
+      'PostgreSQL will not run as root and there is no "postgres" OS user to run it as. ' +
+        'Install postgresql-15 (it creates the user) or run the stack as a normal user.',
+    )
+  }
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
+}
+
+/** Gives "others" the execute bit on ancestors that lack it, so the server user can reach its folder. */
+function openPathFor(dir: string, reporter: Reporter): void {
+  for (let current = dirname(dir); current !== dirname(current); current = dirname(current)) {
+    const mode = statSync(current).mode
+    if ((mode & constants.S_IXOTH) === 0) {
+      chmodSync(current, mode | constants.S_IXOTH)
+      reporter.info(`gave others search (x) permission on ${current} so the postgres user can reach its data`)
+    }
+  }
+}
+
+export function postgresComponent(config: StackConfig, pgBin: string): Component {
+  const dir = join(config.stackDir, 'postgres')
+  const dataDir = join(dir, 'data')
+  const port = config.env.POSTGRES_PORT
+  const user = serverUser()
+  ensureSecret(config.secretsDir, 'postgres-admin')
+  ensureSecret(config.secretsDir, 'postgres-app')
+  const urls = localPostgresUrls(config)
+
+  return {
+    name: 'postgres',
+    dir,
+    ports: [{ port, envVar: portEnvVar.postgres }],
+
+    async prepare(reporter) {
+      if (user) {
+        openPathFor(dir, reporter)
+        chownSync(dir, user.uid, user.gid)
+      }
+      if (existsSync(join(dataDir, 'PG_VERSION'))) return
+      await reporter.step('postgres: initdb', async () => {
+        // The superuser password reaches initdb through a file that exists only for this call.
+        const pwFile = join(dir, '.initdb-password')
+        writeFileSync(pwFile, `${ensureSecret(config.secretsDir, 'postgres-admin')}\n`, { mode: 0o600 })
+        if (user) chownSync(pwFile, user.uid, user.gid)
+        try {
+          const result = spawnSync(
+            join(pgBin, 'initdb'),
+            [
+              '-D',
+              dataDir,
+              '-U',
+              'postgres',
+              `--pwfile=${pwFile}`,
+              '--auth=scram-sha-256',
+              '-E',
+              'UTF8',
+              '--locale=C',
+            ],
+            { encoding: 'utf8', ...(user ?? {}) },
+          )
+          if (result.status !== 0) {
+            throw new StackError('START_FAILED', `initdb failed:\n${result.stdout}${result.stderr}`)
+          }
+        } finally {
+          await rm(pwFile, { force: true })
+        }
+      })
+    },
+
+    launch() {
+      const settings = {
+        listen_addresses: '127.0.0.1',
+        port: String(port),
+        // TCP only: a socket path under a deep clone can exceed the 107-byte limit.
+        unix_socket_directories: '',
+        wal_level: 'logical',
+        max_wal_senders: '10',
+        max_replication_slots: '10',
+        max_slot_wal_keep_size: maxSlotWalKeepSize,
+      }
+      const args = [
+        '-D',
+        dataDir,
+        ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+      ]
+      return { command: join(pgBin, 'postgres'), args, marker: dataDir, ...(user ?? {}) }
+    },
+
+    probe: () => postgresAnswers(urls.adminUrl),
+
+    async afterStart() {
+      const { POSTGRES_DB: db, POSTGRES_USER: role } = config.env
+      const appPassword = ensureSecret(config.secretsDir, 'postgres-app')
+      const sql = postgres(urls.adminUrl, { max: 1, onnotice: () => {} })
+      try {
+        const [existingRole] = await sql`select 1 from pg_roles where rolname = ${role}`
+        if (!existingRole) await sql`create role ${sql(role)} login`
+        // Hex secret and a validated identifier: nothing here needs escaping.
+        await sql.unsafe(`alter role "${role}" with login password '${appPassword}'`)
+        const [existingDb] = await sql`select 1 from pg_database where datname = ${db}`
+        if (!existingDb) await sql`create database ${sql(db)} owner ${sql(role)}`
+      } finally {
+        await sql.end({ timeout: 5 })
+      }
+    },
+  }
+}
