@@ -19,6 +19,10 @@ export const stackEnvSchema = z.object({
   KAFKA_PORT: port(19092),
   KAFKA_CONTROLLER_PORT: port(19093),
   CONNECT_PORT: port(18083),
+  /** `testcontainers` runs the tests against docker-compose.yml instead (needs a Docker engine). */
+  STACK_MODE: z.enum(['native', 'testcontainers']).default('native'),
+  /** The JDK to run Kafka and Connect with; `java` on PATH when unset. */
+  JAVA_HOME: z.string().min(1).optional(),
   /** Folder with initdb and postgres; found on its own when unset. */
   PG_BIN: z.string().min(1).optional(),
   POSTGRES_DB: z

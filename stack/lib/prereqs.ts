@@ -41,6 +41,7 @@ function run(command: string, args: string[]): { ok: boolean; output: string } {
  * Debian package to install, so a new machine is fixed in one round.
  */
 export function findToolchain(options: {
+  needJvm: boolean
   needPostgres: boolean
   pgBin?: string
   javaHome?: string
@@ -48,12 +49,17 @@ export function findToolchain(options: {
   const missing: string[] = []
 
   const java = options.javaHome ? join(options.javaHome, 'bin', 'java') : 'java'
-  const javaMajor = parseJavaMajor(run(java, ['-version']).output)
-  if (javaMajor === undefined) missing.push('Java 17 or newer (apt-get install openjdk-17-jdk-headless)')
-  else if (javaMajor < 17)
-    missing.push(`Java 17 or newer; found Java ${javaMajor} (apt-get install openjdk-17-jdk-headless)`)
-
-  if (!run('mvn', ['-v']).ok) missing.push('Maven 3.6 or newer (apt-get install maven)')
+  if (options.needJvm) {
+    const javaMajor = parseJavaMajor(run(java, ['-version']).output)
+    const where = options.javaHome ? ` at JAVA_HOME=${options.javaHome}` : ' on PATH'
+    if (javaMajor === undefined)
+      missing.push(`Java 17 or newer, none found${where} (apt-get install openjdk-17-jdk-headless)`)
+    else if (javaMajor < 17)
+      missing.push(
+        `Java 17 or newer; found Java ${javaMajor}${where} (apt-get install openjdk-17-jdk-headless)`,
+      )
+    if (!run('mvn', ['-v']).ok) missing.push('Maven 3.6 or newer (apt-get install maven)')
+  }
 
   let pgBin: string | undefined
   if (options.needPostgres) {

@@ -48,7 +48,9 @@ export async function stackUp(
   const { managed } = config
   const needJvm = managed.kafka || managed.connect
   const tools = findToolchain({
+    needJvm,
     needPostgres: managed.postgres,
+    ...(config.env.JAVA_HOME ? { javaHome: config.env.JAVA_HOME } : {}),
     ...(config.env.PG_BIN ? { pgBin: config.env.PG_BIN } : {}),
   })
   if (needJvm) await ensureJars(config.jarsDir, tools.mvn, reporter)

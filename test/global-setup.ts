@@ -1,0 +1,42 @@
+import 'vitest'
+import type { TestProject } from 'vitest/node'
+import type { ComponentName } from '../stack/lib/component.ts'
+import { ensureStopped } from '../stack/lib/component.ts'
+import { loadStackConfig } from '../stack/lib/config.ts'
+import { consoleReporter } from '../stack/lib/report.ts'
+import { type StackInfo, stackUp } from '../stack/lib/stack.ts'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo & { secretsDir: string | null }
+  }
+}
+
+/**
+ * Starts the stack once for the whole run, or reuses one that `npm run stack:up` left running.
+ * Only what this setup started is stopped afterwards, so a developer's running stack survives.
+ */
+export default async function setup(project: TestProject) {
+  const config = loadStackConfig()
+  if (config.env.STACK_MODE === 'testcontainers') {
+    const { startComposeStack } = await import('./compose-stack.ts')
+    const started = await startComposeStack()
+    project.provide('stack', { ...started.info, secretsDir: null })
+    return started.stop
+  }
+
+  const { info, outcomes } = await stackUp(
+    config,
+    consoleReporter((line) => console.log(`[stack] ${line}`)),
+  )
+  project.provide('stack', { ...info, secretsDir: config.secretsDir })
+  const startedHere = (Object.keys(outcomes) as ComponentName[]).filter(
+    (name) => outcomes[name] === 'started',
+  )
+
+  return async () => {
+    for (const name of [...startedHere].reverse()) {
+      await ensureStopped({ name, dir: `${config.stackDir}/${name}` })
+    }
+  }
+}

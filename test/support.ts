@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto'
+import postgres from 'postgres'
+
+/** A name no other test (or earlier run) uses: topics, groups, databases, slots. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
+}
+
+/**
+ * A fresh database on the shared server, dropped afterwards: creating one costs milliseconds,
+ * starting a server costs seconds. Returns URLs for the admin and the database itself.
+ */
+export async function createTestDatabase(adminUrl: string, prefix = 'it') {
+  const name = uniqueName(prefix).toLowerCase()
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  await admin`create database ${admin(name)}`
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      // Slots pin a database; tests drop their own, this catches a test that failed half way.
+      await admin`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = ${name} and not active`
+      await admin`drop database if exists ${admin(name)} with (force)`
+      await admin.end()
+    },
+  }
+}
