@@ -26,16 +26,53 @@ export interface ConfigValidation {
   configs: { value: { name: string; value: string | null; errors: string[] } }[]
 }
 
+export type ConnectorState = 'RUNNING' | 'PAUSED' | 'STOPPED' | 'FAILED' | 'UNASSIGNED' | 'RESTARTING'
+
+export interface ConnectorStatus {
+  name: string
+  connector: { state: ConnectorState; worker_id: string; trace?: string }
+  tasks: { id: number; state: ConnectorState; worker_id: string; trace?: string }[]
+}
+
 export interface ConnectClient {
   plugins(): Promise<ConnectorPlugin[]>
   /** PUT /connector-plugins/<class>/config/validate: Connect's own verdict on a config. */
   validate(connectorClass: string, config: Record<string, string>): Promise<ConfigValidation>
+  /** Creates or updates the connector; `created` tells which. Idempotent for an unchanged config. */
+  putConfig(name: string, config: Record<string, string>): Promise<{ created: boolean }>
+  /** The config as Connect stores it (config-provider placeholders unresolved), or undefined. */
+  getConfig(name: string): Promise<Record<string, string> | undefined>
+  /** undefined when no connector has that name. */
+  status(name: string): Promise<ConnectorStatus | undefined>
+  restart(name: string): Promise<void>
+  pause(name: string): Promise<void>
+  resume(name: string): Promise<void>
+  /** Returns false when there was no such connector. */
+  remove(name: string): Promise<boolean>
 }
 
 export function createConnectClient(baseUrl: string, timeoutMs = 10_000): ConnectClient {
   const base = baseUrl.replace(/\/+$/, '')
 
-  async function call<T>(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> {
+  async function call<T>(
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
+    return (await send<T>(method, path, body)).body
+  }
+
+  /** 404 comes back as `undefined` instead of an error, for the calls where absence is an answer. */
+  async function callOrAbsent<T>(method: 'GET', path: string): Promise<T | undefined> {
+    try {
+      return await call<T>(method, path)
+    } catch (error) {
+      if (error instanceof ConnectError && error.status === 404) return undefined
+      throw error
+    }
+  }
+
+  async function send<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     let response: Awaited<ReturnType<typeof request>>
     try {
       response = await request(`${base}${path}`, {
@@ -58,8 +95,9 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
         retryable,
       )
     }
-    return JSON.parse(text) as T
+    return { status: response.statusCode, body: (text ? JSON.parse(text) : undefined) as T }
   }
+  const connector = (name: string) => `/connectors/${encodeURIComponent(name)}`
 
   return {
     plugins: () => call<ConnectorPlugin[]>('GET', '/connector-plugins'),
@@ -69,6 +107,29 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
         `/connector-plugins/${encodeURIComponent(connectorClass)}/config/validate`,
         config,
       ),
+    putConfig: async (name, config) => ({
+      created: (await send('PUT', `${connector(name)}/config`, config)).status === 201,
+    }),
+    getConfig: (name) => callOrAbsent<Record<string, string>>('GET', `${connector(name)}/config`),
+    status: (name) => callOrAbsent<ConnectorStatus>('GET', `${connector(name)}/status`),
+    restart: async (name) => {
+      await call('POST', `${connector(name)}/restart?includeTasks=true&onlyFailed=false`)
+    },
+    pause: async (name) => {
+      await call('PUT', `${connector(name)}/pause`)
+    },
+    resume: async (name) => {
+      await call('PUT', `${connector(name)}/resume`)
+    },
+    remove: async (name) => {
+      try {
+        await send('DELETE', connector(name))
+        return true
+      } catch (error) {
+        if (error instanceof ConnectError && error.status === 404) return false
+        throw error
+      }
+    },
   }
 }
 

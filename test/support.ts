@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 
 /** A name no other test (or earlier run) uses: topics, groups, databases, slots. */
@@ -20,8 +21,15 @@ export async function createTestDatabase(adminUrl: string, prefix = 'it') {
     name,
     url: url.toString(),
     async drop() {
-      // Slots pin a database; tests drop their own, this catches a test that failed half way.
-      await admin`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = ${name} and not active`
+      // A logical slot pins its database, and stays active until the connector's task has
+      // stopped; wait for that (seconds at most), then drop the slots and the database.
+      const deadline = Date.now() + 60_000
+      while (Date.now() < deadline) {
+        const [busy] = await admin`select 1 from pg_replication_slots where database = ${name} and active`
+        if (!busy) break
+        await delay(200)
+      }
+      await admin`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = ${name}`
       await admin`drop database if exists ${admin(name)} with (force)`
       await admin.end()
     },

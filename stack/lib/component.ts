@@ -37,7 +37,7 @@ export interface Component {
   probe(): Promise<boolean>
   /** Says why the probe fails, when that can be told (added to a start timeout's message). */
   diagnose?(): Promise<string | undefined>
-  /** Runs once the component is healthy, e.g. creating the application role. Idempotent. */
+  /** Runs whenever the component is found or made healthy, e.g. ensuring roles exist. Idempotent. */
   afterStart?(reporter: Reporter): Promise<void>
 }
 
@@ -60,6 +60,8 @@ export async function ensureStarted(
   const existing = readRecord(file)
   if (existing && isOurs(existing)) {
     await waitHealthy(component, existing, reporter, timeoutMs)
+    // Idempotent setup (roles, grants) also runs here, so a newer checkout needs no restart.
+    await component.afterStart?.(reporter)
     return 'already-running'
   }
   await removeRecord(file)

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { parseEnv } from '../../lib/config.ts'
+
+export { ConfigError } from '../../lib/config.ts'
 
 /** The repository root: stack/lib/config.ts is two levels below it. */
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..')
@@ -70,19 +73,9 @@ export const portEnvVar = {
   connect: 'CONNECT_PORT',
 } as const
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID'
-  readonly retryable = false
-}
-
 /** Parses the environment once; lists every problem at once instead of failing on the first. */
 export function loadStackConfig(source: Record<string, string | undefined> = process.env): StackConfig {
-  const parsed = stackEnvSchema.safeParse(source)
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
-    throw new ConfigError(`Invalid stack configuration:\n${lines.join('\n')}`)
-  }
-  const env = parsed.data
+  const env = parseEnv(stackEnvSchema, source, 'stack')
   const stackDir = resolve(env.STACK_DIR)
   return {
     env,

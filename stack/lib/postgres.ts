@@ -3,6 +3,7 @@ import { chmodSync, chownSync, constants, existsSync, statSync, writeFileSync } 
 import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
+import { connectorPasswordKey, connectorSecretsFile, replicationRole } from '../../lib/replication.ts'
 import type { Component } from './component.ts'
 import { portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
@@ -71,6 +72,20 @@ function openPathFor(dir: string, reporter: Reporter): void {
       reporter.info(`gave others search (x) permission on ${current} so the postgres user can reach its data`)
     }
   }
+}
+
+/**
+ * The role Debezium connects as: LOGIN and REPLICATION only, no superuser, no ownership. The
+ * migrations grant it SELECT on the outbox. Its password goes to a properties file that Connect's
+ * file config provider reads, so the connector config only names it.
+ */
+async function ensureReplicationRole(sql: postgres.Sql, secretsDir: string): Promise<void> {
+  const password = ensureSecret(secretsDir, 'postgres-cdc')
+  const [existing] = await sql`select 1 from pg_roles where rolname = ${replicationRole}`
+  if (!existing) await sql`create role ${sql(replicationRole)} login replication`
+  await sql.unsafe(`alter role "${replicationRole}" with login replication password '${password}'`)
+  const file = join(secretsDir, connectorSecretsFile)
+  writeFileSync(file, `${connectorPasswordKey}=${password}\n`, { mode: 0o600 })
 }
 
 export function postgresComponent(config: StackConfig, pgBin: string): Component {
@@ -155,6 +170,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         await sql.unsafe(`alter role "${role}" with login password '${appPassword}'`)
         const [existingDb] = await sql`select 1 from pg_database where datname = ${db}`
         if (!existingDb) await sql`create database ${sql(db)} owner ${sql(role)}`
+        await ensureReplicationRole(sql, config.secretsDir)
       } finally {
         await sql.end({ timeout: 5 })
       }

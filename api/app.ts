@@ -1,0 +1,84 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { sql } from 'drizzle-orm'
+import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify'
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod'
+import type { Db } from '../db/client.ts'
+import { ApiError } from './errors.ts'
+import { bookRoutes } from './routes/books.ts'
+import { orderRoutes } from './routes/orders.ts'
+
+export interface AppOptions {
+  db: Db
+  logger: FastifyBaseLogger | false
+  /** Largest accepted request body; larger ones get 413 before any parsing. */
+  bodyLimitBytes?: number
+}
+
+/** Builds the HTTP API without listening, so tests drive it with `app.inject()`. */
+export async function buildApp(options: AppOptions) {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimitBytes ?? 16 * 1024,
+  }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
+  await app.register(swagger, {
+    openapi: { info: { title: 'outbox-cdc bookshop API', version: '0.1.0' } },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const details = error.validation.map((issue) => ({
+        field: fieldOf(error.validationContext ?? 'request', issue.instancePath, issue.params),
+        message: issue.message ?? 'is invalid',
+      }))
+      return reply.code(400).send({
+        error: 'VALIDATION_FAILED',
+        message: details.map((d) => `${d.field}: ${d.message}`).join('; '),
+        details,
+      })
+    }
+    if (error instanceof ApiError)
+      return reply.code(error.status).send({ error: error.code, message: error.message })
+    // Fastify's own client errors: malformed JSON (400), body too large (413), media type (415).
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: error.code ?? 'BAD_REQUEST', message: error.message })
+    }
+    request.log.error({ err: error }, 'request failed')
+    return reply.code(500).send({ error: 'INTERNAL', message: 'Internal error; it has been logged.' })
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'NOT_FOUND', message: `No route ${request.method} ${request.url}.` }),
+  )
+
+  app.get('/health', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await options.db.execute(sql`select 1`)
+      return { status: 'ok' }
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', reason: 'database' })
+    }
+  })
+  await app.register(bookRoutes, { db: options.db })
+  await app.register(orderRoutes, { db: options.db })
+  return app
+}
+
+/** `body/price`, `params/id`, or the unknown key itself for `unrecognized_keys`. */
+function fieldOf(context: string, instancePath: string, params: unknown): string {
+  const keys = (params as { keys?: string[] } | undefined)?.keys
+  const path = instancePath.replace(/^\//, '')
+  if (Array.isArray(keys) && keys.length > 0)
+    return keys.map((key) => `${context}/${path ? `${path}/` : ''}${key}`).join(', ')
+  return path ? `${context}/${path}` : context
+}

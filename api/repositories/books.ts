@@ -1,0 +1,70 @@
+import { and, asc, eq, gte, isNull, sql } from 'drizzle-orm'
+import type { DbOrTx } from '../../db/client.ts'
+import { books } from '../../db/schema.ts'
+import { type Book, fromCents } from '../../lib/events.ts'
+
+export type BookRow = typeof books.$inferSelect
+
+/** The book as the API returns it and as its events carry it. */
+export function toBook(row: BookRow): Book {
+  return {
+    id: row.id,
+    title: row.title,
+    author: row.author,
+    price: fromCents(row.priceCents),
+    stock: row.stock,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    removedAt: row.removedAt?.toISOString() ?? null,
+  }
+}
+
+export async function insertBook(tx: DbOrTx, row: typeof books.$inferInsert): Promise<BookRow> {
+  const [inserted] = await tx.insert(books).values(row).returning()
+  if (!inserted) throw new Error('insert into books returned no row')
+  return inserted
+}
+
+export async function findBook(tx: DbOrTx, id: string): Promise<BookRow | undefined> {
+  const [row] = await tx.select().from(books).where(eq(books.id, id))
+  return row
+}
+
+/** Books still on sale, oldest first. */
+export function listBooks(tx: DbOrTx, options: { limit: number; offset: number }): Promise<BookRow[]> {
+  return tx
+    .select()
+    .from(books)
+    .where(isNull(books.removedAt))
+    .orderBy(asc(books.createdAt), asc(books.id))
+    .limit(options.limit)
+    .offset(options.offset)
+}
+
+/** Marks a book removed; returns undefined when it was missing or already removed. */
+export async function markBookRemoved(tx: DbOrTx, id: string, at: Date): Promise<BookRow | undefined> {
+  const [row] = await tx
+    .update(books)
+    .set({ removedAt: at, updatedAt: at })
+    .where(and(eq(books.id, id), isNull(books.removedAt)))
+    .returning()
+  return row
+}
+
+/**
+ * Takes `quantity` copies off the shelf in one statement, so two concurrent orders can never
+ * both take the last copy. Returns undefined when the book is missing, removed or short.
+ */
+export async function takeStock(
+  tx: DbOrTx,
+  id: string,
+  quantity: number,
+  at: Date,
+): Promise<BookRow | undefined> {
+  const [row] = await tx
+    .update(books)
+    .set({ stock: sql`${books.stock} - ${quantity}`, updatedAt: at })
+    .where(and(eq(books.id, id), isNull(books.removedAt), gte(books.stock, quantity)))
+    .returning()
+  return row
+}

@@ -1,0 +1,29 @@
+import { eq } from 'drizzle-orm'
+import type { DbOrTx } from '../../db/client.ts'
+import { orders } from '../../db/schema.ts'
+import { fromCents, type Order } from '../../lib/events.ts'
+
+export type OrderRow = typeof orders.$inferSelect
+
+export function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    customerId: row.customerId,
+    bookId: row.bookId,
+    quantity: row.quantity,
+    total: fromCents(row.totalCents),
+    status: row.status,
+    createdAt: row.createdAt.toISOString(),
+  }
+}
+
+export async function insertOrder(tx: DbOrTx, row: typeof orders.$inferInsert): Promise<OrderRow> {
+  const [inserted] = await tx.insert(orders).values(row).returning()
+  if (!inserted) throw new Error('insert into orders returned no row')
+  return inserted
+}
+
+export async function findOrder(tx: DbOrTx, id: string): Promise<OrderRow | undefined> {
+  const [row] = await tx.select().from(orders).where(eq(orders.id, id))
+  return row
+}

@@ -1,0 +1,26 @@
+import { eq } from 'drizzle-orm'
+import type { Tx } from '../../db/client.ts'
+import { outbox } from '../../db/schema.ts'
+import type { OutboxEvent } from '../../lib/events.ts'
+
+/**
+ * Appends `event` to the outbox. Must be called inside the transaction that changes the domain
+ * rows the event describes: then the event exists if and only if the change committed.
+ *
+ * The row is deleted again in the same transaction. Debezium reads the insert from the WAL, not
+ * the table, so the event still reaches Kafka (the publication publishes inserts only), and the
+ * table never grows: there is nothing for a cleanup job to race with while the connector lags.
+ */
+export async function appendOutboxEvent(tx: Tx, event: OutboxEvent, traceContext?: string): Promise<void> {
+  await tx.insert(outbox).values({
+    id: event.id,
+    aggregateType: event.aggregateType,
+    aggregateId: event.aggregateId,
+    eventType: event.eventType,
+    payload: event.payload,
+    // UTC wall time without zone: the EventRouter's timestamp field rejects timestamptz.
+    createdAt: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+    traceContext: traceContext ?? null,
+  })
+  await tx.delete(outbox).where(eq(outbox.id, event.id))
+}

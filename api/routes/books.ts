@@ -1,0 +1,66 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Db } from '../../db/client.ts'
+import { ApiError } from '../errors.ts'
+import { findBook, listBooks, toBook } from '../repositories/books.ts'
+import { addBook } from '../use-cases/add-book.ts'
+import { removeBook } from '../use-cases/remove-book.ts'
+import {
+  addBookBody,
+  bookSchema,
+  errorBody,
+  idParams,
+  listQuery,
+  traceContextOf,
+  writeHeaders,
+} from './schemas.ts'
+
+export const bookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.post(
+    '/books',
+    {
+      schema: {
+        summary: 'Add a book (emits BookAdded)',
+        headers: writeHeaders,
+        body: addBookBody,
+        response: { 200: bookSchema, 201: bookSchema, 400: errorBody, 422: errorBody },
+      },
+    },
+    async (request, reply) => {
+      const result = await addBook(db, request.body, {
+        idempotencyKey: request.headers['idempotency-key'],
+        traceContext: traceContextOf(request.headers),
+      })
+      if (result.replayed) reply.header('idempotent-replayed', 'true')
+      return reply.code(result.statusCode as 201).send(result.body as z.infer<typeof bookSchema>)
+    },
+  )
+
+  app.get(
+    '/books',
+    { schema: { summary: 'Books on sale', querystring: listQuery, response: { 200: z.array(bookSchema) } } },
+    async (request) => (await listBooks(db, request.query)).map(toBook),
+  )
+
+  app.get(
+    '/books/:id',
+    { schema: { summary: 'One book', params: idParams, response: { 200: bookSchema, 404: errorBody } } },
+    async (request) => {
+      const row = await findBook(db, request.params.id)
+      if (!row || row.removedAt) throw new ApiError('NOT_FOUND', `No book with id ${request.params.id}.`)
+      return toBook(row)
+    },
+  )
+
+  app.delete(
+    '/books/:id',
+    {
+      schema: {
+        summary: 'Take a book off sale (emits BookRemoved)',
+        params: idParams,
+        response: { 200: bookSchema, 404: errorBody },
+      },
+    },
+    async (request) => removeBook(db, request.params.id, { traceContext: traceContextOf(request.headers) }),
+  )
+}

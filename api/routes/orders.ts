@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { z } from 'zod'
+import type { Db } from '../../db/client.ts'
+import { ApiError } from '../errors.ts'
+import { findOrder, toOrder } from '../repositories/orders.ts'
+import { placeOrder } from '../use-cases/place-order.ts'
+import { errorBody, idParams, orderSchema, placeOrderBody, traceContextOf, writeHeaders } from './schemas.ts'
+
+export const orderRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.post(
+    '/orders',
+    {
+      schema: {
+        summary: 'Place an order (takes stock, emits OrderPlaced)',
+        headers: writeHeaders,
+        body: placeOrderBody,
+        response: { 200: orderSchema, 201: orderSchema, 400: errorBody, 409: errorBody, 422: errorBody },
+      },
+    },
+    async (request, reply) => {
+      const result = await placeOrder(db, request.body, {
+        idempotencyKey: request.headers['idempotency-key'],
+        traceContext: traceContextOf(request.headers),
+      })
+      if (result.replayed) reply.header('idempotent-replayed', 'true')
+      return reply.code(result.statusCode as 201).send(result.body as z.infer<typeof orderSchema>)
+    },
+  )
+
+  app.get(
+    '/orders/:id',
+    { schema: { summary: 'One order', params: idParams, response: { 200: orderSchema, 404: errorBody } } },
+    async (request) => {
+      const row = await findOrder(db, request.params.id)
+      if (!row) throw new ApiError('NOT_FOUND', `No order with id ${request.params.id}.`)
+      return toOrder(row)
+    },
+  )
+}

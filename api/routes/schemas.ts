@@ -1,0 +1,55 @@
+import { z } from 'zod'
+import { bookSchema, orderSchema } from '../../lib/events.ts'
+
+/** Whole cents only: 12.99 yes, 12.999 no (checked on the cent value to avoid float noise). */
+const money = z
+  .number()
+  .positive()
+  .max(100_000)
+  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, 'must have at most two decimals')
+
+const text = (max: number) => z.string().trim().min(1).max(max)
+
+export const addBookBody = z.strictObject({
+  title: text(200),
+  author: text(200),
+  price: money,
+  stock: z.number().int().min(0).max(1_000_000),
+})
+
+export const placeOrderBody = z.strictObject({
+  customerId: z.uuid(),
+  bookId: z.uuid(),
+  quantity: z.number().int().min(1).max(1_000),
+})
+
+export const idParams = z.strictObject({ id: z.uuid() })
+
+export const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+})
+
+/** Printable ASCII, as the IETF Idempotency-Key draft expects of a key. */
+export const writeHeaders = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 printable ASCII characters')
+    .optional(),
+})
+
+export const errorBody = z.object({
+  error: z.string(),
+  message: z.string(),
+  details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+})
+
+export { bookSchema, orderSchema }
+
+const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
+
+/** The W3C traceparent header if well formed; a malformed one is dropped, never an error. */
+export function traceContextOf(headers: Record<string, unknown>): string | undefined {
+  const value = headers.traceparent
+  return typeof value === 'string' && traceparentPattern.test(value) ? value : undefined
+}

@@ -1,0 +1,34 @@
+import { openDatabase } from '../db/client.ts'
+import { createLogger } from '../lib/logger.ts'
+import { buildApp } from './app.ts'
+import { loadApiConfig } from './config.ts'
+
+/** The API process: refuses to start on bad config, drains requests on SIGINT/SIGTERM. */
+async function main() {
+  const config = loadApiConfig()
+  const log = createLogger('api', config.LOG_LEVEL)
+  const database = openDatabase(config.DATABASE_URL, {
+    max: config.DB_POOL_MAX,
+    applicationName: 'outbox-cdc-api',
+  })
+  const app = await buildApp({ db: database.db, logger: log, bodyLimitBytes: config.API_BODY_LIMIT_BYTES })
+
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down: finishing requests in flight')
+    await app.close()
+    await database.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+
+  await app.listen({ host: config.API_HOST, port: config.API_PORT })
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error && 'code' in error ? `${error.code}: ${error.message}` : error)
+  process.exit(1)
+})

@@ -1,0 +1,36 @@
+import type { Db } from '../../db/client.ts'
+import { type Book, bookAdded, toCents } from '../../lib/events.ts'
+import { insertBook, toBook } from '../repositories/books.ts'
+import { appendOutboxEvent } from '../repositories/outbox.ts'
+import { type Idempotency, runIdempotent } from './idempotent.ts'
+
+export interface AddBookInput {
+  title: string
+  author: string
+  price: number
+  stock: number
+}
+
+/** Adds a book and its BookAdded event in one transaction. */
+export async function addBook(
+  db: Db,
+  input: AddBookInput,
+  context: { idempotencyKey?: string; traceContext?: string },
+) {
+  const idempotency: Idempotency = { scope: 'POST /books', key: context.idempotencyKey, body: input }
+  return runIdempotent(db, idempotency, async (tx) => {
+    const now = new Date()
+    const row = await insertBook(tx, {
+      id: crypto.randomUUID(),
+      title: input.title,
+      author: input.author,
+      priceCents: toCents(input.price),
+      stock: input.stock,
+      createdAt: now,
+      updatedAt: now,
+    })
+    const book: Book = toBook(row)
+    await appendOutboxEvent(tx, bookAdded(book), context.traceContext)
+    return { statusCode: 201, body: book }
+  })
+}

@@ -1,0 +1,20 @@
+import type { Db } from '../../db/client.ts'
+import { bookRemoved } from '../../lib/events.ts'
+import { ApiError } from '../errors.ts'
+import { markBookRemoved, toBook } from '../repositories/books.ts'
+import { appendOutboxEvent } from '../repositories/outbox.ts'
+
+/** Takes a book off sale and appends BookRemoved, in one transaction. A second removal is a 404. */
+export async function removeBook(db: Db, id: string, context: { traceContext?: string }) {
+  return db.transaction(async (tx) => {
+    const row = await markBookRemoved(tx, id, new Date())
+    if (!row) throw new ApiError('NOT_FOUND', `No book with id ${id} is on sale.`)
+    const book = toBook(row)
+    await appendOutboxEvent(
+      tx,
+      bookRemoved({ ...book, removedAt: book.removedAt ?? book.updatedAt }),
+      context.traceContext,
+    )
+    return book
+  })
+}

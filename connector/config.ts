@@ -1,0 +1,101 @@
+import { z } from 'zod'
+import { parseEnv } from '../lib/config.ts'
+import { debeziumPostgresClass } from '../lib/connect-client.ts'
+import { defaultTopicNamespace } from '../lib/events.ts'
+import { outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier')
+
+export const connectorEnvSchema = z.object({
+  CONNECT_URL: z.url({ protocol: /^https?$/ }),
+  KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]'),
+  /** Partitions per event topic; events of one aggregate keep their order within a partition. */
+  TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  /** Where the connector's database lives; host, port and name are taken from it (not the user). */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  CONNECTOR_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/)
+    .default('outbox-connector'),
+  /** The replication role; created with only what Debezium needs (see the README). */
+  CONNECTOR_DB_USER: identifier.default(replicationRole),
+  /** Host and port as Connect sees the database, when that differs from DATABASE_URL (Docker). */
+  CONNECTOR_DB_HOST: z.string().min(1).optional(),
+  CONNECTOR_DB_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /**
+   * A Connect config-provider reference such as `${file:/path/connector.properties:database.password}`
+   * or `${env:OUTBOX_CONNECT_DB_PASSWORD}`. A literal password is refused: Connect would store it
+   * in its config topic and show it on its REST API.
+   */
+  CONNECTOR_DB_PASSWORD_REF: z
+    .string()
+    .regex(
+      /^\$\{(file|env|directory):[^}]+\}$/,
+      'must be a config-provider reference like ${file:…:key}, not a password',
+    ),
+  CONNECTOR_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('outbox'),
+  CONNECTOR_SLOT_NAME: identifier.default(outboxSlot),
+  CONNECTOR_PUBLICATION: identifier.default(outboxPublication),
+  TOPIC_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default(defaultTopicNamespace),
+  /** How long Debezium's streaming loop sleeps when the WAL has nothing new (Debezium's default is 500). */
+  CONNECTOR_POLL_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
+  CONNECTOR_WAIT_TIMEOUT_S: z.coerce.number().int().min(1).max(900).default(120),
+})
+
+export type ConnectorEnv = z.infer<typeof connectorEnvSchema>
+
+export const loadConnectorConfig = (source: Record<string, string | undefined> = process.env): ConnectorEnv =>
+  parseEnv(connectorEnvSchema, source, 'connector')
+
+/**
+ * The Debezium Postgres connector config for the outbox: pgoutput on a named slot and a
+ * publication of the outbox table alone, no snapshot (an outbox's history is not to be replayed),
+ * and the EventRouter routing each event to `<namespace>.<aggregate_type>` with the aggregate id as
+ * key, `id` and `event_type` headers and the payload as the record's JSON value.
+ */
+export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> {
+  const db = new URL(env.DATABASE_URL)
+  return {
+    name: env.CONNECTOR_NAME,
+    'connector.class': debeziumPostgresClass,
+    'tasks.max': '1',
+    'plugin.name': 'pgoutput',
+    'database.hostname': env.CONNECTOR_DB_HOST ?? db.hostname,
+    'database.port': String(env.CONNECTOR_DB_PORT ?? (db.port || 5432)),
+    'database.dbname': decodeURIComponent(db.pathname.replace(/^\//, '')),
+    'database.user': env.CONNECTOR_DB_USER,
+    'database.password': env.CONNECTOR_DB_PASSWORD_REF,
+    'topic.prefix': env.CONNECTOR_TOPIC_PREFIX,
+    'slot.name': env.CONNECTOR_SLOT_NAME,
+    'slot.drop.on.stop': 'false',
+    'publication.name': env.CONNECTOR_PUBLICATION,
+    // The migration creates the publication (as the table's owner), so the replication role
+    // needs no ownership of anything.
+    'publication.autocreate.mode': 'disabled',
+    'table.include.list': 'public.outbox',
+    'snapshot.mode': 'no_data',
+    'tombstones.on.delete': 'false',
+    'poll.interval.ms': String(env.CONNECTOR_POLL_INTERVAL_MS),
+    // Debezium 3.x adds __debezium.context.* headers to every record; consumers need none of them.
+    'extended.headers.enabled': 'false',
+    // Keys are aggregate ids as plain strings; values are the payload's JSON text as written.
+    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    transforms: 'outbox',
+    'transforms.outbox.type': 'io.debezium.transforms.outbox.EventRouter',
+    'transforms.outbox.table.field.event.id': 'id',
+    'transforms.outbox.table.field.event.key': 'aggregate_id',
+    'transforms.outbox.table.field.event.payload': 'payload',
+    'transforms.outbox.table.field.event.timestamp': 'created_at',
+    'transforms.outbox.route.by.field': 'aggregate_type',
+    'transforms.outbox.route.topic.replacement': `${env.TOPIC_NAMESPACE}.\${routedByValue}`,
+    'transforms.outbox.table.fields.additional.placement':
+      'event_type:header:event_type,trace_context:header:traceparent',
+  }
+}

@@ -1,0 +1,12 @@
+import type { Tx } from '../db/client.ts'
+import type { EventType, PayloadOf } from '../lib/events.ts'
+import { markCatalogueBookRemoved, recordSale, upsertCatalogueBook } from './catalogue.ts'
+
+export type Handler<T extends EventType> = (tx: Tx, payload: PayloadOf<T>) => Promise<void>
+
+/** One typed handler per event type; each runs inside the transaction that records the event. */
+export const handlers: { [T in EventType]: Handler<T> } = {
+  BookAdded: (tx, book) => upsertCatalogueBook(tx, book),
+  BookRemoved: (tx, book) => markCatalogueBookRemoved(tx, book.id, book.removedAt),
+  OrderPlaced: (tx, order) => recordSale(tx, order.bookId, order.quantity, order.total),
+}

@@ -1,0 +1,111 @@
+import { sql } from 'drizzle-orm'
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core'
+
+/**
+ * The one schema of the project. The API owns `books`, `orders`, `outbox` and
+ * `idempotency_keys`; the consumer owns `consumed_events` and `catalogue`, which it builds from
+ * events alone. Money is integer cents so totals never pick up float error.
+ */
+
+export const books = pgTable(
+  'books',
+  {
+    id: uuid('id').primaryKey(),
+    title: text('title').notNull(),
+    author: text('author').notNull(),
+    priceCents: integer('price_cents').notNull(),
+    stock: integer('stock').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Books are removed, not deleted: orders keep pointing at them. */
+    removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    check('books_price_positive', sql`${t.priceCents} > 0`),
+    check('books_stock_non_negative', sql`${t.stock} >= 0`),
+  ],
+)
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: uuid('id').primaryKey(),
+    customerId: uuid('customer_id').notNull(),
+    bookId: uuid('book_id')
+      .notNull()
+      .references(() => books.id),
+    quantity: integer('quantity').notNull(),
+    totalCents: integer('total_cents').notNull(),
+    status: text('status', { enum: ['placed'] }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    check('orders_quantity_positive', sql`${t.quantity} > 0`),
+    index('orders_book_id_idx').on(t.bookId),
+  ],
+)
+
+/**
+ * Debezium's EventRouter reads this table from the WAL. Rows are deleted in the transaction that
+ * inserts them (see appendOutboxEvent): the insert is in the WAL, so the table stays empty.
+ * `created_at` is `timestamp` without time zone (UTC) because the EventRouter's timestamp field
+ * accepts Debezium's Timestamp/MicroTimestamp types only; `timestamptz` makes it throw.
+ */
+export const outbox = pgTable('outbox', {
+  id: uuid('id').primaryKey(),
+  aggregateType: text('aggregate_type').notNull(),
+  aggregateId: text('aggregate_id').notNull(),
+  eventType: text('event_type').notNull(),
+  payload: jsonb('payload').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: false, precision: 6, mode: 'string' }).notNull(),
+  /** W3C traceparent of the request that wrote the event, so a trace can cross Kafka. */
+  traceContext: text('trace_context'),
+})
+
+/** One row per Idempotency-Key: the request's fingerprint and the response it got. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    /** `POST /books` and `POST /orders` keep separate key spaces. */
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code').notNull(),
+    responseBody: jsonb('response_body').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+)
+
+/** The consumer's inbox: an event id here has been applied and must not be applied again. */
+export const consumedEvents = pgTable('consumed_events', {
+  eventId: uuid('event_id').primaryKey(),
+  eventType: text('event_type').notNull(),
+  topic: text('topic').notNull(),
+  partition: integer('partition').notNull(),
+  kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
+  consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+/** Read model built only from events: what the shop sells and how many copies went. */
+export const catalogue = pgTable('catalogue', {
+  bookId: uuid('book_id').primaryKey(),
+  title: text('title'),
+  author: text('author'),
+  priceCents: integer('price_cents'),
+  unitsSold: integer('units_sold').notNull().default(0),
+  revenueCents: bigint('revenue_cents', { mode: 'number' }).notNull().default(0),
+  removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})

@@ -1,0 +1,32 @@
+import { join } from 'node:path'
+import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
+import { loadStackConfig } from '../stack/lib/config.ts'
+import { stackInfo } from '../stack/lib/stack.ts'
+
+/**
+ * The environment with the local stack's connection settings filled in where the caller set
+ * none, so `npm run db:migrate` or `npm run connector:register` work right after `stack:up`,
+ * and any variable set explicitly (an existing server, Docker) still wins.
+ */
+export function withLocalStackDefaults(
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string | undefined> {
+  const config = loadStackConfig(env)
+  const info = stackInfo(config)
+  const defaults: Record<string, string> = {
+    DATABASE_URL: info.postgres.url,
+    DATABASE_ADMIN_URL: info.postgres.adminUrl,
+    KAFKA_BROKERS: info.kafka.brokers.join(','),
+    CONNECT_URL: info.connect.url,
+  }
+  if (config.managed.postgres && config.managed.connect) {
+    defaults.CONNECTOR_DB_PASSWORD_REF = `\${file:${join(config.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`
+  }
+  return { ...defaults, ...definedOnly(env) }
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  )
+}

@@ -1,0 +1,128 @@
+import { join } from 'node:path'
+import { type Consumer, logLevel } from 'kafkajs'
+import { buildApp } from '../api/app.ts'
+import { loadConnectorConfig } from '../connector/config.ts'
+import { registerConnector } from '../connector/register.ts'
+import { ensureEventTopics } from '../connector/topics.ts'
+import { createEventConsumer } from '../consumer/event-consumer.ts'
+import { openDatabase } from '../db/client.ts'
+import { migrateDatabase } from '../db/migrate.ts'
+import { createConnectClient } from '../lib/connect-client.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { createLogger } from '../lib/logger.ts'
+import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
+import type { StackInfo } from '../stack/lib/stack.ts'
+import { createTestDatabase, uniqueName } from './support.ts'
+
+export interface RecordedMessage {
+  topic: string
+  partition: number
+  offset: string
+  key: string | null
+  headers: Record<string, string | undefined>
+  value: string | null
+  timestamp: string
+}
+
+/**
+ * The whole pipeline for one test file, isolated on the shared stack: its own database (migrated),
+ * Debezium connector, slot, topic namespace and consumer group; the API built in-process. Also a
+ * recorder that keeps every record written to the namespace's topics, to assert on Kafka itself.
+ */
+export async function startPipeline(
+  stack: StackInfo & { secretsDir: string | null },
+  options: { consumer?: boolean } = {},
+) {
+  const id = uniqueName('p').toLowerCase()
+  const db = await createTestDatabase(stack.postgres.adminUrl, `it_${id}`)
+  await migrateDatabase(db.url)
+  const namespace = `it.${id}.events`
+  const connectorEnv = loadConnectorConfig({
+    CONNECT_URL: stack.connect.url,
+    KAFKA_BROKERS: stack.kafka.brokers.join(','),
+    DATABASE_URL: db.url,
+    CONNECTOR_NAME: `it-${id}`,
+    CONNECTOR_SLOT_NAME: `slot_${id}`,
+    CONNECTOR_TOPIC_PREFIX: `it-${id}`,
+    TOPIC_NAMESPACE: namespace,
+    CONNECTOR_DB_PASSWORD_REF: stack.secretsDir
+      ? `\${file:${join(stack.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`
+      : '${env:OUTBOX_CONNECT_DB_PASSWORD}',
+  })
+  const kafka = createKafka({
+    brokers: stack.kafka.brokers,
+    clientId: `it-${id}`,
+    logLevel: logLevel.NOTHING,
+  })
+  const admin = kafka.admin()
+  await admin.connect()
+  await ensureEventTopics(admin, namespace, connectorEnv.TOPIC_PARTITIONS)
+  const connect = createConnectClient(stack.connect.url)
+  await registerConnector(connect, connectorEnv, () => {})
+
+  const database = openDatabase(db.url, { max: 5 })
+  const app = await buildApp({ db: database.db, logger: false })
+
+  const records: RecordedMessage[] = []
+  const recorder: Consumer = kafka.consumer({ groupId: `recorder-${id}` })
+  await recorder.connect()
+  await recorder.subscribe({
+    topics: [new RegExp(`^${namespace.replaceAll('.', '\\.')}\\.`)],
+    fromBeginning: true,
+  })
+  await recorder.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      const headers: Record<string, string | undefined> = {}
+      for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = value?.toString()
+      records.push({
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? null,
+        headers,
+        value: message.value?.toString() ?? null,
+        timestamp: message.timestamp,
+      })
+    },
+  })
+
+  const consumer =
+    options.consumer === false
+      ? undefined
+      : createEventConsumer({
+          kafka,
+          db: database.db,
+          groupId: `consumer-${id}`,
+          namespace,
+          log: createLogger('it-consumer', 'silent'),
+        })
+  await consumer?.start()
+
+  return {
+    id,
+    db,
+    database,
+    app,
+    kafka,
+    admin,
+    connect,
+    connectorEnv,
+    namespace,
+    records,
+    consumer,
+    async stop() {
+      await consumer?.stop()
+      await recorder.disconnect()
+      await app.close()
+      await database.close()
+      await connect.remove(connectorEnv.CONNECTOR_NAME)
+      await admin.deleteTopics({
+        topics: (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`)),
+      })
+      await admin.disconnect()
+      await db.drop()
+    },
+  }
+}
+
+export type Pipeline = Awaited<ReturnType<typeof startPipeline>>
