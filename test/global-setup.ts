@@ -8,7 +8,12 @@ import { type StackInfo, stackUp } from '../stack/lib/stack.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    stack: StackInfo & { secretsDir: string | null }
+    stack: StackInfo & {
+      /** The local stack's secrets folder (Connect's file provider reads there); null in Docker. */
+      secretsDir: string | null
+      /** Where Connect reaches Postgres, when not at the host and port the tests use (Docker). */
+      connectorDatabase: { host: string; port: number } | null
+    }
   }
 }
 
@@ -21,7 +26,11 @@ export default async function setup(project: TestProject) {
   if (config.env.STACK_MODE === 'testcontainers') {
     const { startComposeStack } = await import('./compose-stack.ts')
     const started = await startComposeStack()
-    project.provide('stack', { ...started.info, secretsDir: null })
+    project.provide('stack', {
+      ...started.info,
+      secretsDir: null,
+      connectorDatabase: { host: 'postgres', port: 5432 },
+    })
     return started.stop
   }
 
@@ -29,7 +38,7 @@ export default async function setup(project: TestProject) {
     config,
     consoleReporter((line) => console.log(`[stack] ${line}`)),
   )
-  project.provide('stack', { ...info, secretsDir: config.secretsDir })
+  project.provide('stack', { ...info, secretsDir: config.secretsDir, connectorDatabase: null })
   const startedHere = (Object.keys(outcomes) as ComponentName[]).filter(
     (name) => outcomes[name] === 'started',
   )

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { type Consumer, logLevel } from 'kafkajs'
+import type { ProvidedContext } from 'vitest'
 import { buildApp } from '../api/app.ts'
 import { loadConnectorConfig } from '../connector/config.ts'
 import { registerConnector } from '../connector/register.ts'
@@ -11,7 +12,6 @@ import { createConnectClient } from '../lib/connect-client.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
-import type { StackInfo } from '../stack/lib/stack.ts'
 import { createTestDatabase, uniqueName } from './support.ts'
 
 export interface RecordedMessage {
@@ -29,10 +29,7 @@ export interface RecordedMessage {
  * Debezium connector, slot, topic namespace and consumer group; the API built in-process. Also a
  * recorder that keeps every record written to the namespace's topics, to assert on Kafka itself.
  */
-export async function startPipeline(
-  stack: StackInfo & { secretsDir: string | null },
-  options: { consumer?: boolean } = {},
-) {
+export async function startPipeline(stack: ProvidedContext['stack'], options: { consumer?: boolean } = {}) {
   const id = uniqueName('p').toLowerCase()
   const db = await createTestDatabase(stack.postgres.adminUrl, `it_${id}`)
   await migrateDatabase(db.url)
@@ -45,6 +42,12 @@ export async function startPipeline(
     CONNECTOR_SLOT_NAME: `slot_${id}`,
     CONNECTOR_TOPIC_PREFIX: `it-${id}`,
     TOPIC_NAMESPACE: namespace,
+    ...(stack.connectorDatabase
+      ? {
+          CONNECTOR_DB_HOST: stack.connectorDatabase.host,
+          CONNECTOR_DB_PORT: String(stack.connectorDatabase.port),
+        }
+      : {}),
     CONNECTOR_DB_PASSWORD_REF: stack.secretsDir
       ? `\${file:${join(stack.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`
       : '${env:OUTBOX_CONNECT_DB_PASSWORD}',

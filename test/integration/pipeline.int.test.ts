@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { catalogue, consumedEvents } from '../../db/schema.ts'
@@ -162,6 +164,18 @@ describe('the outbox pipeline end to end', () => {
     const after = await postBook({ title: 'Survivor', author: 'Somebody', price: 1, stock: 1 })
     await recordOf('BookAdded', after.id)
     expect(p.records.some((r) => r.value?.includes('Doomed'))).toBe(false)
+  })
+
+  it('keeps the database password out of the config Connect stores and shows, and out of its log', async () => {
+    const shown = await p.connect.getConfig(p.connectorEnv.CONNECTOR_NAME)
+    expect(shown?.['database.password']).toBe(p.connectorEnv.CONNECTOR_DB_PASSWORD_REF)
+    expect(shown?.['database.password']).toMatch(/^\$\{(file|env):/)
+    if (stack.secretsDir) {
+      const password = readFileSync(join(stack.secretsDir, 'postgres-cdc.password'), 'utf8').trim()
+      expect(JSON.stringify(shown)).not.toContain(password)
+      const connectLog = join(stack.secretsDir, '..', 'connect', 'connect.log')
+      expect(readFileSync(connectLog, 'utf8')).not.toContain(password)
+    }
   })
 
   it('keeps the outbox table empty, and delivers what was written while the connector was paused', async () => {

@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { setTimeout as delay } from 'node:timers/promises'
+import { request } from 'undici'
+import { loadConnectorConfig } from '../connector/config.ts'
+import { describeStatus, registerConnector } from '../connector/register.ts'
+import { ensureEventTopics } from '../connector/topics.ts'
+import { migrateDatabase } from '../db/migrate.ts'
+import { createConnectClient } from '../lib/connect-client.ts'
+import { createKafka, parseBrokers } from '../lib/kafka.ts'
+import { ensureStopped } from '../stack/lib/component.ts'
+import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
+import { consoleReporter } from '../stack/lib/report.ts'
+import { stackUp } from '../stack/lib/stack.ts'
+import { runCli } from './cli.ts'
+import { curlExamples } from './curl-examples.ts'
+import { withLocalStackDefaults } from './local-env.ts'
+
+const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
+
+/** Runs a service as a child, its output prefixed so the two interleave readably. */
+function runService(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(tsx, [join(repoRoot, entry)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`))
+  }
+  return child
+}
+
+const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
+
+/**
+ * `npm start`: the whole pipeline from a fresh clone. Brings up the stack, migrates, registers
+ * the connector, runs the API and the consumer, and on Ctrl-C stops everything it started
+ * (a stack that was already running before is left running).
+ */
+runCli(async () => {
+  const stackConfig = loadStackConfig()
+  const reporter = consoleReporter()
+  const { outcomes } = await stackUp(stackConfig, reporter)
+  const env = withLocalStackDefaults()
+  const connectorEnv = loadConnectorConfig(env)
+
+  await reporter.step('migrate the database', () => migrateDatabase(connectorEnv.DATABASE_URL))
+  await reporter.step(`register connector ${connectorEnv.CONNECTOR_NAME}`, async () => {
+    const admin = createKafka({
+      brokers: parseBrokers(connectorEnv.KAFKA_BROKERS),
+      clientId: 'outbox-cdc-start',
+    }).admin()
+    await admin.connect()
+    await ensureEventTopics(admin, connectorEnv.TOPIC_NAMESPACE, connectorEnv.TOPIC_PARTITIONS).finally(() =>
+      admin.disconnect(),
+    )
+    const status = await registerConnector(
+      createConnectClient(connectorEnv.CONNECT_URL),
+      connectorEnv,
+      reporter.info,
+    )
+    for (const line of describeStatus(status)) reporter.info(line)
+  })
+
+  const apiPort = env.API_PORT ?? '3000'
+  const childEnv = { ...process.env, ...env, API_PORT: apiPort } as NodeJS.ProcessEnv
+  const services = [
+    runService('api', 'api/server.ts', childEnv),
+    runService('consumer', 'consumer/main.ts', childEnv),
+  ]
+
+  let stopping = false
+  const stopAll = async (code: number) => {
+    if (stopping) return
+    stopping = true
+    console.log('\nStopping the API and the consumer …')
+    for (const child of services) if (!exited(child)) child.kill('SIGTERM')
+    while (services.some((child) => !exited(child))) await delay(100)
+    const startedHere = (['connect', 'kafka', 'postgres'] as const).filter(
+      (name) => outcomes[name] === 'started',
+    )
+    for (const name of startedHere) {
+      console.log(`Stopping ${name} …`)
+      await ensureStopped({ name, dir: join(stackConfig.stackDir, name) })
+    }
+    process.exit(code)
+  }
+  process.on('SIGINT', () => void stopAll(0))
+  process.on('SIGTERM', () => void stopAll(0))
+  for (const [index, child] of services.entries()) {
+    child.on('exit', (code, signal) => {
+      if (stopping) return
+      console.error(
+        `${index === 0 ? 'api' : 'consumer'} exited (${signal ?? `code ${code}`}); stopping everything.`,
+      )
+      void stopAll(1)
+    })
+  }
+
+  const apiUrl = `http://127.0.0.1:${apiPort}`
+  await reporter.step('wait for the API', async () => {
+    for (;;) {
+      const ok = await request(`${apiUrl}/health`)
+        .then(async (r) => {
+          await r.body.dump()
+          return r.statusCode === 200
+        })
+        .catch(() => false)
+      if (ok || stopping) return
+      await delay(200)
+    }
+  })
+  console.log(`\nThe pipeline is running. API docs: ${apiUrl}/docs\nTry:\n${curlExamples(apiUrl)}`)
+  console.log(
+    '\n`npm run smoke` checks a book and an order end to end. Ctrl-C stops everything started here.',
+  )
+  await new Promise(() => {})
+  return 0
+})
