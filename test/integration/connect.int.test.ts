@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { loadConnectorConfig } from '../../connector/config.ts'
+import { registerConnector } from '../../connector/register.ts'
 import { createConnectClient, debeziumPostgresClass } from '../../lib/connect-client.ts'
 import { createTestDatabase } from '../support.ts'
 
@@ -86,6 +88,30 @@ describe('Kafka Connect with the Debezium Postgres connector', () => {
     }
     const validation = await connect.validate(debeziumPostgresClass, config)
     expect(Object.keys(errorsOf(validation))).toContain('transforms.outbox.type')
+  })
+
+  it('connector:register prints the fields Connect rejects and creates nothing', async () => {
+    const name = `it-rejected-${Date.now()}`
+    const env = loadConnectorConfig({
+      CONNECT_URL: stack.connect.url,
+      KAFKA_BROKERS: stack.kafka.brokers.join(','),
+      DATABASE_URL: db.url,
+      CONNECTOR_NAME: name,
+      CONNECTOR_DB_USER: 'no_such_role',
+      CONNECTOR_DB_PASSWORD_REF: passwordRef,
+      ...(stack.connectorDatabase
+        ? {
+            CONNECTOR_DB_HOST: stack.connectorDatabase.host,
+            CONNECTOR_DB_PORT: String(stack.connectorDatabase.port),
+          }
+        : {}),
+    })
+    const attempt = registerConnector(connect, env, () => {})
+    await expect(attempt).rejects.toMatchObject({ code: 'CONFIG_REJECTED' })
+    await expect(attempt).rejects.toThrow(
+      /database.hostname: .*password authentication failed for user "no_such_role"/,
+    )
+    expect(await connect.status(name)).toBeUndefined()
   })
 
   it('really connects to Postgres while validating: a wrong password is reported', async () => {

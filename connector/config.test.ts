@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '../lib/config.ts'
+import { buildConnectorConfig, loadConnectorConfig } from './config.ts'
+
+const env = {
+  CONNECT_URL: 'http://127.0.0.1:18083',
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  DATABASE_URL: 'postgres://outbox:pw-in-url-9f3@db.example:5433/shop',
+  CONNECTOR_DB_PASSWORD_REF: '${file:/run/secrets/connector.properties:database.password}',
+}
+
+describe('the outbox connector config', () => {
+  it('reads the outbox with pgoutput on a named slot and pre-made publication, with no snapshot', () => {
+    const config = buildConnectorConfig(loadConnectorConfig(env))
+    expect(config).toMatchObject({
+      'plugin.name': 'pgoutput',
+      'slot.name': 'outbox_slot',
+      'publication.name': 'outbox_publication',
+      'publication.autocreate.mode': 'disabled',
+      'snapshot.mode': 'no_data',
+      'table.include.list': 'public.outbox',
+      'topic.prefix': 'outbox',
+      'database.hostname': 'db.example',
+      'database.port': '5433',
+      'database.dbname': 'shop',
+      'database.user': 'outbox_cdc',
+    })
+    expect(config).not.toHaveProperty('database.server.name')
+  })
+
+  it('routes by aggregate type to outbox.events.<aggregate>, keyed by aggregate id, with id and event_type headers', () => {
+    const config = buildConnectorConfig(loadConnectorConfig(env))
+    expect(config).toMatchObject({
+      'transforms.outbox.type': 'io.debezium.transforms.outbox.EventRouter',
+      'transforms.outbox.route.by.field': 'aggregate_type',
+      'transforms.outbox.route.topic.replacement': 'outbox.events.${routedByValue}',
+      'transforms.outbox.table.field.event.key': 'aggregate_id',
+      'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+      'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    })
+    expect(config['transforms.outbox.table.fields.additional.placement']).toContain(
+      'event_type:header:event_type',
+    )
+  })
+
+  it('passes the password only as a config-provider reference, never the database URL’s password', () => {
+    const config = buildConnectorConfig(loadConnectorConfig(env))
+    expect(config['database.password']).toBe(env.CONNECTOR_DB_PASSWORD_REF)
+    expect(JSON.stringify(config)).not.toContain('pw-in-url-9f3')
+  })
+
+  it('refuses a literal password and lists every bad variable', () => {
+    expect(() =>
+      loadConnectorConfig({ ...env, CONNECTOR_DB_PASSWORD_REF: 'hunter2', TOPIC_PARTITIONS: '0' }),
+    ).toThrow(ConfigError)
+    try {
+      loadConnectorConfig({ ...env, CONNECTOR_DB_PASSWORD_REF: 'hunter2', TOPIC_PARTITIONS: '0' })
+    } catch (error) {
+      expect((error as Error).message).toMatch(
+        /CONNECTOR_DB_PASSWORD_REF: must be a config-provider reference/,
+      )
+      expect((error as Error).message).toMatch(/TOPIC_PARTITIONS/)
+    }
+  })
+})

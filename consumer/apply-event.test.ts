@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { type IncomingEvent, parseEvent } from './apply-event.ts'
+import { ConsumerError } from './errors.ts'
+
+const book = {
+  id: '2f0c6c1e-4f7a-4c55-9a36-2f1c1f2b9c11',
+  title: 'Dune',
+  author: 'Frank Herbert',
+  price: 12.99,
+  stock: 5,
+  createdAt: '2026-11-23T18:56:21.140Z',
+  updatedAt: '2026-11-23T18:56:21.140Z',
+  removedAt: null,
+}
+const record = (overrides: Partial<IncomingEvent> = {}): IncomingEvent => ({
+  topic: 'outbox.events.book',
+  partition: 0,
+  offset: '7',
+  key: book.id,
+  headers: { id: '6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c0d', event_type: 'BookAdded' },
+  value: JSON.stringify(book),
+  ...overrides,
+})
+
+const codeOf = (message: IncomingEvent) => {
+  try {
+    parseEvent(message)
+    return 'parsed'
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConsumerError)
+    expect((error as ConsumerError).retryable).toBe(false)
+    return (error as ConsumerError).code
+  }
+}
+
+describe('parseEvent', () => {
+  it('returns the id, type and validated payload of a well-formed record', () => {
+    expect(parseEvent(record())).toEqual({ id: record().headers.id, eventType: 'BookAdded', payload: book })
+  })
+
+  it.each([
+    ['no id header', record({ headers: { event_type: 'BookAdded' } }), 'MISSING_HEADER'],
+    [
+      'no event_type header',
+      record({ headers: { id: '6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c0d' } }),
+      'MISSING_HEADER',
+    ],
+    [
+      'an unknown event type',
+      record({ headers: { id: '6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c0d', event_type: 'BookBurnt' } }),
+      'UNKNOWN_EVENT_TYPE',
+    ],
+    ['a value that is not JSON', record({ value: '{"id":' }), 'INVALID_JSON'],
+    [
+      'a JSON string inside a string',
+      record({ value: JSON.stringify(JSON.stringify(book)) }),
+      'INVALID_PAYLOAD',
+    ],
+    [
+      'a payload missing a field',
+      record({ value: JSON.stringify({ ...book, title: undefined }) }),
+      'INVALID_PAYLOAD',
+    ],
+  ])('rejects %s as never retryable', (_case, message, code) => {
+    expect(codeOf(message)).toBe(code)
+  })
+})
