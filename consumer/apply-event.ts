@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import type { Db, Tx } from '../db/client.ts'
 import { consumedEvents } from '../db/schema.ts'
 import { type EventType, eventCatalogue, isEventType } from '../lib/events.ts'
@@ -62,9 +63,14 @@ export async function applyEvent(db: Db, message: IncomingEvent): Promise<'appli
         partition: message.partition,
         kafkaOffset: BigInt(message.offset),
       })
-      .onConflictDoNothing()
-      .returning({ eventId: consumedEvents.eventId })
-    if (recorded.length === 0) return 'duplicate'
+      // A redelivery bumps a counter instead of applying again; `xmax = 0` is true only for a
+      // freshly inserted row, which tells the two apart in one statement.
+      .onConflictDoUpdate({
+        target: consumedEvents.eventId,
+        set: { redeliveries: sql`${consumedEvents.redeliveries} + 1` },
+      })
+      .returning({ inserted: sql<boolean>`(xmax = 0)` })
+    if (!recorded[0]?.inserted) return 'duplicate'
     await (handlers[event.eventType] as Handler<EventType>)(tx as Tx, event.payload as never)
     return 'applied'
   })

@@ -14,10 +14,24 @@ export const consumerEnvSchema = z.object({
     .regex(/^[A-Za-z0-9._-]+$/)
     .default(defaultTopicNamespace),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
+  /** Tries per message, the first included, before a transient failure stops the consumer or another failure dead-letters it. */
+  CONSUMER_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
+  CONSUMER_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
+  CONSUMER_RETRY_MAX_MS: z.coerce.number().int().min(1).max(600_000).default(10_000),
+  /** Partitions worked on at once; events of one aggregate stay in order either way. */
+  CONSUMER_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(3),
+  /** `GET /health` (200 only while consuming); 0 turns it off. */
+  CONSUMER_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 
 export type ConsumerConfig = z.infer<typeof consumerEnvSchema>
+
+export const retryPolicyOf = (config: ConsumerConfig) => ({
+  maxAttempts: config.CONSUMER_RETRY_MAX_ATTEMPTS,
+  baseDelayMs: config.CONSUMER_RETRY_BASE_MS,
+  maxDelayMs: config.CONSUMER_RETRY_MAX_MS,
+})
 
 export const loadConsumerConfig = (
   source: Record<string, string | undefined> = process.env,

@@ -23,3 +23,18 @@ export class ConsumerError extends Error {
     this.retryable = options.retryable ?? false
   }
 }
+
+/** Every message down the `cause` chain: Drizzle's "Failed query" wraps the database's own reason. */
+export function describeError(error: unknown): string {
+  const messages: string[] = []
+  for (
+    let current: unknown = error;
+    current !== undefined && messages.length < 5;
+    current = (current as Error).cause
+  ) {
+    const text = current instanceof Error ? current.message : String(current)
+    if (!messages.includes(text)) messages.push(text)
+    if (!(current instanceof Error)) break
+  }
+  return messages.join(' ← caused by: ')
+}

@@ -1,17 +1,24 @@
 import type { Kafka, KafkaMessage } from 'kafkajs'
 import type { Db } from '../db/client.ts'
 import type { Logger } from '../lib/logger.ts'
-import { applyEvent, type IncomingEvent } from './apply-event.ts'
+import type { IncomingEvent } from './apply-event.ts'
+import { deadLetterTopic } from './dead-letter.ts'
+import { FatalConsumerError, processMessage, type RetryPolicy } from './process-message.ts'
+
+export type ConsumerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
 
 export interface ConsumerStats {
   applied: number
   duplicates: number
+  deadLettered: number
+  retries: number
 }
 
 export interface EventConsumer {
   start(): Promise<void>
   /** Stops after the message in hand; resolved offsets are committed, the rest is redelivered. */
   stop(): Promise<void>
+  readonly state: ConsumerState
   readonly stats: ConsumerStats
 }
 
@@ -32,32 +39,70 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
   }
 }
 
-/**
- * Consumes every `<namespace>.*` topic in `groupId`. Each record is applied in its own database
- * transaction; its offset is resolved only after that commits, and only resolved offsets are
- * committed to Kafka. A crash therefore redelivers, and the inbox turns redelivery into a no-op.
- */
-export function createEventConsumer(options: {
+export interface EventConsumerOptions {
   kafka: Kafka
   db: Db
   groupId: string
   namespace: string
   log: Logger
-}): EventConsumer {
+  retry: RetryPolicy
+  /** Partitions worked on at once; order within each partition is kept regardless. */
+  partitionsConcurrently?: number
+  /** Called once when the consumer cannot go on; the process should exit non-zero. */
+  onFatal?: (error: Error) => void
+}
+
+/**
+ * Consumes every `<namespace>.*` topic in `groupId`. Each record is applied in its own database
+ * transaction (see processMessage); its offset is resolved only after that, and only resolved
+ * offsets are committed. A crash therefore redelivers, and the inbox makes redelivery a no-op.
+ */
+export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
   const { db, log } = options
-  const consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false })
-  const stats: ConsumerStats = { applied: 0, duplicates: 0 }
+  const consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+  })
+  const producer = options.kafka.producer({
+    allowAutoTopicCreation: true,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
+  const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
+  const dlq = deadLetterTopic(options.namespace)
+  let state: ConsumerState = 'created'
+
+  const fail = (error: Error) => {
+    if (state === 'failed' || state === 'stopping' || state === 'stopped') return
+    state = 'failed'
+    options.onFatal?.(error)
+  }
+  // kafkajs restarts itself after most errors; when it gives up, so do we, loudly.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) fail(payload.error)
+  })
 
   return {
+    get state() {
+      return state
+    },
     stats,
     async start() {
+      state = 'starting'
+      await producer.connect()
       await consumer.connect()
       await consumer.subscribe({
         topics: [new RegExp(`^${escapeRegExp(options.namespace)}\\.`)],
         fromBeginning: true,
       })
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        if (state === 'starting') state = 'running'
+      })
       await consumer.run({
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
         eachBatch: async ({
           batch,
           resolveOffset,
@@ -67,21 +112,38 @@ export function createEventConsumer(options: {
           commitOffsetsIfNecessary,
         }) => {
           for (const message of batch.messages) {
-            if (!isRunning() || isStale()) break
+            if (!isRunning() || isStale() || state === 'failed') break
             const incoming = toIncoming(batch.topic, batch.partition, message)
-            const outcome = await applyEvent(db, incoming)
+            const coordinates = {
+              eventId: incoming.headers.id,
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+            }
+            let outcome: Awaited<ReturnType<typeof processMessage>>
+            try {
+              outcome = await processMessage(
+                { db, producer, deadLetterTopic: dlq, retry: options.retry, heartbeat },
+                incoming,
+                (error, attempt) => {
+                  stats.retries += 1
+                  log.warn({ ...coordinates, attempt, err: error }, 'event failed, retrying')
+                },
+              )
+            } catch (error) {
+              if (error instanceof FatalConsumerError) {
+                log.fatal({ ...coordinates, code: error.code, err: error }, 'consumer cannot go on')
+                fail(error)
+                return
+              }
+              throw error
+            }
             if (outcome === 'applied') stats.applied += 1
-            else stats.duplicates += 1
-            log.debug(
-              {
-                eventId: incoming.headers.id,
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: message.offset,
-                outcome,
-              },
-              'event processed',
-            )
+            else if (outcome === 'duplicate') stats.duplicates += 1
+            else {
+              stats.deadLettered += 1
+              log.error({ ...coordinates, deadLetterTopic: dlq }, 'event dead-lettered')
+            }
             resolveOffset(message.offset)
             await heartbeat()
           }
@@ -90,7 +152,10 @@ export function createEventConsumer(options: {
       })
     },
     async stop() {
+      if (state !== 'failed') state = 'stopping'
       await consumer.disconnect()
+      await producer.disconnect()
+      if (state !== 'failed') state = 'stopped'
     },
   }
 }

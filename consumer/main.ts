@@ -1,10 +1,15 @@
 import { openDatabase } from '../db/client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
-import { loadConsumerConfig } from './config.ts'
+import { loadConsumerConfig, retryPolicyOf } from './config.ts'
 import { createEventConsumer } from './event-consumer.ts'
+import { startHealthServer } from './health.ts'
 
-/** The consumer process: applies events until SIGINT/SIGTERM, then leaves the group cleanly. */
+/**
+ * The consumer process: applies events until SIGINT/SIGTERM, then leaves the group cleanly. On a
+ * fatal error it logs why and exits 1 without committing the message in hand, for a supervisor
+ * to restart it; the restarted process resumes from the last committed offset.
+ */
 async function main() {
   const config = loadConsumerConfig()
   const log = createLogger('consumer', config.LOG_LEVEL)
@@ -13,25 +18,35 @@ async function main() {
     applicationName: 'outbox-cdc-consumer',
   })
   const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'outbox-cdc-consumer' })
+
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined
+  let exiting = false
+  const exit = async (code: number, reason: Record<string, unknown>, message: string) => {
+    if (exiting) return
+    exiting = true
+    ;(code === 0 ? log.info.bind(log) : log.fatal.bind(log))({ ...reason, ...consumer.stats }, message)
+    const forced = setTimeout(() => process.exit(code), 15_000)
+    forced.unref()
+    await consumer.stop().catch(() => {})
+    await health?.close()
+    await database.close()
+    process.exit(code)
+  }
+
   const consumer = createEventConsumer({
     kafka,
     db: database.db,
     groupId: config.CONSUMER_GROUP,
     namespace: config.TOPIC_NAMESPACE,
     log,
+    retry: retryPolicyOf(config),
+    partitionsConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
+    onFatal: (error) =>
+      void exit(1, { err: error }, 'consumer stopped by a fatal error; exiting 1 for a restart'),
   })
-
-  let stopping = false
-  const shutdown = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info({ signal, ...consumer.stats }, 'stopping: finishing the message in hand')
-    await consumer.stop()
-    await database.close()
-    process.exit(0)
-  }
-  process.on('SIGINT', () => void shutdown('SIGINT'))
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  if (config.CONSUMER_HEALTH_PORT > 0) health = await startHealthServer(consumer, config.CONSUMER_HEALTH_PORT)
+  process.on('SIGINT', () => void exit(0, { signal: 'SIGINT' }, 'stopping: finishing the message in hand'))
+  process.on('SIGTERM', () => void exit(0, { signal: 'SIGTERM' }, 'stopping: finishing the message in hand'))
 
   await consumer.start()
   log.info({ group: config.CONSUMER_GROUP, namespace: config.TOPIC_NAMESPACE }, 'consumer running')

@@ -96,6 +96,8 @@ export const consumedEvents = pgTable('consumed_events', {
   partition: integer('partition').notNull(),
   kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
   consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /** Deliveries of this event after the first, each skipped: a count that survives restarts. */
+  redeliveries: integer('redeliveries').notNull().default(0),
 })
 
 /** Read model built only from events: what the shop sells and how many copies went. */

@@ -98,6 +98,7 @@ export async function startPipeline(stack: ProvidedContext['stack'], options: { 
           groupId: `consumer-${id}`,
           namespace,
           log: createLogger('it-consumer', 'silent'),
+          retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 200 },
         })
   await consumer?.start()
 

@@ -1,0 +1,53 @@
+import type { Message, Producer } from 'kafkajs'
+import type { IncomingEvent } from './apply-event.ts'
+
+/** Header names on a dead letter; `dlq:redrive` reads them to send the record home. */
+export const dlqHeader = {
+  topic: 'dlq.original.topic',
+  partition: 'dlq.original.partition',
+  offset: 'dlq.original.offset',
+  key: 'dlq.original.key',
+  eventId: 'dlq.event.id',
+  errorCode: 'dlq.error.code',
+  errorMessage: 'dlq.error.message',
+  attempts: 'dlq.attempts',
+  at: 'dlq.dead-lettered.at',
+} as const
+
+/** The dead-letter topic: beside the namespace, not under it, so `<namespace>.*` never matches it. */
+export const deadLetterTopic = (namespace: string) => `${namespace}-dlq`
+
+/**
+ * The record as it arrived (key, value and headers untouched, so a redrive republishes the same
+ * event) plus headers saying where it came from and why it could not be applied.
+ */
+export function deadLetterMessage(
+  message: IncomingEvent,
+  failure: { code: string; message: string; attempts: number },
+  at = new Date(),
+): Message {
+  const original = Object.fromEntries(
+    Object.entries(message.headers).filter((e): e is [string, string] => e[1] !== undefined),
+  )
+  return {
+    key: message.key,
+    value: message.value,
+    headers: {
+      ...original,
+      [dlqHeader.topic]: message.topic,
+      [dlqHeader.partition]: String(message.partition),
+      [dlqHeader.offset]: message.offset,
+      [dlqHeader.key]: message.key ?? '',
+      [dlqHeader.eventId]: message.headers.id ?? '',
+      [dlqHeader.errorCode]: failure.code,
+      [dlqHeader.errorMessage]: failure.message.slice(0, 2000),
+      [dlqHeader.attempts]: String(failure.attempts),
+      [dlqHeader.at]: at.toISOString(),
+    },
+  }
+}
+
+/** Publishes one dead letter and waits for the broker's acknowledgement from all in-sync replicas. */
+export async function publishDeadLetter(producer: Producer, topic: string, message: Message): Promise<void> {
+  await producer.send({ topic, acks: -1, messages: [message] })
+}

@@ -1,0 +1,101 @@
+import type { Producer } from 'kafkajs'
+import pRetry from 'p-retry'
+import type { Db } from '../db/client.ts'
+import { applyEvent, type IncomingEvent } from './apply-event.ts'
+import { deadLetterMessage, publishDeadLetter } from './dead-letter.ts'
+import { ConsumerError, describeError } from './errors.ts'
+import { isTransient } from './transient.ts'
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+}
+
+const neverRetry = (error: unknown) => error instanceof ConsumerError && !error.retryable
+
+export type Outcome = 'applied' | 'duplicate' | 'dead-lettered'
+
+/** Stops the consumer: the message in hand is not committed and will be redelivered. */
+export class FatalConsumerError extends Error {
+  readonly code: 'DATABASE_UNAVAILABLE' | 'DEAD_LETTER_FAILED'
+  readonly retryable = true
+  constructor(code: FatalConsumerError['code'], message: string, options: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'FatalConsumerError'
+    this.code = code
+  }
+}
+
+/**
+ * Applies one message, deciding what each failure means:
+ * - a message that can never be applied (bad JSON, unknown type, invalid payload) is
+ *   dead-lettered at once;
+ * - a transient failure (database away, deadlock, serialization) is retried with exponential
+ *   backoff and full jitter, heartbeating between tries; if it outlasts the policy the consumer
+ *   stops (FatalConsumerError) so a supervisor restarts it — a good event is never set aside
+ *   because the database was down;
+ * - any other handler failure is retried the same way, then dead-lettered.
+ * The caller commits the offset only after this returns; a failed dead-letter publish throws.
+ */
+export async function processMessage(
+  deps: {
+    db: Db
+    producer: Producer
+    deadLetterTopic: string
+    retry: RetryPolicy
+    heartbeat: () => Promise<void>
+  },
+  message: IncomingEvent,
+  onRetry: (error: unknown, attempt: number) => void = () => {},
+): Promise<Outcome> {
+  let attempts = 0
+  try {
+    return await pRetry(
+      async () => {
+        attempts += 1
+        return applyEvent(deps.db, message)
+      },
+      {
+        retries: deps.retry.maxAttempts - 1,
+        minTimeout: deps.retry.baseDelayMs,
+        maxTimeout: deps.retry.maxDelayMs,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => !neverRetry(error),
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+          // p-retry calls this for the last failure and for non-retryable ones too; only a real
+          // retry is counted, and the group membership is kept alive while backing off.
+          if (retriesLeft === 0 || neverRetry(error)) return
+          onRetry(error, attemptNumber)
+          await deps.heartbeat()
+        },
+      },
+    )
+  } catch (error) {
+    if (isTransient(error)) {
+      throw new FatalConsumerError(
+        'DATABASE_UNAVAILABLE',
+        `gave up after ${attempts} attempts on a transient error; stopping so a restart resumes from the last commit`,
+        { cause: error },
+      )
+    }
+    const code = error instanceof ConsumerError ? error.code : 'HANDLER_FAILED'
+    const text = describeError(error)
+    try {
+      await publishDeadLetter(
+        deps.producer,
+        deps.deadLetterTopic,
+        deadLetterMessage(message, { code, message: text, attempts }),
+      )
+    } catch (cause) {
+      throw new FatalConsumerError(
+        'DEAD_LETTER_FAILED',
+        `could not publish a dead letter to ${deps.deadLetterTopic}`,
+        { cause },
+      )
+    }
+    return 'dead-lettered'
+  }
+}

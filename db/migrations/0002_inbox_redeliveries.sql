@@ -1,0 +1,1 @@
+ALTER TABLE "consumed_events" ADD COLUMN "redeliveries" integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,229 @@
+import { sql } from 'drizzle-orm'
+import { logLevel, type Message } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { deadLetterTopic, dlqHeader } from '../../consumer/dead-letter.ts'
+import { createEventConsumer } from '../../consumer/event-consumer.ts'
+import { type Database, openDatabase } from '../../db/client.ts'
+import { migrateDatabase } from '../../db/migrate.ts'
+import { createKafka } from '../../lib/kafka.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { createTestDatabase, uniqueName } from '../support.ts'
+
+const stack = inject('stack')
+
+const book = (title: string) => ({
+  id: crypto.randomUUID(),
+  title,
+  author: 'A',
+  price: 1,
+  stock: 1,
+  createdAt: '2026-11-23T10:00:00.000Z',
+  updatedAt: '2026-11-23T10:00:00.000Z',
+  removedAt: null,
+})
+const eventRecord = (payload: unknown, eventType = 'BookAdded', value?: string): Message => ({
+  key: (payload as { id?: string }).id ?? 'k',
+  value: value ?? JSON.stringify(payload),
+  headers: { id: crypto.randomUUID(), event_type: eventType },
+})
+
+/**
+ * What the consumer does with messages it cannot apply, on the real stack: poison goes to the
+ * dead-letter topic with its coordinates, a failing handler is retried then dead-lettered, a
+ * transient failure is retried until it passes, and one that outlasts the policy stops the
+ * consumer without committing. Each test runs its own consumer group over the pipeline's topics.
+ */
+describe('consumer retries and dead letters', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let database: Database
+  const kafka = createKafka({
+    brokers: stack.kafka.brokers,
+    clientId: 'it-resilience',
+    logLevel: logLevel.NOTHING,
+  })
+  const admin = kafka.admin()
+  const cleanups: (() => Promise<unknown>)[] = []
+
+  beforeAll(async () => {
+    db = await createTestDatabase(stack.postgres.adminUrl, 'it_res')
+    await migrateDatabase(db.url)
+    database = openDatabase(db.url, { max: 5 })
+    await admin.connect()
+  })
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
+    await admin.disconnect()
+    await database?.close()
+    await db?.drop()
+  })
+
+  /** A topic namespace of the test's own (no connector needed: records are produced directly). */
+  const namespace = async () => {
+    const ns = uniqueName('it.res').toLowerCase()
+    const dlq = deadLetterTopic(ns)
+    await admin.createTopics({ topics: [{ topic: `${ns}.book` }, { topic: dlq }], waitForLeaders: true })
+    cleanups.push(() => admin.deleteTopics({ topics: [`${ns}.book`, dlq] }))
+    const dead: { value: string | null; headers: Record<string, string | undefined> }[] = []
+    const reader = kafka.consumer({ groupId: uniqueName('dlq-reader') })
+    cleanups.push(() => reader.disconnect())
+    await reader.connect()
+    await reader.subscribe({ topic: dlq, fromBeginning: true })
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string | undefined> = {}
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = v?.toString()
+        dead.push({ value: message.value?.toString() ?? null, headers })
+      },
+    })
+    const consumerFor = (groupId = uniqueName('resilience'), onFatal: (error: Error) => void = () => {}) => {
+      const consumer = createEventConsumer({
+        kafka,
+        db: database.db,
+        groupId,
+        namespace: ns,
+        log: createLogger('it', 'silent'),
+        retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+        onFatal,
+      })
+      cleanups.push(() => consumer.stop())
+      return consumer
+    }
+    return {
+      consumerFor,
+      async startConsumer(onFatal?: (error: Error) => void) {
+        const consumer = consumerFor(undefined, onFatal)
+        await consumer.start()
+        return consumer
+      },
+      async send(...messages: Message[]) {
+        const producer = kafka.producer()
+        await producer.connect()
+        await producer.send({ topic: `${ns}.book`, messages })
+        await producer.disconnect()
+      },
+      async deadLetterOf(eventId: string) {
+        await expect
+          .poll(() => dead.some((d) => d.headers[dlqHeader.eventId] === eventId), { timeout: 20_000 })
+          .toBe(true)
+        return dead.find((d) => d.headers[dlqHeader.eventId] === eventId)
+      },
+    }
+  }
+
+  it('dead-letters bad JSON, an unknown event type and an invalid payload with their coordinates, and carries on', async () => {
+    const { startConsumer, send, deadLetterOf } = await namespace()
+    const consumer = await startConsumer()
+    const badJson = eventRecord({ id: 'x' }, 'BookAdded', '{"title":')
+    const unknown = eventRecord(book('x'), 'BookBurnt')
+    const invalid = eventRecord({ ...book('x'), price: 'free' })
+    await send(badJson, unknown, invalid, eventRecord(book('Good')))
+
+    const first = await deadLetterOf(String(badJson.headers?.id))
+    expect(first?.value).toBe('{"title":')
+    expect(first?.headers).toMatchObject({
+      [dlqHeader.errorCode]: 'INVALID_JSON',
+      [dlqHeader.attempts]: '1',
+      [dlqHeader.key]: 'x',
+      event_type: 'BookAdded',
+    })
+    expect(first?.headers[dlqHeader.topic]).toMatch(/\.book$/)
+    expect(first?.headers[dlqHeader.partition]).toMatch(/^\d+$/)
+    expect(first?.headers[dlqHeader.offset]).toMatch(/^\d+$/)
+    expect(Date.parse(first?.headers[dlqHeader.at] ?? '')).not.toBeNaN()
+    expect((await deadLetterOf(String(unknown.headers?.id)))?.headers[dlqHeader.errorCode]).toBe(
+      'UNKNOWN_EVENT_TYPE',
+    )
+    const invalidLetter = await deadLetterOf(String(invalid.headers?.id))
+    expect(invalidLetter?.headers[dlqHeader.errorCode]).toBe('INVALID_PAYLOAD')
+    expect(invalidLetter?.headers[dlqHeader.errorMessage]).toMatch(/price/)
+
+    await expect.poll(() => consumer.stats.applied, { timeout: 20_000 }).toBe(1)
+    expect(consumer.stats.deadLettered).toBe(3)
+  })
+
+  it('retries a handler that keeps failing, then dead-letters it with the number of attempts', async () => {
+    const { startConsumer, send, deadLetterOf } = await namespace()
+    await database.db.execute(
+      sql`alter table catalogue add constraint it_cursed check (title is distinct from 'Cursed')`,
+    )
+    try {
+      const consumer = await startConsumer()
+      const cursed = eventRecord(book('Cursed'))
+      await send(cursed)
+      const letter = await deadLetterOf(String(cursed.headers?.id))
+      expect(letter?.headers).toMatchObject({
+        [dlqHeader.errorCode]: 'HANDLER_FAILED',
+        [dlqHeader.attempts]: '3',
+      })
+      expect(letter?.headers[dlqHeader.errorMessage]).toMatch(/it_cursed/)
+      expect(consumer.stats.retries).toBe(2)
+    } finally {
+      await database.db.execute(sql`alter table catalogue drop constraint it_cursed`)
+    }
+  })
+
+  /** A trigger that fails with serialization_failure (40001) for the first `times` tries. */
+  const failTransiently = async (times: number) => {
+    await database.db.execute(
+      sql.raw(`
+      create sequence if not exists it_fail_seq;
+      select setval('it_fail_seq', 1, false);
+      create or replace function it_fail() returns trigger language plpgsql as $$
+      begin
+        if new.title = 'Flaky' and nextval('it_fail_seq') <= ${times} then
+          raise exception 'simulated serialization failure' using errcode = '40001';
+        end if;
+        return new;
+      end $$;
+      drop trigger if exists it_fail on catalogue;
+      create trigger it_fail before insert on catalogue for each row execute function it_fail();`),
+    )
+  }
+  const stopFailing = () => database.db.execute(sql.raw('drop trigger if exists it_fail on catalogue'))
+  const catalogueCount = async (bookId: string) =>
+    (
+      await database.db.execute<{ n: number }>(
+        sql`select count(*)::int as n from catalogue where book_id = ${bookId}`,
+      )
+    )[0]?.n
+
+  it('retries a transient failure with backoff until it passes, applying the event once', async () => {
+    const { startConsumer, send } = await namespace()
+    await failTransiently(2)
+    try {
+      const consumer = await startConsumer()
+      const flaky = book('Flaky')
+      await send(eventRecord(flaky))
+      await expect.poll(() => consumer.stats.applied, { timeout: 20_000 }).toBe(1)
+      expect(consumer.stats.retries).toBe(2)
+      expect(consumer.stats.deadLettered).toBe(0)
+      expect(await catalogueCount(flaky.id)).toBe(1)
+    } finally {
+      await stopFailing()
+    }
+  })
+
+  it('stops without committing when a transient failure outlasts the policy; a restart then applies it', async () => {
+    const { consumerFor, send } = await namespace()
+    await failTransiently(100)
+    const groupId = uniqueName('fatal')
+    const flaky = book('Flaky')
+    let fatal: Error | undefined
+    const first = consumerFor(groupId, (error) => {
+      fatal = error
+    })
+    try {
+      await first.start()
+      await send(eventRecord(flaky))
+      await expect.poll(() => fatal?.message, { timeout: 20_000 }).toMatch(/gave up after 3 attempts/)
+      expect(first.state).toBe('failed')
+      expect(first.stats.deadLettered).toBe(0)
+    } finally {
+      await first.stop()
+      await stopFailing()
+    }
+    // Nothing was committed for it, so the same group picks it up again and now applies it.
+    await consumerFor(groupId).start()
+    await expect.poll(() => catalogueCount(flaky.id), { timeout: 20_000 }).toBe(1)
+  })
+})
