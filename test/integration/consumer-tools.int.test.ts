@@ -1,0 +1,139 @@
+import { sql } from 'drizzle-orm'
+import { logLevel } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { deadLetterTopic } from '../../consumer/dead-letter.ts'
+import { createEventConsumer } from '../../consumer/event-consumer.ts'
+import { listDeadLetters, redriveDeadLetters } from '../../consumer/tools/dlq.ts'
+import { replayGroup } from '../../consumer/tools/replay.ts'
+import { type Database, openDatabase } from '../../db/client.ts'
+import { migrateDatabase } from '../../db/migrate.ts'
+import { createKafka } from '../../lib/kafka.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { createTestDatabase, uniqueName } from '../support.ts'
+
+const stack = inject('stack')
+
+describe('dlq:list, dlq:redrive and consumer:replay', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let database: Database
+  const kafka = createKafka({
+    brokers: stack.kafka.brokers,
+    clientId: 'it-tools',
+    logLevel: logLevel.NOTHING,
+  })
+  const admin = kafka.admin()
+  const ns = uniqueName('it.tools').toLowerCase()
+  const groupId = uniqueName('tools-group')
+  const stops: (() => Promise<void>)[] = []
+
+  beforeAll(async () => {
+    db = await createTestDatabase(stack.postgres.adminUrl, 'it_tools')
+    await migrateDatabase(db.url)
+    database = openDatabase(db.url, { max: 5 })
+    await admin.connect()
+    await admin.createTopics({
+      topics: [{ topic: `${ns}.book`, numPartitions: 2 }, { topic: deadLetterTopic(ns) }],
+      waitForLeaders: true,
+    })
+  })
+  afterAll(async () => {
+    for (const stop of stops) await stop().catch(() => {})
+    await admin.deleteTopics({ topics: [`${ns}.book`, deadLetterTopic(ns)] }).catch(() => {})
+    await admin.disconnect()
+    await database?.close()
+    await db?.drop()
+  })
+
+  const consumer = () => {
+    const c = createEventConsumer({
+      kafka,
+      db: database.db,
+      groupId,
+      namespace: ns,
+      log: createLogger('it', 'silent'),
+      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
+    })
+    stops.push(() => c.stop())
+    return c
+  }
+  const bookEvent = (title: string) => {
+    const id = crypto.randomUUID()
+    const payload = {
+      id,
+      title,
+      author: 'A',
+      price: 1,
+      stock: 1,
+      createdAt: '2026-11-23T10:00:00.000Z',
+      updatedAt: '2026-11-23T10:00:00.000Z',
+      removedAt: null,
+    }
+    return {
+      key: id,
+      value: JSON.stringify(payload),
+      headers: { id: crypto.randomUUID(), event_type: 'BookAdded' },
+    }
+  }
+  const titles = async () =>
+    (await database.db.execute<{ title: string }>(sql`select title from catalogue order by title`)).map(
+      (r) => r.title,
+    )
+
+  it('lists a dead letter, and redrives it once its cause is fixed; a second redrive sends nothing', async () => {
+    await database.db.execute(
+      sql`alter table catalogue add constraint it_blocked check (title is distinct from 'Blocked')`,
+    )
+    const running = consumer()
+    await running.start()
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({ topic: `${ns}.book`, messages: [bookEvent('Fine'), bookEvent('Blocked')] })
+    await producer.disconnect()
+    await expect.poll(() => running.stats.deadLettered, { timeout: 20_000 }).toBe(1)
+
+    const letters = await listDeadLetters(kafka, deadLetterTopic(ns))
+    expect(letters).toHaveLength(1)
+    expect(letters[0]).toMatchObject({ errorCode: 'HANDLER_FAILED', attempts: '2', eventType: 'BookAdded' })
+    expect(letters[0]?.original.topic).toBe(`${ns}.book`)
+
+    await database.db.execute(sql`alter table catalogue drop constraint it_blocked`)
+    const redriveGroup = `${groupId}-redrive`
+    expect(
+      await redriveDeadLetters(kafka, deadLetterTopic(ns), redriveGroup, {
+        dryRun: true,
+        onLetter: () => {},
+      }),
+    ).toBe(1)
+    expect(
+      await redriveDeadLetters(kafka, deadLetterTopic(ns), redriveGroup, {
+        dryRun: false,
+        onLetter: () => {},
+      }),
+    ).toBe(1)
+    await expect.poll(titles, { timeout: 20_000 }).toEqual(['Blocked', 'Fine'])
+    expect(
+      await redriveDeadLetters(kafka, deadLetterTopic(ns), redriveGroup, {
+        dryRun: false,
+        onLetter: () => {},
+      }),
+    ).toBe(0)
+  })
+
+  it('refuses to replay while the group has members, then replays from the beginning applying nothing twice', async () => {
+    await expect(replayGroup(kafka, groupId, ns, { kind: 'beginning' })).rejects.toMatchObject({
+      code: 'REPLAY_REFUSED',
+    })
+    for (const stop of stops.splice(0)) await stop()
+    const before = await titles()
+
+    const moved = await replayGroup(kafka, groupId, ns, { kind: 'beginning' })
+    expect(moved.filter((m) => m.topic === `${ns}.book`).map((m) => m.offset)).toEqual(['0', '0'])
+
+    const again = consumer()
+    await again.start()
+    // Fine, Blocked (dead-lettered, then redriven: two records) — all three already in the inbox or skipped.
+    await expect.poll(() => again.stats.duplicates + again.stats.deadLettered, { timeout: 20_000 }).toBe(3)
+    expect(again.stats.applied).toBe(0)
+    expect(await titles()).toEqual(before)
+  })
+})
