@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', 'node_modules/**', '.stack/**'],
+          exclude: ['**/*.int.test.ts', '**/*.fault.test.ts', 'node_modules/**', '.stack/**'],
         },
       },
       {
@@ -22,6 +22,15 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // Kills real processes on a stack of its own; run on purpose (npm run test:faults).
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.fault.test.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -17,11 +17,16 @@ import { runCli } from './cli.ts'
 import { curlExamples } from './curl-examples.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
-
-/** Runs a service as a child, its output prefixed so the two interleave readably. */
+/**
+ * Runs a service as a child, its output prefixed so the two interleave readably. One process per
+ * service (node with tsx as its loader), so a signal reaches the service itself.
+ */
 function runService(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(tsx, [join(repoRoot, entry)], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry)], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`))
   }

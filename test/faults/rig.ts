@@ -1,0 +1,173 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import postgres from 'postgres'
+import { loadConnectorConfig } from '../../connector/config.ts'
+import { registerConnector } from '../../connector/register.ts'
+import { ensureEventTopics } from '../../connector/topics.ts'
+import { migrateDatabase } from '../../db/migrate.ts'
+import { createConnectClient } from '../../lib/connect-client.ts'
+import { createKafka } from '../../lib/kafka.ts'
+import { connectorPasswordKey, connectorSecretsFile } from '../../lib/replication.ts'
+import type { ComponentName } from '../../stack/lib/component.ts'
+import { loadStackConfig, repoRoot, type StackConfig } from '../../stack/lib/config.ts'
+import { readRecord, stopProcess } from '../../stack/lib/processes.ts'
+import { consoleReporter } from '../../stack/lib/report.ts'
+import { stackDown, stackInfo, stackUp } from '../../stack/lib/stack.ts'
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/**
+ * A whole pipeline of real processes on a stack of its own (temp dir, free ports), so processes
+ * can be SIGKILLed without touching anyone else's: Postgres, Kafka and Connect from the stack, the
+ * API and `consumers` consumer processes spawned as a supervisor would (restarted if they exit).
+ */
+export async function startRig(options: { consumers: number }) {
+  const stackDir = mkdtempSync(join(tmpdir(), 'outbox-faults-'))
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STACK_DIR: stackDir,
+    STACK_JARS_DIR: loadStackConfig().jarsDir,
+    STACK_JVM_HEAP: '512m',
+    POSTGRES_PORT: String(await freePort()),
+    KAFKA_PORT: String(await freePort()),
+    KAFKA_CONTROLLER_PORT: String(await freePort()),
+    CONNECT_PORT: String(await freePort()),
+  }
+  const config = loadStackConfig(env)
+  const say = (line: string) => console.log(`[rig] ${line}`)
+  try {
+    return await wire(config, env, stackDir, say, options)
+  } catch (error) {
+    // A rig that fails half way must not leave its stack running.
+    await stackDown(config, { purge: true })
+    rmSync(stackDir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+async function wire(
+  config: StackConfig,
+  env: NodeJS.ProcessEnv,
+  stackDir: string,
+  say: (line: string) => void,
+  options: { consumers: number },
+) {
+  await stackUp(config, consoleReporter(say))
+  const info = stackInfo(config)
+  await migrateDatabase(info.postgres.url)
+
+  const connectorEnv = loadConnectorConfig({
+    CONNECT_URL: info.connect.url,
+    KAFKA_BROKERS: info.kafka.brokers.join(','),
+    DATABASE_URL: info.postgres.url,
+    CONNECTOR_DB_PASSWORD_REF: `\${file:${join(config.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`,
+  })
+  const kafka = createKafka({ brokers: info.kafka.brokers, clientId: 'fault-rig' })
+  const admin = kafka.admin()
+  await admin.connect()
+  await ensureEventTopics(admin, connectorEnv.TOPIC_NAMESPACE, 3)
+  await admin.disconnect()
+  const connect = createConnectClient(info.connect.url)
+  await registerConnector(connect, connectorEnv, say)
+
+  const apiPort = await freePort()
+  const serviceEnv = {
+    ...env,
+    DATABASE_URL: info.postgres.url,
+    KAFKA_BROKERS: info.kafka.brokers.join(','),
+    API_PORT: String(apiPort),
+    LOG_LEVEL: 'error',
+    CONSUMER_HEALTH_PORT: '0',
+    // Long enough to ride out a Postgres restart without exiting; an exit is restarted anyway.
+    CONSUMER_RETRY_MAX_ATTEMPTS: '20',
+    CONSUMER_RETRY_MAX_MS: '2000',
+  }
+  let stopping = false
+  const supervised = new Map<string, ChildProcess>()
+  let unexpectedExits = 0
+  const run = (name: string, entry: string) => {
+    // One process per service (node with tsx as its loader), so SIGKILL hits the service itself:
+    // killing the `tsx` wrapper would leave its child running.
+    const log = openSync(join(stackDir, `${name}.log`), 'a')
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry)], {
+      cwd: repoRoot,
+      env: serviceEnv,
+      stdio: ['ignore', log, log],
+    })
+    closeSync(log)
+    child.on('exit', (code, signal) => {
+      if (stopping || supervised.get(name) !== child) return
+      // The supervisor's job: a process that exits on its own is started again.
+      unexpectedExits += 1
+      say(`${name} exited (${signal ?? code}); restarting it`)
+      void delay(500).then(() => !stopping && supervised.get(name) === child && run(name, entry))
+    })
+    supervised.set(name, child)
+    return child
+  }
+  const consumerNames = Array.from({ length: options.consumers }, (_, i) => `consumer-${i + 1}`)
+  run('api', 'api/server.ts')
+  for (const name of consumerNames) run(name, 'consumer/main.ts')
+  say(`service logs: ${stackDir}/{api,${consumerNames.join(',')}}.log`)
+
+  const sql = postgres(info.postgres.url, { max: 2, onnotice: () => {} })
+  const apiUrl = `http://127.0.0.1:${apiPort}`
+
+  return {
+    apiUrl,
+    sql,
+    consumerNames,
+    get unexpectedExits() {
+      return unexpectedExits
+    },
+    /** SIGKILL, as a crash or the OOM killer would, then wait until the process is gone. */
+    async kill(name: ComponentName | 'api' | string) {
+      const child = supervised.get(name)
+      if (child) {
+        supervised.delete(name)
+        child.kill('SIGKILL')
+        while (child.exitCode === null && child.signalCode === null) await delay(20)
+        return
+      }
+      const record = readRecord(join(stackDir, name, 'process.json'))
+      if (!record) throw new Error(`no process for ${name}`)
+      await stopProcess(record, 0)
+    },
+    /** Starts again whatever was killed: a stack component through stack:up, a service as the supervisor would. */
+    async restart(name: ComponentName | 'api' | string) {
+      if (name === 'api') run('api', 'api/server.ts')
+      else if (consumerNames.includes(name)) run(name, 'consumer/main.ts')
+      else
+        await stackUp(
+          config,
+          consoleReporter(() => {}),
+        )
+    },
+    async connectorHealthy() {
+      const status = await connect.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined)
+      return (
+        status !== undefined && [status.connector, ...status.tasks].every((part) => part.state === 'RUNNING')
+      )
+    },
+    async stop() {
+      stopping = true
+      for (const child of supervised.values()) child.kill('SIGKILL')
+      if (process.env.FAULT_KEEP_LOGS) say(`kept ${stackDir}`)
+      await sql.end({ timeout: 2 }).catch(() => {})
+      await stackDown(config, { purge: !process.env.FAULT_KEEP_LOGS })
+      if (!process.env.FAULT_KEEP_LOGS) rmSync(stackDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export type Rig = Awaited<ReturnType<typeof wire>>
