@@ -58,10 +58,13 @@ describe('consumer retries and dead letters', () => {
   })
 
   /** A topic namespace of the test's own (no connector needed: records are produced directly). */
-  const namespace = async () => {
+  const namespace = async (dlqConfig: { name: string; value: string }[] = []) => {
     const ns = uniqueName('it.res').toLowerCase()
     const dlq = deadLetterTopic(ns)
-    await admin.createTopics({ topics: [{ topic: `${ns}.book` }, { topic: dlq }], waitForLeaders: true })
+    await admin.createTopics({
+      topics: [{ topic: `${ns}.book` }, { topic: dlq, configEntries: dlqConfig }],
+      waitForLeaders: true,
+    })
     cleanups.push(() => admin.deleteTopics({ topics: [`${ns}.book`, dlq] }))
     const dead: { value: string | null; headers: Record<string, string | undefined> }[] = []
     const reader = kafka.consumer({ groupId: uniqueName('dlq-reader') })
@@ -89,6 +92,7 @@ describe('consumer retries and dead letters', () => {
       return consumer
     }
     return {
+      dlq,
       consumerFor,
       async startConsumer(onFatal?: (error: Error) => void) {
         const consumer = consumerFor(undefined, onFatal)
@@ -225,5 +229,36 @@ describe('consumer retries and dead letters', () => {
     // Nothing was committed for it, so the same group picks it up again and now applies it.
     await consumerFor(groupId).start()
     await expect.poll(() => catalogueCount(flaky.id), { timeout: 20_000 }).toBe(1)
+  })
+
+  it('does not commit a poison message whose dead letter cannot be published; a restart dead-letters it', async () => {
+    // The broker refuses records over 512 bytes on this dead-letter topic, so the publish fails.
+    const { consumerFor, send, dlq, deadLetterOf } = await namespace([
+      { name: 'max.message.bytes', value: '512' },
+    ])
+    const groupId = uniqueName('dlq-fails')
+    const poison = eventRecord({ id: 'p' }, 'BookAdded', `{"unterminated": "${'x'.repeat(2000)}`)
+    let fatal: Error | undefined
+    const first = consumerFor(groupId, (error) => {
+      fatal = error
+    })
+    await first.start()
+    await send(poison)
+    await expect
+      .poll(() => (fatal as { code?: string } | undefined)?.code, { timeout: 20_000 })
+      .toBe('DEAD_LETTER_FAILED')
+    expect(first.stats.deadLettered).toBe(0)
+    await first.stop()
+
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: 2, name: dlq, configEntries: [{ name: 'max.message.bytes', value: '1048576' }] }],
+    })
+    const second = consumerFor(groupId)
+    await second.start()
+    expect((await deadLetterOf(String(poison.headers?.id)))?.headers[dlqHeader.errorCode]).toBe(
+      'INVALID_JSON',
+    )
+    await expect.poll(() => second.stats.deadLettered, { timeout: 20_000 }).toBe(1)
   })
 })
