@@ -67,18 +67,17 @@ runCli(async () => {
 
   const apiPort = env.API_PORT ?? '3000'
   const childEnv = { ...process.env, ...env, API_PORT: apiPort } as NodeJS.ProcessEnv
-  const services = [
-    runService('api', 'api/server.ts', childEnv),
-    runService('consumer', 'consumer/main.ts', childEnv),
-  ]
+  const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts' } as const
+  const services = new Map<keyof typeof entries, ChildProcess>()
+  const restarts = { api: 0, consumer: 0 }
 
   let stopping = false
   const stopAll = async (code: number) => {
     if (stopping) return
     stopping = true
     console.log('\nStopping the API and the consumer …')
-    for (const child of services) if (!exited(child)) child.kill('SIGTERM')
-    while (services.some((child) => !exited(child))) await delay(100)
+    for (const child of services.values()) if (!exited(child)) child.kill('SIGTERM')
+    while ([...services.values()].some((child) => !exited(child))) await delay(100)
     const startedHere = (['connect', 'kafka', 'postgres'] as const).filter(
       (name) => outcomes[name] === 'started',
     )
@@ -88,17 +87,34 @@ runCli(async () => {
     }
     process.exit(code)
   }
-  process.on('SIGINT', () => void stopAll(0))
-  process.on('SIGTERM', () => void stopAll(0))
-  for (const [index, child] of services.entries()) {
+
+  /**
+   * Acts as the supervisor the services expect: the consumer exits 1 on purpose when it cannot go
+   * on (uncommitted, to resume after a restart). A service that keeps dying is given up on.
+   */
+  const supervise = (name: keyof typeof entries) => {
+    const child = runService(name, entries[name], childEnv)
+    services.set(name, child)
     child.on('exit', (code, signal) => {
       if (stopping) return
+      restarts[name] += 1
+      if (restarts[name] > 5) {
+        console.error(
+          `${name} exited (${signal ?? `code ${code}`}) for the ${restarts[name]}th time; stopping everything.`,
+        )
+        void stopAll(1)
+        return
+      }
       console.error(
-        `${index === 0 ? 'api' : 'consumer'} exited (${signal ?? `code ${code}`}); stopping everything.`,
+        `${name} exited (${signal ?? `code ${code}`}); restarting it (restart ${restarts[name]} of 5)`,
       )
-      void stopAll(1)
+      void delay(1000).then(() => !stopping && supervise(name))
     })
   }
+  process.on('SIGINT', () => void stopAll(0))
+  process.on('SIGTERM', () => void stopAll(0))
+  supervise('api')
+  supervise('consumer')
 
   const apiUrl = `http://127.0.0.1:${apiPort}`
   await reporter.step('wait for the API', async () => {
