@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { isTransient } from './transient.ts'
+
+const pgError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code })
+
+describe('isTransient', () => {
+  it.each(['40001', '40P01', '57P01', '57P03', '08006', 'ECONNREFUSED', 'CONNECTION_CLOSED'])(
+    'retries %s',
+    (code) => {
+      expect(isTransient(pgError(code))).toBe(true)
+    },
+  )
+
+  it('looks through the cause chain, as Drizzle wraps the driver error', () => {
+    expect(isTransient(new Error('Failed query: insert …', { cause: pgError('40001') }))).toBe(true)
+  })
+
+  it.each(['23505', '23514', '42P01', '22P02'])(
+    'does not retry %s (a bug or bad data, not "not now")',
+    (code) => {
+      expect(isTransient(pgError(code))).toBe(false)
+    },
+  )
+
+  it('does not retry errors without a code', () => {
+    expect(isTransient(new Error('boom'))).toBe(false)
+    expect(isTransient('boom')).toBe(false)
+  })
+})
