@@ -5,7 +5,8 @@ import { buildApp } from '../api/app.ts'
 import { loadConnectorConfig } from '../connector/config.ts'
 import { registerConnector } from '../connector/register.ts'
 import { ensureEventTopics } from '../connector/topics.ts'
-import { createEventConsumer } from '../consumer/event-consumer.ts'
+import type { IncomingEvent } from '../consumer/apply-event.ts'
+import { createEventConsumer, toIncoming } from '../consumer/event-consumer.ts'
 import { openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
@@ -14,15 +15,8 @@ import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import { createTestDatabase, uniqueName } from './support.ts'
 
-export interface RecordedMessage {
-  topic: string
-  partition: number
-  offset: string
-  key: string | null
-  headers: Record<string, string | undefined>
-  value: string | null
-  timestamp: string
-}
+/** A record as the recorder saw it: the consumer's own view of a record, plus its timestamp. */
+export type RecordedMessage = IncomingEvent & { timestamp: string }
 
 /**
  * The whole pipeline for one test file, isolated on the shared stack: its own database (migrated),
@@ -75,17 +69,7 @@ export async function startPipeline(stack: ProvidedContext['stack'], options: { 
   })
   await recorder.run({
     eachMessage: async ({ topic, partition, message }) => {
-      const headers: Record<string, string | undefined> = {}
-      for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = value?.toString()
-      records.push({
-        topic,
-        partition,
-        offset: message.offset,
-        key: message.key?.toString() ?? null,
-        headers,
-        value: message.value?.toString() ?? null,
-        timestamp: message.timestamp,
-      })
+      records.push({ ...toIncoming(topic, partition, message), timestamp: message.timestamp })
     },
   })
 
