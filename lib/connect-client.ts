@@ -49,6 +49,8 @@ export interface ConnectClient {
   resume(name: string): Promise<void>
   /** Returns false when there was no such connector. */
   remove(name: string): Promise<boolean>
+  /** Names of all connectors on this Connect cluster. */
+  list(): Promise<string[]>
 }
 
 export function createConnectClient(baseUrl: string, timeoutMs = 10_000): ConnectClient {
@@ -121,6 +123,7 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
     resume: async (name) => {
       await call('PUT', `${connector(name)}/resume`)
     },
+    list: () => call<string[]>('GET', '/connectors'),
     remove: async (name) => {
       try {
         await send('DELETE', connector(name))

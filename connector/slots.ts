@@ -1,0 +1,170 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import type postgres from 'postgres'
+import type { ConnectClient } from '../lib/connect-client.ts'
+
+export interface SlotInfo {
+  slotName: string
+  plugin: string | null
+  slotType: string
+  database: string | null
+  active: boolean
+  activePid: number | null
+  restartLsn: string | null
+  confirmedFlushLsn: string | null
+  /** WAL kept on disk for this slot: from its restart_lsn to the current WAL position. */
+  retainedBytes: number | null
+  /** reserved, extended, unreserved or lost (past max_slot_wal_keep_size). */
+  walStatus: string | null
+}
+
+export type SlotErrorCode =
+  | 'SLOT_NOT_FOUND'
+  | 'SLOT_ACTIVE'
+  | 'SLOT_IN_USE_BY_CONNECTOR'
+  | 'CONFIRMATION_REQUIRED'
+  | 'NOT_PERMITTED'
+
+export class SlotError extends Error {
+  readonly code: SlotErrorCode
+  readonly retryable: boolean
+  constructor(code: SlotErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.name = 'SlotError'
+    this.code = code
+    this.retryable = options.retryable ?? false
+  }
+}
+
+/** 1536 → "1.5 KiB"; what `slots:list` prints beside the exact byte count. */
+export function humanBytes(bytes: number | null): string {
+  if (bytes === null) return '-'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit += 1
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** Turns "permission denied" into a message that says which privilege is missing. */
+async function privileged<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if ((error as { code?: string }).code === '42501') {
+      throw new SlotError(
+        'NOT_PERMITTED',
+        'this role may not manage replication slots: connect as a superuser or a role with REPLICATION (DATABASE_ADMIN_URL)',
+        { cause: error },
+      )
+    }
+    throw error
+  }
+}
+
+export function listSlots(sql: postgres.Sql): Promise<SlotInfo[]> {
+  return privileged(
+    () => sql<SlotInfo[]>`
+      select slot_name as "slotName", plugin, slot_type as "slotType", database, active,
+             active_pid as "activePid", restart_lsn::text as "restartLsn",
+             confirmed_flush_lsn::text as "confirmedFlushLsn",
+             pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::float8 as "retainedBytes",
+             wal_status as "walStatus"
+      from pg_replication_slots order by slot_name`,
+  )
+}
+
+async function findSlot(sql: postgres.Sql, name: string): Promise<SlotInfo> {
+  const slot = (await listSlots(sql)).find((s) => s.slotName === name)
+  if (!slot)
+    throw new SlotError(
+      'SLOT_NOT_FOUND',
+      `no replication slot named ${name}; \`npm run slots:list\` shows them`,
+    )
+  return slot
+}
+
+/**
+ * Moves a slot to the current WAL position, releasing the WAL it pinned. Every change in between
+ * is skipped for good — the connector will never deliver those events — so it needs `confirm`.
+ */
+export async function advanceSlot(sql: postgres.Sql, name: string, options: { confirm: boolean }) {
+  const slot = await findSlot(sql, name)
+  if (!options.confirm) {
+    throw new SlotError(
+      'CONFIRMATION_REQUIRED',
+      `advancing ${name} skips ${humanBytes(slot.retainedBytes)} of WAL: the changes in it will never be delivered. ` +
+        'Run again with --yes if that is what you want.',
+    )
+  }
+  if (slot.active) {
+    throw new SlotError(
+      'SLOT_ACTIVE',
+      `slot ${name} is in use by pid ${slot.activePid}; pause or stop its connector first`,
+      {
+        retryable: true,
+      },
+    )
+  }
+  const [moved] = await privileged(
+    () =>
+      sql<
+        { lsn: string }[]
+      >`select end_lsn::text as lsn from pg_replication_slot_advance(${name}, pg_current_wal_lsn())`,
+  )
+  return {
+    from: slot.confirmedFlushLsn ?? slot.restartLsn,
+    to: moved?.lsn ?? null,
+    skippedBytes: slot.retainedBytes,
+  }
+}
+
+/**
+ * Drops a slot. Refuses the slot of a connector that still exists (it would recreate it and start
+ * from "now", losing what lay between), and an active slot unless `force`, which first ends the
+ * walsender holding it.
+ */
+export async function dropSlot(
+  sql: postgres.Sql,
+  name: string,
+  options: { force: boolean; ownedByConnector?: string | undefined },
+) {
+  const slot = await findSlot(sql, name)
+  if (options.ownedByConnector) {
+    throw new SlotError(
+      'SLOT_IN_USE_BY_CONNECTOR',
+      `slot ${name} belongs to connector ${options.ownedByConnector}, which still exists; ` +
+        'delete it with `npm run connector:delete -- --drop-slot` instead',
+    )
+  }
+  if (slot.active && !options.force) {
+    throw new SlotError(
+      'SLOT_ACTIVE',
+      `slot ${name} is in use by pid ${slot.activePid}; add --force to end that session and drop it`,
+    )
+  }
+  if (slot.active && slot.activePid !== null) {
+    await privileged(() => sql`select pg_terminate_backend(${slot.activePid})`)
+    const deadline = Date.now() + 10_000
+    const stillThere = async () => (await listSlots(sql)).find((s) => s.slotName === name)
+    let current = await stillThere()
+    while (current?.active && Date.now() < deadline) {
+      await delay(100)
+      current = await stillThere()
+    }
+    // A temporary slot goes away with its session.
+    if (!current) return slot
+  }
+  await privileged(() => sql`select pg_drop_replication_slot(${name})`)
+  return slot
+}
+
+/** The connector whose config names `slot`, if any, so a drop never pulls a slot from under one. */
+export async function connectorOwningSlot(connect: ConnectClient, slot: string): Promise<string | undefined> {
+  for (const name of await connect.list()) {
+    if ((await connect.getConfig(name))?.['slot.name'] === slot) return name
+  }
+  return undefined
+}

@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { advanceSlot, connectorOwningSlot, dropSlot, listSlots } from '../../connector/slots.ts'
+import { newestPgBin } from '../../stack/lib/prereqs.ts'
+import { type Pipeline, startPipeline } from '../pipeline.ts'
+import { uniqueName } from '../support.ts'
+
+const stack = inject('stack')
+
+describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () => {
+  let p: Pipeline
+  let sql: postgres.Sql
+  beforeAll(async () => {
+    p = await startPipeline(stack, { consumer: false })
+    sql = postgres(p.db.url, { max: 2, onnotice: () => {} })
+    await sql`create table churn (id serial primary key, filler text)`
+  })
+  afterAll(async () => {
+    await sql?.end()
+    await p?.stop()
+  })
+
+  const newSlot = async () => {
+    const name = uniqueName('it_slot').toLowerCase()
+    await sql`select pg_create_logical_replication_slot(${name}, 'pgoutput')`
+    return name
+  }
+  const churn = () => sql`insert into churn (filler) select repeat('x', 1000) from generate_series(1, 500)`
+
+  it('lists each slot with plugin, database, activity, LSNs, retained WAL and wal_status', async () => {
+    const name = await newSlot()
+    await churn()
+    const slot = (await listSlots(sql)).find((s) => s.slotName === name)
+    expect(slot).toMatchObject({
+      plugin: 'pgoutput',
+      slotType: 'logical',
+      database: p.db.name,
+      active: false,
+      walStatus: 'reserved',
+    })
+    expect(slot?.retainedBytes).toBeGreaterThan(500_000)
+    expect(slot?.restartLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/)
+    const connectorSlot = (await listSlots(sql)).find(
+      (s) => s.slotName === p.connectorEnv.CONNECTOR_SLOT_NAME,
+    )
+    expect(connectorSlot?.active).toBe(true)
+    await dropSlot(sql, name, { force: false })
+  })
+
+  it('advances only with confirmation, releasing the retained WAL', async () => {
+    const name = await newSlot()
+    await churn()
+    const before = (await listSlots(sql)).find((s) => s.slotName === name)
+    await expect(advanceSlot(sql, name, { confirm: false })).rejects.toMatchObject({
+      code: 'CONFIRMATION_REQUIRED',
+    })
+    await expect(advanceSlot(sql, name, { confirm: false })).rejects.toThrow(/will never be delivered/)
+    expect((await listSlots(sql)).find((s) => s.slotName === name)?.confirmedFlushLsn).toBe(
+      before?.confirmedFlushLsn,
+    )
+
+    // A logical slot's restart_lsn only moves at a running-transactions record; a checkpoint writes one.
+    await sql`checkpoint`
+    const moved = await advanceSlot(sql, name, { confirm: true })
+    expect(moved.skippedBytes).toBeGreaterThan(500_000)
+    const after = (await listSlots(sql)).find((s) => s.slotName === name)
+    const [gap] = await sql<{ bytes: number }[]>`
+      select pg_wal_lsn_diff(${after?.confirmedFlushLsn ?? '0/0'}::pg_lsn, ${before?.confirmedFlushLsn ?? '0/0'}::pg_lsn)::float8 as bytes`
+    expect(gap?.bytes).toBeGreaterThan(500_000)
+    expect(after?.retainedBytes ?? Infinity).toBeLessThan(before?.retainedBytes ?? 0)
+    await dropSlot(sql, name, { force: false })
+  })
+
+  it('refuses an unknown slot, a connector’s slot, and an active slot without --force', async () => {
+    await expect(advanceSlot(sql, 'no_such_slot', { confirm: true })).rejects.toMatchObject({
+      code: 'SLOT_NOT_FOUND',
+    })
+    await expect(dropSlot(sql, 'no_such_slot', { force: true })).rejects.toMatchObject({
+      code: 'SLOT_NOT_FOUND',
+    })
+
+    const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+    const owner = await connectorOwningSlot(p.connect, slot)
+    expect(owner).toBe(p.connectorEnv.CONNECTOR_NAME)
+    await expect(dropSlot(sql, slot, { force: true, ownedByConnector: owner })).rejects.toMatchObject({
+      code: 'SLOT_IN_USE_BY_CONNECTOR',
+    })
+    // Without the connector check, the slot is still active: refused unless forced.
+    await expect(dropSlot(sql, slot, { force: false })).rejects.toMatchObject({ code: 'SLOT_ACTIVE' })
+    expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(true)
+  })
+
+  it('--force ends the session holding an active slot, then drops it', async () => {
+    const name = await newSlot()
+    // Hold the slot from a replication connection, as a connector would.
+    const pgBin = newestPgBin('/usr/lib/postgresql')
+    if (!pgBin) throw new Error('no PostgreSQL server binaries')
+    const holder = spawn(
+      join(pgBin, 'pg_recvlogical'),
+      [
+        '-d',
+        p.db.url,
+        '-S',
+        name,
+        '--start',
+        '-f',
+        '/dev/null',
+        '-o',
+        'proto_version=1',
+        '-o',
+        'publication_names=outbox_publication',
+      ],
+      { stdio: 'ignore' },
+    )
+    try {
+      await expect
+        .poll(async () => (await listSlots(sql)).find((s) => s.slotName === name)?.active, {
+          timeout: 10_000,
+        })
+        .toBe(true)
+      await dropSlot(sql, name, { force: true })
+      expect((await listSlots(sql)).some((s) => s.slotName === name)).toBe(false)
+    } finally {
+      holder.kill()
+    }
+  })
+
+  it('says which privilege is missing when the role may not manage slots', async () => {
+    const name = await newSlot()
+    const role = uniqueName('it_norepl').toLowerCase()
+    await sql.unsafe(`create role ${role} login password 'pw'`)
+    const url = new URL(p.db.url)
+    url.username = role
+    url.password = 'pw'
+    const weak = postgres(url.toString(), { max: 1, onnotice: () => {} })
+    try {
+      await expect(advanceSlot(weak, name, { confirm: true })).rejects.toMatchObject({
+        code: 'NOT_PERMITTED',
+      })
+      await expect(dropSlot(weak, name, { force: false })).rejects.toThrow(
+        /superuser or a role with REPLICATION/,
+      )
+    } finally {
+      await weak.end()
+      await sql.unsafe(`drop role ${role}`)
+      await dropSlot(sql, name, { force: false })
+    }
+  })
+})
