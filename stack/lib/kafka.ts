@@ -8,6 +8,18 @@ import { StackError } from './errors.ts'
 import { runJava } from './java-run.ts'
 import { jvmLaunch, renderProperties } from './jvm.ts'
 
+/**
+ * A Kafka cluster id: 16 random bytes in URL-safe base64, as `kafka-storage random-uuid` prints.
+ * One in 64 would start with '-', which the storage tool's argument parser takes for an option;
+ * like Kafka's own Uuid.randomUuid(), draw again.
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
 export const localBrokers = (config: StackConfig) => [`127.0.0.1:${config.env.KAFKA_PORT}`]
 
 /** A single Kafka 4 node in KRaft mode: broker and controller in one process. */
@@ -63,8 +75,7 @@ export function kafkaComponent(config: StackConfig, java: string): Component {
         return
       }
       await reporter.step('kafka: format KRaft storage', async () => {
-        // Kafka cluster ids are 16 random bytes in URL-safe base64, as `kafka-storage random-uuid` prints.
-        const clusterId = randomBytes(16).toString('base64url')
+        const clusterId = newClusterId()
         await runJava(java, config, [
           'kafka.tools.StorageTool',
           'format',
