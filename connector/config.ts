@@ -45,6 +45,11 @@ export const connectorEnvSchema = z.object({
     .default(defaultTopicNamespace),
   /** How long Debezium's streaming loop sleeps when the WAL has nothing new (Debezium's default is 500). */
   CONNECTOR_POLL_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
+  /**
+   * How often Debezium writes the heartbeat table (0 turns it off). Each beat lets the slot move on
+   * while the outbox is quiet, so WAL from other tables and databases is not pinned.
+   */
+  CONNECTOR_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   CONNECTOR_WAIT_TIMEOUT_S: z.coerce.number().int().min(1).max(900).default(120),
 })
 
@@ -59,6 +64,20 @@ export const loadConnectorConfig = (source: Record<string, string | undefined> =
  * and the EventRouter routing each event to `<namespace>.<aggregate_type>` with the aggregate id as
  * key, `id` and `event_type` headers and the payload as the record's JSON value.
  */
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** One row in the heartbeat table, rewritten by each beat: an insert the publication carries. */
+export const heartbeatActionQuery =
+  'WITH gone AS (DELETE FROM public.outbox_heartbeat) INSERT INTO public.outbox_heartbeat (beat_at) VALUES (now())'
+
+function heartbeat(env: ConnectorEnv): Record<string, string> {
+  if (env.CONNECTOR_HEARTBEAT_INTERVAL_MS === 0) return {}
+  return {
+    'heartbeat.interval.ms': String(env.CONNECTOR_HEARTBEAT_INTERVAL_MS),
+    'heartbeat.action.query': heartbeatActionQuery,
+  }
+}
+
 export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> {
   const db = new URL(env.DATABASE_URL)
   return {
@@ -78,7 +97,7 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     // The migration creates the publication (as the table's owner), so the replication role
     // needs no ownership of anything.
     'publication.autocreate.mode': 'disabled',
-    'table.include.list': 'public.outbox',
+    'table.include.list': 'public.outbox,public.outbox_heartbeat',
     'snapshot.mode': 'no_data',
     'tombstones.on.delete': 'false',
     'poll.interval.ms': String(env.CONNECTOR_POLL_INTERVAL_MS),
@@ -87,8 +106,18 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     // Keys are aggregate ids as plain strings; values are the payload's JSON text as written.
     'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
     'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
-    transforms: 'outbox',
+    ...heartbeat(env),
+    // Heartbeat-table changes are dropped before Kafka; the EventRouter sees outbox rows only.
+    predicates: 'isHeartbeatTable,isOutboxTable',
+    'predicates.isHeartbeatTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
+    'predicates.isHeartbeatTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.outbox_heartbeat`,
+    'predicates.isOutboxTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
+    'predicates.isOutboxTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.outbox`,
+    transforms: 'dropHeartbeat,outbox',
+    'transforms.dropHeartbeat.type': 'org.apache.kafka.connect.transforms.Filter',
+    'transforms.dropHeartbeat.predicate': 'isHeartbeatTable',
     'transforms.outbox.type': 'io.debezium.transforms.outbox.EventRouter',
+    'transforms.outbox.predicate': 'isOutboxTable',
     'transforms.outbox.table.field.event.id': 'id',
     'transforms.outbox.table.field.event.key': 'aggregate_id',
     'transforms.outbox.table.field.event.payload': 'payload',

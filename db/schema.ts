@@ -73,6 +73,15 @@ export const outbox = pgTable('outbox', {
   traceContext: text('trace_context'),
 })
 
+/**
+ * Written by Debezium's heartbeat.action.query so a quiet outbox still has changes in the
+ * publication: each one lets the slot's confirmed position move, releasing WAL that other tables
+ * and databases wrote meanwhile. One row: the action deletes and inserts in one statement.
+ */
+export const outboxHeartbeat = pgTable('outbox_heartbeat', {
+  beatAt: timestamp('beat_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
 /** One row per Idempotency-Key: the request's fingerprint and the response it got. */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',

@@ -1,13 +1,17 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import postgres from 'postgres'
 import { buildConnectorConfig, loadConnectorConfig } from '../connector/config.ts'
+import { diffConnectorConfig, formatChange } from '../connector/diff.ts'
 import { ConnectorError } from '../connector/errors.ts'
-import { describeStatus, registerConnector } from '../connector/register.ts'
+import { describeStatus, registerConnector, validateConnector } from '../connector/register.ts'
+import { dropSlot, SlotError } from '../connector/slots.ts'
 import { ensureEventTopics } from '../connector/topics.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
-import { runCli } from './cli.ts'
+import { hasFlag, runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
-/** `npm run connector:<command>`: register, status, restart, delete. */
+/** `npm run connector:<command>`: register, status, restart, delete, pause, resume, validate, diff. */
 const commands: Record<string, () => Promise<number>> = {
   async register() {
     const env = loadConnectorConfig(withLocalStackDefaults())
@@ -51,15 +55,90 @@ const commands: Record<string, () => Promise<number>> = {
   },
   async delete() {
     const env = loadConnectorConfig(withLocalStackDefaults())
-    const existed = await createConnectClient(env.CONNECT_URL).remove(env.CONNECTOR_NAME)
+    const connect = createConnectClient(env.CONNECT_URL)
+    const existed = await connect.remove(env.CONNECTOR_NAME)
     console.log(
       existed ? `deleted connector ${env.CONNECTOR_NAME}` : `no connector named ${env.CONNECTOR_NAME}`,
     )
-    console.log(
-      `Its replication slot ${buildConnectorConfig(env)['slot.name']} still exists and keeps WAL until dropped.`,
-    )
+    const slot = env.CONNECTOR_SLOT_NAME
+    if (!hasFlag('--drop-slot')) {
+      console.log(
+        `Its replication slot ${slot} still exists and keeps WAL until dropped (--drop-slot does that).`,
+      )
+      return 0
+    }
+    const admin = adminSql()
+    try {
+      // The task lets go of the slot a moment after the connector is deleted; --force covers a
+      // walsender that lingers, now that no connector will reconnect to it.
+      await dropSlot(admin, slot, { force: true })
+      console.log(`dropped replication slot ${slot}`)
+    } catch (error) {
+      if (error instanceof SlotError && error.code === 'SLOT_NOT_FOUND')
+        console.log(`no replication slot ${slot} to drop`)
+      else throw error
+    } finally {
+      await admin.end({ timeout: 2 })
+    }
     return 0
   },
+  async pause() {
+    return setState('pause', 'PAUSED')
+  },
+  async resume() {
+    return setState('resume', 'RUNNING')
+  },
+  async validate() {
+    const env = loadConnectorConfig(withLocalStackDefaults())
+    const errors = await validateConnector(createConnectClient(env.CONNECT_URL), buildConnectorConfig(env))
+    if (errors.length === 0) console.log(`Connect accepts the config of ${env.CONNECTOR_NAME}`)
+    for (const error of errors) console.log(`  ${error}`)
+    return errors.length === 0 ? 0 : 1
+  },
+  async diff() {
+    const env = loadConnectorConfig(withLocalStackDefaults())
+    const running = await createConnectClient(env.CONNECT_URL).getConfig(env.CONNECTOR_NAME)
+    if (!running)
+      throw new ConnectorError(
+        'NOT_FOUND',
+        `No connector named ${env.CONNECTOR_NAME}; register would create it.`,
+      )
+    const changes = diffConnectorConfig(buildConnectorConfig(env), running)
+    for (const change of changes) console.log(formatChange(change))
+    console.log(
+      changes.length === 0
+        ? 'no differences'
+        : `${changes.length} difference(s); npm run connector:register applies them`,
+    )
+    return changes.length === 0 ? 0 : 1
+  },
+}
+
+function adminSql() {
+  const env = withLocalStackDefaults()
+  const url = env.DATABASE_ADMIN_URL ?? env.DATABASE_URL
+  if (!url) throw new Error('set DATABASE_ADMIN_URL to a role that may drop replication slots')
+  return postgres(url, { max: 1, onnotice: () => {} })
+}
+
+/** Pauses or resumes, then waits until the connector and its tasks report `state`. */
+async function setState(action: 'pause' | 'resume', state: 'PAUSED' | 'RUNNING') {
+  const env = loadConnectorConfig(withLocalStackDefaults())
+  const connect = createConnectClient(env.CONNECT_URL)
+  if (!(await connect.status(env.CONNECTOR_NAME)))
+    throw new ConnectorError('NOT_FOUND', `No connector named ${env.CONNECTOR_NAME}.`)
+  await (action === 'pause' ? connect.pause(env.CONNECTOR_NAME) : connect.resume(env.CONNECTOR_NAME))
+  const deadline = Date.now() + env.CONNECTOR_WAIT_TIMEOUT_S * 1000
+  for (;;) {
+    const status = await connect.status(env.CONNECTOR_NAME)
+    if (status && [status.connector, ...status.tasks].every((part) => part.state === state)) {
+      for (const line of describeStatus(status)) console.log(line)
+      return 0
+    }
+    if (Date.now() > deadline)
+      throw new ConnectorError('NOT_RUNNING_IN_TIME', `${env.CONNECTOR_NAME} did not become ${state}`)
+    await delay(250)
+  }
 }
 
 runCli(async () => {

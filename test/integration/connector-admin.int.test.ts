@@ -1,0 +1,80 @@
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { listSlots } from '../../connector/slots.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
+import { type Pipeline, startPipeline } from '../pipeline.ts'
+
+const stack = inject('stack')
+
+/** The connector admin commands, run as a user runs them, against a connector of this file's own. */
+describe('connector:pause, resume, validate, diff and delete --drop-slot', () => {
+  let p: Pipeline
+  let env: NodeJS.ProcessEnv
+  beforeAll(async () => {
+    p = await startPipeline(stack, { consumer: false })
+    env = {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(p.connectorEnv).map(([k, v]) => [k, String(v)])),
+      DATABASE_ADMIN_URL: p.db.url,
+    }
+  })
+  afterAll(async () => {
+    await p?.stop()
+  })
+
+  const cli = (command: string, args: string[] = [], extra: Record<string, string> = {}) => {
+    const result = spawnSync(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [join(repoRoot, 'scripts', 'connector.ts'), command, ...args],
+      {
+        env: { ...env, ...extra },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    )
+    return { code: result.status, output: `${result.stdout}${result.stderr}` }
+  }
+  const state = async () => (await p.connect.status(p.connectorEnv.CONNECTOR_NAME))?.tasks[0]?.state
+
+  it('pauses and resumes, returning once the task reports the new state', async () => {
+    expect(cli('pause')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: PAUSED/) })
+    expect(await state()).toBe('PAUSED')
+    expect(cli('resume')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: RUNNING/) })
+    expect(await state()).toBe('RUNNING')
+  })
+
+  it('validates the config, and diffs it against what Connect runs', () => {
+    expect(cli('validate')).toMatchObject({
+      code: 0,
+      output: expect.stringMatching(/Connect accepts the config/),
+    })
+    expect(cli('diff')).toMatchObject({ code: 0, output: expect.stringMatching(/no differences/) })
+    const changed = cli('diff', [], { CONNECTOR_POLL_INTERVAL_MS: '250' })
+    expect(changed.code).toBe(1)
+    expect(changed.output).toContain('~ poll.interval.ms: 100 → 250')
+    expect(changed.output).not.toMatch(/database\.password: [^$]/)
+  })
+
+  it('reports a rejected config field by field', () => {
+    const rejected = cli('validate', [], { CONNECTOR_DB_USER: 'no_such_role' })
+    expect(rejected.code).toBe(1)
+    expect(rejected.output).toMatch(/password authentication failed for user "no_such_role"/)
+  })
+
+  it('deletes the connector and, with --drop-slot, its replication slot', async () => {
+    const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    try {
+      const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+      expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(true)
+      const result = cli('delete', ['--drop-slot'])
+      expect(result.code).toBe(0)
+      expect(result.output).toContain(`dropped replication slot ${slot}`)
+      expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeUndefined()
+      expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(false)
+    } finally {
+      await sql.end()
+    }
+  })
+})
