@@ -23,7 +23,10 @@ export type RecordedMessage = IncomingEvent & { timestamp: string }
  * Debezium connector, slot, topic namespace and consumer group; the API built in-process. Also a
  * recorder that keeps every record written to the namespace's topics, to assert on Kafka itself.
  */
-export async function startPipeline(stack: ProvidedContext['stack'], options: { consumer?: boolean } = {}) {
+export async function startPipeline(
+  stack: ProvidedContext['stack'],
+  options: { consumer?: boolean; connector?: Record<string, string> } = {},
+) {
   const id = uniqueName('p').toLowerCase()
   const db = await createTestDatabase(stack.postgres.adminUrl, `it_${id}`)
   await migrateDatabase(db.url)
@@ -45,6 +48,7 @@ export async function startPipeline(stack: ProvidedContext['stack'], options: { 
     CONNECTOR_DB_PASSWORD_REF: stack.secretsDir
       ? `\${file:${join(stack.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`
       : '${env:OUTBOX_CONNECT_DB_PASSWORD}',
+    ...options.connector,
   })
   const kafka = createKafka({
     brokers: stack.kafka.brokers,
