@@ -1,0 +1,88 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { replicationRole } from '../../lib/replication.ts'
+import { type Pipeline, startPipeline } from '../pipeline.ts'
+
+const stack = inject('stack')
+
+/** Every file under `dir`, recursively, except the secrets themselves and data directories. */
+function logFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (['secrets', 'data', 'jars'].includes(name)) return []
+    if (statSync(path).isDirectory()) return logFiles(path)
+    return name.endsWith('.log') ? [path] : []
+  })
+}
+
+describe.skipIf(!stack.secretsDir)('the replication role has least privilege', () => {
+  let p: Pipeline
+  let cdc: postgres.Sql
+  let password: string
+  beforeAll(async () => {
+    p = await startPipeline(stack, { consumer: false })
+    password = readFileSync(join(stack.secretsDir ?? '', 'postgres-cdc.password'), 'utf8').trim()
+    const url = new URL(p.db.url)
+    url.username = replicationRole
+    url.password = password
+    cdc = postgres(url.toString(), { max: 1, onnotice: () => {} })
+  })
+  afterAll(async () => {
+    await cdc?.end()
+    await p?.stop()
+  })
+
+  it('is LOGIN and REPLICATION only: no superuser, no CREATEDB, no CREATEROLE', async () => {
+    const [role] =
+      await cdc`select rolsuper, rolreplication, rolcreatedb, rolcreaterole, rolbypassrls from pg_roles where rolname = current_user`
+    expect(role).toEqual({
+      rolsuper: false,
+      rolreplication: true,
+      rolcreatedb: false,
+      rolcreaterole: false,
+      rolbypassrls: false,
+    })
+  })
+
+  it('reads the outbox, and cannot read or write the domain tables', async () => {
+    await expect(cdc`select count(*) from outbox`).resolves.toBeDefined()
+    for (const table of ['books', 'orders', 'idempotency_keys', 'catalogue', 'consumed_events']) {
+      await expect(cdc.unsafe(`select 1 from ${table} limit 1`), table).rejects.toMatchObject({
+        code: '42501',
+      })
+    }
+    await expect(
+      cdc`insert into books (id, title, author, price_cents, stock, created_at, updated_at) values (gen_random_uuid(), 'x', 'y', 1, 1, now(), now())`,
+    ).rejects.toMatchObject({ code: '42501' })
+    await expect(cdc`delete from orders`).rejects.toMatchObject({ code: '42501' })
+    await expect(
+      cdc`insert into outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at) values (gen_random_uuid(), 'book', 'x', 'BookAdded', '{}', now())`,
+    ).rejects.toMatchObject({ code: '42501' })
+  })
+
+  it('uses a publication made ahead of time, which the connector is told not to create', async () => {
+    const [publication] =
+      await cdc`select pubname, pubinsert, pubupdate, pubdelete from pg_publication where pubname = 'outbox_publication'`
+    expect(publication).toEqual({
+      pubname: 'outbox_publication',
+      pubinsert: true,
+      pubupdate: false,
+      pubdelete: false,
+    })
+    const tables =
+      await cdc`select tablename from pg_publication_tables where pubname = 'outbox_publication' order by tablename`
+    expect(tables.map((t) => t.tablename)).toEqual(['outbox', 'outbox_heartbeat'])
+    expect((await p.connect.getConfig(p.connectorEnv.CONNECTOR_NAME))?.['publication.autocreate.mode']).toBe(
+      'disabled',
+    )
+  })
+
+  it('keeps its password out of the config Connect shows and out of every log the stack writes', async () => {
+    expect(JSON.stringify(await p.connect.getConfig(p.connectorEnv.CONNECTOR_NAME))).not.toContain(password)
+    const logs = logFiles(join(stack.secretsDir ?? '', '..'))
+    expect(logs.length).toBeGreaterThanOrEqual(3)
+    for (const file of logs) expect(readFileSync(file, 'utf8').includes(password), file).toBe(false)
+  })
+})
