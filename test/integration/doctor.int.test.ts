@@ -1,0 +1,109 @@
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { type DoctorTargets, type Finding, runDoctor } from '../../connector/doctor.ts'
+import { deadLetterTopic } from '../../consumer/dead-letter.ts'
+import { type Pipeline, startPipeline } from '../pipeline.ts'
+
+const stack = inject('stack')
+
+/** npm run doctor's checks, against broken states produced on the real stack. */
+describe('doctor', () => {
+  let p: Pipeline
+  let sql: postgres.Sql
+  let targets: DoctorTargets
+  beforeAll(async () => {
+    p = await startPipeline(stack, { connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' } })
+    sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    targets = {
+      connectorName: p.connectorEnv.CONNECTOR_NAME,
+      slotName: p.connectorEnv.CONNECTOR_SLOT_NAME,
+      publication: p.connectorEnv.CONNECTOR_PUBLICATION,
+      namespace: p.namespace,
+      consumerGroup: `consumer-${p.id}`,
+      maxSlotRetainedBytes: 512 * 1024 * 1024,
+      maxConsumerLag: 1000,
+      staleAfterS: 3,
+    }
+  })
+  afterAll(async () => {
+    await sql?.end()
+    await p?.stop()
+  })
+
+  const doctor = () => runDoctor({ sql, connect: p.connect, kafka: p.kafka }, targets)
+  const failing = (findings: Finding[]) =>
+    Object.fromEntries(findings.filter((f) => f.severity !== 'ok').map((f) => [f.check, f]))
+  const addBook = async () => {
+    const response = await p.app.inject({
+      method: 'POST',
+      url: '/books',
+      payload: { title: 'D', author: 'A', price: 1, stock: 1 },
+    })
+    expect(response.statusCode).toBe(201)
+    return response.json()
+  }
+
+  it('reports a healthy pipeline as ok, with every check present', async () => {
+    await addBook()
+    await expect.poll(async () => (await doctor()).ok, { timeout: 20_000 }).toBe(true)
+    const { findings } = await doctor()
+    expect(findings.map((f) => f.check)).toEqual([
+      'postgres.wal_level',
+      'postgres.publication',
+      'postgres.slot',
+      'connect.connector',
+      'kafka.topics',
+      'consumer.group',
+      'consumer.dead-letters',
+      'pipeline.freshness',
+    ])
+  })
+
+  it('detects a paused connector', async () => {
+    // (A paused task keeps its replication connection, so the slot stays active: not reported.)
+    await p.connect.pause(targets.connectorName)
+    try {
+      await expect
+        .poll(async () => failing((await doctor()).findings)['connect.connector'], { timeout: 20_000 })
+        .toMatchObject({ detail: expect.stringMatching(/PAUSED/), hint: 'npm run connector:resume' })
+      expect((await doctor()).ok).toBe(false)
+    } finally {
+      await p.connect.resume(targets.connectorName)
+    }
+    await expect.poll(async () => (await doctor()).ok, { timeout: 30_000 }).toBe(true)
+  })
+
+  it('detects a stopped consumer with lag, then stale events', async () => {
+    await p.consumer?.stop()
+    await addBook()
+    await expect
+      .poll(async () => failing((await doctor()).findings)['consumer.group']?.detail, { timeout: 20_000 })
+      .toMatch(/0 member\(s\), lag [1-9]\d*.*nobody is consuming/)
+    await expect
+      .poll(async () => failing((await doctor()).findings)['pipeline.freshness']?.detail, { timeout: 20_000 })
+      .toMatch(/is not applied yet/)
+    expect((await doctor()).ok).toBe(false)
+  })
+
+  it('counts dead letters', async () => {
+    const producer = p.kafka.producer()
+    await producer.connect()
+    await producer.send({ topic: deadLetterTopic(p.namespace), messages: [{ value: 'x' }, { value: 'y' }] })
+    await producer.disconnect()
+    const found = failing((await doctor()).findings)
+    expect(found['consumer.dead-letters']).toMatchObject({
+      severity: 'warn',
+      detail: expect.stringMatching(/^2 dead letter/),
+    })
+  })
+
+  it('detects a deleted connector and the slot it left behind', async () => {
+    await p.connect.remove(targets.connectorName)
+    await expect
+      .poll(async () => failing((await doctor()).findings)['postgres.slot']?.detail, { timeout: 20_000 })
+      .toMatch(/inactive/)
+    expect(failing((await doctor()).findings)['connect.connector']).toMatchObject({
+      hint: 'npm run connector:register',
+    })
+  })
+})
