@@ -11,11 +11,14 @@ import {
 } from 'fastify-type-provider-zod'
 import type { Db } from '../db/client.ts'
 import { ApiError } from './errors.ts'
+import { type ApiMetrics, createApiMetrics } from './metrics.ts'
 import { bookRoutes } from './routes/books.ts'
 import { orderRoutes } from './routes/orders.ts'
 
 export interface AppOptions {
   db: Db
+  /** Prometheus metrics served at /metrics; a fresh registry when not given. */
+  metrics?: ApiMetrics
   logger: FastifyBaseLogger | false
   /** Largest accepted request body; larger ones get 413 before any parsing. */
   bodyLimitBytes?: number
@@ -27,6 +30,13 @@ export async function buildApp(options: AppOptions) {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024,
   }).withTypeProvider<ZodTypeProvider>()
+  const metrics = options.metrics ?? createApiMetrics()
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern (/books/:id), not the URL, so ids do not explode the label set.
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+  })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
@@ -69,8 +79,11 @@ export async function buildApp(options: AppOptions) {
       return reply.code(503).send({ status: 'unavailable', reason: 'database' })
     }
   })
-  await app.register(bookRoutes, { db: options.db })
-  await app.register(orderRoutes, { db: options.db })
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  )
+  await app.register(bookRoutes, { db: options.db, metrics })
+  await app.register(orderRoutes, { db: options.db, metrics })
   return app
 }
 

@@ -3,7 +3,8 @@ import type { Db } from '../db/client.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { IncomingEvent } from './apply-event.ts'
 import { deadLetterTopic } from './dead-letter.ts'
-import { FatalConsumerError, processMessage, type RetryPolicy } from './process-message.ts'
+import type { ConsumerMetrics } from './metrics.ts'
+import { FatalConsumerError, type Outcome, processMessage, type RetryPolicy } from './process-message.ts'
 
 export type ConsumerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
 
@@ -39,6 +40,25 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
   }
 }
 
+/** Counts one outcome; commit-to-apply runs from the record timestamp (the outbox row's created_at). */
+function record(
+  metrics: ConsumerMetrics | undefined,
+  result: Outcome,
+  incoming: IncomingEvent,
+  timestampMs: string,
+) {
+  if (!metrics) return
+  if (result.outcome === 'applied') {
+    const eventType = incoming.headers.event_type ?? 'unknown'
+    metrics.applied.inc({ event_type: eventType })
+    metrics.commitToApply.observe(
+      { event_type: eventType },
+      Math.max(0, Date.now() - Number(timestampMs)) / 1000,
+    )
+  } else if (result.outcome === 'duplicate') metrics.duplicates.inc()
+  else metrics.deadLetters.inc({ error_code: result.errorCode })
+}
+
 export interface EventConsumerOptions {
   kafka: Kafka
   db: Db
@@ -48,6 +68,7 @@ export interface EventConsumerOptions {
   retry: RetryPolicy
   /** Partitions worked on at once; order within each partition is kept regardless. */
   partitionsConcurrently?: number
+  metrics?: ConsumerMetrics
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
   onFatal?: (error: Error) => void
 }
@@ -120,13 +141,15 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
               partition: batch.partition,
               offset: message.offset,
             }
-            let outcome: Awaited<ReturnType<typeof processMessage>>
+            const stopTimer = options.metrics?.processing.startTimer()
+            let result: Awaited<ReturnType<typeof processMessage>>
             try {
-              outcome = await processMessage(
+              result = await processMessage(
                 { db, producer, deadLetterTopic: dlq, retry: options.retry, heartbeat },
                 incoming,
                 (error, attempt) => {
                   stats.retries += 1
+                  options.metrics?.retries.inc()
                   log.warn({ ...coordinates, attempt, err: error }, 'event failed, retrying')
                 },
               )
@@ -138,8 +161,10 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
               }
               throw error
             }
-            if (outcome === 'applied') stats.applied += 1
-            else if (outcome === 'duplicate') stats.duplicates += 1
+            stopTimer?.()
+            record(options.metrics, result, incoming, message.timestamp)
+            if (result.outcome === 'applied') stats.applied += 1
+            else if (result.outcome === 'duplicate') stats.duplicates += 1
             else {
               stats.deadLettered += 1
               log.error({ ...coordinates, deadLetterTopic: dlq }, 'event dead-lettered')

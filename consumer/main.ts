@@ -4,6 +4,7 @@ import { createLogger } from '../lib/logger.ts'
 import { loadConsumerConfig, retryPolicyOf } from './config.ts'
 import { createEventConsumer } from './event-consumer.ts'
 import { startHealthServer } from './health.ts'
+import { createConsumerMetrics } from './metrics.ts'
 
 /**
  * The consumer process: applies events until SIGINT/SIGTERM, then leaves the group cleanly. On a
@@ -33,7 +34,9 @@ async function main() {
     process.exit(code)
   }
 
+  const metrics = createConsumerMetrics()
   const consumer = createEventConsumer({
+    metrics,
     kafka,
     db: database.db,
     groupId: config.CONSUMER_GROUP,
@@ -44,7 +47,8 @@ async function main() {
     onFatal: (error) =>
       void exit(1, { err: error }, 'consumer stopped by a fatal error; exiting 1 for a restart'),
   })
-  if (config.CONSUMER_HEALTH_PORT > 0) health = await startHealthServer(consumer, config.CONSUMER_HEALTH_PORT)
+  if (config.CONSUMER_HEALTH_PORT > 0)
+    health = await startHealthServer(consumer, config.CONSUMER_HEALTH_PORT, '127.0.0.1', metrics)
   process.on('SIGINT', () => void exit(0, { signal: 'SIGINT' }, 'stopping: finishing the message in hand'))
   process.on('SIGTERM', () => void exit(0, { signal: 'SIGTERM' }, 'stopping: finishing the message in hand'))
 

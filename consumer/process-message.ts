@@ -15,7 +15,10 @@ export interface RetryPolicy {
 
 const neverRetry = (error: unknown) => error instanceof ConsumerError && !error.retryable
 
-export type Outcome = 'applied' | 'duplicate' | 'dead-lettered'
+export type Outcome =
+  | { outcome: 'applied' }
+  | { outcome: 'duplicate' }
+  | { outcome: 'dead-lettered'; errorCode: string }
 
 /** Stops the consumer: the message in hand is not committed and will be redelivered. */
 export class FatalConsumerError extends Error {
@@ -55,7 +58,7 @@ export async function processMessage(
     return await pRetry(
       async () => {
         attempts += 1
-        return applyEvent(deps.db, message)
+        return { outcome: await applyEvent(deps.db, message) } as Outcome
       },
       {
         retries: deps.retry.maxAttempts - 1,
@@ -96,6 +99,6 @@ export async function processMessage(
         { cause },
       )
     }
-    return 'dead-lettered'
+    return { outcome: 'dead-lettered', errorCode: code }
   }
 }

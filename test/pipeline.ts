@@ -7,6 +7,7 @@ import { registerConnector } from '../connector/register.ts'
 import { ensureEventTopics } from '../connector/topics.ts'
 import type { IncomingEvent } from '../consumer/apply-event.ts'
 import { createEventConsumer, toIncoming } from '../consumer/event-consumer.ts'
+import { createConsumerMetrics } from '../consumer/metrics.ts'
 import { openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
@@ -77,6 +78,7 @@ export async function startPipeline(
     },
   })
 
+  const consumerMetrics = createConsumerMetrics()
   const consumer =
     options.consumer === false
       ? undefined
@@ -87,6 +89,7 @@ export async function startPipeline(
           namespace,
           log: createLogger('it-consumer', 'silent'),
           retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 200 },
+          metrics: consumerMetrics,
         })
   await consumer?.start()
 
@@ -102,6 +105,7 @@ export async function startPipeline(
     namespace,
     records,
     consumer,
+    consumerMetrics,
     async stop() {
       await consumer?.stop()
       await recorder.disconnect()

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Db } from '../../db/client.ts'
 import { ApiError } from '../errors.ts'
+import { type ApiMetrics, countEvent } from '../metrics.ts'
 import { findBook, listBooks, toBook } from '../repositories/books.ts'
 import { addBook } from '../use-cases/add-book.ts'
 import { removeBook } from '../use-cases/remove-book.ts'
@@ -15,7 +16,10 @@ import {
   writeHeaders,
 } from './schemas.ts'
 
-export const bookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const bookRoutes: FastifyPluginAsyncZod<{ db: Db; metrics: ApiMetrics }> = async (
+  app,
+  { db, metrics },
+) => {
   app.post(
     '/books',
     {
@@ -32,6 +36,7 @@ export const bookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         traceContext: traceContextOf(request.headers),
       })
       if (result.replayed) reply.header('idempotent-replayed', 'true')
+      else countEvent(metrics, 'BookAdded')
       return reply.code(result.statusCode as 201).send(result.body as z.infer<typeof bookSchema>)
     },
   )
@@ -61,6 +66,10 @@ export const bookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         response: { 200: bookSchema, 404: errorBody },
       },
     },
-    async (request) => removeBook(db, request.params.id, { traceContext: traceContextOf(request.headers) }),
+    async (request) => {
+      const book = await removeBook(db, request.params.id, { traceContext: traceContextOf(request.headers) })
+      countEvent(metrics, 'BookRemoved')
+      return book
+    },
   )
 }

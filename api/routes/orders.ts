@@ -2,11 +2,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
 import type { Db } from '../../db/client.ts'
 import { ApiError } from '../errors.ts'
+import { type ApiMetrics, countEvent } from '../metrics.ts'
 import { findOrder, toOrder } from '../repositories/orders.ts'
 import { placeOrder } from '../use-cases/place-order.ts'
 import { errorBody, idParams, orderSchema, placeOrderBody, traceContextOf, writeHeaders } from './schemas.ts'
 
-export const orderRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const orderRoutes: FastifyPluginAsyncZod<{ db: Db; metrics: ApiMetrics }> = async (
+  app,
+  { db, metrics },
+) => {
   app.post(
     '/orders',
     {
@@ -23,6 +27,7 @@ export const orderRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
         traceContext: traceContextOf(request.headers),
       })
       if (result.replayed) reply.header('idempotent-replayed', 'true')
+      else countEvent(metrics, 'OrderPlaced')
       return reply.code(result.statusCode as 201).send(result.body as z.infer<typeof orderSchema>)
     },
   )

@@ -223,6 +223,24 @@ describe('the HTTP API', () => {
     expect(await footprint()).toEqual(before)
   })
 
+  it('serves Prometheus metrics: requests by route pattern, events written once per committed write', async () => {
+    const metric = async (pattern: RegExp) =>
+      Number(pattern.exec((await app.inject({ url: '/metrics' })).body)?.[1] ?? 0)
+    const events = /^outbox_events_written_total\{event_type="BookAdded"\} (\d+)$/m
+    const before = await metric(events)
+    const key = crypto.randomUUID()
+    const first = await post('/books', valid, { 'idempotency-key': key })
+    await post('/books', valid, { 'idempotency-key': key })
+    await app.inject({ url: `/books/${first.json().id}` })
+    expect(await metric(events)).toBe(before + 1)
+    expect(
+      await metric(/^http_requests_total\{method="GET",route="\/books\/:id",status="200"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(1)
+    expect(
+      await metric(/^http_request_duration_seconds_count\{method="POST",route="\/books"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(2)
+  })
+
   it('refuses a malformed Idempotency-Key', async () => {
     const response = await post('/books', valid, { 'idempotency-key': 'x'.repeat(300) })
     expect(response.statusCode).toBe(400)

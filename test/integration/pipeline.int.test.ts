@@ -195,4 +195,20 @@ describe('the outbox pipeline end to end', () => {
     const record = await recordOf('BookAdded', book.id)
     expect(JSON.parse(record.value ?? '')).toEqual(book)
   })
+
+  it('exposes consumer metrics: applied by type, duplicates skipped, and commit-to-apply latency', async () => {
+    const text = await p.consumerMetrics.registry.metrics()
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
+    expect(value(/^consumer_events_applied_total\{event_type="BookAdded"\} (\d+)$/m)).toBeGreaterThanOrEqual(
+      4,
+    )
+    expect(
+      value(/^consumer_events_applied_total\{event_type="OrderPlaced"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(2)
+    expect(value(/^consumer_duplicates_skipped_total (\d+)$/m)).toBeGreaterThanOrEqual(1)
+    expect(
+      value(/^consumer_commit_to_apply_seconds_count\{event_type="BookAdded"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(4)
+    expect(value(/^consumer_processing_seconds_count (\d+)$/m)).toBeGreaterThanOrEqual(6)
+  })
 })

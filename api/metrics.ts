@@ -1,0 +1,34 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import type { EventType } from '../lib/events.ts'
+
+/** The API's Prometheus metrics, on a registry of its own (tests build several apps). */
+export function createApiMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  return {
+    registry,
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by method and route pattern',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    outboxEvents: new Counter({
+      name: 'outbox_events_written_total',
+      help: 'Events appended to the outbox in committed transactions (idempotent replays excluded)',
+      labelNames: ['event_type'] as const,
+      registers: [registry],
+    }),
+  }
+}
+
+export type ApiMetrics = ReturnType<typeof createApiMetrics>
+export const countEvent = (metrics: ApiMetrics, eventType: EventType) =>
+  metrics.outboxEvents.inc({ event_type: eventType })
