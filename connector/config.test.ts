@@ -18,7 +18,8 @@ describe('the outbox connector config', () => {
       'publication.name': 'outbox_publication',
       'publication.autocreate.mode': 'disabled',
       'snapshot.mode': 'no_data',
-      'table.include.list': 'public.outbox',
+      'table.include.list': 'public.outbox,public.outbox_heartbeat',
+      'heartbeat.interval.ms': '10000',
       'topic.prefix': 'outbox',
       'database.hostname': 'db.example',
       'database.port': '5433',
@@ -26,6 +27,22 @@ describe('the outbox connector config', () => {
       'database.user': 'outbox_cdc',
     })
     expect(config).not.toHaveProperty('database.server.name')
+  })
+
+  it('drops heartbeat-table records before Kafka and runs the EventRouter on outbox records only', () => {
+    const config = buildConnectorConfig(loadConnectorConfig(env))
+    expect(config).toMatchObject({
+      transforms: 'dropHeartbeat,outbox',
+      'transforms.dropHeartbeat.type': 'org.apache.kafka.connect.transforms.Filter',
+      'transforms.dropHeartbeat.predicate': 'isHeartbeatTable',
+      'predicates.isHeartbeatTable.pattern': 'outbox\\.public\\.outbox_heartbeat',
+      'transforms.outbox.predicate': 'isOutboxTable',
+      'predicates.isOutboxTable.pattern': 'outbox\\.public\\.outbox',
+    })
+    expect(config['heartbeat.action.query']).toMatch(/INSERT INTO public\.outbox_heartbeat/)
+    expect(
+      buildConnectorConfig(loadConnectorConfig({ ...env, CONNECTOR_HEARTBEAT_INTERVAL_MS: '0' })),
+    ).not.toHaveProperty('heartbeat.interval.ms')
   })
 
   it('routes by aggregate type to outbox.events.<aggregate>, keyed by aggregate id, with id and event_type headers', () => {
