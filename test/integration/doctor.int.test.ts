@@ -85,6 +85,58 @@ describe('doctor', () => {
     expect((await doctor()).ok).toBe(false)
   })
 
+  it('detects lag growing while the group has members that do not keep up', async () => {
+    // A member that joined and then stopped fetching: present in the group, falling behind.
+    const groupId = `laggard-${p.id}`
+    const laggard = p.kafka.consumer({ groupId })
+    await laggard.connect()
+    await laggard.subscribe({
+      topics: [new RegExp(`^${p.namespace.replaceAll('.', '\\.')}\\.`)],
+      fromBeginning: true,
+    })
+    await laggard.run({ eachMessage: async () => {} })
+    laggard.pause([{ topic: `${p.namespace}.book` }, { topic: `${p.namespace}.order` }])
+    try {
+      for (let i = 0; i < 3; i += 1) await addBook()
+      const lagging = () =>
+        runDoctor(
+          { sql, connect: p.connect, kafka: p.kafka },
+          { ...targets, consumerGroup: groupId, maxConsumerLag: 2 },
+        )
+      await expect
+        .poll(async () => failing((await lagging()).findings)['consumer.group']?.detail, { timeout: 20_000 })
+        .toMatch(/1 member\(s\), lag \d+ .*above 2/)
+    } finally {
+      await laggard.disconnect()
+    }
+  })
+
+  it('detects a FAILED task and shows its trace', async () => {
+    // A publication that does not exist passes validation; the task fails when it starts streaming.
+    const name = `${targets.connectorName}-broken`
+    const config = {
+      ...(await p.connect.getConfig(targets.connectorName)),
+      name,
+      'slot.name': `${targets.slotName}_b`,
+      'publication.name': 'no_such_publication',
+    }
+    await p.connect.putConfig(name, config)
+    try {
+      const broken = () =>
+        runDoctor({ sql, connect: p.connect, kafka: p.kafka }, { ...targets, connectorName: name })
+      await expect
+        .poll(async () => failing((await broken()).findings)['connect.connector']?.detail, {
+          timeout: 30_000,
+        })
+        .toMatch(/FAILED:\n[\s\S]*Publication autocreation is disabled/)
+      expect(failing((await broken()).findings)['connect.connector']?.hint).toMatch(
+        /npm run connector:restart/,
+      )
+    } finally {
+      await p.connect.remove(name)
+    }
+  })
+
   it('counts dead letters', async () => {
     const producer = p.kafka.producer()
     await producer.connect()
