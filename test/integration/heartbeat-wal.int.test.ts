@@ -9,9 +9,11 @@ const stack = inject('stack')
 
 /**
  * A quiet outbox must not pin WAL that the rest of the cluster writes. With a heartbeat, the slot's
- * retained WAL stays under what the cluster writes in (heartbeat interval + 15 s + slack): Postgres
- * moves a logical slot's restart_lsn only at a running-transactions record, which it logs every
- * 15 s. Without one, the slot keeps every byte written since the outbox's last event.
+ * confirmed position trails the WAL by at most what is written in (heartbeat interval + 10 s), and
+ * its retained WAL stays under what is written in (heartbeat interval + 2 × 15 s + 10 s): Postgres
+ * moves a logical slot's restart_lsn only to a candidate taken at a running-transactions record
+ * (logged every 15 s), once the confirmed position has passed it. Without a heartbeat, both grow
+ * with every byte written since the outbox's last event.
  */
 describe('bounded WAL on a quiet outbox', () => {
   const heartbeatMs = 1000
@@ -47,18 +49,26 @@ describe('bounded WAL on a quiet outbox', () => {
     await churn`create table churn (id serial, filler text)`
     const lsn = async () =>
       (await admin<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`)[0]?.lsn ?? '0/0'
-    const retained = async (slot: string) =>
-      (await listSlots(admin)).find((s) => s.slotName === slot)?.retainedBytes ?? 0
+    const state = async (slot: string) => {
+      const found = (await listSlots(admin)).find((s) => s.slotName === slot)
+      const [lag] = await admin<{ bytes: number }[]>`
+        select pg_wal_lsn_diff(pg_current_wal_lsn(), ${found?.confirmedFlushLsn ?? '0/0'}::pg_lsn)::float8 as bytes`
+      return { retained: found?.retainedBytes ?? 0, flushLag: lag?.bytes ?? 0 }
+    }
     const startLsn = await lsn()
     const started = Date.now()
-    const samples: { atS: number; beat: number; none: number }[] = []
+    const samples: {
+      atS: number
+      beat: { retained: number; flushLag: number }
+      none: { retained: number; flushLag: number }
+    }[] = []
     while (Date.now() - started < churnMs) {
       // Another database churns; the outboxes of both pipelines stay idle.
       await churn`insert into churn (filler) select repeat('x', 1000) from generate_series(1, 1000)`
       samples.push({
         atS: (Date.now() - started) / 1000,
-        beat: await retained(withBeat.connectorEnv.CONNECTOR_SLOT_NAME),
-        none: await retained(without.connectorEnv.CONNECTOR_SLOT_NAME),
+        beat: await state(withBeat.connectorEnv.CONNECTOR_SLOT_NAME),
+        none: await state(without.connectorEnv.CONNECTOR_SLOT_NAME),
       })
       await delay(500)
     }
@@ -67,16 +77,23 @@ describe('bounded WAL on a quiet outbox', () => {
       { bytes: number }[]
     >`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${startLsn}::pg_lsn)::float8 as bytes`
     const bytesPerS = (written?.bytes ?? 0) / (churnMs / 1000)
-    const bound = bytesPerS * (heartbeatMs / 1000 + 15 + 5)
-    console.log(`cluster wrote ${(bytesPerS / 1e6).toFixed(2)} MB/s; bound ${(bound / 1e6).toFixed(1)} MB`)
+    const heartbeatS = heartbeatMs / 1000
+    const flushBound = bytesPerS * (heartbeatS + 10)
+    const retainedBound = bytesPerS * (heartbeatS + 2 * 15 + 10)
+    const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+    console.log(
+      `cluster wrote ${mb(bytesPerS)}/s; bounds: confirmed lag ${mb(flushBound)}, retained ${mb(retainedBound)}`,
+    )
 
-    // After the first running-transactions cycle, the heartbeat slot never exceeds the bound…
-    const settled = samples.filter((s) => s.atS > 20)
+    // With the heartbeat: the confirmed position keeps up, and retention stays under its bound…
+    const settled = samples.filter((s) => s.atS > 10)
     expect(settled.length).toBeGreaterThan(5)
-    expect(Math.max(...settled.map((s) => s.beat))).toBeLessThan(bound)
-    // …while the other slot holds (nearly) all that was written, and more than the bound.
+    expect(Math.max(...settled.map((s) => s.beat.flushLag))).toBeLessThan(flushBound)
+    expect(Math.max(...samples.map((s) => s.beat.retained))).toBeLessThan(retainedBound)
+    // …without it, both hold (nearly) everything written: far past the confirmed-lag bound.
     const last = samples.at(-1)
-    expect(last?.none).toBeGreaterThan((written?.bytes ?? 0) * 0.9)
-    expect(last?.none).toBeGreaterThan(bound)
+    expect(last?.none.retained).toBeGreaterThan((written?.bytes ?? 0) * 0.9)
+    expect(last?.none.flushLag).toBeGreaterThan((written?.bytes ?? 0) * 0.9)
+    expect(last?.none.flushLag).toBeGreaterThan(2 * flushBound)
   })
 })
