@@ -1,3 +1,5 @@
+import { CodedError } from '../lib/errors.ts'
+
 /** Every way an API request can fail on purpose, and the HTTP status each maps to (here only). */
 export const apiErrorStatus = {
   VALIDATION_FAILED: 400,
@@ -10,17 +12,11 @@ export const apiErrorStatus = {
 
 export type ApiErrorCode = keyof typeof apiErrorStatus
 
-export class ApiError extends Error {
-  readonly code: ApiErrorCode
-  /** A client may retry the same request later and succeed (e.g. after stock is added). */
-  readonly retryable: boolean
+export class ApiError extends CodedError<ApiErrorCode> {
   readonly details?: unknown
 
   constructor(code: ApiErrorCode, message: string, options: { retryable?: boolean; details?: unknown } = {}) {
-    super(message)
-    this.name = 'ApiError'
-    this.code = code
-    this.retryable = options.retryable ?? false
+    super(code, message, options)
     this.details = options.details
   }
 

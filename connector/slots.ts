@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
+import { CodedError } from '../lib/errors.ts'
 
 export interface SlotInfo {
   slotName: string
@@ -24,16 +25,7 @@ export type SlotErrorCode =
   | 'CONFIRMATION_REQUIRED'
   | 'NOT_PERMITTED'
 
-export class SlotError extends Error {
-  readonly code: SlotErrorCode
-  readonly retryable: boolean
-  constructor(code: SlotErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
-    super(message, { cause: options.cause })
-    this.name = 'SlotError'
-    this.code = code
-    this.retryable = options.retryable ?? false
-  }
-}
+export class SlotError extends CodedError<SlotErrorCode> {}
 
 /** 1536 → "1.5 KiB"; what `slots:list` prints beside the exact byte count. */
 export function humanBytes(bytes: number | null): string {

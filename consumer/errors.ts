@@ -1,3 +1,5 @@
+import { CodedError } from '../lib/errors.ts'
+
 /**
  * Why a message could not be applied. `retryable` decides between trying again (the database was
  * briefly away) and setting the message aside (it will never parse, whatever we do).
@@ -9,20 +11,7 @@ export type ConsumerErrorCode =
   | 'INVALID_PAYLOAD'
   | 'HANDLER_FAILED'
 
-export class ConsumerError extends Error {
-  readonly code: ConsumerErrorCode
-  readonly retryable: boolean
-  constructor(
-    code: ConsumerErrorCode,
-    message: string,
-    options: { retryable?: boolean; cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause })
-    this.name = 'ConsumerError'
-    this.code = code
-    this.retryable = options.retryable ?? false
-  }
-}
+export class ConsumerError extends CodedError<ConsumerErrorCode> {}
 
 /** Every message down the `cause` chain: Drizzle's "Failed query" wraps the database's own reason. */
 export function describeError(error: unknown): string {

@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs'
 import pRetry from 'p-retry'
 import type { Db } from '../db/client.ts'
+import { CodedError } from '../lib/errors.ts'
 import { applyEvent, type IncomingEvent } from './apply-event.ts'
 import { deadLetterMessage, publishDeadLetter } from './dead-letter.ts'
 import { ConsumerError, describeError } from './errors.ts'
@@ -21,13 +22,10 @@ export type Outcome =
   | { outcome: 'dead-lettered'; errorCode: string }
 
 /** Stops the consumer: the message in hand is not committed and will be redelivered. */
-export class FatalConsumerError extends Error {
-  readonly code: 'DATABASE_UNAVAILABLE' | 'DEAD_LETTER_FAILED'
-  readonly retryable = true
+export class FatalConsumerError extends CodedError<'DATABASE_UNAVAILABLE' | 'DEAD_LETTER_FAILED'> {
   constructor(code: FatalConsumerError['code'], message: string, options: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'FatalConsumerError'
-    this.code = code
+    // Retryable by a restart: nothing was committed, so the message is delivered again.
+    super(code, message, { retryable: true, cause: options.cause })
   }
 }
 

@@ -1,11 +1,9 @@
 import type { z } from 'zod'
+import { CodedError } from './errors.ts'
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID'
-  readonly retryable = false
+export class ConfigError extends CodedError<'CONFIG_INVALID'> {
   constructor(message: string) {
-    super(message)
-    this.name = 'ConfigError'
+    super('CONFIG_INVALID', message)
   }
 }
 

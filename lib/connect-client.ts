@@ -1,16 +1,16 @@
 import { request } from 'undici'
+import { CodedError } from './errors.ts'
 
 /** The Kafka Connect REST API, behind one module. Errors carry Connect's own message. */
-export class ConnectError extends Error {
-  readonly code = 'CONNECT_REQUEST_FAILED'
+export class ConnectError extends CodedError<'CONNECT_REQUEST_FAILED'> {
   constructor(
     message: string,
+    /** Connect's HTTP status; undefined when it could not be reached at all. */
     readonly status: number | undefined,
-    readonly retryable: boolean,
+    retryable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(message, options)
-    this.name = 'ConnectError'
+    super('CONNECT_REQUEST_FAILED', message, { retryable, cause: options?.cause })
   }
 }
 

@@ -4,6 +4,7 @@ import { request } from 'undici'
 import { z } from 'zod'
 import { parseEnv } from '../lib/config.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
+import { CodedError } from '../lib/errors.ts'
 import { runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
@@ -16,8 +17,10 @@ const smokeEnv = z.object({
   SMOKE_TIMEOUT_S: z.coerce.number().int().min(1).default(30),
 })
 
-class SmokeFailure extends Error {
-  readonly code = 'SMOKE_FAILED'
+class SmokeFailure extends CodedError<'SMOKE_FAILED'> {
+  constructor(message: string) {
+    super('SMOKE_FAILED', message)
+  }
 }
 
 /**

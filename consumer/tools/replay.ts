@@ -1,13 +1,15 @@
 import type { Kafka } from 'kafkajs'
+import { CodedError } from '../../lib/errors.ts'
 
 export type ReplayFrom =
   | { kind: 'beginning' }
   | { kind: 'timestamp'; at: Date }
   | { kind: 'offset'; offset: number }
 
-export class ReplayRefused extends Error {
-  readonly code = 'REPLAY_REFUSED'
-  readonly retryable = true
+export class ReplayRefused extends CodedError<'REPLAY_REFUSED'> {
+  constructor(message: string) {
+    super('REPLAY_REFUSED', message, { retryable: true })
+  }
 }
 
 /** `beginning`, an ISO-8601 timestamp, or a non-negative offset; anything else is an error. */

@@ -1,3 +1,5 @@
+import { CodedError } from '../../lib/errors.ts'
+
 /** The ways the local stack can fail; each says what to do next in its message. */
 export type StackErrorCode =
   | 'PREREQUISITE_MISSING'
@@ -7,15 +9,4 @@ export type StackErrorCode =
   | 'JARS_UNRESOLVED'
   | 'NOT_HEALTHY'
 
-export class StackError extends Error {
-  readonly code: StackErrorCode
-  /** True when the same call may succeed later without any change (a slow machine, say). */
-  readonly retryable: boolean
-
-  constructor(code: StackErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
-    super(message, { cause: options.cause })
-    this.name = 'StackError'
-    this.code = code
-    this.retryable = options.retryable ?? false
-  }
-}
+export class StackError extends CodedError<StackErrorCode> {}
