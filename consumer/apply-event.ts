@@ -13,6 +13,8 @@ export interface IncomingEvent {
   key: string | null
   headers: Record<string, string | undefined>
   value: string | null
+  /** The record timestamp in ms since the epoch: when the event was written to the outbox. */
+  timestamp?: string
 }
 
 export interface ParsedEvent {
@@ -46,6 +48,48 @@ export function parseEvent(message: IncomingEvent): ParsedEvent {
   return { id, eventType, payload: parsed.data }
 }
 
+const inboxRow = (event: ParsedEvent, message: IncomingEvent) => ({
+  eventId: event.id,
+  eventType: event.eventType,
+  topic: message.topic,
+  partition: message.partition,
+  kafkaOffset: BigInt(message.offset),
+  occurredAt: message.timestamp ? new Date(Number(message.timestamp)) : null,
+})
+
+/**
+ * Applies consecutive records of one partition in one transaction: one inbox statement for all
+ * of them, then each new event's handler in order. Committing once per batch instead of once per
+ * event is what lets the consumer keep up with the connector (one WAL flush instead of many).
+ * All or nothing: a record that cannot be parsed, a handler that throws, or any database error
+ * rejects the whole batch and changes nothing, and the caller then takes the records one by one
+ * (applyEvent), where each failure gets its own retries or dead letter.
+ */
+export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<Array<'applied' | 'duplicate'>> {
+  const events = messages.map(parseEvent)
+  return db.transaction(async (tx) => {
+    const recorded = await tx
+      .insert(consumedEvents)
+      .values(events.map((event, i) => inboxRow(event, messages[i] as IncomingEvent)))
+      .onConflictDoUpdate({
+        target: consumedEvents.eventId,
+        set: { redeliveries: sql`${consumedEvents.redeliveries} + 1` },
+      })
+      .returning({ eventId: consumedEvents.eventId, inserted: sql<boolean>`(xmax = 0)` })
+    const fresh = new Set(recorded.filter((row) => row.inserted).map((row) => row.eventId))
+    const outcomes: Array<'applied' | 'duplicate'> = []
+    for (const event of events) {
+      if (!fresh.has(event.id)) {
+        outcomes.push('duplicate')
+        continue
+      }
+      await (handlers[event.eventType] as Handler<EventType>)(tx as Tx, event.payload as never)
+      outcomes.push('applied')
+    }
+    return outcomes
+  })
+}
+
 /**
  * Applies one event exactly once in effect: the inbox row and the read-model change commit in
  * one transaction, and an event id the inbox already holds is skipped. The caller commits the
@@ -56,13 +100,7 @@ export async function applyEvent(db: Db, message: IncomingEvent): Promise<'appli
   return db.transaction(async (tx) => {
     const recorded = await tx
       .insert(consumedEvents)
-      .values({
-        eventId: event.id,
-        eventType: event.eventType,
-        topic: message.topic,
-        partition: message.partition,
-        kafkaOffset: BigInt(message.offset),
-      })
+      .values(inboxRow(event, message))
       // A redelivery bumps a counter instead of applying again; `xmax = 0` is true only for a
       // freshly inserted row, which tells the two apart in one statement.
       .onConflictDoUpdate({

@@ -104,7 +104,15 @@ export const consumedEvents = pgTable('consumed_events', {
   topic: text('topic').notNull(),
   partition: integer('partition').notNull(),
   kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
-  consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /** When the consumer recorded the event (clock time, not the start of a batched transaction). */
+  consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' })
+    .notNull()
+    .default(sql`clock_timestamp()`),
+  /**
+   * When the event was written (its Kafka record timestamp, the outbox row's created_at), so
+   * `consumed_at - occurred_at` is how long it took to arrive. Null for rows from before 0004.
+   */
+  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }),
   /** Deliveries of this event after the first, each skipped: a count that survives restarts. */
   redeliveries: integer('redeliveries').notNull().default(0),
 })

@@ -62,6 +62,10 @@ describe('the outbox pipeline end to end', () => {
         partition: record.partition,
         kafkaOffset: BigInt(record.offset),
       })
+    // The inbox keeps when the event was written (the record time), so arrival delay is queryable.
+    const applied = await inboxRow(record.headers.id ?? '')
+    expect(applied?.occurredAt?.getTime()).toBe(Number(record.timestamp))
+    expect(applied?.consumedAt.getTime()).toBeGreaterThanOrEqual(Number(record.timestamp))
     expect(await catalogueRow(book.id)).toMatchObject({
       title: 'Dune',
       author: 'Frank Herbert',
