@@ -1,7 +1,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs'
 import type { Db } from '../db/client.ts'
 import type { Logger } from '../lib/logger.ts'
-import type { IncomingEvent } from './apply-event.ts'
+import { applyBatch, type IncomingEvent } from './apply-event.ts'
 import { deadLetterTopic } from './dead-letter.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { FatalConsumerError, type Outcome, processMessage, type RetryPolicy } from './process-message.ts'
@@ -37,6 +37,7 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
     key: message.key?.toString() ?? null,
     headers,
     value: message.value?.toString() ?? null,
+    timestamp: message.timestamp,
   }
 }
 
@@ -68,6 +69,8 @@ export interface EventConsumerOptions {
   retry: RetryPolicy
   /** Partitions worked on at once; order within each partition is kept regardless. */
   partitionsConcurrently?: number
+  /** Records of a partition applied in one transaction (1: each in its own); 100 when not given. */
+  batchSize?: number
   metrics?: ConsumerMetrics
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
   onFatal?: (error: Error) => void
@@ -94,6 +97,12 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
   const dlq = deadLetterTopic(options.namespace)
   let state: ConsumerState = 'created'
+  const count = (result: Outcome, incoming: IncomingEvent, timestamp: string) => {
+    record(options.metrics, result, incoming, timestamp)
+    if (result.outcome === 'applied') stats.applied += 1
+    else if (result.outcome === 'duplicate') stats.duplicates += 1
+    else stats.deadLettered += 1
+  }
 
   const fail = (error: Error) => {
     if (state === 'failed' || state === 'stopping' || state === 'stopped') return
@@ -132,8 +141,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
           isStale,
           commitOffsetsIfNecessary,
         }) => {
-          for (const message of batch.messages) {
-            if (!isRunning() || isStale() || state === 'failed') break
+          const onRetry = (coordinates: object) => (error: unknown, attempt: number) => {
+            stats.retries += 1
+            options.metrics?.retries.inc()
+            log.warn({ ...coordinates, attempt, err: error }, 'event failed, retrying')
+          }
+          /** One record on its own, with retries and dead letters; false when the consumer must stop. */
+          const one = async (message: KafkaMessage): Promise<boolean> => {
             const incoming = toIncoming(batch.topic, batch.partition, message)
             const coordinates = {
               eventId: incoming.headers.id,
@@ -147,30 +161,57 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
               result = await processMessage(
                 { db, producer, deadLetterTopic: dlq, retry: options.retry, heartbeat },
                 incoming,
-                (error, attempt) => {
-                  stats.retries += 1
-                  options.metrics?.retries.inc()
-                  log.warn({ ...coordinates, attempt, err: error }, 'event failed, retrying')
-                },
+                onRetry(coordinates),
               )
             } catch (error) {
               if (error instanceof FatalConsumerError) {
                 log.fatal({ ...coordinates, code: error.code, err: error }, 'consumer cannot go on')
                 fail(error)
-                return
+                return false
               }
               throw error
             }
             stopTimer?.()
-            record(options.metrics, result, incoming, message.timestamp)
-            if (result.outcome === 'applied') stats.applied += 1
-            else if (result.outcome === 'duplicate') stats.duplicates += 1
-            else {
-              stats.deadLettered += 1
+            count(result, incoming, message.timestamp)
+            if (result.outcome === 'dead-lettered')
               log.error({ ...coordinates, deadLetterTopic: dlq }, 'event dead-lettered')
-            }
             resolveOffset(message.offset)
             await heartbeat()
+            return true
+          }
+          /** Records in one transaction; false (nothing changed) if any of them fails. */
+          const together = async (messages: KafkaMessage[]): Promise<boolean> => {
+            const incoming = messages.map((m) => toIncoming(batch.topic, batch.partition, m))
+            const started = performance.now()
+            let outcomes: Awaited<ReturnType<typeof applyBatch>>
+            try {
+              outcomes = await applyBatch(db, incoming)
+            } catch (error) {
+              log.debug(
+                { topic: batch.topic, partition: batch.partition, err: error },
+                'batch rejected; one by one',
+              )
+              return false
+            }
+            const share = (performance.now() - started) / 1000 / messages.length
+            outcomes.forEach((outcome, i) => {
+              options.metrics?.processing.observe(share)
+              count({ outcome }, incoming[i] as IncomingEvent, messages[i]?.timestamp ?? '0')
+            })
+            resolveOffset(messages[messages.length - 1]?.offset ?? '0')
+            await heartbeat()
+            return true
+          }
+          const halted = () => !isRunning() || isStale() || state === 'failed'
+          const size = options.batchSize ?? 100
+          for (let start = 0; start < batch.messages.length; start += size) {
+            if (halted()) break
+            const chunk = batch.messages.slice(start, start + size)
+            if (chunk.length > 1 && (await together(chunk))) continue
+            for (const message of chunk) {
+              if (halted()) break
+              if (!(await one(message))) return
+            }
           }
           await commitOffsetsIfNecessary()
         },

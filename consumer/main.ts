@@ -44,6 +44,7 @@ async function main() {
     log,
     retry: retryPolicyOf(config),
     partitionsConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
+    batchSize: config.CONSUMER_BATCH_SIZE,
     onFatal: (error) =>
       void exit(1, { err: error }, 'consumer stopped by a fatal error; exiting 1 for a restart'),
   })

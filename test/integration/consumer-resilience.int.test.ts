@@ -166,6 +166,42 @@ describe('consumer retries and dead letters', () => {
     }
   })
 
+  it('applies the records of a batch in one transaction; one that fails is redone alone and dead-lettered, the rest applied', async () => {
+    const { startConsumer, send, deadLetterOf } = await namespace()
+    const inboxTransactions = async (ids: string[]) =>
+      (
+        await database.db.execute<{ n: number }>(
+          sql`select count(distinct xmin::text)::int as n from consumed_events where event_id in (${sql.join(
+            ids.map((id) => sql`${id}`),
+            sql`, `,
+          )})`,
+        )
+      )[0]?.n
+    await database.db.execute(
+      sql`alter table catalogue add constraint it_cursed_batch check (title is distinct from 'Cursed batch')`,
+    )
+    try {
+      const consumer = await startConsumer()
+      const good = Array.from({ length: 20 }, (_, i) => eventRecord(book(`Batch ${i}`)))
+      await send(...good)
+      await expect.poll(() => consumer.stats.applied, { timeout: 20_000 }).toBe(20)
+      // Twenty records, far fewer commits: they were applied together, not one by one.
+      expect(await inboxTransactions(good.map((m) => String(m.headers?.id)))).toBeLessThan(5)
+
+      const cursed = eventRecord(book('Cursed batch'))
+      const more = Array.from({ length: 6 }, (_, i) => eventRecord(book(`More ${i}`)))
+      // An event applied before, redelivered among new ones, is skipped and counted.
+      await send(...more.slice(0, 3), cursed, good[0] as Message, ...more.slice(3))
+      const letter = await deadLetterOf(String(cursed.headers?.id))
+      expect(letter?.headers[dlqHeader.errorCode]).toBe('HANDLER_FAILED')
+      await expect.poll(() => consumer.stats.applied, { timeout: 20_000 }).toBe(26)
+      expect(consumer.stats).toMatchObject({ duplicates: 1, deadLettered: 1 })
+      for (const m of more) expect(await catalogueCount(JSON.parse(String(m.value)).id)).toBe(1)
+    } finally {
+      await database.db.execute(sql`alter table catalogue drop constraint it_cursed_batch`)
+    }
+  })
+
   /** A trigger that fails with serialization_failure (40001) for the first `times` tries. */
   const failTransiently = async (times: number) => {
     await database.db.execute(
