@@ -3,7 +3,7 @@ import type { Db, Tx } from '../db/client.ts'
 import { consumedEvents } from '../db/schema.ts'
 import { type EventType, eventCatalogue, isEventType } from '../lib/events.ts'
 import { ConsumerError } from './errors.ts'
-import { type Handler, handlers } from './handlers.ts'
+import { type Handler, handlers, readModelKey } from './handlers.ts'
 
 /** A Kafka record with the coordinates the inbox keeps. */
 export interface IncomingEvent {
@@ -77,16 +77,15 @@ export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<Arr
       })
       .returning({ eventId: consumedEvents.eventId, inserted: sql<boolean>`(xmax = 0)` })
     const fresh = new Set(recorded.filter((row) => row.inserted).map((row) => row.eventId))
-    const outcomes: Array<'applied' | 'duplicate'> = []
-    for (const event of events) {
-      if (!fresh.has(event.id)) {
-        outcomes.push('duplicate')
-        continue
-      }
+    const keyOf = (event: ParsedEvent) =>
+      (readModelKey[event.eventType] as (payload: unknown) => string)(event.payload)
+    // Rows locked in key order (see readModelKey); Array.prototype.sort is stable.
+    const toApply = events
+      .filter((event) => fresh.has(event.id))
+      .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))
+    for (const event of toApply)
       await (handlers[event.eventType] as Handler<EventType>)(tx as Tx, event.payload as never)
-      outcomes.push('applied')
-    }
-    return outcomes
+    return events.map((event) => (fresh.has(event.id) ? 'applied' : 'duplicate'))
   })
 }
 

@@ -10,3 +10,15 @@ export const handlers: { [T in EventType]: Handler<T> } = {
   BookRemoved: (tx, book) => markCatalogueBookRemoved(tx, book.id, book.removedAt),
   OrderPlaced: (tx, order) => recordSale(tx, order.bookId, order.quantity, order.total),
 }
+
+/**
+ * The read-model row each event writes (the catalogue's book id). A batch runs its handlers
+ * ordered by this key, so concurrent batches (other partitions, other consumer processes) lock
+ * rows in the same order and cannot deadlock; the sort is stable, so events for one row keep
+ * their order.
+ */
+export const readModelKey: { [T in EventType]: (payload: PayloadOf<T>) => string } = {
+  BookAdded: (book) => book.id,
+  BookRemoved: (book) => book.id,
+  OrderPlaced: (order) => order.bookId,
+}
