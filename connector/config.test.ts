@@ -29,6 +29,17 @@ describe('the outbox connector config', () => {
     expect(config).not.toHaveProperty('database.server.name')
   })
 
+  it('passes the throughput settings through, and overrides the Connect producer only when asked', () => {
+    const defaults = buildConnectorConfig(loadConnectorConfig(env))
+    expect(defaults).toMatchObject({ 'poll.interval.ms': '100', 'max.batch.size': '2048' })
+    expect(defaults).not.toHaveProperty('producer.override.linger.ms')
+    const tuned = buildConnectorConfig(
+      loadConnectorConfig({ ...env, CONNECTOR_MAX_BATCH_SIZE: '512', CONNECTOR_PRODUCER_LINGER_MS: '0' }),
+    )
+    expect(tuned).toMatchObject({ 'max.batch.size': '512', 'producer.override.linger.ms': '0' })
+    expect(() => loadConnectorConfig({ ...env, CONNECTOR_PRODUCER_LINGER_MS: '-1' })).toThrow(ConfigError)
+  })
+
   it('drops heartbeat-table records before Kafka and runs the EventRouter on outbox records only', () => {
     const config = buildConnectorConfig(loadConnectorConfig(env))
     expect(config).toMatchObject({

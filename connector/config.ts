@@ -45,6 +45,13 @@ export const connectorEnvSchema = z.object({
     .default(defaultTopicNamespace),
   /** How long Debezium's streaming loop sleeps when the WAL has nothing new (Debezium's default is 500). */
   CONNECTOR_POLL_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(100),
+  /** Most change events Debezium hands Connect per poll (Debezium's default is 2048). */
+  CONNECTOR_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(2048),
+  /**
+   * The Connect producer's linger.ms for this connector (producer.override.*, which the worker
+   * allows); unset leaves Kafka's producer default (5 ms since Kafka 4.0).
+   */
+  CONNECTOR_PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(10_000).optional(),
   /**
    * How often Debezium writes the heartbeat table (0 turns it off). Each beat lets the slot move on
    * while the outbox is quiet, so WAL from other tables and databases is not pinned.
@@ -101,6 +108,10 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     'snapshot.mode': 'no_data',
     'tombstones.on.delete': 'false',
     'poll.interval.ms': String(env.CONNECTOR_POLL_INTERVAL_MS),
+    'max.batch.size': String(env.CONNECTOR_MAX_BATCH_SIZE),
+    ...(env.CONNECTOR_PRODUCER_LINGER_MS === undefined
+      ? {}
+      : { 'producer.override.linger.ms': String(env.CONNECTOR_PRODUCER_LINGER_MS) }),
     // Debezium 3.x adds __debezium.context.* headers to every record; consumers need none of them.
     'extended.headers.enabled': 'false',
     // Keys are aggregate ids as plain strings; values are the payload's JSON text as written.
