@@ -5,18 +5,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
-import { loadConnectorConfig } from '../../connector/config.ts'
-import { registerConnector } from '../../connector/register.ts'
-import { ensureEventTopics } from '../../connector/topics.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
-import { createConnectClient } from '../../lib/connect-client.ts'
-import { createKafka } from '../../lib/kafka.ts'
-import { connectorPasswordKey, connectorSecretsFile } from '../../lib/replication.ts'
-import type { ComponentName } from '../../stack/lib/component.ts'
-import { loadStackConfig, repoRoot, type StackConfig } from '../../stack/lib/config.ts'
-import { readRecord, stopProcess } from '../../stack/lib/processes.ts'
-import { consoleReporter } from '../../stack/lib/report.ts'
-import { stackDown, stackInfo, stackUp } from '../../stack/lib/stack.ts'
+import { loadConnectorConfig } from '../connector/config.ts'
+import { registerConnector } from '../connector/register.ts'
+import { ensureEventTopics } from '../connector/topics.ts'
+import { migrateDatabase } from '../db/migrate.ts'
+import { createConnectClient } from '../lib/connect-client.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
+import type { ComponentName } from '../stack/lib/component.ts'
+import { loadStackConfig, repoRoot, type StackConfig } from '../stack/lib/config.ts'
+import { readRecord, stopProcess } from '../stack/lib/processes.ts'
+import { consoleReporter } from '../stack/lib/report.ts'
+import { stackDown, stackInfo, stackUp } from '../stack/lib/stack.ts'
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -31,13 +31,25 @@ async function freePort(): Promise<number> {
  * can be SIGKILLed without touching anyone else's: Postgres, Kafka and Connect from the stack, the
  * API and `consumers` consumer processes spawned as a supervisor would (restarted if they exit).
  */
-export async function startRig(options: { consumers: number }) {
-  const stackDir = mkdtempSync(join(tmpdir(), 'outbox-faults-'))
+export interface RigOptions {
+  consumers: number
+  /** Settings for the API and consumer processes (pool sizes, batch sizes…), over the rig's own. */
+  serviceEnv?: Record<string, string>
+  /** Connector settings (CONNECTOR_* env names) over the defaults. */
+  connectorEnv?: Record<string, string>
+  /** JVM heap for Kafka and Connect each; small by default, as the fault suite runs several restarts. */
+  jvmHeap?: string
+  /** Name of the temp dir, so one rig's processes are told apart from another's. */
+  name?: string
+}
+
+export async function startRig(options: RigOptions) {
+  const stackDir = mkdtempSync(join(tmpdir(), `outbox-${options.name ?? 'faults'}-`))
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     STACK_DIR: stackDir,
     STACK_JARS_DIR: loadStackConfig().jarsDir,
-    STACK_JVM_HEAP: '512m',
+    STACK_JVM_HEAP: options.jvmHeap ?? '512m',
     POSTGRES_PORT: String(await freePort()),
     KAFKA_PORT: String(await freePort()),
     KAFKA_CONTROLLER_PORT: String(await freePort()),
@@ -60,13 +72,14 @@ async function wire(
   env: NodeJS.ProcessEnv,
   stackDir: string,
   say: (line: string) => void,
-  options: { consumers: number },
+  options: RigOptions,
 ) {
   await stackUp(config, consoleReporter(say))
   const info = stackInfo(config)
   await migrateDatabase(info.postgres.url)
 
   const connectorEnv = loadConnectorConfig({
+    ...options.connectorEnv,
     CONNECT_URL: info.connect.url,
     KAFKA_BROKERS: info.kafka.brokers.join(','),
     DATABASE_URL: info.postgres.url,
@@ -91,17 +104,19 @@ async function wire(
     // Long enough to ride out a Postgres restart without exiting; an exit is restarted anyway.
     CONSUMER_RETRY_MAX_ATTEMPTS: '20',
     CONSUMER_RETRY_MAX_MS: '2000',
+    ...options.serviceEnv,
   }
   let stopping = false
   const supervised = new Map<string, ChildProcess>()
   let unexpectedExits = 0
+  const extraEnv = new Map<string, Record<string, string>>()
   const run = (name: string, entry: string) => {
     // One process per service (node with tsx as its loader), so SIGKILL hits the service itself:
     // killing the `tsx` wrapper would leave its child running.
     const log = openSync(join(stackDir, `${name}.log`), 'a')
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry)], {
       cwd: repoRoot,
-      env: serviceEnv,
+      env: { ...serviceEnv, ...extraEnv.get(name) },
       stdio: ['ignore', log, log],
     })
     closeSync(log)
@@ -126,9 +141,36 @@ async function wire(
   return {
     apiUrl,
     sql,
+    stackDir,
+    info,
+    kafka,
+    connect,
+    connectorEnv,
+    /** Updates the connector's config (a PUT, as connector:register does) and waits until it runs. */
+    async reconfigureConnector(overrides: Record<string, string>) {
+      const next = loadConnectorConfig({
+        ...Object.fromEntries(Object.entries(connectorEnv).map(([k, v]) => [k, String(v)])),
+        ...overrides,
+      })
+      await registerConnector(connect, next, () => {})
+    },
     consumerNames,
     get unexpectedExits() {
       return unexpectedExits
+    },
+    /** Starts another consumer with settings of its own (another group, namespace or database). */
+    startConsumer(name: string, env: Record<string, string>) {
+      extraEnv.set(name, env)
+      run(name, 'consumer/main.ts')
+    },
+    /** Replaces the API process with one started with these settings over the rig's. */
+    async restartApi(env: Record<string, string>) {
+      const child = supervised.get('api')
+      supervised.delete('api')
+      child?.kill('SIGKILL')
+      while (child && child.exitCode === null && child.signalCode === null) await delay(20)
+      extraEnv.set('api', env)
+      run('api', 'api/server.ts')
     },
     /** SIGKILL, as a crash or the OOM killer would, then wait until the process is gone. */
     async kill(name: ComponentName | 'api' | string) {
@@ -146,7 +188,7 @@ async function wire(
     /** Starts again whatever was killed: a stack component through stack:up, a service as the supervisor would. */
     async restart(name: ComponentName | 'api' | string) {
       if (name === 'api') run('api', 'api/server.ts')
-      else if (consumerNames.includes(name)) run(name, 'consumer/main.ts')
+      else if (consumerNames.includes(name) || extraEnv.has(name)) run(name, 'consumer/main.ts')
       else
         await stackUp(
           config,

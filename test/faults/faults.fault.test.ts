@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot } from '../../stack/lib/config.ts'
+import { type Rig, startRig } from '../rig.ts'
 import { seededRandom, tally, waitConverged, writeLoad } from './load.ts'
-import { type Rig, startRig } from './rig.ts'
 
 /**
  * The outbox's promise under real crashes: during a stream of API writes, one process of the

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest'
+import type { EndToEndResult } from './end-to-end.ts'
+import { type BenchRecord, renderReport } from './report.ts'
+
+const run = (overrides: Partial<EndToEndResult>): EndToEndResult => ({
+  writer: 'bulk',
+  offeredPerS: 1000,
+  achievedPerS: 1000,
+  seconds: 30,
+  events: 30_000,
+  failures: 0,
+  latencyMs: { count: 30_000, p50: 40, p95: 90, p99: 120, max: 200 },
+  backlog: [],
+  backlogGrowthPerS: 0,
+  held: true,
+  drainS: 0.2,
+  ...overrides,
+})
+const latency = (p50: number, p99: number) => ({ count: 1, p50, p95: p99, p99, max: p99 })
+const record = (results: BenchRecord['results']): BenchRecord => ({
+  label: 'test',
+  startedAt: '2026-11-23T00:00:00Z',
+  machine: {
+    cpu: '2 × test',
+    memoryGiB: 24,
+    node: 'v20',
+    postgres: 'PostgreSQL 15',
+    kafka: '4.3.1',
+    debezium: '3.7.0',
+  },
+  settings: {},
+  results,
+})
+const targetRow = (markdown: string, start: string) =>
+  markdown.split('\n').find((line) => line.startsWith(`| ${start}`))
+
+describe('benchmark report', () => {
+  it('judges each target from the figures, and says by how much', () => {
+    const { markdown } = renderReport(
+      record({
+        writePath: {
+          api: { concurrency: 32, seconds: 10, perS: 400, latencyMs: latency(70, 150), failures: 0 },
+          raw: { concurrency: 32, seconds: 10, perS: 800, latencyMs: latency(30, 110), failures: 0 },
+          apiToRaw: 0.5,
+        },
+        steady: [run({ writer: 'api', offeredPerS: 100 }), run({ latencyMs: latency(40, 251) })],
+        hold: [
+          run({ offeredPerS: 3000, achievedPerS: 2400, seconds: 60, held: false }),
+          run({ offeredPerS: 2000, achievedPerS: 1999, seconds: 60 }),
+        ],
+        relay: {
+          '1000': [
+            run({ writer: 'api', offeredPerS: 100, latencyMs: latency(500, 900) }),
+            run({ latencyMs: latency(190, 900) }),
+          ],
+        },
+        consumer: { events: 10, consumerPerS: 600, rawPerS: 1000, consumerToRaw: 0.6 },
+      }),
+    )
+    expect(targetRow(markdown, 'API')).toBe(
+      '| API ≥ 70% of raw-driver throughput | 50% (400 vs 800/s) | no |',
+    )
+    expect(targetRow(markdown, 'end-to-end p99')).toMatch(/251 ms \| no \|$/)
+    // 3,000/s was offered but not delivered, so the best held rate is 2,000/s: not met.
+    expect(targetRow(markdown, '≥ 3,000')).toMatch(/^\| .* \| 2000\/s offered, 1999\/s .* \| no \|$/)
+    expect(targetRow(markdown, "CDC p50 ≤ 1/5 of the 1 s relay's at 100/s")).toMatch(
+      /40 vs 500 ms .* \| yes \|$/,
+    )
+    expect(targetRow(markdown, "CDC p50 ≤ 1/5 of the 1 s relay's at 1000/s")).toMatch(
+      /40 vs 190 ms .* \| no \|$/,
+    )
+    expect(targetRow(markdown, 'consumer')).toMatch(/60% .* \| yes \|$/)
+    // Relay against CDC at the same load and writer: 500 / 40 and 900 / 120.
+    expect(targetRow(markdown, '100/s | 1000 ms')).toBe('| 100/s | 1000 ms | 12.5 | 7.5 |')
+  })
+
+  it('leaves out targets whose phase did not run', () => {
+    const { markdown, targets } = renderReport(
+      record({ consumer: { events: 10, consumerPerS: 1, rawPerS: 4, consumerToRaw: 0.25 } }),
+    )
+    expect(targets.map((t) => t.met)).toEqual([false])
+    expect(markdown).not.toContain('API ≥')
+  })
+})

@@ -1,0 +1,135 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import type { Admin, Kafka } from 'kafkajs'
+import type postgres from 'postgres'
+import { orderPlaced } from '../lib/events.ts'
+
+/** Sum of the end offsets of every topic under `namespace.` — how many records it holds. */
+export async function recordsIn(admin: Admin, namespace: string): Promise<number> {
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`))
+  let total = 0
+  for (const topic of topics) {
+    for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high)
+  }
+  return total
+}
+
+/** Polls until `namespace` holds `target` records; returns the seconds it took (or throws). */
+export async function waitForRecords(admin: Admin, namespace: string, target: number, timeoutS = 300) {
+  const started = performance.now()
+  while ((await recordsIn(admin, namespace)) < target) {
+    if (performance.now() - started > timeoutS * 1000)
+      throw new Error(`${namespace} did not reach ${target} records in ${timeoutS} s`)
+    await delay(50)
+  }
+  return (performance.now() - started) / 1000
+}
+
+let bulkWritten = 0
+/** Events written straight into the outbox by this process (they have no order rows to count). */
+export const bulkEventsWritten = () => bulkWritten
+
+/**
+ * Writes `count` OrderPlaced events straight into the outbox (as placeOrder does, without the
+ * order rows: the publishers read only the outbox), `perTx` to a transaction.
+ */
+export async function writeOutboxEvents(sql: postgres.Sql, bookIds: string[], count: number, perTx = 100) {
+  for (let written = 0; written < count; written += perTx) {
+    const rows = Array.from({ length: Math.min(perTx, count - written) }, (_, i) => {
+      const event = orderPlaced({
+        id: crypto.randomUUID(),
+        customerId: crypto.randomUUID(),
+        bookId: bookIds[(written + i) % bookIds.length] ?? '',
+        quantity: 1,
+        total: 9.99,
+        status: 'placed',
+        createdAt: new Date().toISOString(),
+      })
+      return {
+        id: event.id,
+        aggregate_type: event.aggregateType,
+        aggregate_id: event.aggregateId,
+        event_type: event.eventType,
+        payload: sql.json(event.payload as postgres.JSONValue),
+        created_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+      }
+    })
+    await sql.begin(async (tx) => {
+      await tx`insert into outbox ${tx(rows)}`
+      await tx`delete from outbox where id in ${tx(rows.map((r) => r.id))}`
+    })
+    bulkWritten += rows.length
+  }
+}
+
+/** Produces `count` valid OrderPlaced records to `<namespace>.order`, as the connector would. */
+export async function produceOrderEvents(kafka: Kafka, namespace: string, bookIds: string[], count: number) {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  try {
+    for (let sent = 0; sent < count; sent += 1000) {
+      const messages = Array.from({ length: Math.min(1000, count - sent) }, (_, i) => {
+        const event = orderPlaced({
+          id: crypto.randomUUID(),
+          customerId: crypto.randomUUID(),
+          bookId: bookIds[(sent + i) % bookIds.length] ?? '',
+          quantity: 1,
+          total: 9.99,
+          status: 'placed',
+          createdAt: new Date().toISOString(),
+        })
+        return {
+          key: event.aggregateId,
+          value: JSON.stringify(event.payload),
+          headers: { id: event.id, event_type: event.eventType },
+        }
+      })
+      await producer.send({ topic: `${namespace}.order`, acks: -1, messages })
+    }
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+/**
+ * The floor the consumer is measured against: kafkajs alone reading the same records in a group
+ * of its own and doing nothing with them. Seconds from the first record to the last.
+ */
+export async function rawConsume(kafka: Kafka, namespace: string, count: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${crypto.randomUUID()}` })
+  await consumer.connect()
+  await consumer.subscribe({
+    topics: [new RegExp(`^${namespace.replaceAll('.', '\\.')}\\.`)],
+    fromBeginning: true,
+  })
+  let seen = 0
+  let first = 0
+  let last = 0
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now()
+        seen += batch.messages.length
+        last = performance.now()
+        if (seen >= count) resolve()
+      },
+    })
+  })
+  await done
+  await consumer.disconnect()
+  return (last - first) / 1000
+}
+
+/** Seconds between the first and the last inbox row of `namespace`, once it has `count` of them. */
+export async function consumerSpan(sql: postgres.Sql, namespace: string, count: number, timeoutS = 600) {
+  const started = performance.now()
+  for (;;) {
+    const [row] = await sql<{ n: number; span: number }[]>`
+      select count(*)::int as n, extract(epoch from max(consumed_at) - min(consumed_at))::float8 as span
+      from consumed_events where topic like ${`${namespace}.%`}`
+    if ((row?.n ?? 0) >= count) return row?.span ?? 0
+    if (performance.now() - started > timeoutS * 1000)
+      throw new Error(`the consumer applied ${row?.n} of ${count} in ${timeoutS} s`)
+    await delay(200)
+  }
+}
