@@ -31,7 +31,7 @@ describe('the outbox connector config', () => {
 
   it('passes the throughput settings through, and overrides the Connect producer only when asked', () => {
     const defaults = buildConnectorConfig(loadConnectorConfig(env))
-    expect(defaults).toMatchObject({ 'poll.interval.ms': '100', 'max.batch.size': '2048' })
+    expect(defaults).toMatchObject({ 'poll.interval.ms': '25', 'max.batch.size': '2048' })
     expect(defaults).not.toHaveProperty('producer.override.linger.ms')
     const tuned = buildConnectorConfig(
       loadConnectorConfig({ ...env, CONNECTOR_MAX_BATCH_SIZE: '512', CONNECTOR_PRODUCER_LINGER_MS: '0' }),

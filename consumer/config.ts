@@ -24,7 +24,7 @@ export const consumerEnvSchema = z.object({
    * Records of one partition applied in one database transaction. Larger batches commit (flush
    * the WAL) less often; a batch with any failing record is redone one record at a time.
    */
-  CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(100),
+  CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   /** `GET /health` (200 only while consuming); 0 turns it off. */
   CONSUMER_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

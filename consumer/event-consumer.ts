@@ -69,7 +69,7 @@ export interface EventConsumerOptions {
   retry: RetryPolicy
   /** Partitions worked on at once; order within each partition is kept regardless. */
   partitionsConcurrently?: number
-  /** Records of a partition applied in one transaction (1: each in its own); 100 when not given. */
+  /** Records of a partition applied in one transaction (1: each in its own); 500 when not given. */
   batchSize?: number
   metrics?: ConsumerMetrics
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
@@ -203,7 +203,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
             return true
           }
           const halted = () => !isRunning() || isStale() || state === 'failed'
-          const size = options.batchSize ?? 100
+          const size = options.batchSize ?? 500
           for (let start = 0; start < batch.messages.length; start += size) {
             if (halted()) break
             const chunk = batch.messages.slice(start, start + size)
