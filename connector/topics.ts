@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs'
+import pRetry from 'p-retry'
 import { aggregateTypes, topicFor } from '../lib/events.ts'
 
 /**
@@ -10,13 +11,26 @@ export async function ensureEventTopics(admin: Admin, namespace: string, partiti
   const wanted = aggregateTypes.map((type) => topicFor(type, namespace))
   const existing = new Set(await admin.listTopics())
   const missing = wanted.filter((topic) => !existing.has(topic))
-  if (missing.length > 0) {
-    await admin.createTopics({
-      topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
-      waitForLeaders: true,
-    })
-  }
-  const metadata = await admin.fetchTopicMetadata({ topics: wanted })
+  // Just after a broker starts, creating topics or reading their metadata can fail with a
+  // retriable error (UNKNOWN_TOPIC_OR_PARTITION while leaders are elected): try again, a few times.
+  const metadata = await pRetry(
+    async () => {
+      const present = new Set(await admin.listTopics())
+      const toCreate = missing.filter((topic) => !present.has(topic))
+      if (toCreate.length > 0) {
+        await admin.createTopics({
+          topics: toCreate.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
+          waitForLeaders: true,
+        })
+      }
+      return admin.fetchTopicMetadata({ topics: wanted })
+    },
+    {
+      retries: 5,
+      minTimeout: 500,
+      shouldRetry: ({ error }) => (error as { retriable?: boolean }).retriable === true,
+    },
+  )
   return metadata.topics.map((topic) => ({
     topic: topic.name,
     partitions: topic.partitions.length,
