@@ -46,7 +46,7 @@ export const connectorEnvSchema = z.object({
   /**
    * How long Connect's poll waits for Debezium to queue change events (Debezium's default is 500).
    * It is most of the commit-to-Kafka delay: 25 ms measured p50 46 ms / p99 129 ms end to end at
-   * 1,000 events/s against 124 / 228 at 100 and 547 / 1014 at 500, for ~2% of a core while idle
+   * 1,000 events/s against 124 / 228 at 100 and 547 / 1014 at 500, for ~2% more of a core while idle
    * (10 ms gained 15 ms more p50 for ~6% more idle CPU). See bench/results/.
    */
   CONNECTOR_POLL_INTERVAL_MS: z.coerce.number().int().min(1).max(60_000).default(25),

@@ -53,7 +53,7 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     expect(cli('diff')).toMatchObject({ code: 0, output: expect.stringMatching(/no differences/) })
     const changed = cli('diff', [], { CONNECTOR_POLL_INTERVAL_MS: '250' })
     expect(changed.code).toBe(1)
-    expect(changed.output).toContain('~ poll.interval.ms: 100 → 250')
+    expect(changed.output).toContain('~ poll.interval.ms: 25 → 250')
     expect(changed.output).not.toMatch(/database\.password: [^$]/)
   })
 
