@@ -16,6 +16,7 @@ export function renderChart(title: string, subtitle: string, panels: Panel[]): s
   const plotWidth = width - labelWidth - 120
   let y = 60
   const parts: string[] = [
+    `<title>${xml(title)}</title>`,
     `<text x="20" y="28" font-size="18" font-weight="bold">${xml(title)}</text>`,
     `<text x="20" y="48" font-size="12" fill="#555">${xml(subtitle)}</text>`,
   ]
@@ -41,7 +42,7 @@ export function renderChart(title: string, subtitle: string, panels: Panel[]): s
         const w = Math.max(1, (value.value / max) * plotWidth)
         parts.push(
           `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight - 2}" fill="${colours[i % colours.length]}"/>`,
-          `<text x="${labelWidth + w + 4}" y="${y + 10}" font-size="10">${value.value.toLocaleString('en-US')}</text>`,
+          `<text x="${(labelWidth + w + 4).toFixed(1)}" y="${y + 10}" font-size="10">${value.value.toLocaleString('en-US')}</text>`,
         )
         y += barHeight
       }

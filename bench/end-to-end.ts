@@ -78,9 +78,10 @@ export async function endToEnd(options: {
   say: (line: string) => void
 }): Promise<EndToEndResult> {
   const { sql, topicPrefix } = options
-  // Whole milliseconds: record timestamps (and so occurred_at) are truncated to the millisecond.
-  const since = new Date(Math.floor(Date.now() / 1000) * 1000)
-  await delay(since.getTime() + 1000 - Date.now())
+  // The next whole second: record timestamps (and so occurred_at) are whole milliseconds, and
+  // nothing written before the run may count in it.
+  const since = new Date(Math.ceil((Date.now() + 1) / 1000) * 1000)
+  await delay(since.getTime() - Date.now())
   const started = performance.now()
   let written = 0
   const backlog: EndToEndResult['backlog'] = []

@@ -63,6 +63,7 @@ const benchEnvSchema = z.object({
   BENCH_WRITE_ROUNDS: z.coerce.number().int().min(1).max(20).default(3),
   BENCH_HOLD_S: z.coerce.number().int().min(10).max(3600).default(60),
   BENCH_HOLD_RATE: z.coerce.number().pipe(rate).default(3000),
+  BENCH_HOLD_STEP: z.coerce.number().pipe(rate).default(1000),
   BENCH_PUBLISH_EVENTS: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
   BENCH_CONSUME_EVENTS: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   BENCH_RELAY_INTERVALS_MS: list(z.number().int().min(1).max(60_000)).default([1000, 100]),
@@ -97,7 +98,22 @@ function machine() {
   }
 }
 
+/** `npm run bench -- --report <file.json>` renders a recorded run again (its .md and .svg beside it). */
+function rerender(file: string) {
+  const report = renderReport(JSON.parse(readFileSync(file, 'utf8')))
+  writeFileSync(file.replace(/\.json$/, '.md'), report.markdown)
+  writeFileSync(file.replace(/\.json$/, '.svg'), report.svg)
+  console.log(report.markdown)
+  return 0
+}
+
 async function main() {
+  const reportAt = process.argv.indexOf('--report')
+  if (reportAt > 0) {
+    const file = process.argv[reportAt + 1]
+    if (!file?.endsWith('.json')) throw new Error('--report needs the path of a results .json file')
+    return rerender(file)
+  }
   const env = parseEnv(benchEnvSchema, process.env, 'bench')
   const say = (line: string) => console.log(`[bench] ${line}`)
   const connectorEnv = Object.fromEntries(
@@ -114,6 +130,7 @@ async function main() {
     writeRounds: env.BENCH_WRITE_ROUNDS,
     holdSeconds: env.BENCH_HOLD_S,
     holdRate: env.BENCH_HOLD_RATE,
+    holdStep: env.BENCH_HOLD_STEP,
     publishEvents: env.BENCH_PUBLISH_EVENTS,
     consumeEvents: env.BENCH_CONSUME_EVENTS,
     relayIntervalsMs: env.BENCH_RELAY_INTERVALS_MS,

@@ -142,8 +142,9 @@ async function main() {
     }
     const dir = join(repoRoot, 'bench', 'results')
     mkdirSync(dir, { recursive: true })
+    const name = only.size === 3 ? 'tuning' : `tuning-${[...only].join('-')}`
     writeFileSync(
-      join(dir, 'tuning.json'),
+      join(dir, `${name}.json`),
       `${JSON.stringify({ at: new Date().toISOString(), ...out }, null, 2)}\n`,
     )
     writeFileSync(join(dir, `${name}.md`), `${lines.join('\n')}\n`)
