@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Admin, Kafka } from 'kafkajs'
 import type postgres from 'postgres'
+import { outboxTimestamp } from '../api/repositories/outbox.ts'
 import { orderPlaced } from '../lib/events.ts'
 
 /** Sum of the end offsets of every topic under `namespace.` — how many records it holds. */
@@ -24,6 +25,18 @@ export async function waitForRecords(admin: Admin, namespace: string, target: nu
   return (performance.now() - started) / 1000
 }
 
+/** A one-copy OrderPlaced event for `bookId`, as placeOrder would append it. */
+const sale = (bookId: string) =>
+  orderPlaced({
+    id: crypto.randomUUID(),
+    customerId: crypto.randomUUID(),
+    bookId,
+    quantity: 1,
+    total: 9.99,
+    status: 'placed',
+    createdAt: new Date().toISOString(),
+  })
+
 let bulkWritten = 0
 /** Events written straight into the outbox by this process (they have no order rows to count). */
 export const bulkEventsWritten = () => bulkWritten
@@ -35,22 +48,14 @@ export const bulkEventsWritten = () => bulkWritten
 export async function writeOutboxEvents(sql: postgres.Sql, bookIds: string[], count: number, perTx = 100) {
   for (let written = 0; written < count; written += perTx) {
     const rows = Array.from({ length: Math.min(perTx, count - written) }, (_, i) => {
-      const event = orderPlaced({
-        id: crypto.randomUUID(),
-        customerId: crypto.randomUUID(),
-        bookId: bookIds[(written + i) % bookIds.length] ?? '',
-        quantity: 1,
-        total: 9.99,
-        status: 'placed',
-        createdAt: new Date().toISOString(),
-      })
+      const event = sale(bookIds[(written + i) % bookIds.length] ?? '')
       return {
         id: event.id,
         aggregate_type: event.aggregateType,
         aggregate_id: event.aggregateId,
         event_type: event.eventType,
         payload: sql.json(event.payload as postgres.JSONValue),
-        created_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+        created_at: outboxTimestamp(),
       }
     })
     await sql.begin(async (tx) => {
@@ -68,15 +73,7 @@ export async function produceOrderEvents(kafka: Kafka, namespace: string, bookId
   try {
     for (let sent = 0; sent < count; sent += 1000) {
       const messages = Array.from({ length: Math.min(1000, count - sent) }, (_, i) => {
-        const event = orderPlaced({
-          id: crypto.randomUUID(),
-          customerId: crypto.randomUUID(),
-          bookId: bookIds[(sent + i) % bookIds.length] ?? '',
-          quantity: 1,
-          total: 9.99,
-          status: 'placed',
-          createdAt: new Date().toISOString(),
-        })
+        const event = sale(bookIds[(sent + i) % bookIds.length] ?? '')
         return {
           key: event.aggregateId,
           value: JSON.stringify(event.payload),

@@ -1,4 +1,5 @@
 import postgres from 'postgres'
+import { outboxTimestamp } from '../api/repositories/outbox.ts'
 import { fromCents, orderPlaced } from '../lib/events.ts'
 import { type ApiClient, closedLoop, orderBody } from './load.ts'
 import { type Summary, summarize } from './stats.ts'
@@ -80,7 +81,7 @@ export async function rawWritePath(
         await tx`
           insert into outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
           values (${event.id}, ${event.aggregateType}, ${event.aggregateId}, ${event.eventType},
-                  ${tx.json(event.payload as postgres.JSONValue)}, ${new Date().toISOString().replace('T', ' ').replace('Z', '')})`
+                  ${tx.json(event.payload as postgres.JSONValue)}, ${outboxTimestamp()})`
         await tx`delete from outbox where id = ${event.id}`
       })
     })

@@ -3,6 +3,9 @@ import type { Tx } from '../../db/client.ts'
 import { outbox } from '../../db/schema.ts'
 import type { OutboxEvent } from '../../lib/events.ts'
 
+/** `created_at` as the outbox stores it: UTC wall time without zone (the EventRouter rejects timestamptz). */
+export const outboxTimestamp = (at: Date = new Date()) => at.toISOString().replace('T', ' ').replace('Z', '')
+
 /**
  * Appends `event` to the outbox. Must be called inside the transaction that changes the domain
  * rows the event describes: then the event exists if and only if the change committed.
@@ -18,8 +21,7 @@ export async function appendOutboxEvent(tx: Tx, event: OutboxEvent, traceContext
     aggregateId: event.aggregateId,
     eventType: event.eventType,
     payload: event.payload,
-    // UTC wall time without zone: the EventRouter's timestamp field rejects timestamptz.
-    createdAt: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+    createdAt: outboxTimestamp(),
     traceContext: traceContext ?? null,
   })
   await tx.delete(outbox).where(eq(outbox.id, event.id))
