@@ -58,6 +58,23 @@ const inboxRow = (event: ParsedEvent, message: IncomingEvent) => ({
 })
 
 /**
+ * Records events in the inbox and returns the ids recorded for the first time. A redelivery bumps
+ * a counter instead; `xmax = 0` is true only for a freshly inserted row, which tells the two apart
+ * in one statement.
+ */
+async function recordInInbox(tx: Tx, rows: ReturnType<typeof inboxRow>[]): Promise<Set<string>> {
+  const recorded = await tx
+    .insert(consumedEvents)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: consumedEvents.eventId,
+      set: { redeliveries: sql`${consumedEvents.redeliveries} + 1` },
+    })
+    .returning({ eventId: consumedEvents.eventId, inserted: sql<boolean>`(xmax = 0)` })
+  return new Set(recorded.filter((row) => row.inserted).map((row) => row.eventId))
+}
+
+/**
  * Applies consecutive records of one partition in one transaction: one inbox statement for all
  * of them, then one handler call per event type with that type's new events. Committing once
  * per batch instead of once per event, and writing the read model in a few statements instead
@@ -69,15 +86,10 @@ const inboxRow = (event: ParsedEvent, message: IncomingEvent) => ({
 export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<Array<'applied' | 'duplicate'>> {
   const events = messages.map(parseEvent)
   return db.transaction(async (tx) => {
-    const recorded = await tx
-      .insert(consumedEvents)
-      .values(events.map((event, i) => inboxRow(event, messages[i] as IncomingEvent)))
-      .onConflictDoUpdate({
-        target: consumedEvents.eventId,
-        set: { redeliveries: sql`${consumedEvents.redeliveries} + 1` },
-      })
-      .returning({ eventId: consumedEvents.eventId, inserted: sql<boolean>`(xmax = 0)` })
-    const fresh = new Set(recorded.filter((row) => row.inserted).map((row) => row.eventId))
+    const fresh = await recordInInbox(
+      tx as Tx,
+      events.map((event, i) => inboxRow(event, messages[i] as IncomingEvent)),
+    )
     const toApply = events.filter((event) => fresh.has(event.id))
     const keys = toApply.map((event) =>
       (readModelKey[event.eventType] as (payload: unknown) => string)(event.payload),
@@ -108,17 +120,7 @@ export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<Arr
 export async function applyEvent(db: Db, message: IncomingEvent): Promise<'applied' | 'duplicate'> {
   const event = parseEvent(message)
   return db.transaction(async (tx) => {
-    const recorded = await tx
-      .insert(consumedEvents)
-      .values(inboxRow(event, message))
-      // A redelivery bumps a counter instead of applying again; `xmax = 0` is true only for a
-      // freshly inserted row, which tells the two apart in one statement.
-      .onConflictDoUpdate({
-        target: consumedEvents.eventId,
-        set: { redeliveries: sql`${consumedEvents.redeliveries} + 1` },
-      })
-      .returning({ inserted: sql<boolean>`(xmax = 0)` })
-    if (!recorded[0]?.inserted) return 'duplicate'
+    if (!(await recordInInbox(tx as Tx, [inboxRow(event, message)])).has(event.id)) return 'duplicate'
     await (handlers[event.eventType] as Handler<EventType>)(tx as Tx, event.payload as never)
     return 'applied'
   })
