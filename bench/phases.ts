@@ -116,23 +116,35 @@ export async function quiesce(rig: Rig, timeoutS = 600) {
   }
 }
 
+/** One end-to-end run at `rate`, with the CPU it cost per event by process. */
+async function measuredRun(
+  ctx: BenchContext,
+  writer: WriterKind,
+  rate: number,
+  seconds: number,
+  topicPrefix: string,
+) {
+  const meter = new CpuMeter(ctx.rig.stackDir)
+  const result = await meter.measure(() =>
+    endToEnd({
+      sql: ctx.rig.sql,
+      writer: writerOf(writer, { client: ctx.client, sql: ctx.writerSql, bookIds: ctx.bookIds }),
+      ratePerS: rate,
+      seconds,
+      topicPrefix,
+      say: ctx.say,
+    }),
+  )
+  result.cpuMsPerEvent = meter.perUnit()
+  return result
+}
+
 export async function steadyPhase(ctx: BenchContext, topicPrefix = 'outbox.events.', label = 'CDC') {
   const results: EndToEndResult[] = []
   for (const { rate, writer } of ctx.settings.steady) {
     if (topicPrefix === 'outbox.events.') await quiesce(ctx.rig)
     ctx.say(`${label} end to end at ${rate} events/s (${writer} writer) for ${ctx.settings.steadySeconds} s`)
-    const meter = new CpuMeter(ctx.rig.stackDir)
-    const result = await meter.measure(() =>
-      endToEnd({
-        sql: ctx.rig.sql,
-        writer: writerOf(writer, { client: ctx.client, sql: ctx.writerSql, bookIds: ctx.bookIds }),
-        ratePerS: rate,
-        seconds: ctx.settings.steadySeconds,
-        topicPrefix,
-        say: ctx.say,
-      }),
-    )
-    result.cpuMsPerEvent = meter.perUnit()
+    const result = await measuredRun(ctx, writer, rate, ctx.settings.steadySeconds, topicPrefix)
     ctx.say(
       `  p50 ${result.latencyMs.p50} p95 ${result.latencyMs.p95} p99 ${result.latencyMs.p99} max ${result.latencyMs.max} ms (${result.achievedPerS}/s achieved)`,
     )
@@ -152,18 +164,7 @@ export async function holdPhase(ctx: BenchContext) {
   for (let attempt = 0; attempt < 4; attempt += 1) {
     await quiesce(ctx.rig)
     ctx.say(`hold: ${rate} events/s (bulk writer) for ${ctx.settings.holdSeconds} s`)
-    const meter = new CpuMeter(ctx.rig.stackDir)
-    const result = await meter.measure(() =>
-      endToEnd({
-        sql: ctx.rig.sql,
-        writer: writerOf('bulk', { client: ctx.client, sql: ctx.writerSql, bookIds: ctx.bookIds }),
-        ratePerS: rate,
-        seconds: ctx.settings.holdSeconds,
-        topicPrefix: 'outbox.events.',
-        say: ctx.say,
-      }),
-    )
-    result.cpuMsPerEvent = meter.perUnit()
+    const result = await measuredRun(ctx, 'bulk', rate, ctx.settings.holdSeconds, 'outbox.events.')
     attempts.push(result)
     const held = kept(result)
     ctx.say(

@@ -165,10 +165,7 @@ async function wire(
     },
     /** Replaces the API process with one started with these settings over the rig's. */
     async restartApi(env: Record<string, string>) {
-      const child = supervised.get('api')
-      supervised.delete('api')
-      child?.kill('SIGKILL')
-      while (child && child.exitCode === null && child.signalCode === null) await delay(20)
+      await this.kill('api')
       extraEnv.set('api', env)
       run('api', 'api/server.ts')
     },
