@@ -31,6 +31,29 @@ export function localPostgresUrls(config: StackConfig): PostgresUrls {
   }
 }
 
+/**
+ * Who may connect how. initdb's default lets any role with REPLICATION open a *physical*
+ * replication connection, and with it `pg_basebackup` copies every table of every database and
+ * `pg_authid`. Only the superuser may do that here. A *logical* replication connection (what
+ * Debezium opens) is matched by its database name, not by the `replication` keyword, so the
+ * `all` lines still let the connector's role stream its slot.
+ */
+export const hbaConf = `# Written by the local stack on every start (stack/lib/postgres.ts); edits are overwritten.
+# Physical replication (pg_basebackup, pg_receivewal): the superuser only.
+host    replication     postgres        127.0.0.1/32            scram-sha-256
+host    replication     postgres        ::1/128                 scram-sha-256
+host    replication     all             all                     reject
+# Everything else, logical replication connections included: a password over loopback TCP.
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+`
+
+function writeHba(dataDir: string, user: { uid: number; gid: number } | undefined): void {
+  const file = join(dataDir, 'pg_hba.conf')
+  writeFileSync(file, hbaConf, { mode: 0o600 })
+  if (user) chownSync(file, user.uid, user.gid)
+}
+
 /** True when `url` accepts a connection and answers a query. */
 export async function postgresAnswers(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
@@ -107,7 +130,10 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         openPathFor(dir, reporter)
         chownSync(dir, user.uid, user.gid)
       }
-      if (existsSync(join(dataDir, 'PG_VERSION'))) return
+      if (existsSync(join(dataDir, 'PG_VERSION'))) {
+        writeHba(dataDir, user)
+        return
+      }
       await reporter.step('postgres: initdb', async () => {
         // The superuser password reaches initdb through a file that exists only for this call.
         const pwFile = join(dir, '.initdb-password')
@@ -132,6 +158,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
           if (result.status !== 0) {
             throw new StackError('START_FAILED', `initdb failed:\n${result.stdout}${result.stderr}`)
           }
+          writeHba(dataDir, user)
         } finally {
           await rm(pwFile, { force: true })
         }
@@ -171,6 +198,11 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         const [existingDb] = await sql`select 1 from pg_database where datname = ${db}`
         if (!existingDb) await sql`create database ${sql(db)} owner ${sql(role)}`
         await ensureReplicationRole(sql, config.secretsDir)
+        // A server started before this rule existed keeps its old file until told to reread it.
+        if (existsSync(join(dataDir, 'PG_VERSION'))) {
+          writeHba(dataDir, user)
+          await sql`select pg_reload_conf()`
+        }
       } finally {
         await sql.end({ timeout: 5 })
       }

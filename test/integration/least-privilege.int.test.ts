@@ -1,8 +1,11 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { replicationRole } from '../../lib/replication.ts'
+import { findToolchain } from '../../stack/lib/prereqs.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -77,6 +80,42 @@ describe.skipIf(!stack.secretsDir)('the replication role has least privilege', (
     expect((await p.connect.getConfig(p.connectorEnv.CONNECTOR_NAME))?.['publication.autocreate.mode']).toBe(
       'disabled',
     )
+  })
+
+  it('cannot copy the cluster: pg_basebackup as the replication role is refused by pg_hba.conf', () => {
+    const { pgBin } = findToolchain({ needJvm: false, needPostgres: true })
+    const url = new URL(p.db.url)
+    const target = mkdtempSync(join(tmpdir(), 'basebackup-'))
+    try {
+      const run = spawnSync(
+        join(pgBin ?? '', 'pg_basebackup'),
+        ['-h', url.hostname, '-p', url.port, '-U', replicationRole, '-D', join(target, 'copy'), '-X', 'none'],
+        { encoding: 'utf8', env: { ...process.env, PGPASSWORD: password }, timeout: 30_000 },
+      )
+      expect(run.status).not.toBe(0)
+      expect(run.stderr).toContain('pg_hba.conf rejects replication connection')
+      expect(readdirSync(target)).toEqual([])
+    } finally {
+      rmSync(target, { recursive: true, force: true })
+    }
+  })
+
+  it('still streams its slot: a logical replication connection on its database is accepted', async () => {
+    const url = new URL(p.db.url)
+    url.username = replicationRole
+    url.password = password
+    const replication = postgres(url.toString(), {
+      max: 1,
+      onnotice: () => {},
+      fetch_types: false,
+      connection: { replication: 'database' },
+    })
+    try {
+      const [system] = await replication.unsafe('IDENTIFY_SYSTEM')
+      expect(system?.dbname).toBe(url.pathname.slice(1))
+    } finally {
+      await replication.end()
+    }
   })
 
   it('keeps its password out of the config Connect shows and out of every log the stack writes', async () => {
