@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
 import { deadLetterTopic } from '../consumer/dead-letter.ts'
 import type { ConnectClient } from '../lib/connect-client.ts'
+import { unownedSlots } from './slot-backlog.ts'
 import { humanBytes, listSlots } from './slots.ts'
 
 export type Severity = 'ok' | 'warn' | 'fail'
@@ -187,6 +188,22 @@ async function connectChecks({ connect }: DoctorDeps, t: DoctorTargets): Promise
   ]
 }
 
+/** A slot nobody owns pins WAL for ever, and lets whoever holds it read what it decodes. */
+async function unownedSlotsCheck({ sql, connect }: DoctorDeps): Promise<Finding[]> {
+  const names = await unownedSlots(sql, connect)
+  if (names.length === 0)
+    return [finding('postgres.unowned-slots', 'ok', 'every replication slot here belongs to a connector')]
+  return [
+    finding(
+      'postgres.unowned-slots',
+      'fail',
+      `no connector owns ${names.join(', ')}: each keeps WAL until dropped, and can decode the tables it covers`,
+      `if nothing of yours reads them: ${names.map((n) => `npm run slots:drop -- ${n}`).join('; ')}`,
+      names,
+    ),
+  ]
+}
+
 async function kafkaChecks({ kafka }: DoctorDeps, t: DoctorTargets): Promise<Finding[]> {
   const admin = kafka.admin()
   await admin.connect()
@@ -306,6 +323,9 @@ export async function runDoctor(
     )),
     ...(await safely('connect.worker', 'is Kafka Connect up? npm run stack:status', () =>
       connectChecks(deps, targets),
+    )),
+    ...(await safely('postgres.unowned-slots', 'are Postgres and Connect up? npm run stack:status', () =>
+      unownedSlotsCheck(deps),
     )),
     ...(await safely('kafka', 'is Kafka up? npm run stack:status', () => kafkaChecks(deps, targets))),
     ...(await safely('pipeline.freshness', 'run npm run db:migrate', () => freshnessCheck(deps, targets))),

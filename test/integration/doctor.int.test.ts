@@ -52,6 +52,7 @@ describe('doctor', () => {
       'postgres.publication',
       'postgres.slot',
       'connect.connector',
+      'postgres.unowned-slots',
       'kafka.topics',
       'consumer.group',
       'consumer.dead-letters',
@@ -149,6 +150,19 @@ describe('doctor', () => {
     })
   })
 
+  it('flags a replication slot that no connector owns, such as one made by hand to decode the tables', async () => {
+    const rogue = `rogue_${p.id}`
+    await sql`select pg_create_logical_replication_slot(${rogue}, 'test_decoding')`
+    try {
+      const found = failing((await doctor()).findings)['postgres.unowned-slots']
+      expect(found).toMatchObject({ severity: 'fail', data: [rogue] })
+      expect(found?.hint).toContain(`npm run slots:drop -- ${rogue}`)
+    } finally {
+      await sql`select pg_drop_replication_slot(${rogue})`
+    }
+    expect(failing((await doctor()).findings)['postgres.unowned-slots']).toBeUndefined()
+  })
+
   it('detects a deleted connector and the slot it left behind', async () => {
     await p.connect.remove(targets.connectorName)
     await expect
@@ -156,6 +170,9 @@ describe('doctor', () => {
       .toMatch(/inactive/)
     expect(failing((await doctor()).findings)['connect.connector']).toMatchObject({
       hint: 'npm run connector:register',
+    })
+    expect(failing((await doctor()).findings)['postgres.unowned-slots']).toMatchObject({
+      data: [targets.slotName],
     })
   })
 })
