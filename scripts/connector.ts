@@ -1,10 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import postgres from 'postgres'
 import { buildConnectorConfig, loadConnectorConfig } from '../connector/config.ts'
+import { deleteConnector } from '../connector/delete-connector.ts'
 import { diffConnectorConfig, formatChange } from '../connector/diff.ts'
 import { ConnectorError } from '../connector/errors.ts'
 import { describeStatus, registerConnector, validateConnector } from '../connector/register.ts'
-import { dropSlot, SlotError } from '../connector/slots.ts'
 import { ensureEventTopics } from '../connector/topics.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
@@ -55,31 +54,23 @@ const commands: Record<string, () => Promise<number>> = {
   },
   async delete() {
     const env = loadConnectorConfig(withLocalStackDefaults())
-    const connect = createConnectClient(env.CONNECT_URL)
-    const existed = await connect.remove(env.CONNECTOR_NAME)
-    console.log(
-      existed ? `deleted connector ${env.CONNECTOR_NAME}` : `no connector named ${env.CONNECTOR_NAME}`,
+    const dropSlot = hasFlag('--drop-slot')
+    const result = await deleteConnector(
+      createConnectClient(env.CONNECT_URL),
+      adminUrl(),
+      {
+        connectorName: env.CONNECTOR_NAME,
+        slotName: env.CONNECTOR_SLOT_NAME,
+        publication: env.CONNECTOR_PUBLICATION,
+        dropSlot,
+        confirm: hasFlag('--yes'),
+      },
+      (line) => console.log(line),
     )
-    const slot = env.CONNECTOR_SLOT_NAME
-    if (!hasFlag('--drop-slot')) {
+    if (!dropSlot && result.connectorExisted)
       console.log(
-        `Its replication slot ${slot} still exists and keeps WAL until dropped (--drop-slot does that).`,
+        `Its replication slot ${env.CONNECTOR_SLOT_NAME} still exists and keeps WAL until dropped (--drop-slot does that).`,
       )
-      return 0
-    }
-    const admin = adminSql()
-    try {
-      // The task lets go of the slot a moment after the connector is deleted; --force covers a
-      // walsender that lingers, now that no connector will reconnect to it.
-      await dropSlot(admin, slot, { force: true })
-      console.log(`dropped replication slot ${slot}`)
-    } catch (error) {
-      if (error instanceof SlotError && error.code === 'SLOT_NOT_FOUND')
-        console.log(`no replication slot ${slot} to drop`)
-      else throw error
-    } finally {
-      await admin.end({ timeout: 2 })
-    }
     return 0
   },
   async pause() {
@@ -114,11 +105,11 @@ const commands: Record<string, () => Promise<number>> = {
   },
 }
 
-function adminSql() {
+function adminUrl() {
   const env = withLocalStackDefaults()
   const url = env.DATABASE_ADMIN_URL ?? env.DATABASE_URL
   if (!url) throw new Error('set DATABASE_ADMIN_URL to a role that may drop replication slots')
-  return postgres(url, { max: 1, onnotice: () => {} })
+  return url
 }
 
 /** Pauses or resumes, then waits until the connector and its tasks report `state`. */

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { slotBacklog } from '../../connector/slot-backlog.ts'
 import { listSlots } from '../../connector/slots.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
@@ -63,14 +64,42 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     expect(rejected.output).toMatch(/password authentication failed for user "no_such_role"/)
   })
 
-  it('deletes the connector and, with --drop-slot, its replication slot', async () => {
+  it('refuses --drop-slot without --yes, saying how many events would be lost, and changes nothing', async () => {
     const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+    const pending = async () => {
+      const info = (await listSlots(sql)).find((s) => s.slotName === slot)
+      return info
+        ? (await slotBacklog(sql, info, p.connectorEnv.CONNECTOR_PUBLICATION)).unconfirmedEvents
+        : -1
+    }
     try {
-      const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+      // Let the connector confirm what startPipeline wrote, then hold new events back.
+      await expect.poll(pending, { timeout: 30_000 }).toBe(0)
+      expect(cli('pause').code).toBe(0)
+      for (const title of ['one', 'two', 'three']) {
+        const response = await p.app.inject({
+          method: 'POST',
+          url: '/books',
+          payload: { title, author: 'A', price: 1, stock: 1 },
+        })
+        expect(response.statusCode).toBe(201)
+      }
+      expect(await pending()).toBe(3)
+
+      const refused = cli('delete', ['--drop-slot'])
+      expect(refused.code).toBe(1)
+      expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 3 event\(s\)/)
+      expect(refused.output).toContain('Nothing was deleted')
+      expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeDefined()
       expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(true)
-      const result = cli('delete', ['--drop-slot'])
+      expect(await pending()).toBe(3)
+
+      const result = cli('delete', ['--drop-slot', '--yes'])
       expect(result.code).toBe(0)
-      expect(result.output).toContain(`dropped replication slot ${slot}`)
+      expect(result.output).toMatch(
+        new RegExp(`dropped replication slot ${slot}; 3 event\\(s\\) in .* were never delivered`),
+      )
       expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeUndefined()
       expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(false)
     } finally {

@@ -1,0 +1,97 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import postgres from 'postgres'
+import type { ConnectClient } from '../lib/connect-client.ts'
+import { type SlotBacklog, slotBacklog } from './slot-backlog.ts'
+import { dropSlot, humanBytes, listSlots, SlotError } from './slots.ts'
+
+export interface DeleteConnectorRequest {
+  connectorName: string
+  slotName: string
+  publication: string
+  /** Also drop the connector's replication slot (the events it has not confirmed are lost). */
+  dropSlot: boolean
+  /** Required with `dropSlot` when the slot holds anything unconfirmed. */
+  confirm: boolean
+}
+
+export interface DeleteConnectorResult {
+  connectorExisted: boolean
+  /** The slot's backlog when it was dropped (what was never delivered); undefined if kept or absent. */
+  dropped?: SlotBacklog
+  slotFound: boolean
+}
+
+/** "12 event(s) in 3.1 KiB of WAL": what a slot holds that its connector has not confirmed. */
+export const describeBacklog = (b: SlotBacklog) =>
+  `${b.unconfirmedEvents} event(s) in ${humanBytes(b.unconfirmedBytes)} of WAL not yet confirmed`
+
+/** The slot's backlog, read on the slot's own database (logical decoding is per database). */
+async function backlogOf(admin: postgres.Sql, adminUrl: string, slotName: string, publication: string) {
+  const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
+  if (!slot) return undefined
+  const url = new URL(adminUrl)
+  url.pathname = `/${slot.database ?? ''}`
+  const onDatabase = postgres(url.toString(), { max: 1, onnotice: () => {} })
+  try {
+    return await slotBacklog(onDatabase, slot, publication)
+  } finally {
+    await onDatabase.end({ timeout: 2 })
+  }
+}
+
+/** The task lets go of its slot a moment after the connector is deleted. */
+async function untilInactive(admin: postgres.Sql, slotName: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
+    if (!slot?.active) return
+    await delay(100)
+  }
+}
+
+/**
+ * Deletes a connector and, when asked, its slot. Dropping a slot discards every event it has not
+ * confirmed, so with anything unconfirmed it refuses without `confirm` — before deleting anything,
+ * so a refused call changes nothing. The count is taken again after the connector has stopped,
+ * since writes go on meanwhile, and that is what the result reports as never delivered.
+ */
+export async function deleteConnector(
+  connect: ConnectClient,
+  adminUrl: string,
+  request: DeleteConnectorRequest,
+  log: (line: string) => void,
+): Promise<DeleteConnectorResult> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  try {
+    const before = request.dropSlot
+      ? await backlogOf(admin, adminUrl, request.slotName, request.publication)
+      : undefined
+    if (before) log(`replication slot ${request.slotName}: ${describeBacklog(before)}`)
+    if (before && !request.confirm && (before.unconfirmedEvents > 0 || before.unconfirmedBytes > 0)) {
+      throw new SlotError(
+        'CONFIRMATION_REQUIRED',
+        `dropping ${request.slotName} loses the ${before.unconfirmedEvents} event(s) it has not delivered. ` +
+          'Nothing was deleted; run again with --yes if that is what you want, or let the connector catch up first.',
+      )
+    }
+    const connectorExisted = await connect.remove(request.connectorName)
+    log(
+      connectorExisted
+        ? `deleted connector ${request.connectorName}`
+        : `no connector named ${request.connectorName}`,
+    )
+    if (!request.dropSlot) return { connectorExisted, slotFound: false }
+    if (!before) {
+      log(`no replication slot ${request.slotName} to drop`)
+      return { connectorExisted, slotFound: false }
+    }
+    await untilInactive(admin, request.slotName, 10_000)
+    const dropped = (await backlogOf(admin, adminUrl, request.slotName, request.publication)) ?? before
+    // Force ends a walsender that lingers past the wait, now that no connector will reconnect.
+    await dropSlot(admin, request.slotName, { force: true })
+    log(`dropped replication slot ${request.slotName}; ${describeBacklog(dropped)} were never delivered`)
+    return { connectorExisted, slotFound: true, dropped }
+  } finally {
+    await admin.end({ timeout: 2 })
+  }
+}
