@@ -8,9 +8,14 @@ import type { StackInfo } from '../stack/lib/stack.ts'
  * through testcontainers, on the same host ports as the native stack. Our CI has no Docker engine.
  */
 export async function startComposeStack(): Promise<{ info: StackInfo; stop: () => Promise<void> }> {
-  const password = randomBytes(24).toString('hex')
+  const secret = () => randomBytes(24).toString('hex')
+  const [password, adminPassword] = [secret(), secret()]
   const environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
-    .withEnvironment({ POSTGRES_PASSWORD: password })
+    .withEnvironment({
+      POSTGRES_PASSWORD: password,
+      POSTGRES_ADMIN_PASSWORD: adminPassword,
+      CONNECTOR_DB_PASSWORD: secret(),
+    })
     .withWaitStrategy('postgres-1', Wait.forHealthCheck())
     .withWaitStrategy('kafka-1', Wait.forHealthCheck())
     .withWaitStrategy('connect-1', Wait.forHealthCheck())
@@ -20,9 +25,10 @@ export async function startComposeStack(): Promise<{ info: StackInfo; stop: () =
   const port = (service: string, inside: number) =>
     environment.getContainer(`${service}-1`).getMappedPort(inside)
   const url = `postgres://outbox:${password}@127.0.0.1:${port('postgres', 5432)}/outbox`
+  const adminUrl = `postgres://postgres:${adminPassword}@127.0.0.1:${port('postgres', 5432)}/postgres`
   return {
     info: {
-      postgres: { url, adminUrl: url, managed: true },
+      postgres: { url, adminUrl, managed: true },
       kafka: { brokers: [`127.0.0.1:${port('kafka', 9092)}`], managed: true },
       connect: { url: `http://127.0.0.1:${port('connect', 8083)}`, managed: true },
     },

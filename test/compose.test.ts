@@ -70,10 +70,30 @@ describe('docker-compose.yml', () => {
     for (const [key, value] of passwords) {
       // Either the shell's variable (compose fails when it is unset) or a reference Connect resolves.
       expect(String(value), key).toMatch(/^(\$\{[A-Z_]+:\?set [A-Z_]+\}|\$\$\{env:OUTBOX_CONNECT_[A-Z_]+\})$/)
+      expect(String(value), key).not.toMatch(/^[^$]/)
     }
     const urls = environments.flatMap((env) =>
       Object.values(env).filter((v) => /^postgres:\/\//.test(String(v))),
     )
     for (const url of urls) expect(url).toContain(':${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@')
+  })
+
+  it('runs the application as its own role, and fences the file config provider as natively', () => {
+    const environment = (service: string) =>
+      (compose.services[service]?.environment ?? {}) as Record<string, string>
+    const postgresEnv = environment('postgres')
+    expect(postgresEnv.POSTGRES_USER).toBe('postgres')
+    expect(postgresEnv.APP_DB_USER).toBe('${POSTGRES_USER:-outbox}')
+    const appUrl = String(environment('api').DATABASE_URL)
+    expect(appUrl).toMatch(/^postgres:\/\/\$\{POSTGRES_USER:-outbox\}:/)
+    expect(compose.services.postgres?.command).toEqual(
+      expect.arrayContaining(['hba_file=/etc/postgresql/pg_hba.conf']),
+    )
+    expect(compose.services.postgres?.volumes).toEqual(
+      expect.arrayContaining(['./stack/docker/pg_hba.conf:/etc/postgresql/pg_hba.conf:ro']),
+    )
+    const allowed = environment('connect').CONNECT_CONFIG_PROVIDERS_FILE_PARAM_ALLOWED_PATHS
+    expect(allowed).toBe('/run/outbox-cdc-secrets')
+    expect(compose.services.connect?.tmpfs).toEqual([allowed])
   })
 })

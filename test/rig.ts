@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -14,17 +13,10 @@ import { createKafka } from '../lib/kafka.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot, type StackConfig } from '../stack/lib/config.ts'
+import { findFreePort } from '../stack/lib/ports.ts'
 import { readRecord, stopProcess } from '../stack/lib/processes.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
 import { stackDown, stackInfo, stackUp } from '../stack/lib/stack.ts'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /**
  * A whole pipeline of real processes on a stack of its own (temp dir, free ports), so processes
@@ -50,10 +42,10 @@ export async function startRig(options: RigOptions) {
     STACK_DIR: stackDir,
     STACK_JARS_DIR: loadStackConfig().jarsDir,
     STACK_JVM_HEAP: options.jvmHeap ?? '512m',
-    POSTGRES_PORT: String(await freePort()),
-    KAFKA_PORT: String(await freePort()),
-    KAFKA_CONTROLLER_PORT: String(await freePort()),
-    CONNECT_PORT: String(await freePort()),
+    POSTGRES_PORT: String(await findFreePort()),
+    KAFKA_PORT: String(await findFreePort()),
+    KAFKA_CONTROLLER_PORT: String(await findFreePort()),
+    CONNECT_PORT: String(await findFreePort()),
   }
   const config = loadStackConfig(env)
   const say = (line: string) => console.log(`[rig] ${line}`)
@@ -93,7 +85,7 @@ async function wire(
   const connect = createConnectClient(info.connect.url)
   await registerConnector(connect, connectorEnv, say)
 
-  const apiPort = await freePort()
+  const apiPort = await findFreePort()
   const serviceEnv = {
     ...env,
     DATABASE_URL: info.postgres.url,

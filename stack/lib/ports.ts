@@ -19,3 +19,12 @@ export async function assertPortFree(port: number, component: string, envVar: st
       `Stop that process, or move ${component} with ${envVar}=<free port>.`,
   )
 }
+
+/** A port nothing listens on right now, picked by the kernel (for stacks of tests' own). */
+export async function findFreePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
