@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { replicationRole } from '../../lib/replication.ts'
 import { findToolchain } from '../../stack/lib/prereqs.ts'
@@ -116,6 +117,55 @@ describe.skipIf(!stack.secretsDir)('the replication role has least privilege', (
     } finally {
       await replication.end()
     }
+  })
+
+  it("keeps its password out of every answer of Connect's REST API and out of its config topic", async () => {
+    const name = encodeURIComponent(p.connectorEnv.CONNECTOR_NAME)
+    const paths = [
+      '/',
+      '/connectors?expand=info&expand=status',
+      `/connectors/${name}`,
+      `/connectors/${name}/config`,
+      `/connectors/${name}/status`,
+      `/connectors/${name}/tasks`,
+      `/connectors/${name}/tasks/0/status`,
+      `/connectors/${name}/topics`,
+      `/connectors/${name}/offsets`,
+      '/connector-plugins',
+      '/admin/loggers',
+    ]
+    for (const path of paths) {
+      const response = await request(`${stack.connect.url}${path}`)
+      const body = await response.body.text()
+      expect(response.statusCode, path).toBe(200)
+      expect(body.includes(password), path).toBe(false)
+    }
+    // Connect's own validation echoes every value it was given: it must echo the reference.
+    const config = (await p.connect.getConfig(p.connectorEnv.CONNECTOR_NAME)) ?? {}
+    const validated = await p.connect.validate(config['connector.class'] ?? '', config)
+    expect(JSON.stringify(validated).includes(password)).toBe(false)
+
+    const configs: string[] = []
+    const reader = p.kafka.consumer({ groupId: `secrets-${p.id}` })
+    await reader.connect()
+    try {
+      const [end] = await p.admin.fetchTopicOffsets('_connect-configs')
+      await reader.subscribe({ topic: '_connect-configs', fromBeginning: true })
+      await new Promise<void>((resolve) => {
+        void reader.run({
+          eachMessage: async ({ message }) => {
+            configs.push(message.value?.toString() ?? '')
+            if (Number(message.offset) + 1 >= Number(end?.high)) resolve()
+          },
+        })
+      })
+    } finally {
+      await reader.disconnect()
+      await p.admin.deleteGroups([`secrets-${p.id}`]).catch(() => {})
+    }
+    const ours = configs.filter((value) => value.includes(p.connectorEnv.CONNECTOR_SLOT_NAME))
+    expect(ours.length).toBeGreaterThan(0)
+    for (const value of configs) expect(value.includes(password)).toBe(false)
   })
 
   it('keeps its password out of the config Connect shows and out of every log the stack writes', async () => {
