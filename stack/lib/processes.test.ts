@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isOurs, type ProcessRecord, startDetached, stopProcess, tailFile } from './processes.ts'
+import {
+  isOurs,
+  killProcessGroup,
+  type ProcessRecord,
+  startDetached,
+  stopProcess,
+  tailFile,
+} from './processes.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'proc-'))
 
@@ -56,5 +63,32 @@ describe('processes the stack starts', () => {
     writeFileSync(join(dir, 'long.log'), Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n'))
     expect(tailFile(join(dir, 'long.log'), 2)).toBe('line 48\nline 49')
     expect(tailFile(join(dir, 'missing.log'))).toBe('(no log written)')
+  })
+
+  it('die as a whole instance on killProcessGroup: the process and what it forked, with no SIGTERM first', async () => {
+    const logFile = join(dir, 'family.log')
+    // A parent that ignores SIGTERM and forks a child, as a postmaster forks its backends.
+    const pid = startDetached({
+      command: 'sh',
+      args: ['-c', "trap 'echo TERM' TERM; sleep 60 & echo child $!; wait", 'marker-e'],
+      logFile,
+      cwd: dir,
+    })
+    const record = { pid, marker: 'marker-e', ports: [], logFile, startedAt: '' }
+    await expect.poll(() => readFileSync(logFile, 'utf8')).toMatch(/child \d+/)
+    const child = Number(/child (\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1])
+    const alive = (p: number) => {
+      try {
+        process.kill(p, 0)
+        return !readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z ')
+      } catch {
+        return false
+      }
+    }
+    expect(alive(child)).toBe(true)
+    await killProcessGroup(record)
+    expect(alive(pid)).toBe(false)
+    expect(alive(child)).toBe(false)
+    expect(readFileSync(logFile, 'utf8')).not.toContain('TERM')
   })
 })

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { setTimeout as delay } from 'node:timers/promises'
 
@@ -25,7 +25,8 @@ export interface StartOptions {
 
 /**
  * Starts a long-running process detached from this one, its output appended to `logFile`.
- * Detached so that `stack:up` can exit and the process lives on until `stack:down`.
+ * Detached so that `stack:up` can exit and the process lives on until `stack:down`; it also
+ * leads a process group of its own, which holds whatever it forks.
  */
 export function startDetached(options: StartOptions): number {
   const log = openSync(options.logFile, 'a')
@@ -87,6 +88,34 @@ export async function stopProcess(record: ProcessRecord, graceMs = 30_000): Prom
   signal(record.pid, 'SIGKILL')
   while (isOurs(record)) await delay(50)
   return 'killed'
+}
+
+/** Live (non-zombie) processes in process group `pgid`, from /proc. */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // After the command: state, ppid, pgrp.
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry))
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return members
+}
+
+/**
+ * SIGKILLs a whole instance at once, as a machine crash or the OOM killer of a container would:
+ * every process in the group `startDetached` gave it (Postgres' postmaster and its backends,
+ * not the postmaster alone), with no SIGTERM first. Resolves once none of them is left.
+ */
+export async function killProcessGroup(record: ProcessRecord): Promise<void> {
+  if (!isOurs(record)) return
+  signal(-record.pid, 'SIGKILL')
+  while (groupMembers(record.pid).length > 0) await delay(20)
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
