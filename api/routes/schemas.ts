@@ -8,7 +8,22 @@ const money = z
   .max(100_000)
   .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, 'must have at most two decimals')
 
-const text = (max: number) => z.string().trim().min(1).max(max)
+/**
+ * Text Postgres stores exactly as sent, 1 to `max` code points (as zod counts) after trimming.
+ * A NUL is refused (a text column cannot hold one), and so is a lone UTF-16 surrogate (UTF-8
+ * cannot encode one: it would be stored as U+FFFD, silently another string).
+ */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), 'must not contain NUL (\\u0000)')
+    .refine((value) => !/\p{Surrogate}/u.test(value), 'must not contain a lone UTF-16 surrogate')
+    .describe(
+      `1 to ${max} Unicode code points after trimming whitespace; no NUL, no lone surrogate.`,
+    )
 
 export const addBookBody = z.strictObject({
   title: text(200),

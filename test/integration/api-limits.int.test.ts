@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { buildApp } from '../../api/app.ts'
+import { type Database, openDatabase } from '../../db/client.ts'
+import { migrateDatabase } from '../../db/migrate.ts'
+import { openOutboxEventReader } from '../outbox-events.ts'
+import { createTestDatabase } from '../support.ts'
+
+const stack = inject('stack')
+
+/**
+ * Regression tests for input that is valid in shape but that the database cannot hold: each was a
+ * 500 once. Every limit is enforced at the edge, as a 400 naming the field, writing nothing.
+ */
+describe('the API at the limits of what Postgres stores', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  let database: Database
+  let app: FastifyInstance
+  let raw: postgres.Sql
+  let events: Awaited<ReturnType<typeof openOutboxEventReader>>
+
+  beforeAll(async () => {
+    db = await createTestDatabase(stack.postgres.adminUrl, 'it_api_limits')
+    await migrateDatabase(db.url)
+    raw = postgres(db.url, { max: 1, onnotice: () => {} })
+    events = await openOutboxEventReader(raw, `api_limits_${Date.now()}`)
+    database = openDatabase(db.url, { max: 5 })
+    app = (await buildApp({ db: database.db, logger: false })) as unknown as FastifyInstance
+  })
+  afterAll(async () => {
+    await app?.close()
+    await database?.close()
+    await events?.close()
+    await raw?.end()
+    await db?.drop()
+  })
+
+  const rowCounts = async () => {
+    const [counts] = await raw<{ books: number; orders: number; keys: number }[]>`
+      select (select count(*)::int from books) as books, (select count(*)::int from orders) as orders,
+             (select count(*)::int from idempotency_keys) as keys`
+    return counts
+  }
+  const postJson = (url: string, json: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url, payload: json, headers: { 'content-type': 'application/json', ...headers } })
+  const book = (fields: Record<string, unknown>) =>
+    JSON.stringify({ title: 'T', author: 'A', price: 1.5, stock: 1, ...fields })
+
+  // JSON text, not objects: `\u0000` and a lone surrogate must reach the server as JSON escapes.
+  it.each([
+    ['a NUL in the title', book({ title: 'Du\u0000ne' }), 'body/title'],
+    ['a NUL in the author', book({ author: '\u0000' }), 'body/author'],
+    ['a lone high surrogate in the title', book({ title: 'a\ud800b' }), 'body/title'],
+    ['a lone low surrogate in the author', book({ author: '\udc00' }), 'body/author'],
+  ])('POST /books with %s → 400 naming the field, writing nothing', async (_name, json, field) => {
+    await events.take()
+    const before = await rowCounts()
+    for (const headers of [{}, { 'idempotency-key': crypto.randomUUID() }]) {
+      const response = await postJson('/books', json, headers)
+      expect(response.statusCode).toBe(400)
+      expect(response.json()).toMatchObject({ error: 'VALIDATION_FAILED' })
+      expect(response.json().message).toContain(field)
+    }
+    expect(await rowCounts()).toEqual(before)
+    expect(await events.take()).toEqual([])
+  })
+
+  it('stores 200 code points (as zod counts) of astral and combining characters exactly as sent', async () => {
+    const title = `${'😀'.repeat(198)}e\u0301`
+    expect([...title].length).toBe(200)
+    const created = await postJson('/books', book({ title, author: '\u{10FFFF}' }))
+    expect(created.statusCode).toBe(201)
+    expect(created.json()).toMatchObject({ title, author: '\u{10FFFF}' })
+    expect((await app.inject({ url: `/books/${created.json().id}` })).json().title).toBe(title)
+    expect((await postJson('/books', book({ title: `${title}x` }))).statusCode).toBe(400)
+  })
+})
