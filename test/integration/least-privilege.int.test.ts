@@ -101,6 +101,29 @@ describe.skipIf(!stack.secretsDir)('the replication role has least privilege', (
     }
   })
 
+  it('can still decode later changes to any table through a slot of its own, as the README warns', async () => {
+    const before = await p.app.inject({
+      method: 'POST',
+      url: '/books',
+      payload: { title: 'Written before', author: 'A', price: 1, stock: 1 },
+    })
+    expect(before.statusCode).toBe(201)
+    const slot = `peek_${p.id}`
+    await cdc`select pg_create_logical_replication_slot(${slot}, 'test_decoding', true)`
+    const after = await p.app.inject({
+      method: 'POST',
+      url: '/books',
+      payload: { title: 'Written after', author: 'A', price: 1, stock: 1 },
+    })
+    expect(after.statusCode).toBe(201)
+    const changes = (await cdc`select data from pg_logical_slot_get_changes(${slot}, null, null)`)
+      .map((row) => String(row.data))
+      .join('\n')
+    expect(changes).toContain('table public.books: INSERT')
+    expect(changes).toContain('Written after')
+    expect(changes).not.toContain('Written before')
+  })
+
   it('still streams its slot: a logical replication connection on its database is accepted', async () => {
     const url = new URL(p.db.url)
     url.username = replicationRole
