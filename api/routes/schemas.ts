@@ -1,12 +1,21 @@
 import { z } from 'zod'
-import { bookSchema, orderSchema } from '../../lib/events.ts'
+import { bookSchema, fromCents, orderSchema, toCents } from '../../lib/events.ts'
 
-/** Whole cents only: 12.99 yes, 12.999 no (checked on the cent value to avoid float noise). */
+/** The most a book may cost, in cents: the bound `price` is checked against. */
+export const maxPriceCents = 10_000_000
+
+/**
+ * A price in main units, stored as integer cents (books_price_positive: more than 0 cents), so
+ * every bound is a bound on the cents that get stored: from 1 to `maxPriceCents`, and a whole
+ * number of them. "Whole" is exact: 12.99 is accepted because it is the number 1299 / 100 gives,
+ * 12.999 and 1e-9 are refused rather than rounded (1e-9 would round to 0 cents).
+ */
 const money = z
   .number()
-  .positive()
-  .max(100_000)
-  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-6, 'must have at most two decimals')
+  .min(fromCents(1))
+  .max(fromCents(maxPriceCents))
+  .refine((value) => fromCents(toCents(value)) === value, 'must have at most two decimals')
+  .describe(`From 0.01 to ${fromCents(maxPriceCents)}, at most two decimals.`)
 
 /**
  * Text Postgres stores exactly as sent, 1 to `max` code points (as zod counts) after trimming.

@@ -75,4 +75,26 @@ describe('the API at the limits of what Postgres stores', () => {
     expect((await app.inject({ url: `/books/${created.json().id}` })).json().title).toBe(title)
     expect((await postJson('/books', book({ title: `${title}x` }))).statusCode).toBe(400)
   })
+
+  it.each([1e-9, 5e-324, 0.001, 0.005, 0.009, 12.990_000_001, 100_000.01, 1e21, -0, -0.01])(
+    'POST /books with price %d → 400 (checked in cents, as stored), writing nothing',
+    async (price) => {
+      await events.take()
+      const before = await rowCounts()
+      const response = await postJson('/books', book({ price }))
+      expect(response.statusCode).toBe(400)
+      expect(response.json().message).toMatch(/body\/price/)
+      expect(await rowCounts()).toEqual(before)
+      expect(await events.take()).toEqual([])
+    },
+  )
+
+  it.each([0.01, 0.1, 1.1, 12.99, 99_999.99, 100_000])(
+    'POST /books with price %d → 201 with that exact price',
+    async (price) => {
+      const response = await postJson('/books', book({ price }))
+      expect(response.statusCode).toBe(201)
+      expect(response.json().price).toBe(price)
+    },
+  )
 })
