@@ -6,7 +6,8 @@ export interface WrittenEvent {
   aggregateId: string
 }
 
-const field = (data: string, name: string) => new RegExp(`\\b${name}\\[text\\]:'([^']*)'`).exec(data)?.[1] ?? ''
+const field = (data: string, name: string) =>
+  new RegExp(`\\b${name}\\[text\\]:'([^']*)'`).exec(data)?.[1] ?? ''
 
 /**
  * Reads the events that committed transactions appended to the outbox, from the WAL itself (the

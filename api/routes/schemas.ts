@@ -30,9 +30,7 @@ const text = (max: number) =>
     .max(max)
     .refine((value) => !value.includes('\u0000'), 'must not contain NUL (\\u0000)')
     .refine((value) => !/\p{Surrogate}/u.test(value), 'must not contain a lone UTF-16 surrogate')
-    .describe(
-      `1 to ${max} Unicode code points after trimming whitespace; no NUL, no lone surrogate.`,
-    )
+    .describe(`1 to ${max} Unicode code points after trimming whitespace; no NUL, no lone surrogate.`)
 
 export const addBookBody = z.strictObject({
   title: text(200),
