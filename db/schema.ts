@@ -46,7 +46,11 @@ export const orders = pgTable(
       .notNull()
       .references(() => books.id),
     quantity: integer('quantity').notNull(),
-    totalCents: integer('total_cents').notNull(),
+    /**
+     * bigint: 1,000 copies at the top price is 10^10 cents, past a 32-bit integer. Read as a JS
+     * number, exact while below 2^53 cents (about 90 trillion in main units).
+     */
+    totalCents: bigint('total_cents', { mode: 'number' }).notNull(),
     status: text('status', { enum: ['placed'] }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
   },

@@ -43,7 +43,12 @@ describe('the API at the limits of what Postgres stores', () => {
     return counts
   }
   const postJson = (url: string, json: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url, payload: json, headers: { 'content-type': 'application/json', ...headers } })
+    app.inject({
+      method: 'POST',
+      url,
+      payload: json,
+      headers: { 'content-type': 'application/json', ...headers },
+    })
   const book = (fields: Record<string, unknown>) =>
     JSON.stringify({ title: 'T', author: 'A', price: 1.5, stock: 1, ...fields })
 
@@ -56,7 +61,8 @@ describe('the API at the limits of what Postgres stores', () => {
   ])('POST /books with %s → 400 naming the field, writing nothing', async (_name, json, field) => {
     await events.take()
     const before = await rowCounts()
-    for (const headers of [{}, { 'idempotency-key': crypto.randomUUID() }]) {
+    const keyed: Record<string, string> = { 'idempotency-key': crypto.randomUUID() }
+    for (const headers of [{}, keyed]) {
       const response = await postJson('/books', json, headers)
       expect(response.statusCode).toBe(400)
       expect(response.json()).toMatchObject({ error: 'VALIDATION_FAILED' })
@@ -95,6 +101,31 @@ describe('the API at the limits of what Postgres stores', () => {
       const response = await postJson('/books', book({ price }))
       expect(response.statusCode).toBe(201)
       expect(response.json().price).toBe(price)
+    },
+  )
+
+  it.each([
+    [99_999.99, 99_999_990, '9999999000'],
+    [100_000, 100_000_000, '10000000000'],
+  ])(
+    'an order of 1,000 copies at %d totals %d exactly: no 32-bit overflow',
+    async (price, total, totalCents) => {
+      const created = (await postJson('/books', book({ price, stock: 1_000_000 }))).json()
+      await events.take()
+      const order = await postJson(
+        '/orders',
+        JSON.stringify({ customerId: crypto.randomUUID(), bookId: created.id, quantity: 1_000 }),
+      )
+      expect(order.statusCode).toBe(201)
+      expect(order.json().total).toBe(total)
+      expect((await app.inject({ url: `/orders/${order.json().id}` })).json().total).toBe(total)
+      const [row] = await raw<{ cents: string }[]>`
+        select total_cents::text as cents from orders where id = ${order.json().id}`
+      expect(row?.cents).toBe(totalCents)
+      expect(await events.take()).toEqual([
+        { eventType: 'OrderPlaced', aggregateType: 'order', aggregateId: order.json().id },
+      ])
+      expect((await app.inject({ url: `/books/${created.id}` })).json().stock).toBe(999_000)
     },
   )
 })
