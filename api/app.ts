@@ -11,9 +11,11 @@ import {
 } from 'fastify-type-provider-zod'
 import type { Db } from '../db/client.ts'
 import { ApiError } from './errors.ts'
+import { type IdempotencyKeyExpiry, startIdempotencyKeyExpiry } from './idempotency-key-expiry.ts'
 import { type ApiMetrics, createApiMetrics } from './metrics.ts'
 import { bookRoutes } from './routes/books.ts'
 import { orderRoutes } from './routes/orders.ts'
+import { defaultIdempotencyKeyTtlHours } from './use-cases/idempotent.ts'
 
 export interface AppOptions {
   db: Db
@@ -22,6 +24,12 @@ export interface AppOptions {
   logger: FastifyBaseLogger | false
   /** Largest accepted request body; larger ones get 413 before any parsing. */
   bodyLimitBytes?: number
+  idempotency?: {
+    /** How long an Idempotency-Key replays its response (default 24); older keys are new requests. */
+    keyTtlHours?: number
+    /** Deletes expired keys this often while the app runs; no background cleanup when not given. */
+    cleanupIntervalMs?: number
+  }
 }
 
 /** Builds the HTTP API without listening, so tests drive it with `app.inject()`. */
@@ -82,8 +90,25 @@ export async function buildApp(options: AppOptions) {
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   )
-  await app.register(bookRoutes, { db: options.db, metrics })
-  await app.register(orderRoutes, { db: options.db, metrics })
+  const idempotencyKeyTtlHours = options.idempotency?.keyTtlHours ?? defaultIdempotencyKeyTtlHours
+  await app.register(bookRoutes, { db: options.db, metrics, idempotencyKeyTtlHours })
+  await app.register(orderRoutes, { db: options.db, metrics, idempotencyKeyTtlHours })
+
+  const cleanupIntervalMs = options.idempotency?.cleanupIntervalMs
+  if (cleanupIntervalMs !== undefined) {
+    let expiry: IdempotencyKeyExpiry | undefined
+    app.addHook('onReady', async () => {
+      expiry = startIdempotencyKeyExpiry({
+        db: options.db,
+        keyTtlHours: idempotencyKeyTtlHours,
+        intervalMs: cleanupIntervalMs,
+        log: app.log,
+        onExpired: (count) => metrics.idempotencyKeysExpired.inc(count),
+      })
+    })
+    // Stopped (and waited for) before the caller closes the pool.
+    app.addHook('onClose', async () => expiry?.stop())
+  }
   return app
 }
 

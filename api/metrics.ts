@@ -26,6 +26,11 @@ export function createApiMetrics() {
       labelNames: ['event_type'] as const,
       registers: [registry],
     }),
+    idempotencyKeysExpired: new Counter({
+      name: 'idempotency_keys_expired_total',
+      help: 'Idempotency keys deleted by the background cleanup after their TTL',
+      registers: [registry],
+    }),
   }
 }
 

@@ -11,7 +11,15 @@ async function main() {
     max: config.DB_POOL_MAX,
     applicationName: 'outbox-cdc-api',
   })
-  const app = await buildApp({ db: database.db, logger: log, bodyLimitBytes: config.API_BODY_LIMIT_BYTES })
+  const app = await buildApp({
+    db: database.db,
+    logger: log,
+    bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+    idempotency: {
+      keyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
+      cleanupIntervalMs: config.IDEMPOTENCY_CLEANUP_INTERVAL_S * 1000,
+    },
+  })
 
   let closing = false
   const shutdown = async (signal: string) => {

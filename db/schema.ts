@@ -86,7 +86,11 @@ export const outboxHeartbeat = pgTable('outbox_heartbeat', {
   beatAt: timestamp('beat_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 })
 
-/** One row per Idempotency-Key: the request's fingerprint and the response it got. */
+/**
+ * One row per Idempotency-Key: the request's fingerprint and the response it got. A row replays
+ * for the API's key TTL after `created_at` (database clock); the API then deletes it, oldest
+ * first, by the `created_at` index.
+ */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
   {
@@ -98,7 +102,10 @@ export const idempotencyKeys = pgTable(
     responseBody: jsonb('response_body').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+  (t) => [
+    primaryKey({ columns: [t.scope, t.key] }),
+    index('idempotency_keys_created_at_idx').on(t.createdAt),
+  ],
 )
 
 /** The consumer's inbox: an event id here has been applied and must not be applied again. */

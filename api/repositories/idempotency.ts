@@ -1,5 +1,5 @@
-import { and, eq } from 'drizzle-orm'
-import type { Tx } from '../../db/client.ts'
+import { and, eq, sql } from 'drizzle-orm'
+import type { DbOrTx, Tx } from '../../db/client.ts'
 import { idempotencyKeys } from '../../db/schema.ts'
 
 export interface StoredResponse {
@@ -9,21 +9,32 @@ export interface StoredResponse {
 
 type Claim = { claimed: true } | { claimed: false; requestHash: string; response: StoredResponse }
 
+/** `now() - ttl` on the database clock, the one clock every API instance shares. */
+const ageLimit = (keyTtlHours: number) => sql`now() - make_interval(secs => ${keyTtlHours * 3600})`
+
 /**
  * Claims (scope, key) for this transaction. A concurrent request with the same key waits on the
  * primary key until this transaction ends, then sees its stored response (or claims the key
- * itself if this one rolled back).
+ * itself if this one rolled back). A key first used more than `keyTtlHours` ago (database clock,
+ * at the start of this transaction) has expired: it is claimed again, as if new, and the row is
+ * locked by the claim so a concurrent retry waits for the new response.
  */
 export async function claimIdempotencyKey(
   tx: Tx,
   scope: string,
   key: string,
   requestHash: string,
+  keyTtlHours: number,
 ): Promise<Claim> {
+  const claim = { requestHash, statusCode: 0, responseBody: {}, createdAt: sql`now()` }
   const inserted = await tx
     .insert(idempotencyKeys)
-    .values({ scope, key, requestHash, statusCode: 0, responseBody: {}, createdAt: new Date() })
-    .onConflictDoNothing()
+    .values({ scope, key, ...claim })
+    .onConflictDoUpdate({
+      target: [idempotencyKeys.scope, idempotencyKeys.key],
+      set: claim,
+      setWhere: sql`${idempotencyKeys.createdAt} < ${ageLimit(keyTtlHours)}`,
+    })
     .returning({ key: idempotencyKeys.key })
   if (inserted.length > 0) return { claimed: true }
   const [existing] = await tx
@@ -43,4 +54,24 @@ export async function saveIdempotentResponse(tx: Tx, scope: string, key: string,
     .update(idempotencyKeys)
     .set({ statusCode: response.statusCode, responseBody: response.body })
     .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
+}
+
+/**
+ * Deletes up to `limit` keys first used more than `olderThanHours` ago, oldest first, in one
+ * short statement; returns how many. A key whose transaction is in flight is never deleted: a new
+ * claim is not visible yet, and a key being claimed again is locked, which SKIP LOCKED passes over.
+ */
+export async function deleteExpiredIdempotencyKeys(
+  db: DbOrTx,
+  olderThanHours: number,
+  limit: number,
+): Promise<number> {
+  const deleted = await db.execute(sql`
+    delete from ${idempotencyKeys} where (scope, key) in (
+      select scope, key from ${idempotencyKeys}
+      where created_at < ${ageLimit(olderThanHours)}
+      order by created_at limit ${limit}
+      for update skip locked)
+    returning 1`)
+  return deleted.length
 }

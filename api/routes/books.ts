@@ -16,10 +16,11 @@ import {
   writeHeaders,
 } from './schemas.ts'
 
-export const bookRoutes: FastifyPluginAsyncZod<{ db: Db; metrics: ApiMetrics }> = async (
-  app,
-  { db, metrics },
-) => {
+export const bookRoutes: FastifyPluginAsyncZod<{
+  db: Db
+  metrics: ApiMetrics
+  idempotencyKeyTtlHours: number
+}> = async (app, { db, metrics, idempotencyKeyTtlHours }) => {
   app.post(
     '/books',
     {
@@ -33,6 +34,7 @@ export const bookRoutes: FastifyPluginAsyncZod<{ db: Db; metrics: ApiMetrics }> 
     async (request, reply) => {
       const result = await addBook(db, request.body, {
         idempotencyKey: request.headers['idempotency-key'],
+        idempotencyKeyTtlHours,
         traceContext: traceContextOf(request.headers),
       })
       if (result.replayed) reply.header('idempotent-replayed', 'true')

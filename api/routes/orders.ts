@@ -7,10 +7,11 @@ import { findOrder, toOrder } from '../repositories/orders.ts'
 import { placeOrder } from '../use-cases/place-order.ts'
 import { errorBody, idParams, orderSchema, placeOrderBody, traceContextOf, writeHeaders } from './schemas.ts'
 
-export const orderRoutes: FastifyPluginAsyncZod<{ db: Db; metrics: ApiMetrics }> = async (
-  app,
-  { db, metrics },
-) => {
+export const orderRoutes: FastifyPluginAsyncZod<{
+  db: Db
+  metrics: ApiMetrics
+  idempotencyKeyTtlHours: number
+}> = async (app, { db, metrics, idempotencyKeyTtlHours }) => {
   app.post(
     '/orders',
     {
@@ -24,6 +25,7 @@ export const orderRoutes: FastifyPluginAsyncZod<{ db: Db; metrics: ApiMetrics }>
     async (request, reply) => {
       const result = await placeOrder(db, request.body, {
         idempotencyKey: request.headers['idempotency-key'],
+        idempotencyKeyTtlHours,
         traceContext: traceContextOf(request.headers),
       })
       if (result.replayed) reply.header('idempotent-replayed', 'true')

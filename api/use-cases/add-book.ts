@@ -2,7 +2,7 @@ import type { Db } from '../../db/client.ts'
 import { type Book, bookAdded, toCents } from '../../lib/events.ts'
 import { insertBook, toBook } from '../repositories/books.ts'
 import { appendOutboxEvent } from '../repositories/outbox.ts'
-import { type Idempotency, runIdempotent } from './idempotent.ts'
+import { defaultIdempotencyKeyTtlHours, type Idempotency, runIdempotent } from './idempotent.ts'
 
 export interface AddBookInput {
   title: string
@@ -15,9 +15,14 @@ export interface AddBookInput {
 export async function addBook(
   db: Db,
   input: AddBookInput,
-  context: { idempotencyKey?: string; traceContext?: string },
+  context: { idempotencyKey?: string; idempotencyKeyTtlHours?: number; traceContext?: string },
 ) {
-  const idempotency: Idempotency = { scope: 'POST /books', key: context.idempotencyKey, body: input }
+  const idempotency: Idempotency = {
+    scope: 'POST /books',
+    key: context.idempotencyKey,
+    body: input,
+    keyTtlHours: context.idempotencyKeyTtlHours ?? defaultIdempotencyKeyTtlHours,
+  }
   return runIdempotent(db, idempotency, async (tx) => {
     const now = new Date()
     const row = await insertBook(tx, {

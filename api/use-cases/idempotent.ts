@@ -12,7 +12,12 @@ export interface Idempotency {
   key: string | undefined
   /** The validated request body; its canonical JSON is what "the same body" means. */
   body: unknown
+  /** How long a key replays its response; a key first used longer ago is a new request. */
+  keyTtlHours: number
 }
+
+/** How long an Idempotency-Key replays when the caller does not say (IDEMPOTENCY_KEY_TTL_HOURS). */
+export const defaultIdempotencyKeyTtlHours = 24
 
 /** JSON with keys sorted at every level, so `{a,b}` and `{b,a}` hash the same. */
 export function canonicalJson(value: unknown): string {
@@ -30,7 +35,8 @@ export function canonicalJson(value: unknown): string {
  * Runs `work` in one transaction together with the Idempotency-Key bookkeeping: the first request
  * with a key does the work and stores its response in the same transaction; a retry with the same
  * key and body gets that response back and writes nothing; the same key with another body is an
- * error. Failed requests store nothing, so a retry after a 409 runs again.
+ * error. Failed requests store nothing, so a retry after a 409 runs again. All of this holds for
+ * `keyTtlHours` after the key's first use; after that the key is a new request.
  */
 export async function runIdempotent(
   db: Db,
@@ -41,7 +47,7 @@ export async function runIdempotent(
   return db.transaction(async (tx) => {
     if (key === undefined) return { ...(await work(tx)), replayed: false }
     const requestHash = createHash('sha256').update(canonicalJson(idempotency.body)).digest('hex')
-    const claim = await claimIdempotencyKey(tx, scope, key, requestHash)
+    const claim = await claimIdempotencyKey(tx, scope, key, requestHash, idempotency.keyTtlHours)
     if (!claim.claimed) {
       if (claim.requestHash !== requestHash) {
         throw new ApiError(

@@ -4,7 +4,7 @@ import { ApiError } from '../errors.ts'
 import { findBook, takeStock } from '../repositories/books.ts'
 import { insertOrder, toOrder } from '../repositories/orders.ts'
 import { appendOutboxEvent } from '../repositories/outbox.ts'
-import { runIdempotent } from './idempotent.ts'
+import { defaultIdempotencyKeyTtlHours, runIdempotent } from './idempotent.ts'
 
 export interface PlaceOrderInput {
   customerId: string
@@ -19,11 +19,16 @@ export interface PlaceOrderInput {
 export async function placeOrder(
   db: Db,
   input: PlaceOrderInput,
-  context: { idempotencyKey?: string; traceContext?: string },
+  context: { idempotencyKey?: string; idempotencyKeyTtlHours?: number; traceContext?: string },
 ) {
   return runIdempotent(
     db,
-    { scope: 'POST /orders', key: context.idempotencyKey, body: input },
+    {
+      scope: 'POST /orders',
+      key: context.idempotencyKey,
+      body: input,
+      keyTtlHours: context.idempotencyKeyTtlHours ?? defaultIdempotencyKeyTtlHours,
+    },
     async (tx) => {
       const now = new Date()
       const book = await takeStock(tx, input.bookId, input.quantity, now)
