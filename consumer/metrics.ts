@@ -23,6 +23,11 @@ export function createConsumerMetrics() {
       help: 'Retries of failed attempts',
       registers: [registry],
     }),
+    batchFallbacks: new Counter({
+      name: 'consumer_batch_fallbacks_total',
+      help: 'Batches rolled back as a whole and applied again record by record',
+      registers: [registry],
+    }),
     deadLetters: new Counter({
       name: 'consumer_dead_letters_total',
       help: 'Records set aside on the dead-letter topic, by error code',

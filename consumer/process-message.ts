@@ -1,9 +1,8 @@
-import type { Producer } from 'kafkajs'
+import type { Message } from 'kafkajs'
 import pRetry from 'p-retry'
-import type { Db } from '../db/client.ts'
 import { CodedError } from '../lib/errors.ts'
-import { applyEvent, type IncomingEvent } from './apply-event.ts'
-import { deadLetterMessage, publishDeadLetter } from './dead-letter.ts'
+import type { IncomingEvent } from './apply-event.ts'
+import { deadLetterMessage } from './dead-letter.ts'
 import { ConsumerError, describeError } from './errors.ts'
 import { isTransient } from './transient.ts'
 
@@ -29,6 +28,18 @@ export class FatalConsumerError extends CodedError<'DATABASE_UNAVAILABLE' | 'DEA
   }
 }
 
+export interface ProcessDeps {
+  /** Applies one record in its own transaction (applyEvent bound to a database). */
+  applyEvent: (message: IncomingEvent) => Promise<'applied' | 'duplicate'>
+  /** Publishes a dead letter; resolves only once the broker has acknowledged it. */
+  publishDeadLetter: (message: Message) => Promise<void>
+  /** Named in the error when a dead letter cannot be published. */
+  deadLetterTopic: string
+  retry: RetryPolicy
+  /** Keeps the group membership alive while backing off (kafkajs's heartbeat). */
+  heartbeat: () => Promise<void>
+}
+
 /**
  * Applies one message, deciding what each failure means:
  * - a message that can never be applied (bad JSON, unknown type, invalid payload) is
@@ -38,16 +49,10 @@ export class FatalConsumerError extends CodedError<'DATABASE_UNAVAILABLE' | 'DEA
  *   stops (FatalConsumerError) so a supervisor restarts it — a good event is never set aside
  *   because the database was down;
  * - any other handler failure is retried the same way, then dead-lettered.
- * The caller commits the offset only after this returns; a failed dead-letter publish throws.
+ * The caller resolves the offset only after this returns; a failed dead-letter publish throws.
  */
 export async function processMessage(
-  deps: {
-    db: Db
-    producer: Producer
-    deadLetterTopic: string
-    retry: RetryPolicy
-    heartbeat: () => Promise<void>
-  },
+  deps: ProcessDeps,
   message: IncomingEvent,
   onRetry: (error: unknown, attempt: number) => void = () => {},
 ): Promise<Outcome> {
@@ -56,7 +61,7 @@ export async function processMessage(
     return await pRetry(
       async () => {
         attempts += 1
-        return { outcome: await applyEvent(deps.db, message) } as Outcome
+        return { outcome: await deps.applyEvent(message) } as Outcome
       },
       {
         retries: deps.retry.maxAttempts - 1,
@@ -82,21 +87,24 @@ export async function processMessage(
         { cause: error },
       )
     }
-    const code = error instanceof ConsumerError ? error.code : 'HANDLER_FAILED'
-    const text = describeError(error)
-    try {
-      await publishDeadLetter(
-        deps.producer,
-        deps.deadLetterTopic,
-        deadLetterMessage(message, { code, message: text, attempts }),
-      )
-    } catch (cause) {
-      throw new FatalConsumerError(
-        'DEAD_LETTER_FAILED',
-        `could not publish a dead letter to ${deps.deadLetterTopic}`,
-        { cause },
-      )
-    }
-    return { outcome: 'dead-lettered', errorCode: code }
+    return deadLetter(deps, message, error, attempts)
   }
+}
+
+async function deadLetter(
+  deps: ProcessDeps,
+  message: IncomingEvent,
+  error: unknown,
+  attempts: number,
+): Promise<Outcome> {
+  const code = error instanceof ConsumerError ? error.code : 'HANDLER_FAILED'
+  try {
+    await deps.publishDeadLetter(
+      deadLetterMessage(message, { code, message: describeError(error), attempts }),
+    )
+  } catch (cause) {
+    const reason = `could not publish a dead letter to ${deps.deadLetterTopic}`
+    throw new FatalConsumerError('DEAD_LETTER_FAILED', reason, { cause })
+  }
+  return { outcome: 'dead-lettered', errorCode: code }
 }
