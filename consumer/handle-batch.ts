@@ -1,6 +1,7 @@
 import type { KafkaMessage, Message } from 'kafkajs'
 import type { Logger } from '../lib/logger.ts'
 import type { IncomingEvent } from './apply-event.ts'
+import { isKafkaFailure, kafkaErrorType } from './kafka-failure.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { FatalConsumerError, type Outcome, processMessage, type RetryPolicy } from './process-message.ts'
 
@@ -73,16 +74,25 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
 export async function handleBatch(rule: BatchRule, payload: PartitionBatch): Promise<void> {
   const { batch } = payload
   const halted = () => !payload.isRunning() || payload.isStale() || rule.hasFailed()
-  for (let start = 0; start < batch.messages.length; start += rule.batchSize) {
-    if (halted()) break
-    const chunk = batch.messages.slice(start, start + rule.batchSize)
-    if (chunk.length > 1 && (await applyTogether(rule, payload, chunk))) continue
-    for (const message of chunk) {
+  try {
+    for (let start = 0; start < batch.messages.length; start += rule.batchSize) {
       if (halted()) break
-      if (!(await applyOne(rule, payload, message))) return
+      const chunk = batch.messages.slice(start, start + rule.batchSize)
+      if (chunk.length > 1 && (await applyTogether(rule, payload, chunk))) continue
+      for (const message of chunk) {
+        if (halted()) break
+        if (!(await applyOne(rule, payload, message))) return
+      }
     }
+    await payload.commitOffsetsIfNecessary()
+  } catch (error) {
+    if (isKafkaFailure(error))
+      rule.log.warn(
+        { topic: batch.topic, partition: batch.partition, kafkaError: kafkaErrorType(error), err: error },
+        'Kafka call failed; unresolved records are left for whoever owns the partition',
+      )
+    throw error
   }
-  await payload.commitOffsetsIfNecessary()
 }
 
 /** One record on its own, with retries and dead letters; false when the consumer must stop. */

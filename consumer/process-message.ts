@@ -4,6 +4,7 @@ import { CodedError } from '../lib/errors.ts'
 import type { IncomingEvent } from './apply-event.ts'
 import { deadLetterMessage } from './dead-letter.ts'
 import { ConsumerError, describeError } from './errors.ts'
+import { isKafkaFailure } from './kafka-failure.ts'
 import { isTransient } from './transient.ts'
 
 export interface RetryPolicy {
@@ -48,6 +49,10 @@ export interface ProcessDeps {
  *   backoff and full jitter, heartbeating between tries; if it outlasts the policy the consumer
  *   stops (FatalConsumerError) so a supervisor restarts it — a good event is never set aside
  *   because the database was down;
+ * - a failed heartbeat or any other kafkajs error (a rebalance, a coordinator that moved, a member
+ *   the group no longer knows) is rethrown as it is: it says nothing about the event, and the
+ *   partition may already belong to another member, so the record must stay unresolved for
+ *   whoever owns it now, and kafkajs must see the error to rejoin;
  * - any other handler failure is retried the same way, then dead-lettered.
  * The caller resolves the offset only after this returns; a failed dead-letter publish throws.
  */
@@ -57,6 +62,7 @@ export async function processMessage(
   onRetry: (error: unknown, attempt: number) => void = () => {},
 ): Promise<Outcome> {
   let attempts = 0
+  let lostHeartbeat: { error: unknown } | undefined
   try {
     return await pRetry(
       async () => {
@@ -72,14 +78,19 @@ export async function processMessage(
         shouldRetry: ({ error }) => !neverRetry(error),
         onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
           // p-retry calls this for the last failure and for non-retryable ones too; only a real
-          // retry is counted, and the group membership is kept alive while backing off.
+          // retry is counted, and the group membership is kept alive while backing off. A throw
+          // here ends the retries with that error.
           if (retriesLeft === 0 || neverRetry(error)) return
           onRetry(error, attemptNumber)
-          await deps.heartbeat()
+          await deps.heartbeat().catch((failure: unknown) => {
+            lostHeartbeat = { error: failure }
+            throw failure
+          })
         },
       },
     )
   } catch (error) {
+    if (lostHeartbeat?.error === error || isKafkaFailure(error)) throw error
     if (isTransient(error)) {
       throw new FatalConsumerError(
         'DATABASE_UNAVAILABLE',
