@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
-import { deadLetterTopic } from '../consumer/dead-letter.ts'
 import type { ConnectClient } from '../lib/connect-client.ts'
+import { deadLetterTopic } from '../lib/events.ts'
 import { unownedSlots } from './slot-backlog.ts'
 import { humanBytes, listSlots } from './slots.ts'
 

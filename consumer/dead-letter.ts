@@ -14,9 +14,6 @@ export const dlqHeader = {
   at: 'dlq.dead-lettered.at',
 } as const
 
-/** The dead-letter topic: beside the namespace, not under it, so `<namespace>.*` never matches it. */
-export const deadLetterTopic = (namespace: string) => `${namespace}-dlq`
-
 /**
  * The record as it arrived (key, value and headers untouched, so a redrive republishes the same
  * event) plus headers saying where it came from and why it could not be applied.

@@ -12,6 +12,12 @@ export const defaultTopicNamespace = 'outbox.events'
 export const topicFor = (aggregateType: AggregateType, namespace = defaultTopicNamespace) =>
   `${namespace}.${aggregateType}`
 
+/**
+ * Where a consumer sets aside what it cannot apply: beside the namespace, not under it, so the
+ * `<namespace>.*` subscription never matches it.
+ */
+export const deadLetterTopic = (namespace: string) => `${namespace}-dlq`
+
 export const aggregateTypes = ['book', 'order'] as const
 export type AggregateType = (typeof aggregateTypes)[number]
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { loadConsumerConfig } from '../consumer/config.ts'
-import { deadLetterTopic } from '../consumer/dead-letter.ts'
 import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../consumer/tools/dlq.ts'
+import { deadLetterTopic } from '../lib/events.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'

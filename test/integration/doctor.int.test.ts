@@ -1,7 +1,7 @@
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type DoctorTargets, type Finding, runDoctor } from '../../connector/doctor.ts'
-import { deadLetterTopic } from '../../consumer/dead-letter.ts'
+import { deadLetterTopic } from '../../lib/events.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
