@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { parseEnv } from '../lib/config.ts'
 import { debeziumPostgresClass } from '../lib/connect-client.ts'
+import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
 import { defaultTopicNamespace } from '../lib/events.ts'
 import { outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
 
@@ -11,6 +12,7 @@ export const connectorEnvSchema = z.object({
   KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]'),
   /** Partitions per event topic; events of one aggregate keep their order within a partition. */
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  ...deadLetterTopicEnv,
   /** Where the connector's database lives; host, port and name are taken from it (not the user). */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   CONNECTOR_NAME: z

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseEnv } from '../lib/config.ts'
+import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
 import { defaultTopicNamespace } from '../lib/events.ts'
 
 export const consumerEnvSchema = z.object({
@@ -13,6 +14,8 @@ export const consumerEnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]+$/)
     .default(defaultTopicNamespace),
+  /** The dead-letter topic the consumer creates at start when connector:register has not yet. */
+  ...deadLetterTopicEnv,
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
   /** Tries per message, the first included, before a transient failure stops the consumer or another failure dead-letters it. */
   CONSUMER_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),

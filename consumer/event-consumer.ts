@@ -1,5 +1,10 @@
 import type { Kafka } from 'kafkajs'
 import type { Db } from '../db/client.ts'
+import {
+  type DeadLetterTopicSettings,
+  defaultDeadLetterTopicSettings,
+  ensureDeadLetterTopic,
+} from '../lib/dead-letter-topic.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import type { Logger } from '../lib/logger.ts'
 import { applyBatch, applyEvent } from './apply-event.ts'
@@ -34,6 +39,8 @@ export interface EventConsumerOptions {
   /** Records of a partition applied in one transaction (1: each in its own); 500 when not given. */
   batchSize?: number
   metrics?: ConsumerMetrics
+  /** How `<namespace>-dlq` is created at start if it does not exist yet; the defaults when not given. */
+  deadLetterTopic?: DeadLetterTopicSettings
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
   onFatal?: (error: Error) => void
 }
@@ -43,6 +50,8 @@ export interface EventConsumerOptions {
  * partition, one by one when a batch fails (see handleBatch); an offset is resolved only once its
  * record and every one before it is done, and only resolved offsets are committed. A crash
  * therefore redelivers, and the inbox makes redelivery a no-op.
+ * start() creates the dead-letter topic if it is missing (a consumer may start before
+ * connector:register), so the first dead letter never needs the broker to auto-create it.
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
   const { db, log } = options
@@ -52,8 +61,10 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
   })
+  // Dead letters go only to the topic start() made sure of: were it deleted since, a publish
+  // fails (DEAD_LETTER_FAILED) instead of conjuring a topic with the broker's defaults.
   const producer = options.kafka.producer({
-    allowAutoTopicCreation: true,
+    allowAutoTopicCreation: false,
     idempotent: true,
     maxInFlightRequests: 1,
   })
@@ -91,6 +102,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     stats,
     async start() {
       state = 'starting'
+      const admin = options.kafka.admin()
+      await admin.connect()
+      await ensureDeadLetterTopic(
+        admin,
+        options.namespace,
+        options.deadLetterTopic ?? defaultDeadLetterTopicSettings,
+      ).finally(() => admin.disconnect())
       await producer.connect()
       await consumer.connect()
       await consumer.subscribe({

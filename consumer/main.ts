@@ -1,4 +1,5 @@
 import { openDatabase } from '../db/client.ts'
+import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import { loadConsumerConfig, retryPolicyOf } from './config.ts'
@@ -45,6 +46,7 @@ async function main() {
     retry: retryPolicyOf(config),
     partitionsConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
     batchSize: config.CONSUMER_BATCH_SIZE,
+    deadLetterTopic: deadLetterTopicSettingsOf(config),
     onFatal: (error) =>
       void exit(1, { err: error }, 'consumer stopped by a fatal error; exiting 1 for a restart'),
   })

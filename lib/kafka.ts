@@ -1,4 +1,5 @@
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs'
+import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs'
+import pRetry from 'p-retry'
 
 /**
  * The one place that builds a Kafka client, so swapping kafkajs for another client touches one
@@ -35,4 +36,52 @@ export async function kafkaAnswers(brokers: string[], timeoutMs = 2000): Promise
   } finally {
     await admin.disconnect().catch(() => {})
   }
+}
+
+/** A topic as it should be created: partitions, and topic-level configs such as `retention.ms`. */
+export interface TopicSpec {
+  topic: string
+  partitions: number
+  configs?: Record<string, string>
+}
+
+/**
+ * Creates each topic in `specs` that does not exist yet (replication: the broker's default) and
+ * returns every one with the partitions it has. A topic that already exists is left as it is,
+ * partitions and configs included: changing those is an operator's decision, not a side effect.
+ */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[]) {
+  const wanted = specs.map((spec) => spec.topic)
+  const existing = new Set(await admin.listTopics())
+  const missing = wanted.filter((topic) => !existing.has(topic))
+  // Just after a broker starts, creating topics or reading their metadata can fail with a
+  // retriable error (UNKNOWN_TOPIC_OR_PARTITION while leaders are elected): try again, a few times.
+  const metadata = await pRetry(
+    async () => {
+      const present = new Set(await admin.listTopics())
+      const toCreate = specs.filter((spec) => missing.includes(spec.topic) && !present.has(spec.topic))
+      if (toCreate.length > 0) {
+        await admin.createTopics({
+          topics: toCreate.map((spec) => ({
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            replicationFactor: -1,
+            configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+          waitForLeaders: true,
+        })
+      }
+      return admin.fetchTopicMetadata({ topics: wanted })
+    },
+    {
+      retries: 5,
+      minTimeout: 500,
+      shouldRetry: ({ error }) => (error as { retriable?: boolean }).retriable === true,
+    },
+  )
+  return metadata.topics.map((topic) => ({
+    topic: topic.name,
+    partitions: topic.partitions.length,
+    created: missing.includes(topic.name),
+  }))
 }

@@ -6,6 +6,7 @@ import { ConnectorError } from '../connector/errors.ts'
 import { describeStatus, registerConnector, validateConnector } from '../connector/register.ts'
 import { ensureEventTopics } from '../connector/topics.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
+import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { hasFlag, runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
@@ -21,7 +22,12 @@ const commands: Record<string, () => Promise<number>> = {
     }).admin()
     await admin.connect()
     try {
-      for (const topic of await ensureEventTopics(admin, env.TOPIC_NAMESPACE, env.TOPIC_PARTITIONS)) {
+      for (const topic of await ensureEventTopics(
+        admin,
+        env.TOPIC_NAMESPACE,
+        env.TOPIC_PARTITIONS,
+        deadLetterTopicSettingsOf(env),
+      )) {
         console.log(
           `topic ${topic.topic}: ${topic.partitions} partitions${topic.created ? ' (created)' : ''}`,
         )

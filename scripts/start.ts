@@ -8,6 +8,7 @@ import { describeStatus, registerConnector } from '../connector/register.ts'
 import { ensureEventTopics } from '../connector/topics.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
+import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { ensureStopped } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
@@ -54,9 +55,12 @@ runCli(async () => {
       clientId: 'outbox-cdc-start',
     }).admin()
     await admin.connect()
-    await ensureEventTopics(admin, connectorEnv.TOPIC_NAMESPACE, connectorEnv.TOPIC_PARTITIONS).finally(() =>
-      admin.disconnect(),
-    )
+    await ensureEventTopics(
+      admin,
+      connectorEnv.TOPIC_NAMESPACE,
+      connectorEnv.TOPIC_PARTITIONS,
+      deadLetterTopicSettingsOf(connectorEnv),
+    ).finally(() => admin.disconnect())
     const status = await registerConnector(
       createConnectClient(connectorEnv.CONNECT_URL),
       connectorEnv,

@@ -11,6 +11,7 @@ import { createConsumerMetrics } from '../consumer/metrics.ts'
 import { openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
+import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
@@ -58,7 +59,12 @@ export async function startPipeline(
   })
   const admin = kafka.admin()
   await admin.connect()
-  await ensureEventTopics(admin, namespace, connectorEnv.TOPIC_PARTITIONS)
+  await ensureEventTopics(
+    admin,
+    namespace,
+    connectorEnv.TOPIC_PARTITIONS,
+    deadLetterTopicSettingsOf(connectorEnv),
+  )
   const connect = createConnectClient(stack.connect.url)
   await registerConnector(connect, connectorEnv, () => {})
 

@@ -9,6 +9,7 @@ import { registerConnector } from '../connector/register.ts'
 import { ensureEventTopics } from '../connector/topics.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
+import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
@@ -80,7 +81,7 @@ async function wire(
   const kafka = createKafka({ brokers: info.kafka.brokers, clientId: 'fault-rig' })
   const admin = kafka.admin()
   await admin.connect()
-  await ensureEventTopics(admin, connectorEnv.TOPIC_NAMESPACE, 3)
+  await ensureEventTopics(admin, connectorEnv.TOPIC_NAMESPACE, 3, deadLetterTopicSettingsOf(connectorEnv))
   await admin.disconnect()
   const connect = createConnectClient(info.connect.url)
   await registerConnector(connect, connectorEnv, say)
