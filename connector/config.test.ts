@@ -56,6 +56,13 @@ describe('the outbox connector config', () => {
     ).not.toHaveProperty('heartbeat.interval.ms')
   })
 
+  it('has Connect create the heartbeat topic, which no one else does, now that brokers do not auto-create', () => {
+    expect(buildConnectorConfig(loadConnectorConfig(env))).toMatchObject({
+      'topic.creation.default.partitions': '-1',
+      'topic.creation.default.replication.factor': '-1',
+    })
+  })
+
   it('routes by aggregate type to outbox.events.<aggregate>, keyed by aggregate id, with id and event_type headers', () => {
     const config = buildConnectorConfig(loadConnectorConfig(env))
     expect(config).toMatchObject({

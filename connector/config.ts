@@ -125,6 +125,12 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
     'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
     ...heartbeat(env),
+    // Debezium's heartbeats go to __debezium-heartbeat.<topic.prefix>, which nobody else creates:
+    // with the broker's auto-creation off, Connect creates a topic the connector writes to that
+    // is missing, as the broker would have (its default partitions and replication). The event
+    // topics exist before the connector starts (ensureEventTopics), so this leaves them alone.
+    'topic.creation.default.partitions': '-1',
+    'topic.creation.default.replication.factor': '-1',
     // Heartbeat-table changes are dropped before Kafka; the EventRouter sees outbox rows only.
     predicates: 'isHeartbeatTable,isOutboxTable',
     'predicates.isHeartbeatTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',

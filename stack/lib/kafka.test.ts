@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { newClusterId } from './kafka.ts'
+import { loadStackConfig } from './config.ts'
+import { renderProperties } from './jvm.ts'
+import { kafkaServerProperties, newClusterId } from './kafka.ts'
 
 describe('newClusterId', () => {
   it('never starts with "-", which kafka-storage would read as an option (regression: a CI run failed on one)', () => {
@@ -10,5 +12,14 @@ describe('newClusterId', () => {
     expect(Buffer.alloc(16, 0xf8).toString('base64url').startsWith('-')).toBe(true)
     expect(id.startsWith('-')).toBe(false)
     expect(Buffer.from(id, 'base64url')).toHaveLength(16)
+  })
+})
+
+describe('the broker config', () => {
+  it('turns topic auto-creation off, so a topic nobody created on purpose fails in tests as in production', () => {
+    const properties = renderProperties(
+      kafkaServerProperties(loadStackConfig({ STACK_DIR: '/tmp/s' }), '/tmp/s/d'),
+    )
+    expect(properties.split('\n')).toContain('auto.create.topics.enable=false')
   })
 })

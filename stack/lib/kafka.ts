@@ -22,6 +22,34 @@ export function newClusterId(random: (size: number) => Buffer = randomBytes): st
 
 export const localBrokers = (config: StackConfig) => [`127.0.0.1:${config.env.KAFKA_PORT}`]
 
+/** The broker's server.properties: one node, broker and controller, its data in `dataDir`. */
+export function kafkaServerProperties(config: StackConfig, dataDir: string): Record<string, string | number> {
+  const { KAFKA_PORT: port, KAFKA_CONTROLLER_PORT: controllerPort } = config.env
+  return {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'controller.quorum.bootstrap.servers': `127.0.0.1:${controllerPort}`,
+    'log.dirs': dataDir,
+    // One node: every internal topic must live with a single replica.
+    'offsets.topic.replication.factor': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'default.replication.factor': 1,
+    'min.insync.replicas': 1,
+    // Nobody else will join the group; waiting for them only slows every consumer start.
+    'group.initial.rebalance.delay.ms': 0,
+    // Off, as a production cluster should have it: every topic is created on purpose, with its
+    // partitions and retention, and code that leans on auto-creation fails in tests, not in prod.
+    'auto.create.topics.enable': 'false',
+  }
+}
+
 /** A single Kafka 4 node in KRaft mode: broker and controller in one process. */
 export function kafkaComponent(config: StackConfig, java: string): Component {
   const dir = join(config.stackDir, 'kafka')
@@ -39,29 +67,7 @@ export function kafkaComponent(config: StackConfig, java: string): Component {
     ],
 
     async prepare(reporter) {
-      writeFileSync(
-        propertiesFile,
-        renderProperties({
-          'process.roles': 'broker,controller',
-          'node.id': 1,
-          listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-          'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
-          'controller.listener.names': 'CONTROLLER',
-          'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-          'controller.quorum.bootstrap.servers': `127.0.0.1:${controllerPort}`,
-          'log.dirs': dataDir,
-          // One node: every internal topic must live with a single replica.
-          'offsets.topic.replication.factor': 1,
-          'transaction.state.log.replication.factor': 1,
-          'transaction.state.log.min.isr': 1,
-          'share.coordinator.state.topic.replication.factor': 1,
-          'share.coordinator.state.topic.min.isr': 1,
-          'default.replication.factor': 1,
-          'min.insync.replicas': 1,
-          // Nobody else will join the group; waiting for them only slows every consumer start.
-          'group.initial.rebalance.delay.ms': 0,
-        }),
-      )
+      writeFileSync(propertiesFile, renderProperties(kafkaServerProperties(config, dataDir)))
       if (existsSync(join(dataDir, 'meta.properties'))) {
         const formatted = JSON.parse(readFileSync(formattedFile, 'utf8')) as { controllerPort: number }
         if (formatted.controllerPort !== controllerPort) {
