@@ -54,58 +54,69 @@ async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
   }
 }
 
-/** Every dead letter currently in `topic`, oldest first; reads with a throwaway group. */
+/**
+ * Every dead letter currently in `topic`, oldest first per partition. Moves nothing and leaves no
+ * consumer group behind (kafkajs reads through one; it is deleted at the end).
+ */
 export async function listDeadLetters(kafka: Kafka, topic: string): Promise<DeadLetter[]> {
   if (!(await topicExists(kafka, topic))) return []
   const letters: DeadLetter[] = []
-  await readTopicToEnd(
-    kafka,
-    topic,
-    `outbox-cdc-dlq-list-${crypto.randomUUID()}`,
-    async (message, partition) => {
-      letters.push(toDeadLetter(message, partition))
-    },
-  )
+  await readTopicToEnd(kafka, topic, { kind: 'peek' }, async (message, partition) => {
+    letters.push(toDeadLetter(message, partition))
+  })
   return letters
 }
 
 /**
  * Sends each dead letter not yet redriven back to its original topic with its original key, value
- * and headers (the dlq.* ones dropped), so the consumer sees the same event again; the inbox
- * keeps that safe if it was applied after all. Progress is the `groupId`'s committed offset, so
- * a second run only sends what arrived since.
+ * and headers (the dlq.* ones dropped), so the consumer sees the same event again. Progress is
+ * `groupId`'s committed offset, moved past a letter only once its original topic acknowledged it:
+ * a second run sends what arrived since, letters arriving during a run are left for the next one,
+ * and a run that fails half way (it rejects) resumes at the first letter it did not send. A letter
+ * sent whose commit was lost is sent again; the consumer's inbox skips the second copy.
+ *
+ * A dry run calls `onLetter` for the same letters a real run would send, from the same position,
+ * and moves nothing. `onLetter` is awaited before each letter is sent.
  */
 export async function redriveDeadLetters(
   kafka: Kafka,
   topic: string,
   groupId: string,
-  options: { dryRun: boolean; onLetter: (letter: DeadLetter) => void },
+  options: { dryRun: boolean; onLetter: (letter: DeadLetter) => void | Promise<void> },
 ): Promise<number> {
   if (!(await topicExists(kafka, topic))) return 0
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  // A letter whose original topic is gone fails (and stops the run) rather than creating it with
+  // the broker's defaults.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
   await producer.connect()
   try {
-    const read = async (message: KafkaMessage, partition: number) => {
+    const send = async (message: KafkaMessage, partition: number) => {
       const letter = toDeadLetter(message, partition)
-      options.onLetter(letter)
+      await options.onLetter(letter)
       if (options.dryRun) return
       if (!letter.original.topic)
         throw new Error(`dead letter at offset ${message.offset} names no original topic`)
       const headers = Object.fromEntries(
         Object.entries(message.headers ?? {}).filter(([name]) => !name.startsWith('dlq.')),
       )
-      await producer.send({
-        topic: letter.original.topic,
-        acks: -1,
-        messages: [{ key: message.key, value: message.value, headers }],
-      })
+      await producer
+        .send({
+          topic: letter.original.topic,
+          acks: -1,
+          messages: [{ key: message.key, value: message.value, headers }],
+        })
+        .catch((cause: unknown) => {
+          throw new Error(
+            `could not send the dead letter at ${topic}[${partition}]@${message.offset} back to ${letter.original.topic}; it and the letters not yet sent stay for the next redrive`,
+            { cause },
+          )
+        })
     }
-    // A dry run reads with a throwaway group so it moves nothing.
     return await readTopicToEnd(
       kafka,
       topic,
-      options.dryRun ? `${groupId}-dry-${crypto.randomUUID()}` : groupId,
-      read,
+      options.dryRun ? { kind: 'peek', positionOf: groupId } : { kind: 'commit', groupId },
+      send,
     )
   } finally {
     await producer.disconnect()
