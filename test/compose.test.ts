@@ -47,7 +47,10 @@ describe('docker-compose.yml', () => {
       'postgres',
     ])
     expect(compose.services.postgres?.command).toEqual(expect.arrayContaining(['wal_level=logical']))
-    expect(compose.services.kafka?.environment).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller' })
+    expect(compose.services.kafka?.environment).toMatchObject({
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+    })
     expect(String(compose.services.connect?.image)).toMatch(/^quay\.io\/debezium\/connect:3\.7\./)
   })
 
