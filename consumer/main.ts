@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { openDatabase } from '../db/client.ts'
 import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
@@ -19,7 +20,12 @@ async function main() {
     max: config.DB_POOL_MAX,
     applicationName: 'outbox-cdc-consumer',
   })
-  const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'outbox-cdc-consumer' })
+  // Host and pid in the client id tell the group's members apart (kafka-consumer-groups
+  // --describe, the fault suite's kills).
+  const kafka = createKafka({
+    brokers: parseBrokers(config.KAFKA_BROKERS),
+    clientId: `outbox-cdc-consumer-${hostname()}-${process.pid}`,
+  })
 
   let health: Awaited<ReturnType<typeof startHealthServer>> | undefined
   let exiting = false

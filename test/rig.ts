@@ -15,7 +15,7 @@ import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.t
 import type { ComponentName } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot, type StackConfig } from '../stack/lib/config.ts'
 import { findFreePort } from '../stack/lib/ports.ts'
-import { readRecord, stopProcess } from '../stack/lib/processes.ts'
+import { killProcessGroup, readRecord } from '../stack/lib/processes.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
 import { stackDown, stackInfo, stackUp } from '../stack/lib/stack.ts'
 
@@ -28,6 +28,8 @@ export interface RigOptions {
   consumers: number
   /** Settings for the API and consumer processes (pool sizes, batch sizes…), over the rig's own. */
   serviceEnv?: Record<string, string>
+  /** Settings for one consumer process by name (`consumer-1`…), over `serviceEnv`. */
+  consumerEnv?: Record<string, Record<string, string>>
   /** Connector settings (CONNECTOR_* env names) over the defaults. */
   connectorEnv?: Record<string, string>
   /** JVM heap for Kafka and Connect each; small by default, as the fault suite runs several restarts. */
@@ -109,7 +111,7 @@ async function wire(
     const log = openSync(join(stackDir, `${name}.log`), 'a')
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry)], {
       cwd: repoRoot,
-      env: { ...serviceEnv, ...extraEnv.get(name) },
+      env: { ...serviceEnv, ...options.consumerEnv?.[name], ...extraEnv.get(name) },
       stdio: ['ignore', log, log],
     })
     closeSync(log)
@@ -162,7 +164,18 @@ async function wire(
       extraEnv.set('api', env)
       run('api', 'api/server.ts')
     },
-    /** SIGKILL, as a crash or the OOM killer would, then wait until the process is gone. */
+    /** The pid of a service process (api, consumer-N), while it runs. */
+    pidOf(name: string) {
+      return supervised.get(name)?.pid
+    },
+    /** Sends a service process a signal: SIGSTOP freezes it mid-work, SIGCONT lets it go on. */
+    signal(name: string, signal: 'SIGSTOP' | 'SIGCONT') {
+      supervised.get(name)?.kill(signal)
+    },
+    /**
+     * SIGKILL, as a crash or the OOM killer would, then wait until it is gone: a service process,
+     * or a stack component as a whole instance (its process group: Postgres' backends too).
+     */
     async kill(name: ComponentName | 'api' | string) {
       const child = supervised.get(name)
       if (child) {
@@ -173,7 +186,7 @@ async function wire(
       }
       const record = readRecord(join(stackDir, name, 'process.json'))
       if (!record) throw new Error(`no process for ${name}`)
-      await stopProcess(record, 0)
+      await killProcessGroup(record)
     },
     /** Starts again whatever was killed: a stack component through stack:up, a service as the supervisor would. */
     async restart(name: ComponentName | 'api' | string) {

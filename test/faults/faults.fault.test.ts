@@ -1,10 +1,12 @@
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Rig, startRig } from '../rig.ts'
+import { killWithUncommittedWork, waitGroupComplete } from './consumer-kill.ts'
 import { seededRandom, tally, waitConverged, writeLoad } from './load.ts'
+import { auditEvents } from './verify.ts'
 
 /**
  * The outbox's promise under real crashes: during a stream of API writes, one process of the
@@ -18,6 +20,7 @@ const connectOutageMs = Number(process.env.FAULT_CONNECT_OUTAGE_MS ?? 120_000)
 const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000)
 const random = seededRandom(seed)
 
+/** One scenario's figures; the README's table is made from these (npm run faults:table). */
 interface Row {
   scenario: string
   writesCommitted: number
@@ -26,46 +29,79 @@ interface Row {
   rejected: number
   lost: number
   doubleApplied: number
+  /** Requests the load generator had to send again (connection refused or reset, 5xx). */
+  clientRetries: number
+  /** The longest commit → applied delay of an event written during the scenario. */
+  maxDelayMs: number
+  /** Consumer kills only: applied-but-uncommitted records the killed members held. */
+  uncommittedAtKill?: number
+  /** Records the audit read from Kafka (duplicates included) and what it found wrong, by id. */
+  recordsInKafka: number
+  wrongById: number
   seconds: number
 }
+
+const resultFile = process.env.FAULT_RESULT_FILE ?? join('test', 'faults', 'last-run.json')
+const consumerKills = Number(process.env.FAULT_CONSUMER_KILLS ?? 3)
 
 describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed})`, () => {
   let rig: Rig
   const rows: Row[] = []
 
   beforeAll(async () => {
-    rig = await startRig({ consumers: 2 })
+    // consumer-1 applies batches of 5 records, consumer-2 the default 500: a kill then has many
+    // points between a batch's commit and its offset commit, and both paths are crashed.
+    rig = await startRig({ consumers: 2, consumerEnv: { 'consumer-1': { CONSUMER_BATCH_SIZE: '5' } } })
   }, 300_000)
 
   afterAll(async () => {
     console.table(rows)
+    mkdirSync(dirname(join(repoRoot, resultFile)), { recursive: true })
     writeFileSync(
-      join(repoRoot, 'test', 'faults', 'last-run.json'),
-      `${JSON.stringify({ writes, seed, kafkaOutageMs, connectOutageMs, at: new Date().toISOString(), rows }, null, 2)}\n`,
+      join(repoRoot, resultFile),
+      `${JSON.stringify({ writes, seed, kafkaOutageMs, connectOutageMs, consumerKills, at: new Date().toISOString(), rows }, null, 2)}\n`,
     )
     await rig?.stop()
   }, 120_000)
 
   /**
    * Runs the write stream, calls `fault` once a random 20–60% of it is through, waits for the
-   * pipeline to catch up, and checks the read model against the tables.
+   * pipeline to catch up, checks the read model against the tables, and every committed row's
+   * event by id in Kafka and the inbox. Returns the row so the caller can show its fault mattered.
    */
-  async function scenario(name: string, fault: () => Promise<void>, options: { spreadOverMs?: number } = {}) {
+  async function scenario(
+    name: string,
+    fault: () => Promise<Partial<Row> | undefined>,
+    options: { spreadOverMs?: number; writes?: number } = {},
+  ): Promise<Row> {
     const started = performance.now()
+    const startedAt = new Date()
+    const count = options.writes ?? writes
     const before = await tally(rig.sql)
-    const trigger = Math.floor(writes * (0.2 + random() * 0.4))
-    let injected: Promise<void> | undefined
-    const load = await writeLoad(rig.apiUrl, writes, {
+    const trigger = Math.floor(count * (0.2 + random() * 0.4))
+    let injected: Promise<Partial<Row> | undefined> | undefined
+    const load = await writeLoad(rig.apiUrl, count, {
       concurrency: 8,
       random,
-      ...(options.spreadOverMs ? { ratePerS: writes / (options.spreadOverMs / 1000) } : {}),
+      ...(options.spreadOverMs ? { ratePerS: count / (options.spreadOverMs / 1000) } : {}),
       onProgress: (done) => {
         if (!injected && done >= trigger) injected = fault()
       },
     })
-    await injected
+    const extra = await injected
     expect(load.gaveUp, 'writes whose outcome is unknown').toBe(0)
     const after = await waitConverged(rig.sql, 300_000)
+    const audit = await auditEvents(rig.sql, rig.kafka, rig.connectorEnv.TOPIC_NAMESPACE, load.refused)
+    const [delay] = await rig.sql<{ ms: number }[]>`
+      select coalesce(max(extract(epoch from consumed_at - occurred_at) * 1000), 0)::float8 as ms
+      from consumed_events where occurred_at >= ${startedAt}`
+    const wrong = [
+      ...audit.missingInKafka,
+      ...audit.publishedTwice,
+      ...audit.notApplied,
+      ...audit.appliedUnexplained,
+      ...audit.refusedLeaked,
+    ]
     const row: Row = {
       scenario: name,
       writesCommitted: after.committed - before.committed,
@@ -74,6 +110,11 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
       rejected: load.rejected,
       lost: after.committed - after.applied,
       doubleApplied: after.overCounted,
+      clientRetries: load.retries,
+      maxDelayMs: Math.round(delay?.ms ?? 0),
+      ...extra,
+      recordsInKafka: audit.recordsRead,
+      wrongById: wrong.length,
       seconds: Math.round((performance.now() - started) / 1000),
     }
     rows.push(row)
@@ -83,45 +124,90 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
     expect(row.doubleApplied, 'copies counted twice in the read model').toBe(0)
     expect(after.mismatchedBooks).toBe(0)
     expect(load.rejected).toBeGreaterThan(0)
+    expect(audit, 'every committed row has one event, applied; nothing else applied').toMatchObject({
+      missingInKafka: [],
+      publishedTwice: [],
+      notApplied: [],
+      appliedUnexplained: [],
+      refusedLeaked: [],
+    })
+    return row
   }
 
   const killAndRestart = (name: string, downMs: number) => async () => {
     await rig.kill(name)
     await delay(downMs)
     await rig.restart(name)
+    return undefined
   }
 
-  it('a consumer is SIGKILLed; the other member takes its partitions until it is back', async () => {
-    await scenario('consumer SIGKILL', killAndRestart('consumer-1', 2000))
+  it('consumers are SIGKILLed while holding uncommitted work, at several points; the work is redone once', async () => {
+    const group = 'outbox-cdc-consumer'
+    const row = await scenario(
+      `consumer SIGKILL ×${consumerKills}`,
+      async () => {
+        let uncommitted = 0
+        for (let k = 0; k < consumerKills; k += 1) {
+          if (k > 0) await waitGroupComplete(rig, rig.kafka, group, 120_000)
+          const kill = await killWithUncommittedWork(rig, rig.kafka, rig.sql, group, random)
+          console.log(
+            `[faults] killed ${kill.name} holding ${kill.partitions.join(' ')}: ${kill.uncommitted} uncommitted (try ${kill.attempts})`,
+          )
+          uncommitted += kill.uncommitted
+          await delay(2000)
+          await rig.restart(kill.name)
+        }
+        return { uncommittedAtKill: uncommitted }
+      },
+      // Writes keep coming through every kill and the rebalances after it (a dead member's
+      // partitions wait for its 30 s session to expire).
+      { spreadOverMs: consumerKills * 45_000, writes: Math.max(writes, 1500) },
+    )
+    expect(row.uncommittedAtKill, 'the kills hit applied but uncommitted records').toBeGreaterThan(0)
+    expect(row.duplicatesSkipped, 'that work was redelivered and skipped').toBeGreaterThanOrEqual(
+      row.uncommittedAtKill ?? 0,
+    )
   })
 
   it('the Kafka Connect worker is SIGKILLed and restarted', async () => {
-    await scenario('connect SIGKILL', killAndRestart('connect', 1000))
+    const row = await scenario('connect SIGKILL', killAndRestart('connect', 1000))
     expect(await rig.connectorHealthy()).toBe(true)
+    expect(row.maxDelayMs, 'events waited out the restart').toBeGreaterThan(1000)
   })
 
   it('the Kafka broker is SIGKILLed and restarted', async () => {
-    await scenario('kafka SIGKILL', killAndRestart('kafka', 1000))
+    const row = await scenario('kafka SIGKILL', killAndRestart('kafka', 1000))
+    expect(row.maxDelayMs, 'events waited out the restart').toBeGreaterThan(1000)
   })
 
-  it('PostgreSQL is SIGKILLed and restarted (crash recovery)', async () => {
-    await scenario('postgres SIGKILL', killAndRestart('postgres', 1000))
+  it('PostgreSQL is SIGKILLed as a whole instance and restarted (crash recovery)', async () => {
+    const row = await scenario('postgres SIGKILL (process group)', killAndRestart('postgres', 1000))
+    expect(row.clientRetries, 'clients had to retry through the crash').toBeGreaterThan(0)
   })
 
   it('the API process is SIGKILLed and restarted', async () => {
-    await scenario('api SIGKILL', killAndRestart('api', 500))
+    const row = await scenario('api SIGKILL', killAndRestart('api', 500))
+    expect(row.clientRetries, 'clients had to retry through the crash').toBeGreaterThan(0)
   })
 
   it('Kafka is down for a while as the API keeps accepting writes', async () => {
-    await scenario(`kafka down ${kafkaOutageMs / 1000} s`, killAndRestart('kafka', kafkaOutageMs), {
-      spreadOverMs: kafkaOutageMs * 2,
-    })
+    const row = await scenario(
+      `kafka down ${kafkaOutageMs / 1000} s`,
+      killAndRestart('kafka', kafkaOutageMs),
+      {
+        spreadOverMs: kafkaOutageMs * 2,
+      },
+    )
+    expect(row.maxDelayMs, 'events waited out the outage').toBeGreaterThan(kafkaOutageMs)
   })
 
   it('Connect is down for minutes while writes continue', async () => {
-    await scenario(`connect down ${connectOutageMs / 1000} s`, killAndRestart('connect', connectOutageMs), {
-      spreadOverMs: connectOutageMs * 1.5,
-    })
+    const row = await scenario(
+      `connect down ${connectOutageMs / 1000} s`,
+      killAndRestart('connect', connectOutageMs),
+      { spreadOverMs: connectOutageMs * 1.5 },
+    )
     expect(await rig.connectorHealthy()).toBe(true)
+    expect(row.maxDelayMs, 'events waited out the outage').toBeGreaterThan(connectOutageMs)
   })
 })

@@ -1,12 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type postgres from 'postgres'
 import { Agent, request } from 'undici'
+import type { Refused } from './verify.ts'
 
 export interface LoadResult {
   /** Writes that got a 2xx (possibly on a retry that replayed an ambiguous first attempt). */
   ok: number
   /** Requests the API refused on purpose (4xx): these must leave no event behind. */
   rejected: number
+  /** What each refused request asked for, to look for it downstream. */
+  refused: Refused[]
   /** Writes still failing after every retry: their fate is unknown, so the run cannot be judged. */
   gaveUp: number
   retries: number
@@ -38,7 +41,7 @@ export async function writeLoad(
   },
 ): Promise<LoadResult> {
   const agent = new Agent({ connections: options.concurrency, headersTimeout: 15_000, bodyTimeout: 15_000 })
-  const result: LoadResult = { ok: 0, rejected: 0, gaveUp: 0, retries: 0 }
+  const result: LoadResult = { ok: 0, rejected: 0, refused: [], gaveUp: 0, retries: 0 }
   const bookIds: string[] = []
   const send = async (
     path: string,
@@ -88,12 +91,12 @@ export async function writeLoad(
         if (due > performance.now()) await delay(due - performance.now())
       }
       if (i % 50 === 0) {
-        const answer = await send('/orders', {
-          customerId: crypto.randomUUID(),
-          bookId: crypto.randomUUID(),
-          quantity: 1,
-        })
-        if (answer && answer.status >= 400) result.rejected += 1
+        const order = { customerId: crypto.randomUUID(), bookId: crypto.randomUUID() }
+        const answer = await send('/orders', { ...order, quantity: 1 })
+        if (answer && answer.status >= 400) {
+          result.rejected += 1
+          result.refused.push(order)
+        }
       } else if (i % 20 === 0) {
         await addBook()
       } else {

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { repoRoot } from '../../stack/lib/config.ts'
+
+/** The committed result of the last full run (npm run test:faults), which the README quotes. */
+export const fullRunFile = join(repoRoot, 'test', 'faults', 'results', 'full.json')
+
+export interface FaultRun {
+  writes: number
+  seed: number
+  consumerKills?: number
+  at: string
+  rows: {
+    scenario: string
+    writesCommitted: number
+    eventsApplied: number
+    duplicatesSkipped: number
+    rejected: number
+    lost: number
+    doubleApplied: number
+    clientRetries: number
+    maxDelayMs: number
+    uncommittedAtKill?: number
+    recordsInKafka: number
+    wrongById: number
+    seconds: number
+  }[]
+}
+
+const n = (value: number | undefined) => (value === undefined ? '–' : value.toLocaleString('en-US'))
+
+/** What shows that the scenario's fault hurt: the figure its test asserts on. */
+function evidence(row: FaultRun['rows'][number]): string {
+  if (row.uncommittedAtKill !== undefined)
+    return `${n(row.uncommittedAtKill)} applied-but-uncommitted records at the kills, all redelivered`
+  if (/^(api|postgres)/.test(row.scenario)) return `${n(row.clientRetries)} client retries`
+  return `events waited up to ${(row.maxDelayMs / 1000).toFixed(1)} s`
+}
+
+/** The README's fault table, made from a run's result file so the two cannot drift apart. */
+export function renderFaultTable(run: FaultRun): string {
+  const head =
+    '| scenario | writes committed | events applied | duplicates skipped | refused requests | lost | applied twice | wrong by event id | the fault mattered | seconds |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |'
+  const lines = run.rows.map(
+    (r) =>
+      `| ${r.scenario} | ${n(r.writesCommitted)} | ${n(r.eventsApplied)} | ${n(r.duplicatesSkipped)} | ${n(r.rejected)} | ${n(r.lost)} | ${n(r.doubleApplied)} | ${n(r.wrongById)} | ${evidence(r)} | ${n(r.seconds)} |`,
+  )
+  return [
+    `From \`test/faults/results/full.json\`: ${n(run.writes)} writes a scenario, seed ${run.seed}, run ${run.at}.`,
+    '',
+    head,
+    ...lines,
+  ].join('\n')
+}
+
+const begin = '<!-- fault-table:begin (npm run faults:table) -->'
+const end = '<!-- fault-table:end -->'
+
+/** The README with the fault table between its markers replaced by `table`. */
+export function withFaultTable(readme: string, table: string): string {
+  const from = readme.indexOf(begin)
+  const to = readme.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`README.md lacks the markers ${begin} … ${end}`)
+  return `${readme.slice(0, from + begin.length)}\n${table}\n${readme.slice(to)}`
+}
+
+export const readFullRun = () => JSON.parse(readFileSync(fullRunFile, 'utf8')) as FaultRun
