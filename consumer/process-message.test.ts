@@ -76,6 +76,27 @@ describe('processMessage', () => {
     expect(deadLetters[0]?.headers).toMatchObject({ [dlqHeader.offset]: '41', [dlqHeader.attempts]: '1' })
   })
 
+  it('retries a handler TypeError like any other handler failure before dead-lettering it', async () => {
+    const { deps, deadLetters } = harness([
+      new TypeError("Cannot read properties of undefined (reading 'id')"),
+      new TypeError("Cannot read properties of undefined (reading 'id')"),
+    ])
+    await expect(processMessage(deps, record)).resolves.toEqual({ outcome: 'applied' })
+    expect(deps.applyEvent).toHaveBeenCalledTimes(3)
+    expect(deadLetters).toEqual([])
+
+    const always = harness(Array.from({ length: 4 }, () => new TypeError('x is not a function')))
+    await expect(processMessage(always.deps, record)).resolves.toEqual({
+      outcome: 'dead-lettered',
+      errorCode: 'HANDLER_FAILED',
+    })
+    expect(always.deps.applyEvent).toHaveBeenCalledTimes(4)
+    expect(always.deadLetters[0]?.headers).toMatchObject({
+      [dlqHeader.attempts]: '4',
+      [dlqHeader.errorMessage]: 'x is not a function',
+    })
+  })
+
   it('retries a handler bug, then dead-letters it as HANDLER_FAILED with the number of attempts', async () => {
     const bug = () => databaseFaults['23514 check_violation'].make()
     const { deps, deadLetters } = harness([transient(), bug(), bug(), bug()])

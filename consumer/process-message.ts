@@ -67,7 +67,16 @@ export async function processMessage(
     return await pRetry(
       async () => {
         attempts += 1
-        return { outcome: await deps.applyEvent(message) } as Outcome
+        try {
+          return { outcome: await deps.applyEvent(message) } as Outcome
+        } catch (error) {
+          // p-retry never retries a TypeError (it takes it for a programming error), so a
+          // handler's TypeError would be dead-lettered after one attempt, unlike every other
+          // handler failure. Wrapped, it gets the same retries; the cause keeps the reason.
+          if (error instanceof TypeError)
+            throw new ConsumerError('HANDLER_FAILED', error.message, { retryable: true, cause: error })
+          throw error
+        }
       },
       {
         retries: deps.retry.maxAttempts - 1,
