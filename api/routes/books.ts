@@ -45,13 +45,25 @@ export const bookRoutes: FastifyPluginAsyncZod<{
 
   app.get(
     '/books',
-    { schema: { summary: 'Books on sale', querystring: listQuery, response: { 200: z.array(bookSchema) } } },
+    {
+      schema: {
+        summary: 'Books on sale',
+        querystring: listQuery,
+        response: { 200: z.array(bookSchema), 400: errorBody },
+      },
+    },
     async (request) => (await listBooks(db, request.query)).map(toBook),
   )
 
   app.get(
     '/books/:id',
-    { schema: { summary: 'One book', params: idParams, response: { 200: bookSchema, 404: errorBody } } },
+    {
+      schema: {
+        summary: 'One book',
+        params: idParams,
+        response: { 200: bookSchema, 400: errorBody, 404: errorBody },
+      },
+    },
     async (request) => {
       const row = await findBook(db, request.params.id)
       if (!row || row.removedAt) throw new ApiError('NOT_FOUND', `No book with id ${request.params.id}.`)
@@ -65,7 +77,7 @@ export const bookRoutes: FastifyPluginAsyncZod<{
       schema: {
         summary: 'Take a book off sale (emits BookRemoved)',
         params: idParams,
-        response: { 200: bookSchema, 404: errorBody },
+        response: { 200: bookSchema, 400: errorBody, 404: errorBody },
       },
     },
     async (request) => {

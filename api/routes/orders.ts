@@ -36,7 +36,13 @@ export const orderRoutes: FastifyPluginAsyncZod<{
 
   app.get(
     '/orders/:id',
-    { schema: { summary: 'One order', params: idParams, response: { 200: orderSchema, 404: errorBody } } },
+    {
+      schema: {
+        summary: 'One order',
+        params: idParams,
+        response: { 200: orderSchema, 400: errorBody, 404: errorBody },
+      },
+    },
     async (request) => {
       const row = await findOrder(db, request.params.id)
       if (!row) throw new ApiError('NOT_FOUND', `No order with id ${request.params.id}.`)
