@@ -73,9 +73,11 @@ const ahead = (partitions: string[], done: Positions, commit: Positions) =>
 /**
  * SIGKILLs a consumer at a moment when it holds applied but uncommitted records, so the kill
  * provably costs redelivery. It freezes a member (SIGSTOP), reads the inbox and the group's
- * committed offsets while it cannot move, and kills it only if it is ahead of its commit;
- * otherwise it thaws it, lets a backlog build, and tries again. The count returned is a lower
- * bound for the duplicates the inbox must then skip.
+ * committed offsets while it cannot move, and kills it only if it is ahead of its commit.
+ * Otherwise it keeps it frozen for `backlogMs` so a backlog builds on its partitions, thaws it,
+ * and freezes it again a few milliseconds into the catch-up: a large fetch is applied in several
+ * transactions and committed to Kafka only at its end. The count returned is a lower bound for
+ * the duplicates the inbox must then skip.
  */
 export async function killWithUncommittedWork(
   rig: ConsumerProcesses,
@@ -83,33 +85,30 @@ export async function killWithUncommittedWork(
   sql: postgres.Sql,
   groupId: string,
   random: () => number,
-  maxAttempts = 60,
+  options: { maxAttempts?: number; backlogMs?: number } = {},
 ): Promise<ConsumerKill> {
+  const maxAttempts = options.maxAttempts ?? 40
+  const { byPid } = await assignments(kafka, groupId)
+  const holders = rig.consumerNames.filter((n) => (byPid.get(rig.pidOf(n) ?? -1) ?? []).length > 0)
+  const name = holders[Math.floor(random() * holders.length)]
+  if (!name) throw new Error(`no consumer of ${groupId} holds partitions`)
+  const partitions = byPid.get(rig.pidOf(name) ?? -1) ?? []
+  const topics = [...new Set(partitions.map((tp) => tp.slice(0, tp.lastIndexOf('/'))))]
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-    const { byPid } = await assignments(kafka, groupId)
-    const holders = rig.consumerNames.filter((n) => (byPid.get(rig.pidOf(n) ?? -1) ?? []).length > 0)
-    const name = holders[Math.floor(random() * holders.length)]
-    if (!name) {
-      await delay(500)
-      continue
-    }
-    const partitions = byPid.get(rig.pidOf(name) ?? -1) ?? []
-    const topics = [...new Set(partitions.map((tp) => tp.slice(0, tp.lastIndexOf('/'))))]
     rig.signal(name, 'SIGSTOP')
-    // A commit it sent just before freezing may still land: look again after a moment.
+    // A commit it sent just before freezing may still land: look after a moment.
     await delay(300)
     const uncommitted = ahead(partitions, await applied(sql), await committed(kafka, groupId, topics))
     if (uncommitted > 0) {
       await rig.kill(name)
       return { name, partitions, uncommitted, attempts: attempt }
     }
-    // Now and then keep it frozen a while longer, so it has a backlog to work through; then
-    // look again a random moment into its catch-up.
-    if (attempt % 3 === 0) await delay(1500)
+    if (attempt % 4 === 1) await delay(options.backlogMs ?? 4000)
     rig.signal(name, 'SIGCONT')
-    await delay(20 + random() * 200)
+    await delay(5 + random() * 60)
   }
-  throw new Error(`no consumer held uncommitted work in ${maxAttempts} tries`)
+  rig.signal(name, 'SIGCONT')
+  throw new Error(`${name} was never caught with uncommitted work in ${maxAttempts} tries`)
 }
 
 /** Waits until the group is stable with every consumer process holding partitions again. */
@@ -130,4 +129,31 @@ export async function waitGroupComplete(
     await delay(500)
   }
   throw new Error(`group ${groupId} did not settle with all consumers in ${timeoutMs} ms`)
+}
+
+/**
+ * Waits until the group has committed every record of `topics`: only then has every redelivery
+ * been seen, so the inbox's duplicate count is final (the rows can agree before that).
+ */
+export async function waitNoLag(kafka: Kafka, groupId: string, topics: string[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const admin = kafka.admin()
+    let lag = Number.POSITIVE_INFINITY
+    try {
+      await admin.connect()
+      const commits = await committed(kafka, groupId, topics)
+      lag = 0
+      for (const topic of topics)
+        for (const p of await admin.fetchTopicOffsets(topic))
+          lag += Number(p.high) - Math.max(commits.get(`${topic}/${p.partition}`) ?? 0, Number(p.low))
+    } catch {
+      // A broker just restarted: ask again.
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+    if (lag === 0) return
+    if (Date.now() > deadline) throw new Error(`group ${groupId} still lags by ${lag} after ${timeoutMs} ms`)
+    await delay(500)
+  }
 }

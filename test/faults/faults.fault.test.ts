@@ -2,9 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { aggregateTypes, topicFor } from '../../lib/events.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Rig, startRig } from '../rig.ts'
-import { killWithUncommittedWork, waitGroupComplete } from './consumer-kill.ts'
+import { killWithUncommittedWork, waitGroupComplete, waitNoLag } from './consumer-kill.ts'
 import { seededRandom, tally, waitConverged, writeLoad } from './load.ts'
 import { auditEvents } from './verify.ts'
 
@@ -43,6 +44,9 @@ interface Row {
 
 const resultFile = process.env.FAULT_RESULT_FILE ?? join('test', 'faults', 'last-run.json')
 const consumerKills = Number(process.env.FAULT_CONSUMER_KILLS ?? 3)
+/** The rig's consumers' group and the topics it reads. */
+const group = 'outbox-cdc-consumer'
+const eventTopics = aggregateTypes.map((type) => topicFor(type))
 
 describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed})`, () => {
   let rig: Rig
@@ -90,7 +94,9 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
     })
     const extra = await injected
     expect(load.gaveUp, 'writes whose outcome is unknown').toBe(0)
-    const after = await waitConverged(rig.sql, 300_000)
+    await waitConverged(rig.sql, 300_000)
+    await waitNoLag(rig.kafka, group, eventTopics, 120_000)
+    const after = await tally(rig.sql)
     const audit = await auditEvents(rig.sql, rig.kafka, rig.connectorEnv.TOPIC_NAMESPACE, load.refused)
     const [delay] = await rig.sql<{ ms: number }[]>`
       select coalesce(max(extract(epoch from consumed_at - occurred_at) * 1000), 0)::float8 as ms
@@ -142,7 +148,6 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
   }
 
   it('consumers are SIGKILLed while holding uncommitted work, at several points; the work is redone once', async () => {
-    const group = 'outbox-cdc-consumer'
     const row = await scenario(
       `consumer SIGKILL ×${consumerKills}`,
       async () => {
@@ -161,7 +166,7 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
       },
       // Writes keep coming through every kill and the rebalances after it (a dead member's
       // partitions wait for its 30 s session to expire).
-      { spreadOverMs: consumerKills * 45_000, writes: Math.max(writes, 1500) },
+      { spreadOverMs: consumerKills * 45_000, writes: Math.max(writes, 3000) },
     )
     expect(row.uncommittedAtKill, 'the kills hit applied but uncommitted records').toBeGreaterThan(0)
     expect(row.duplicatesSkipped, 'that work was redelivered and skipped').toBeGreaterThanOrEqual(
