@@ -7,6 +7,7 @@ import { repoRoot } from '../../stack/lib/config.ts'
 import { type Rig, startRig } from '../rig.ts'
 import { killWithUncommittedWork, waitGroupComplete, waitNoLag } from './consumer-kill.ts'
 import { seededRandom, tally, waitConverged, writeLoad } from './load.ts'
+import type { FaultRow } from './table.ts'
 import { auditEvents } from './verify.ts'
 
 /**
@@ -21,27 +22,6 @@ const connectOutageMs = Number(process.env.FAULT_CONNECT_OUTAGE_MS ?? 120_000)
 const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000)
 const random = seededRandom(seed)
 
-/** One scenario's figures; the README's table is made from these (npm run faults:table). */
-interface Row {
-  scenario: string
-  writesCommitted: number
-  eventsApplied: number
-  duplicatesSkipped: number
-  rejected: number
-  lost: number
-  doubleApplied: number
-  /** Requests the load generator had to send again (connection refused or reset, 5xx). */
-  clientRetries: number
-  /** The longest commit → applied delay of an event written during the scenario. */
-  maxDelayMs: number
-  /** Consumer kills only: applied-but-uncommitted records the killed members held. */
-  uncommittedAtKill?: number
-  /** Records the audit read from Kafka (duplicates included) and what it found wrong, by id. */
-  recordsInKafka: number
-  wrongById: number
-  seconds: number
-}
-
 const resultFile = process.env.FAULT_RESULT_FILE ?? join('test', 'faults', 'last-run.json')
 const consumerKills = Number(process.env.FAULT_CONSUMER_KILLS ?? 3)
 /** The rig's consumers' group and the topics it reads. */
@@ -50,7 +30,7 @@ const eventTopics = aggregateTypes.map((type) => topicFor(type))
 
 describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed})`, () => {
   let rig: Rig
-  const rows: Row[] = []
+  const rows: FaultRow[] = []
 
   beforeAll(async () => {
     // consumer-1 applies batches of 5 records, consumer-2 the default 500: a kill then has many
@@ -75,15 +55,15 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
    */
   async function scenario(
     name: string,
-    fault: () => Promise<Partial<Row> | undefined>,
+    fault: () => Promise<Partial<FaultRow> | undefined>,
     options: { spreadOverMs?: number; writes?: number } = {},
-  ): Promise<Row> {
+  ): Promise<FaultRow> {
     const started = performance.now()
     const startedAt = new Date()
     const count = options.writes ?? writes
     const before = await tally(rig.sql)
     const trigger = Math.floor(count * (0.2 + random() * 0.4))
-    let injected: Promise<Partial<Row> | undefined> | undefined
+    let injected: Promise<Partial<FaultRow> | undefined> | undefined
     const load = await writeLoad(rig.apiUrl, count, {
       concurrency: 8,
       random,
@@ -108,7 +88,7 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
       ...audit.appliedUnexplained,
       ...audit.refusedLeaked,
     ]
-    const row: Row = {
+    const row: FaultRow = {
       scenario: name,
       writesCommitted: after.committed - before.committed,
       eventsApplied: after.applied - before.applied,

@@ -5,32 +5,39 @@ import { repoRoot } from '../../stack/lib/config.ts'
 /** The committed result of the last full run (npm run test:faults), which the README quotes. */
 export const fullRunFile = join(repoRoot, 'test', 'faults', 'results', 'full.json')
 
+/** One scenario's figures, as the fault suite records them. */
+export interface FaultRow {
+  scenario: string
+  writesCommitted: number
+  eventsApplied: number
+  duplicatesSkipped: number
+  rejected: number
+  lost: number
+  doubleApplied: number
+  /** Requests the load generator had to send again (connection refused or reset, 5xx). */
+  clientRetries: number
+  /** The longest commit → applied delay of an event written during the scenario. */
+  maxDelayMs: number
+  /** Consumer kills only: applied-but-uncommitted records the killed members held. */
+  uncommittedAtKill?: number
+  /** Records the audit read from Kafka (duplicates included), and what it found wrong by id. */
+  recordsInKafka: number
+  wrongById: number
+  seconds: number
+}
+
 export interface FaultRun {
   writes: number
   seed: number
   consumerKills?: number
   at: string
-  rows: {
-    scenario: string
-    writesCommitted: number
-    eventsApplied: number
-    duplicatesSkipped: number
-    rejected: number
-    lost: number
-    doubleApplied: number
-    clientRetries: number
-    maxDelayMs: number
-    uncommittedAtKill?: number
-    recordsInKafka: number
-    wrongById: number
-    seconds: number
-  }[]
+  rows: FaultRow[]
 }
 
 const n = (value: number | undefined) => (value === undefined ? '–' : value.toLocaleString('en-US'))
 
 /** What shows that the scenario's fault hurt: the figure its test asserts on. */
-function evidence(row: FaultRun['rows'][number]): string {
+function evidence(row: FaultRow): string {
   if (row.uncommittedAtKill !== undefined)
     return `${n(row.uncommittedAtKill)} applied-but-uncommitted records at the kills, all redelivered`
   if (/^(api|postgres)/.test(row.scenario)) return `${n(row.clientRetries)} client retries`
