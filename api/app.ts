@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { sql } from 'drizzle-orm'
-import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify'
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -37,6 +37,12 @@ export async function buildApp(options: AppOptions) {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024,
+    // A URL Fastify cannot decode (`/books/%E0%A4%A`) is answered before any route or error
+    // handler runs; without this its body is Fastify's own shape, not {error: CODE, message}.
+    frameworkErrors: (error, _request, reply) =>
+      (reply as FastifyReply)
+        .code(error.statusCode ?? 400)
+        .send({ error: error.code, message: error.message }),
   }).withTypeProvider<ZodTypeProvider>()
   const metrics = options.metrics ?? createApiMetrics()
   app.addHook('onResponse', async (request, reply) => {

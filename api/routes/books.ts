@@ -8,6 +8,7 @@ import { addBook } from '../use-cases/add-book.ts'
 import { removeBook } from '../use-cases/remove-book.ts'
 import {
   addBookBody,
+  bodyErrors,
   bookSchema,
   errorBody,
   idParams,
@@ -28,7 +29,7 @@ export const bookRoutes: FastifyPluginAsyncZod<{
         summary: 'Add a book (emits BookAdded)',
         headers: writeHeaders,
         body: addBookBody,
-        response: { 200: bookSchema, 201: bookSchema, 400: errorBody, 422: errorBody },
+        response: { 200: bookSchema, 201: bookSchema, 400: errorBody, 422: errorBody, ...bodyErrors },
       },
     },
     async (request, reply) => {
@@ -77,7 +78,7 @@ export const bookRoutes: FastifyPluginAsyncZod<{
       schema: {
         summary: 'Take a book off sale (emits BookRemoved)',
         params: idParams,
-        response: { 200: bookSchema, 400: errorBody, 404: errorBody },
+        response: { 200: bookSchema, 400: errorBody, 404: errorBody, ...bodyErrors },
       },
     },
     async (request) => {

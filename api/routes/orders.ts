@@ -5,7 +5,15 @@ import { ApiError } from '../errors.ts'
 import { type ApiMetrics, countEvent } from '../metrics.ts'
 import { findOrder, toOrder } from '../repositories/orders.ts'
 import { placeOrder } from '../use-cases/place-order.ts'
-import { errorBody, idParams, orderSchema, placeOrderBody, traceContextOf, writeHeaders } from './schemas.ts'
+import {
+  bodyErrors,
+  errorBody,
+  idParams,
+  orderSchema,
+  placeOrderBody,
+  traceContextOf,
+  writeHeaders,
+} from './schemas.ts'
 
 export const orderRoutes: FastifyPluginAsyncZod<{
   db: Db
@@ -19,7 +27,14 @@ export const orderRoutes: FastifyPluginAsyncZod<{
         summary: 'Place an order (takes stock, emits OrderPlaced)',
         headers: writeHeaders,
         body: placeOrderBody,
-        response: { 200: orderSchema, 201: orderSchema, 400: errorBody, 409: errorBody, 422: errorBody },
+        response: {
+          200: orderSchema,
+          201: orderSchema,
+          400: errorBody,
+          409: errorBody,
+          422: errorBody,
+          ...bodyErrors,
+        },
       },
     },
     async (request, reply) => {

@@ -1,3 +1,4 @@
+import { Ajv } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -136,6 +137,38 @@ describe('the HTTP API', () => {
     })
     expect(response.statusCode).toBe(415)
   })
+
+  it.each([
+    ['POST', '/books', 'a body over the limit', 413, 'x'.repeat(20_000), 'application/json'],
+    ['POST', '/orders', 'a body over the limit', 413, 'x'.repeat(20_000), 'application/json'],
+    ['POST', '/books', 'an XML body', 415, '<book/>', 'application/xml'],
+    ['POST', '/orders', 'a text body', 415, 'order', 'text/csv'],
+    ['DELETE', '/books/{id}', 'an XML body', 415, '<book/>', 'application/xml'],
+    ['DELETE', '/books/{id}', 'a body over the limit', 413, 'x'.repeat(20_000), 'application/json'],
+    ['GET', '/books/{id}', 'a malformed percent-encoding in the path', 400, undefined, undefined],
+    ['DELETE', '/books/{id}', 'a malformed percent-encoding in the path', 400, undefined, undefined],
+    ['GET', '/orders/{id}', 'a malformed percent-encoding in the path', 400, undefined, undefined],
+  ] as const)(
+    '%s %s with %s → %i {error: CODE, message}, as the published spec declares, writing nothing',
+    async (method, route, _name, status, payload, contentType) => {
+      const spec = (await app.inject({ url: '/docs/json' })).json()
+      const before = await footprint()
+      const id = payload === undefined ? '%E0%A4%A' : crypto.randomUUID()
+      const response = await app.inject({
+        method,
+        url: route.replace('{id}', id),
+        ...(payload === undefined ? {} : { payload, headers: { 'content-type': contentType } }),
+      })
+      expect(response.statusCode).toBe(status)
+      const schema =
+        spec.paths[route]?.[method.toLowerCase()]?.responses?.[status]?.content?.['application/json']?.schema
+      expect(schema, `the spec declares ${status} for ${method} ${route}`).toBeDefined()
+      const validate = new Ajv({ strict: false, validateFormats: false }).compile(schema)
+      expect(validate(response.json()) ? [] : validate.errors, response.body).toEqual([])
+      expect(response.json().error).toMatch(/^[A-Z][A-Z0-9_]+$/)
+      expect(await footprint()).toEqual(before)
+    },
+  )
 
   it.each(
     [
