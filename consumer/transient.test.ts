@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { dnsError } from '../test/injected-faults.ts'
 import { isTransient } from './transient.ts'
 
 const pgError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code })
@@ -10,6 +11,22 @@ describe('isTransient', () => {
       expect(isTransient(pgError(code))).toBe(true)
     },
   )
+
+  it.each(['25006', '53100', '53200', '57P05', '58030'])(
+    'retries %s: the server is read-only, full or failing, whatever the event',
+    (code) => {
+      expect(isTransient(pgError(code))).toBe(true)
+    },
+  )
+
+  it('retries any failed system call: a database host that does not resolve or cannot be reached', () => {
+    expect(isTransient(dnsError())).toBe(true)
+    const unreachable = Object.assign(new Error('connect EHOSTUNREACH 10.0.0.5:5432'), {
+      code: 'EHOSTUNREACH',
+      syscall: 'connect',
+    })
+    expect(isTransient(new Error('Failed query: insert …', { cause: unreachable }))).toBe(true)
+  })
 
   it('looks through the cause chain, as Drizzle wraps the driver error', () => {
     expect(isTransient(new Error('Failed query: insert …', { cause: pgError('40001') }))).toBe(true)

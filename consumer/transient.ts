@@ -1,18 +1,24 @@
 /**
- * Errors that say "not now" rather than "never": the database restarting or unreachable, a
- * serialization failure or deadlock (the transaction lost a race), a statement timeout. Retrying
- * the same message later can succeed; dead-lettering it would set aside a good event.
+ * Errors that say "not now" rather than "never": the database restarting, unreachable, read-only
+ * after a failover, out of disk or memory; a serialization failure or deadlock (the transaction lost
+ * a race), a statement timeout. Retrying the same message later can succeed; dead-lettering it would
+ * set aside a good event. When in doubt about the database rather than the event, it counts as
+ * transient: outlasting the retries then stops the consumer, which a restart undoes, instead of
+ * dead-lettering every event while the database is away.
  */
 const transientSqlStates = new Set([
+  '25006', // read_only_sql_transaction (a standby after a failover, maintenance)
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '55P03', // lock_not_available
-  '57014', // query_canceled (statement_timeout)
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now (starting up, recovering)
-  '53300', // too_many_connections
 ])
+/**
+ * Whole SQLSTATE classes about the server, never the statement: 08 connection exception,
+ * 53 insufficient resources (disk full, out of memory, too many connections), 57 operator
+ * intervention (shutdown, crash, starting up, statement timeout, idle session timeout),
+ * 58 system error (I/O errors outside Postgres).
+ */
+const transientSqlClasses = ['08', '53', '57', '58']
 const transientClientCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -28,9 +34,14 @@ const transientClientCodes = new Set([
 export function isTransient(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
     const code = (current as { code?: unknown }).code
+    // A failed system call (getaddrinfo ENOTFOUND, connect EHOSTUNREACH, read ENOTCONN, …) is the
+    // network or the host failing, whatever its code: never something wrong with the event.
+    if (typeof (current as { syscall?: unknown }).syscall === 'string') return true
     if (
       typeof code === 'string' &&
-      (transientSqlStates.has(code) || code.startsWith('08') || transientClientCodes.has(code))
+      (transientSqlStates.has(code) ||
+        transientSqlClasses.some((prefix) => code.startsWith(prefix)) ||
+        transientClientCodes.has(code))
     ) {
       return true
     }

@@ -74,6 +74,16 @@ export function socketError(code: 'ECONNRESET' | 'ECONNREFUSED' = 'ECONNRESET') 
   })
 }
 
+/** A host name that does not resolve, as Node's resolver fails (a DNS outage, a failover's DNS switch). */
+export function dnsError(hostname = 'db.internal') {
+  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+    code: 'ENOTFOUND',
+    errno: -3008,
+    syscall: 'getaddrinfo',
+    hostname,
+  })
+}
+
 /** Database failures by name: transient ones (a retry can outlast them) and bugs (it cannot). */
 export const databaseFaults = {
   '57P01 admin_shutdown': {
@@ -86,6 +96,15 @@ export const databaseFaults = {
     make: () => postgresError('40001', 'could not serialize access due to concurrent update'),
   },
   ECONNRESET: { transient: true, make: () => socketError('ECONNRESET') },
+  'ENOTFOUND (DNS)': { transient: true, make: () => dnsError() },
+  '25006 read_only_sql_transaction': {
+    transient: true,
+    make: () => postgresError('25006', 'cannot execute INSERT in a read-only transaction'),
+  },
+  '53100 disk_full': {
+    transient: true,
+    make: () => postgresError('53100', 'could not extend file "base/16384/16385": No space left on device'),
+  },
   '23514 check_violation': {
     transient: false,
     make: () =>
