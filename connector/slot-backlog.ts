@@ -47,19 +47,24 @@ export async function slotBacklog(
 }
 
 /**
- * Slots on this database (and physical slots) that no connector of the Connect cluster names in
- * its `slot.name`. Each pins WAL until dropped, and whoever holds one reads every change to the
- * tables it decodes.
+ * Slots on this database (and physical slots) that no connector of the Connect cluster owns: a
+ * connector owns the logical slot its `slot.name` names on the database its `database.dbname`
+ * names. A slot of the same name on another database is not its own (one Connect cluster often
+ * serves several databases, each with the default slot name), and no connector owns a physical
+ * slot. Each pins WAL until dropped, and whoever holds one reads every change it decodes.
  */
 export async function unownedSlots(sql: postgres.Sql, connect: ConnectClient): Promise<string[]> {
-  const slots = await sql<{ slotName: string }[]>`
-    select slot_name as "slotName" from pg_replication_slots
+  const slots = await sql<{ slotName: string; database: string | null }[]>`
+    select slot_name as "slotName", database from pg_replication_slots
     where database = current_database() or database is null order by slot_name`
   if (slots.length === 0) return []
   const owned = new Set<string>()
   for (const name of await connect.list()) {
-    const slotName = (await connect.getConfig(name))?.['slot.name']
-    if (slotName) owned.add(slotName)
+    const config = await connect.getConfig(name)
+    const slotName = config?.['slot.name']
+    if (slotName && config?.['database.dbname']) owned.add(`${config['database.dbname']}/${slotName}`)
   }
-  return slots.map((s) => s.slotName).filter((name) => !owned.has(name))
+  return slots
+    .filter((s) => s.database === null || !owned.has(`${s.database}/${s.slotName}`))
+    .map((s) => s.slotName)
 }

@@ -1,6 +1,8 @@
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type DoctorTargets, type Finding, runDoctor } from '../../connector/doctor.ts'
+import { unownedSlots } from '../../connector/slot-backlog.ts'
+import type { ConnectClient } from '../../lib/connect-client.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
@@ -161,6 +163,24 @@ describe('doctor', () => {
       await sql`select pg_drop_replication_slot(${rogue})`
     }
     expect(failing((await doctor()).findings)['postgres.unowned-slots']).toBeUndefined()
+  })
+
+  it("flags a slot named like another database's connector's slot: that connector does not own it", async () => {
+    // One Connect cluster, two databases, both with the default slot name: the connector of the
+    // other database reads its own slot, and a slot of that name here is still nobody's.
+    const elsewhere = `elsewhere_${p.id}`
+    const decoy = `decoy_${p.id}`
+    const connect = {
+      list: async () => [elsewhere],
+      getConfig: async (name: string) =>
+        name === elsewhere ? { 'slot.name': decoy, 'database.dbname': `not_${p.db.name}` } : undefined,
+    } as unknown as ConnectClient
+    await sql`select pg_create_logical_replication_slot(${decoy}, 'pgoutput')`
+    try {
+      expect(await unownedSlots(sql, connect)).toContain(decoy)
+    } finally {
+      await sql`select pg_drop_replication_slot(${decoy})`
+    }
   })
 
   it('detects a deleted connector and the slot it left behind', async () => {
