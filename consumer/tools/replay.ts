@@ -25,7 +25,8 @@ export function parseReplayFrom(value: string | undefined): ReplayFrom {
 }
 
 /**
- * Moves `groupId`'s committed offsets on every `<namespace>.*` topic back to `from`. Refused while
+ * Moves `groupId`'s committed offsets on every `<namespace>.*` topic back to `from`, never forward
+ * (a partition whose group stands before `from` stays where it is). Refused while
  * the group has members: Kafka would reject it, and a running consumer would overwrite it. The
  * consumer's inbox turns everything re-read into skipped duplicates.
  */
@@ -46,7 +47,7 @@ export async function replayGroup(kafka: Kafka, groupId: string, namespace: stri
       let offsets: { partition: number; offset: string }[]
       if (from.kind === 'beginning') offsets = ends.map((e) => ({ partition: e.partition, offset: e.low }))
       else if (from.kind === 'offset') {
-        // Clamped into each partition's range, so a large number means "the end".
+        // Clamped into each partition's range (a large number means "the end"), then below.
         offsets = ends.map((e) => ({
           partition: e.partition,
           offset: String(Math.min(Math.max(from.offset, Number(e.low)), Number(e.high))),
@@ -60,6 +61,17 @@ export async function replayGroup(kafka: Kafka, groupId: string, namespace: stri
           offset: e.offset === '-1' ? (high.get(e.partition) ?? e.offset) : e.offset,
         }))
       }
+      // Never forward: a target past where the group stands would skip events it has not applied,
+      // which no inbox brings back. Where it stands is its commit, or the beginning without one
+      // (the consumer reads from the beginning then, as it does once retention passed its commit).
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      const at = new Map(committed?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [])
+      const low = new Map(ends.map((e) => [e.partition, Number(e.low)]))
+      offsets = offsets.map(({ partition, offset }) => {
+        const start = low.get(partition) ?? 0
+        const position = Math.max(at.get(partition) ?? -1, start)
+        return { partition, offset: String(Math.min(Number(offset), position)) }
+      })
       await admin.setOffsets({ groupId, topic, partitions: offsets })
       moved.push(...offsets.map((o) => ({ topic, ...o })))
     }
