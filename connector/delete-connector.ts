@@ -51,9 +51,11 @@ async function untilInactive(admin: postgres.Sql, slotName: string, timeoutMs: n
 
 /**
  * Deletes a connector and, when asked, its slot. Dropping a slot discards every event it has not
- * confirmed, so with anything unconfirmed it refuses without `confirm` — before deleting anything,
- * so a refused call changes nothing. The count is taken again after the connector has stopped,
- * since writes go on meanwhile, and that is what the result reports as never delivered.
+ * confirmed, so with any such event it refuses without `confirm` — before deleting anything, so a
+ * refused call changes nothing. The count is taken again after the connector has stopped, since
+ * writes go on meanwhile: without `confirm`, events found then keep the slot (the connector is
+ * gone by then, and registering it again delivers them). With `confirm`, that second count is
+ * what the result reports as never delivered.
  */
 export async function deleteConnector(
   connect: ConnectClient,
@@ -67,7 +69,7 @@ export async function deleteConnector(
       ? await backlogOf(admin, adminUrl, request.slotName, request.publication)
       : undefined
     if (before) log(`replication slot ${request.slotName}: ${describeBacklog(before)}`)
-    if (before && !request.confirm && (before.unconfirmedEvents > 0 || before.unconfirmedBytes > 0)) {
+    if (before && !request.confirm && before.unconfirmedEvents > 0) {
       throw new SlotError(
         'CONFIRMATION_REQUIRED',
         `dropping ${request.slotName} loses the ${before.unconfirmedEvents} event(s) it has not delivered. ` +
@@ -87,6 +89,14 @@ export async function deleteConnector(
     }
     await untilInactive(admin, request.slotName, 10_000)
     const dropped = (await backlogOf(admin, adminUrl, request.slotName, request.publication)) ?? before
+    // Events written between the first count and the connector's stop are as lost as the others.
+    if (!request.confirm && dropped.unconfirmedEvents > 0) {
+      throw new SlotError(
+        'CONFIRMATION_REQUIRED',
+        `${dropped.unconfirmedEvents} event(s) reached ${request.slotName} while the connector stopped; ` +
+          `the connector is deleted but the slot is kept. Register the connector again to deliver them, or run again with --yes to drop it.`,
+      )
+    }
     // Force ends a walsender that lingers past the wait, now that no connector will reconnect.
     await dropSlot(admin, request.slotName, { force: true })
     log(`dropped replication slot ${request.slotName}; ${describeBacklog(dropped)} were never delivered`)
