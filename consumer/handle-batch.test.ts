@@ -172,7 +172,7 @@ describe('the consumer failure policy (generated partitions and faults)', () => 
       }),
       { numRuns: 300 },
     )
-  })
+  }, 60_000)
 
   it('never dead-letters a good event for a transient database error or a group error', async () => {
     await fc.assert(
@@ -185,7 +185,7 @@ describe('the consumer failure policy (generated partitions and faults)', () => 
       }),
       { numRuns: 200 },
     )
-  })
+  }, 60_000)
 })
 
 const good = (count: number): RecordKind[] => Array.from({ length: count }, () => ({ kind: 'good' }))
@@ -238,6 +238,47 @@ describe('handleBatch', () => {
     expect((await metrics.batchFallbacks.get()).values[0]?.value).toBe(1)
     expect(resolved).toEqual(messages.map((m) => m.offset))
     expect(stats).toMatchObject({ applied: 2, deadLettered: 1 })
+  })
+
+  it('stops at once when a rebalance or seek makes the batch stale, or the consumer stops: nothing after is applied or resolved', async () => {
+    for (const flag of ['isStale', 'isRunning'] as const) {
+      const messages = buildRecords(good(5))
+      const applied: string[] = []
+      const resolved: string[] = []
+      let changed = false
+      await handleBatch(
+        {
+          batchSize: 2,
+          retry: quick,
+          deadLetterTopic: 'outbox.events-dlq',
+          applyBatch: async (records) => {
+            applied.push(...records.map((r) => r.offset))
+            // The group changes while the first chunk is applied: kafkajs marks the batch stale.
+            changed = true
+            return records.map(() => 'applied' as const)
+          },
+          applyEvent: async (record) => {
+            applied.push(record.offset)
+            return 'applied'
+          },
+          publishDeadLetter: async () => {},
+          hasFailed: () => false,
+          onFatal: () => {},
+          log: pino({ level: 'silent' }),
+          stats: { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 },
+        },
+        {
+          batch: { topic: 'outbox.events.book', partition: 0, messages },
+          resolveOffset: (offset) => void resolved.push(offset),
+          heartbeat: async () => {},
+          isRunning: () => (flag === 'isRunning' ? !changed : true),
+          isStale: () => (flag === 'isStale' ? changed : false),
+          commitOffsetsIfNecessary: async () => {},
+        },
+      )
+      expect(applied, flag).toEqual(messages.slice(0, 2).map((m) => m.offset))
+      expect(resolved, flag).toEqual([messages[1]?.offset])
+    }
   })
 
   it('a heartbeat lost after a batch keeps that batch resolved and leaves the rest for redelivery', async () => {
