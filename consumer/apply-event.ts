@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm'
+import type { KafkaMessage } from 'kafkajs'
 import type { Db, Tx } from '../db/client.ts'
 import { consumedEvents } from '../db/schema.ts'
 import { type EventType, eventCatalogue, isEventType } from '../lib/events.ts'
@@ -15,6 +16,8 @@ export interface IncomingEvent {
   value: string | null
   /** The record timestamp in ms since the epoch: when the event was written to the outbox. */
   timestamp?: string
+  /** The record's key, value and headers as bytes, for a dead letter that keeps them unchanged. */
+  raw?: Pick<KafkaMessage, 'key' | 'value' | 'headers'>
 }
 
 export interface ParsedEvent {

@@ -1,4 +1,4 @@
-import type { Message, Producer } from 'kafkajs'
+import type { IHeaders, Message, Producer } from 'kafkajs'
 import type { IncomingEvent } from './apply-event.ts'
 
 /** Header names on a dead letter; `dlq:redrive` reads them to send the record home. */
@@ -23,12 +23,14 @@ export function deadLetterMessage(
   failure: { code: string; message: string; attempts: number },
   at = new Date(),
 ): Message {
-  const original = Object.fromEntries(
-    Object.entries(message.headers).filter((e): e is [string, string] => e[1] !== undefined),
-  )
+  // The bytes as they arrived when we have them: decoding as text would replace what is not UTF-8.
+  const original: IHeaders = { ...message.raw?.headers }
+  if (!message.raw)
+    for (const [name, value] of Object.entries(message.headers))
+      if (value !== undefined) original[name] = value
   return {
-    key: message.key,
-    value: message.value,
+    key: message.raw ? message.raw.key : message.key,
+    value: message.raw ? message.raw.value : message.value,
     headers: {
       ...original,
       [dlqHeader.topic]: message.topic,

@@ -56,6 +56,7 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
     headers,
     value: message.value?.toString() ?? null,
     timestamp: message.timestamp,
+    raw: { key: message.key, value: message.value, headers: message.headers },
   }
 }
 
