@@ -19,6 +19,13 @@ describe('isTransient', () => {
     },
   )
 
+  it.each(['28P01', '28000', '3D000'])(
+    'retries %s: a login refused or a database missing says nothing about the event',
+    (code) => {
+      expect(isTransient(pgError(code))).toBe(true)
+    },
+  )
+
   it('retries any failed system call: a database host that does not resolve or cannot be reached', () => {
     expect(isTransient(dnsError())).toBe(true)
     const unreachable = Object.assign(new Error('connect EHOSTUNREACH 10.0.0.5:5432'), {

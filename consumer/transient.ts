@@ -8,17 +8,19 @@
  */
 const transientSqlStates = new Set([
   '25006', // read_only_sql_transaction (a standby after a failover, maintenance)
+  '3D000', // invalid_catalog_name: the database is gone or the URL points elsewhere
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '55P03', // lock_not_available
 ])
 /**
  * Whole SQLSTATE classes about the server, never the statement: 08 connection exception,
+ * 28 invalid authorization (a rotated password: every event would fail alike),
  * 53 insufficient resources (disk full, out of memory, too many connections), 57 operator
  * intervention (shutdown, crash, starting up, statement timeout, idle session timeout),
  * 58 system error (I/O errors outside Postgres).
  */
-const transientSqlClasses = ['08', '53', '57', '58']
+const transientSqlClasses = ['08', '28', '53', '57', '58']
 const transientClientCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
