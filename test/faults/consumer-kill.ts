@@ -15,7 +15,7 @@ export interface ConsumerKill {
   name: string
   /** Partitions the killed member held, as topic/partition. */
   partitions: string[]
-  /** Records it had applied (in the inbox) past its group's committed offset: work a kill redoes. */
+  /** Records it had applied (in the inbox) past its group's final committed offset: work a kill redoes. */
   uncommitted: number
   /** Freeze-and-look tries before one found uncommitted work. */
   attempts: number
@@ -98,9 +98,14 @@ export async function killWithUncommittedWork(
     rig.signal(name, 'SIGSTOP')
     // A commit it sent just before freezing may still land: look after a moment.
     await delay(300)
-    const uncommitted = ahead(partitions, await applied(sql), await committed(kafka, groupId, topics))
-    if (uncommitted > 0) {
+    const done = await applied(sql)
+    if (ahead(partitions, done, await committed(kafka, groupId, topics)) > 0) {
       await rig.kill(name)
+      // Count against the commits as they stand once it is dead: a commit it had sent before
+      // the freeze may reach a slow broker later. Until its session expires, nobody else
+      // commits its partitions, so this is what the next owner starts from.
+      await delay(1500)
+      const uncommitted = ahead(partitions, done, await committed(kafka, groupId, topics))
       return { name, partitions, uncommitted, attempts: attempt }
     }
     if (attempt % 4 === 1) await delay(options.backlogMs ?? 4000)
