@@ -1,11 +1,12 @@
 import { openDatabase } from '../db/client.ts'
 import { createLogger } from '../lib/logger.ts'
+import { withLocalStackDefaults } from '../scripts/local-env.ts'
 import { buildApp } from './app.ts'
 import { loadApiConfig } from './config.ts'
 
 /** The API process: refuses to start on bad config, drains requests on SIGINT/SIGTERM. */
 async function main() {
-  const config = loadApiConfig()
+  const config = loadApiConfig(withLocalStackDefaults())
   const log = createLogger('api', config.LOG_LEVEL)
   const database = openDatabase(config.DATABASE_URL, {
     max: config.DB_POOL_MAX,

@@ -1,24 +1,20 @@
 import { z } from 'zod'
-import { parseEnv } from '../lib/config.ts'
+import { connectorName, httpUrl, kafkaBrokers, parseEnv, postgresUrl, topicNamespace } from '../lib/config.ts'
 import { debeziumPostgresClass } from '../lib/connect-client.ts'
 import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
-import { defaultTopicNamespace } from '../lib/events.ts'
 import { outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier')
 
 export const connectorEnvSchema = z.object({
-  CONNECT_URL: z.url({ protocol: /^https?$/ }),
-  KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]'),
+  CONNECT_URL: httpUrl,
+  KAFKA_BROKERS: kafkaBrokers,
   /** Partitions per event topic; events of one aggregate keep their order within a partition. */
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   ...deadLetterTopicEnv,
   /** Where the connector's database lives; host, port and name are taken from it (not the user). */
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
-  CONNECTOR_NAME: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,100}$/)
-    .default('outbox-connector'),
+  DATABASE_URL: postgresUrl,
+  CONNECTOR_NAME: connectorName,
   /** The replication role; created with only what Debezium needs (see the README). */
   CONNECTOR_DB_USER: identifier.default(replicationRole),
   /** Host and port as Connect sees the database, when that differs from DATABASE_URL (Docker). */
@@ -41,10 +37,7 @@ export const connectorEnvSchema = z.object({
     .default('outbox'),
   CONNECTOR_SLOT_NAME: identifier.default(outboxSlot),
   CONNECTOR_PUBLICATION: identifier.default(outboxPublication),
-  TOPIC_NAMESPACE: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/)
-    .default(defaultTopicNamespace),
+  TOPIC_NAMESPACE: topicNamespace,
   /**
    * How long Connect's poll waits for Debezium to queue change events (Debezium's default is 500).
    * It is most of the commit-to-Kafka delay: 25 ms measured p50 46 ms / p99 129 ms end to end at

@@ -1,19 +1,19 @@
 import { z } from 'zod'
-import { parseEnv } from '../lib/config.ts'
+import {
+  consumerGroup,
+  kafkaBrokers,
+  logLevel,
+  parseEnv,
+  postgresUrl,
+  topicNamespace,
+} from '../lib/config.ts'
 import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
-import { defaultTopicNamespace } from '../lib/events.ts'
 
 export const consumerEnvSchema = z.object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
-  KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]'),
-  CONSUMER_GROUP: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,200}$/)
-    .default('outbox-cdc-consumer'),
-  TOPIC_NAMESPACE: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/)
-    .default(defaultTopicNamespace),
+  DATABASE_URL: postgresUrl,
+  KAFKA_BROKERS: kafkaBrokers,
+  CONSUMER_GROUP: consumerGroup,
+  TOPIC_NAMESPACE: topicNamespace,
   /** The dead-letter topic the consumer creates at start when connector:register has not yet. */
   ...deadLetterTopicEnv,
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
@@ -30,7 +30,7 @@ export const consumerEnvSchema = z.object({
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   /** `GET /health` (200 only while consuming); 0 turns it off. */
   CONSUMER_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 })
 
 export type ConsumerConfig = z.infer<typeof consumerEnvSchema>

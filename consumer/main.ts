@@ -3,6 +3,7 @@ import { openDatabase } from '../db/client.ts'
 import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
+import { withLocalStackDefaults } from '../scripts/local-env.ts'
 import { loadConsumerConfig, retryPolicyOf } from './config.ts'
 import { createEventConsumer } from './event-consumer.ts'
 import { startHealthServer } from './health.ts'
@@ -14,7 +15,7 @@ import { createConsumerMetrics } from './metrics.ts'
  * to restart it; the restarted process resumes from the last committed offset.
  */
 async function main() {
-  const config = loadConsumerConfig()
+  const config = loadConsumerConfig(withLocalStackDefaults())
   const log = createLogger('consumer', config.LOG_LEVEL)
   const database = openDatabase(config.DATABASE_URL, {
     max: config.DB_POOL_MAX,

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { buildConnectorConfig, loadConnectorConfig } from '../connector/config.ts'
+import { buildConnectorConfig, type ConnectorEnv, loadConnectorConfig } from '../connector/config.ts'
 import { deleteConnector } from '../connector/delete-connector.ts'
 import { diffConnectorConfig, formatChange } from '../connector/diff.ts'
 import { ConnectorError } from '../connector/errors.ts'
@@ -11,10 +11,15 @@ import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { hasFlag, runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
+/** The environment as given, with the local stack's defaults, and the connector config parsed from it. */
+interface Loaded {
+  env: ConnectorEnv
+  source: Record<string, string | undefined>
+}
+
 /** `npm run connector:<command>`: register, status, restart, delete, pause, resume, validate, diff. */
-const commands: Record<string, () => Promise<number>> = {
-  async register() {
-    const env = loadConnectorConfig(withLocalStackDefaults())
+const commands: Record<string, (loaded: Loaded) => Promise<number>> = {
+  async register({ env }) {
     const connect = createConnectClient(env.CONNECT_URL)
     const admin = createKafka({
       brokers: parseBrokers(env.KAFKA_BROKERS),
@@ -39,8 +44,7 @@ const commands: Record<string, () => Promise<number>> = {
     for (const line of describeStatus(status)) console.log(line)
     return 0
   },
-  async status() {
-    const env = loadConnectorConfig(withLocalStackDefaults())
+  async status({ env }) {
     const status = await createConnectClient(env.CONNECT_URL).status(env.CONNECTOR_NAME)
     if (!status)
       throw new ConnectorError(
@@ -52,18 +56,16 @@ const commands: Record<string, () => Promise<number>> = {
     const healthy = [status.connector, ...status.tasks].every((part) => part.state === 'RUNNING')
     return healthy ? 0 : 1
   },
-  async restart() {
-    const env = loadConnectorConfig(withLocalStackDefaults())
+  async restart({ env }) {
     await createConnectClient(env.CONNECT_URL).restart(env.CONNECTOR_NAME)
     console.log(`restart requested for ${env.CONNECTOR_NAME} and its tasks`)
     return 0
   },
-  async delete() {
-    const env = loadConnectorConfig(withLocalStackDefaults())
+  async delete({ env, source }) {
     const dropSlot = hasFlag('--drop-slot')
     const result = await deleteConnector(
       createConnectClient(env.CONNECT_URL),
-      adminUrl(),
+      adminUrl(source),
       {
         connectorName: env.CONNECTOR_NAME,
         slotName: env.CONNECTOR_SLOT_NAME,
@@ -79,21 +81,19 @@ const commands: Record<string, () => Promise<number>> = {
       )
     return 0
   },
-  async pause() {
-    return setState('pause', 'PAUSED')
+  async pause({ env }) {
+    return setState(env, 'pause', 'PAUSED')
   },
-  async resume() {
-    return setState('resume', 'RUNNING')
+  async resume({ env }) {
+    return setState(env, 'resume', 'RUNNING')
   },
-  async validate() {
-    const env = loadConnectorConfig(withLocalStackDefaults())
+  async validate({ env }) {
     const errors = await validateConnector(createConnectClient(env.CONNECT_URL), buildConnectorConfig(env))
     if (errors.length === 0) console.log(`Connect accepts the config of ${env.CONNECTOR_NAME}`)
     for (const error of errors) console.log(`  ${error}`)
     return errors.length === 0 ? 0 : 1
   },
-  async diff() {
-    const env = loadConnectorConfig(withLocalStackDefaults())
+  async diff({ env }) {
     const running = await createConnectClient(env.CONNECT_URL).getConfig(env.CONNECTOR_NAME)
     if (!running)
       throw new ConnectorError(
@@ -111,16 +111,14 @@ const commands: Record<string, () => Promise<number>> = {
   },
 }
 
-function adminUrl() {
-  const env = withLocalStackDefaults()
-  const url = env.DATABASE_ADMIN_URL ?? env.DATABASE_URL
+function adminUrl(source: Record<string, string | undefined>) {
+  const url = source.DATABASE_ADMIN_URL ?? source.DATABASE_URL
   if (!url) throw new Error('set DATABASE_ADMIN_URL to a role that may drop replication slots')
   return url
 }
 
 /** Pauses or resumes, then waits until the connector and its tasks report `state`. */
-async function setState(action: 'pause' | 'resume', state: 'PAUSED' | 'RUNNING') {
-  const env = loadConnectorConfig(withLocalStackDefaults())
+async function setState(env: ConnectorEnv, action: 'pause' | 'resume', state: 'PAUSED' | 'RUNNING') {
   const connect = createConnectClient(env.CONNECT_URL)
   if (!(await connect.status(env.CONNECTOR_NAME)))
     throw new ConnectorError('NOT_FOUND', `No connector named ${env.CONNECTOR_NAME}.`)
@@ -145,5 +143,6 @@ runCli(async () => {
     console.error(`usage: tsx scripts/connector.ts <${Object.keys(commands).join('|')}>`)
     return 2
   }
-  return command()
+  const source = withLocalStackDefaults()
+  return command({ env: loadConnectorConfig(source), source })
 })

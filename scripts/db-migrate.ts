@@ -1,16 +1,12 @@
 import { z } from 'zod'
 import { migrateDatabase } from '../db/migrate.ts'
-import { parseEnv } from '../lib/config.ts'
+import { parseEnv, postgresUrl } from '../lib/config.ts'
 import { redactUrl } from '../stack/lib/secrets.ts'
 import { runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
 runCli(async () => {
-  const env = parseEnv(
-    z.object({ DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }) }),
-    withLocalStackDefaults(),
-    'migration',
-  )
+  const env = parseEnv(z.object({ DATABASE_URL: postgresUrl }), withLocalStackDefaults(), 'migration')
   await migrateDatabase(env.DATABASE_URL)
   console.log(`Migrations applied to ${redactUrl(env.DATABASE_URL)}`)
   return 0

@@ -2,16 +2,16 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { z } from 'zod'
 import { loadConnectorConfig } from '../connector/config.ts'
-import { runDoctor } from '../connector/doctor.ts'
-import { parseEnv } from '../lib/config.ts'
+import { runDoctor } from '../doctor/run-doctor.ts'
+import { consumerGroup, parseEnv, postgresUrl } from '../lib/config.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
 const doctorEnv = z.object({
-  DATABASE_ADMIN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  CONSUMER_GROUP: z.string().default('outbox-cdc-consumer'),
+  DATABASE_ADMIN_URL: postgresUrl.optional(),
+  CONSUMER_GROUP: consumerGroup,
   DOCTOR_MAX_SLOT_RETAINED_BYTES: z.coerce
     .number()
     .int()

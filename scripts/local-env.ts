@@ -5,8 +5,9 @@ import { stackInfo } from '../stack/lib/stack.ts'
 
 /**
  * The environment with the local stack's connection settings filled in where the caller set
- * none, so `npm run db:migrate` or `npm run connector:register` work right after `stack:up`,
- * and any variable set explicitly (an existing server, Docker) still wins.
+ * none, so every entry point (`npm run api`, `npm run consumer`, `db:migrate`,
+ * `connector:register`…) works right after `stack:up`, and any variable set explicitly (an
+ * existing server, Docker) still wins. Each entry point passes this to its config loader.
  */
 export function withLocalStackDefaults(
   env: NodeJS.ProcessEnv = process.env,

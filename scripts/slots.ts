@@ -2,14 +2,14 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { z } from 'zod'
 import { advanceSlot, connectorOwningSlot, dropSlot, humanBytes, listSlots } from '../connector/slots.ts'
-import { parseEnv } from '../lib/config.ts'
+import { httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
 const slotsEnv = z.object({
-  DATABASE_ADMIN_URL: z.url({ protocol: /^postgres(ql)?$/ }),
-  CONNECT_URL: z.url({ protocol: /^https?$/ }),
+  DATABASE_ADMIN_URL: postgresUrl,
+  CONNECT_URL: httpUrl,
 })
 
 /** `npm run slots:list [-- --json]`, `slots:advance -- <slot> --yes`, `slots:drop -- <slot> [--force]`. */

@@ -2,16 +2,16 @@ import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 import { request } from 'undici'
 import { z } from 'zod'
-import { parseEnv } from '../lib/config.ts'
+import { connectorName, httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { CodedError } from '../lib/errors.ts'
 import { runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
 
 const smokeEnv = z.object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
-  CONNECT_URL: z.url({ protocol: /^https?$/ }),
-  CONNECTOR_NAME: z.string().default('outbox-connector'),
+  DATABASE_URL: postgresUrl,
+  CONNECT_URL: httpUrl,
+  CONNECTOR_NAME: connectorName,
   API_PORT: z.coerce.number().int().default(3000),
   API_URL: z.url().optional(),
   SMOKE_TIMEOUT_S: z.coerce.number().int().min(1).default(30),

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { parseEnv } from '../../lib/config.ts'
+import { httpUrl, kafkaBrokers, parseEnv, postgresUrl } from '../../lib/config.ts'
 
 export { ConfigError } from '../../lib/config.ts'
 
@@ -37,14 +37,11 @@ export const stackEnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case SQL identifier')
     .default('outbox'),
   /** Use an existing server instead of starting one: then the stack leaves that component alone. */
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_URL: postgresUrl.optional(),
   /** A role that may create publications and slots on that server; defaults to DATABASE_URL. */
-  DATABASE_ADMIN_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]')
-    .optional(),
-  CONNECT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_ADMIN_URL: postgresUrl.optional(),
+  KAFKA_BROKERS: kafkaBrokers.optional(),
+  CONNECT_URL: httpUrl.optional(),
   /** JVM heap for each of Kafka and Connect. */
   STACK_JVM_HEAP: z
     .string()

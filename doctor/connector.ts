@@ -1,0 +1,60 @@
+import type { DoctorCheck } from './check.ts'
+import { finding } from './finding.ts'
+
+/** The connector and every task RUNNING; FAILED shows the start of its trace. */
+export const connectorCheck: DoctorCheck = {
+  name: 'connect.worker',
+  hintWhenUnreachable: 'is Kafka Connect up? npm run stack:status',
+  async run({ connect }, t) {
+    const status = await connect.status(t.connectorName)
+    if (!status)
+      return [
+        finding('connect.connector', 'fail', `no connector ${t.connectorName}`, 'npm run connector:register'),
+      ]
+    const parts = [status.connector, ...status.tasks]
+    const failed = parts.find((part) => part.state === 'FAILED')
+    if (failed) {
+      const trace = (failed.trace ?? '').split('\n').slice(0, 15).join('\n')
+      return [
+        finding(
+          'connect.connector',
+          'fail',
+          `${t.connectorName} FAILED:\n${trace}`,
+          'fix the cause in the trace, then npm run connector:restart',
+          status,
+        ),
+      ]
+    }
+    if (parts.some((part) => part.state === 'PAUSED')) {
+      return [
+        finding(
+          'connect.connector',
+          'fail',
+          `${t.connectorName} is PAUSED: no events leave the outbox`,
+          'npm run connector:resume',
+          status,
+        ),
+      ]
+    }
+    if (status.tasks.length === 0 || parts.some((part) => part.state !== 'RUNNING')) {
+      return [
+        finding(
+          'connect.connector',
+          'fail',
+          `${t.connectorName}: ${parts.map((p) => p.state).join(', ') || 'no tasks'}`,
+          'npm run connector:status',
+          status,
+        ),
+      ]
+    }
+    return [
+      finding(
+        'connect.connector',
+        'ok',
+        `${t.connectorName} and ${status.tasks.length} task(s) RUNNING`,
+        undefined,
+        status,
+      ),
+    ]
+  },
+}

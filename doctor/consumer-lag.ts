@@ -1,0 +1,43 @@
+import type { Admin } from 'kafkajs'
+import type { DoctorTargets } from './check.ts'
+import { type Finding, finding } from './finding.ts'
+
+/**
+ * The consumer group's lag over `topics`: a failure when records wait and nobody is in the group,
+ * or when the lag is above `maxConsumerLag`. A partition never committed counts from its start.
+ */
+export async function consumerLagFinding(admin: Admin, topics: string[], t: DoctorTargets): Promise<Finding> {
+  const lags: { topic: string; partition: number; lag: number }[] = []
+  for (const topic of topics) {
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId: t.consumerGroup, topics: [topic] }),
+    ])
+    const at = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [])
+    for (const end of ends) {
+      const position = Math.max(at.get(end.partition) ?? -1, Number(end.low))
+      lags.push({ topic, partition: end.partition, lag: Number(end.high) - position })
+    }
+  }
+  const total = lags.reduce((sum, l) => sum + l.lag, 0)
+  const [group] = (await admin.describeGroups([t.consumerGroup])).groups
+  const members = group?.members.length ?? 0
+  const detail = `group ${t.consumerGroup}: ${members} member(s), lag ${total} (${lags.map((l) => `${l.topic}[${l.partition}]=${l.lag}`).join(' ')})`
+  if (members === 0 && total > 0)
+    return finding(
+      'consumer.group',
+      'fail',
+      `${detail}: nobody is consuming`,
+      'start the consumer (npm run consumer, or npm start)',
+      lags,
+    )
+  if (total > t.maxConsumerLag)
+    return finding(
+      'consumer.group',
+      'fail',
+      `${detail}: above ${t.maxConsumerLag}`,
+      'the consumer is falling behind: add members (same CONSUMER_GROUP) or look at its retries',
+      lags,
+    )
+  return finding('consumer.group', 'ok', detail, undefined, lags)
+}
