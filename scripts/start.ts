@@ -4,11 +4,9 @@ import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
 import { loadConnectorConfig } from '../connector/config.ts'
-import { describeStatus, registerConnector } from '../connector/register.ts'
-import { ensureEventTopics } from '../connector/topics.ts'
+import { provisionConnector } from '../connector/provision.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
-import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { ensureStopped } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
@@ -55,18 +53,12 @@ runCli(async () => {
       clientId: 'outbox-cdc-start',
     }).admin()
     await admin.connect()
-    await ensureEventTopics(
+    await provisionConnector(
       admin,
-      connectorEnv.TOPIC_NAMESPACE,
-      connectorEnv.TOPIC_PARTITIONS,
-      deadLetterTopicSettingsOf(connectorEnv),
-    ).finally(() => admin.disconnect())
-    const status = await registerConnector(
       createConnectClient(connectorEnv.CONNECT_URL),
       connectorEnv,
       reporter.info,
-    )
-    for (const line of describeStatus(status)) reporter.info(line)
+    ).finally(() => admin.disconnect())
   })
 
   const apiPort = env.API_PORT ?? '3000'

@@ -5,11 +5,10 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 import { loadConnectorConfig } from '../connector/config.ts'
+import { provisionConnector } from '../connector/provision.ts'
 import { registerConnector } from '../connector/register.ts'
-import { ensureEventTopics } from '../connector/topics.ts'
 import { migrateDatabase } from '../db/migrate.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
-import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
+import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
@@ -83,10 +82,8 @@ async function wire(
   const kafka = createKafka({ brokers: info.kafka.brokers, clientId: 'fault-rig' })
   const admin = kafka.admin()
   await admin.connect()
-  await ensureEventTopics(admin, connectorEnv.TOPIC_NAMESPACE, 3, deadLetterTopicSettingsOf(connectorEnv))
-  await admin.disconnect()
   const connect = createConnectClient(info.connect.url)
-  await registerConnector(connect, connectorEnv, say)
+  await provisionConnector(admin, connect, connectorEnv, say).finally(() => admin.disconnect())
 
   const apiPort = await findFreePort()
   const serviceEnv = {
@@ -199,10 +196,7 @@ async function wire(
         )
     },
     async connectorHealthy() {
-      const status = await connect.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined)
-      return (
-        status !== undefined && [status.connector, ...status.tasks].every((part) => part.state === 'RUNNING')
-      )
+      return isRunning(await connect.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined))
     },
     async stop() {
       stopping = true
