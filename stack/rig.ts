@@ -11,12 +11,12 @@ import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
-import type { ComponentName } from '../stack/lib/component.ts'
-import { loadStackConfig, repoRoot, type StackConfig } from '../stack/lib/config.ts'
-import { findFreePort } from '../stack/lib/ports.ts'
-import { killProcessGroup, readRecord } from '../stack/lib/processes.ts'
-import { consoleReporter } from '../stack/lib/report.ts'
-import { stackDown, stackInfo, stackUp } from '../stack/lib/stack.ts'
+import type { ComponentName } from './lib/component.ts'
+import { loadStackConfig, repoRoot, type StackConfig } from './lib/config.ts'
+import { findFreePort } from './lib/ports.ts'
+import { killProcessGroup, readRecord } from './lib/processes.ts'
+import { consoleReporter } from './lib/report.ts'
+import { stackDown, stackInfo, stackUp } from './lib/stack.ts'
 
 /**
  * A whole pipeline of real processes on a stack of its own (temp dir, free ports), so processes
