@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type postgres from 'postgres'
 import { ensureEventTopics } from '../connector/topics.ts'
-import type { Rig } from '../test/rig.ts'
+import type { Rig } from '../stack/rig.ts'
 import { CpuMeter } from './cpu.ts'
 import { type EndToEndResult, endToEnd, type WriterKind, writerOf } from './end-to-end.ts'
 import type { ApiClient } from './load.ts'

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { parseEnv } from '../lib/config.ts'
 import { runCli } from '../scripts/cli.ts'
 import { repoRoot } from '../stack/lib/config.ts'
-import { startRig } from '../test/rig.ts'
+import { startRig } from '../stack/rig.ts'
 import { apiClient, seedBooks, waitForApi } from './load.ts'
 import {
   type BenchContext,

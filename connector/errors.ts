@@ -1,5 +1,6 @@
 import { CodedError } from '../lib/errors.ts'
 
-export type ConnectorErrorCode = 'CONFIG_REJECTED' | 'TASK_FAILED' | 'NOT_RUNNING_IN_TIME' | 'NOT_FOUND'
+/** Waiting for a state fails with the Connect client's ConnectorStateError (TASK_FAILED, NOT_RUNNING_IN_TIME). */
+export type ConnectorErrorCode = 'CONFIG_REJECTED' | 'NOT_FOUND'
 
 export class ConnectorError extends CodedError<ConnectorErrorCode> {}

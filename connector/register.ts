@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { ConnectClient, ConnectorStatus } from '../lib/connect-client.ts'
 import { debeziumPostgresClass } from '../lib/connect-client.ts'
 import type { ConnectorEnv } from './config.ts'
@@ -37,33 +36,7 @@ export async function registerConnector(
   report('Connect accepts the config')
   const { created } = await connect.putConfig(env.CONNECTOR_NAME, config)
   report(`${created ? 'created' : 'updated'} connector ${env.CONNECTOR_NAME}`)
-  return waitUntilRunning(connect, env.CONNECTOR_NAME, env.CONNECTOR_WAIT_TIMEOUT_S * 1000)
-}
-
-/** Polls the connector's status until it and all its tasks are RUNNING; throws on FAILED. */
-export async function waitUntilRunning(connect: ConnectClient, name: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  let last: ConnectorStatus | undefined
-  while (Date.now() < deadline) {
-    last = await connect.status(name)
-    const failed = [last?.connector, ...(last?.tasks ?? [])].find((part) => part?.state === 'FAILED')
-    if (failed) {
-      throw new ConnectorError('TASK_FAILED', `Connector ${name} FAILED:\n${failed.trace ?? '(no trace)'}`)
-    }
-    if (
-      last?.connector.state === 'RUNNING' &&
-      last.tasks.length > 0 &&
-      last.tasks.every((t) => t.state === 'RUNNING')
-    ) {
-      return last
-    }
-    await delay(250)
-  }
-  throw new ConnectorError(
-    'NOT_RUNNING_IN_TIME',
-    `Connector ${name} was not RUNNING after ${timeoutMs / 1000} s; last status: ${JSON.stringify(last)}`,
-    { retryable: true },
-  )
+  return connect.waitForState(env.CONNECTOR_NAME, 'RUNNING', env.CONNECTOR_WAIT_TIMEOUT_S * 1000)
 }
 
 /** One line per part, for people: `connector RUNNING on …`, `task 0 RUNNING on …`. */

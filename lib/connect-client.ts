@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
 import { CodedError } from './errors.ts'
 
@@ -13,6 +14,9 @@ export class ConnectError extends CodedError<'CONNECT_REQUEST_FAILED'> {
     super('CONNECT_REQUEST_FAILED', message, { retryable, cause: options?.cause })
   }
 }
+
+/** A connector that did not reach the state it was waited for: a part FAILED, or time ran out. */
+export class ConnectorStateError extends CodedError<'TASK_FAILED' | 'NOT_RUNNING_IN_TIME'> {}
 
 export interface ConnectorPlugin {
   class: string
@@ -34,6 +38,22 @@ export interface ConnectorStatus {
   tasks: { id: number; state: ConnectorState; worker_id: string; trace?: string }[]
 }
 
+/**
+ * The connector and every one of its tasks report `state`. A connector without tasks is in no
+ * state yet (the tasks do the work, and Connect lists them a moment after the connector).
+ */
+export function isInState(status: ConnectorStatus | undefined, state: ConnectorState): boolean {
+  return (
+    status !== undefined &&
+    status.connector.state === state &&
+    status.tasks.length > 0 &&
+    status.tasks.every((task) => task.state === state)
+  )
+}
+
+/** The connector and all its tasks are RUNNING: the one test of "the connector delivers". */
+export const isRunning = (status: ConnectorStatus | undefined) => isInState(status, 'RUNNING')
+
 export interface ConnectClient {
   plugins(): Promise<ConnectorPlugin[]>
   /** PUT /connector-plugins/<class>/config/validate: Connect's own verdict on a config. */
@@ -51,6 +71,12 @@ export interface ConnectClient {
   remove(name: string): Promise<boolean>
   /** Names of all connectors on this Connect cluster. */
   list(): Promise<string[]>
+  /**
+   * Polls until the connector and all its tasks report `state` (see `isInState`) and returns that
+   * status. Throws TASK_FAILED with the stack trace as soon as any part is FAILED (it will not
+   * leave FAILED on its own), NOT_RUNNING_IN_TIME (retryable) when `timeoutMs` passes first.
+   */
+  waitForState(name: string, state: ConnectorState, timeoutMs: number): Promise<ConnectorStatus>
 }
 
 export function createConnectClient(baseUrl: string, timeoutMs = 10_000): ConnectClient {
@@ -100,6 +126,29 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
     return { status: response.statusCode, body: (text ? JSON.parse(text) : undefined) as T }
   }
   const connector = (name: string) => `/connectors/${encodeURIComponent(name)}`
+  const status = (name: string) => callOrAbsent<ConnectorStatus>('GET', `${connector(name)}/status`)
+
+  async function waitForState(name: string, state: ConnectorState, timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs
+    let last: ConnectorStatus | undefined
+    while (Date.now() < deadline) {
+      last = await status(name)
+      const failed = [last?.connector, ...(last?.tasks ?? [])].find((part) => part?.state === 'FAILED')
+      if (failed) {
+        throw new ConnectorStateError(
+          'TASK_FAILED',
+          `Connector ${name} FAILED:\n${failed.trace ?? '(no trace)'}`,
+        )
+      }
+      if (last && isInState(last, state)) return last
+      await delay(250)
+    }
+    throw new ConnectorStateError(
+      'NOT_RUNNING_IN_TIME',
+      `Connector ${name} was not ${state} after ${timeoutMs / 1000} s; last status: ${JSON.stringify(last)}`,
+      { retryable: true },
+    )
+  }
 
   return {
     plugins: () => call<ConnectorPlugin[]>('GET', '/connector-plugins'),
@@ -113,7 +162,7 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
       created: (await send('PUT', `${connector(name)}/config`, config)).status === 201,
     }),
     getConfig: (name) => callOrAbsent<Record<string, string>>('GET', `${connector(name)}/config`),
-    status: (name) => callOrAbsent<ConnectorStatus>('GET', `${connector(name)}/status`),
+    status,
     restart: async (name) => {
       await call('POST', `${connector(name)}/restart?includeTasks=true&onlyFailed=false`)
     },
@@ -133,6 +182,7 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
         throw error
       }
     },
+    waitForState,
   }
 }
 

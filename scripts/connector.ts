@@ -1,12 +1,10 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { buildConnectorConfig, type ConnectorEnv, loadConnectorConfig } from '../connector/config.ts'
 import { deleteConnector } from '../connector/delete-connector.ts'
 import { diffConnectorConfig, formatChange } from '../connector/diff.ts'
 import { ConnectorError } from '../connector/errors.ts'
-import { describeStatus, registerConnector, validateConnector } from '../connector/register.ts'
-import { ensureEventTopics } from '../connector/topics.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
-import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
+import { provisionConnector } from '../connector/provision.ts'
+import { describeStatus, validateConnector } from '../connector/register.ts'
+import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { hasFlag, runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
@@ -20,28 +18,16 @@ interface Loaded {
 /** `npm run connector:<command>`: register, status, restart, delete, pause, resume, validate, diff. */
 const commands: Record<string, (loaded: Loaded) => Promise<number>> = {
   async register({ env }) {
-    const connect = createConnectClient(env.CONNECT_URL)
     const admin = createKafka({
       brokers: parseBrokers(env.KAFKA_BROKERS),
       clientId: 'outbox-cdc-register',
     }).admin()
     await admin.connect()
     try {
-      for (const topic of await ensureEventTopics(
-        admin,
-        env.TOPIC_NAMESPACE,
-        env.TOPIC_PARTITIONS,
-        deadLetterTopicSettingsOf(env),
-      )) {
-        console.log(
-          `topic ${topic.topic}: ${topic.partitions} partitions${topic.created ? ' (created)' : ''}`,
-        )
-      }
+      await provisionConnector(admin, createConnectClient(env.CONNECT_URL), env, (line) => console.log(line))
     } finally {
       await admin.disconnect()
     }
-    const status = await registerConnector(connect, env, (line) => console.log(line))
-    for (const line of describeStatus(status)) console.log(line)
     return 0
   },
   async status({ env }) {
@@ -53,8 +39,7 @@ const commands: Record<string, (loaded: Loaded) => Promise<number>> = {
       )
     for (const line of describeStatus(status)) console.log(line)
     for (const part of [status.connector, ...status.tasks]) if (part.trace) console.log(part.trace)
-    const healthy = [status.connector, ...status.tasks].every((part) => part.state === 'RUNNING')
-    return healthy ? 0 : 1
+    return isRunning(status) ? 0 : 1
   },
   async restart({ env }) {
     await createConnectClient(env.CONNECT_URL).restart(env.CONNECTOR_NAME)
@@ -123,17 +108,9 @@ async function setState(env: ConnectorEnv, action: 'pause' | 'resume', state: 'P
   if (!(await connect.status(env.CONNECTOR_NAME)))
     throw new ConnectorError('NOT_FOUND', `No connector named ${env.CONNECTOR_NAME}.`)
   await (action === 'pause' ? connect.pause(env.CONNECTOR_NAME) : connect.resume(env.CONNECTOR_NAME))
-  const deadline = Date.now() + env.CONNECTOR_WAIT_TIMEOUT_S * 1000
-  for (;;) {
-    const status = await connect.status(env.CONNECTOR_NAME)
-    if (status && [status.connector, ...status.tasks].every((part) => part.state === state)) {
-      for (const line of describeStatus(status)) console.log(line)
-      return 0
-    }
-    if (Date.now() > deadline)
-      throw new ConnectorError('NOT_RUNNING_IN_TIME', `${env.CONNECTOR_NAME} did not become ${state}`)
-    await delay(250)
-  }
+  const status = await connect.waitForState(env.CONNECTOR_NAME, state, env.CONNECTOR_WAIT_TIMEOUT_S * 1000)
+  for (const line of describeStatus(status)) console.log(line)
+  return 0
 }
 
 runCli(async () => {

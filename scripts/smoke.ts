@@ -3,7 +3,7 @@ import postgres from 'postgres'
 import { request } from 'undici'
 import { z } from 'zod'
 import { connectorName, httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
+import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { CodedError } from '../lib/errors.ts'
 import { runCli } from './cli.ts'
 import { withLocalStackDefaults } from './local-env.ts'
@@ -50,8 +50,7 @@ runCli(async () => {
   ok(`API healthy at ${api}`)
 
   const status = await createConnectClient(env.CONNECT_URL).status(env.CONNECTOR_NAME)
-  const running = status && [status.connector, ...status.tasks].every((part) => part.state === 'RUNNING')
-  if (!running)
+  if (!isRunning(status))
     fail(
       `connector ${env.CONNECTOR_NAME} is not RUNNING`,
       '`npm run connector:status` and .stack/connect/connect.log',

@@ -1,15 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
 import { loadConnectorConfig } from '../connector/config.ts'
-import { describeStatus, registerConnector } from '../connector/register.ts'
-import { ensureEventTopics } from '../connector/topics.ts'
+import { provisionConnector } from '../connector/provision.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
-import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
+import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import { ensureStopped } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
@@ -17,24 +14,6 @@ import { stackUp } from '../stack/lib/stack.ts'
 import { runCli } from './cli.ts'
 import { curlExamples } from './curl-examples.ts'
 import { withLocalStackDefaults } from './local-env.ts'
-
-/**
- * Runs a service as a child, its output prefixed so the two interleave readably. One process per
- * service (node with tsx as its loader), so a signal reaches the service itself.
- */
-function runService(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry)], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`))
-  }
-  return child
-}
-
-const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
 
 /**
  * `npm start`: the whole pipeline from a fresh clone. Brings up the stack, migrates, registers
@@ -55,33 +34,44 @@ runCli(async () => {
       clientId: 'outbox-cdc-start',
     }).admin()
     await admin.connect()
-    await ensureEventTopics(
+    await provisionConnector(
       admin,
-      connectorEnv.TOPIC_NAMESPACE,
-      connectorEnv.TOPIC_PARTITIONS,
-      deadLetterTopicSettingsOf(connectorEnv),
-    ).finally(() => admin.disconnect())
-    const status = await registerConnector(
       createConnectClient(connectorEnv.CONNECT_URL),
       connectorEnv,
       reporter.info,
-    )
-    for (const line of describeStatus(status)) reporter.info(line)
+    ).finally(() => admin.disconnect())
   })
 
   const apiPort = env.API_PORT ?? '3000'
   const childEnv = { ...process.env, ...env, API_PORT: apiPort } as NodeJS.ProcessEnv
   const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts' } as const
-  const services = new Map<keyof typeof entries, ChildProcess>()
-  const restarts = { api: 0, consumer: 0 }
+  // The supervisor the services expect: the consumer exits 1 on purpose when it cannot go on
+  // (uncommitted, to resume after a restart). A service that keeps dying is given up on.
+  const maxRestarts = 5
+  const services = createSupervisor({
+    cwd: repoRoot,
+    policy: { initialDelayMs: 1000, maxDelayMs: 30_000, healthyAfterMs: 60_000, maxRestarts },
+    // Prefixed lines, so the two services' output interleaves readably.
+    output: { line: (name, line) => console.log(`[${name}] ${line}`) },
+    onExit: (name, { code, signal, restart, delayMs }) => {
+      const how = signal ?? `code ${code}`
+      if (delayMs === undefined) {
+        console.error(`${name} exited (${how}) ${restart} times in a row; stopping everything.`)
+        void stopAll(1)
+      } else {
+        console.error(
+          `${name} exited (${how}); restarting it in ${delayMs / 1000} s (restart ${restart} of ${maxRestarts})`,
+        )
+      }
+    },
+  })
 
   let stopping = false
   const stopAll = async (code: number) => {
     if (stopping) return
     stopping = true
     console.log('\nStopping the API and the consumer …')
-    for (const child of services.values()) if (!exited(child)) child.kill('SIGTERM')
-    while ([...services.values()].some((child) => !exited(child))) await delay(100)
+    await services.stop('SIGTERM')
     const startedHere = (['connect', 'kafka', 'postgres'] as const).filter(
       (name) => outcomes[name] === 'started',
     )
@@ -91,34 +81,11 @@ runCli(async () => {
     }
     process.exit(code)
   }
-
-  /**
-   * Acts as the supervisor the services expect: the consumer exits 1 on purpose when it cannot go
-   * on (uncommitted, to resume after a restart). A service that keeps dying is given up on.
-   */
-  const supervise = (name: keyof typeof entries) => {
-    const child = runService(name, entries[name], childEnv)
-    services.set(name, child)
-    child.on('exit', (code, signal) => {
-      if (stopping) return
-      restarts[name] += 1
-      if (restarts[name] > 5) {
-        console.error(
-          `${name} exited (${signal ?? `code ${code}`}) for the ${restarts[name]}th time; stopping everything.`,
-        )
-        void stopAll(1)
-        return
-      }
-      console.error(
-        `${name} exited (${signal ?? `code ${code}`}); restarting it (restart ${restarts[name]} of 5)`,
-      )
-      void delay(1000).then(() => !stopping && supervise(name))
-    })
-  }
   process.on('SIGINT', () => void stopAll(0))
   process.on('SIGTERM', () => void stopAll(0))
-  supervise('api')
-  supervise('consumer')
+  for (const [name, entry] of Object.entries(entries)) {
+    services.start(name, { args: tsxArgs(join(repoRoot, entry)), env: childEnv })
+  }
 
   const apiUrl = `http://127.0.0.1:${apiPort}`
   await reporter.step('wait for the API', async () => {

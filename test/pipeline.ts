@@ -3,15 +3,13 @@ import { type Consumer, logLevel } from 'kafkajs'
 import type { ProvidedContext } from 'vitest'
 import { buildApp } from '../api/app.ts'
 import { loadConnectorConfig } from '../connector/config.ts'
-import { registerConnector } from '../connector/register.ts'
-import { ensureEventTopics } from '../connector/topics.ts'
+import { provisionConnector } from '../connector/provision.ts'
 import type { IncomingEvent } from '../consumer/apply-event.ts'
 import { createEventConsumer, toIncoming } from '../consumer/event-consumer.ts'
 import { createConsumerMetrics } from '../consumer/metrics.ts'
 import { openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
-import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
@@ -59,14 +57,8 @@ export async function startPipeline(
   })
   const admin = kafka.admin()
   await admin.connect()
-  await ensureEventTopics(
-    admin,
-    namespace,
-    connectorEnv.TOPIC_PARTITIONS,
-    deadLetterTopicSettingsOf(connectorEnv),
-  )
   const connect = createConnectClient(stack.connect.url)
-  await registerConnector(connect, connectorEnv, () => {})
+  await provisionConnector(admin, connect, connectorEnv, () => {})
 
   const database = openDatabase(db.url, { max: 5 })
   const app = await buildApp({ db: database.db, logger: false })

@@ -184,11 +184,7 @@ describe('the outbox pipeline end to end', () => {
 
   it('keeps the outbox table empty, and delivers what was written while the connector was paused', async () => {
     await p.connect.pause(p.connectorEnv.CONNECTOR_NAME)
-    await expect
-      .poll(async () => (await p.connect.status(p.connectorEnv.CONNECTOR_NAME))?.tasks[0]?.state, {
-        timeout: 20_000,
-      })
-      .toBe('PAUSED')
+    await p.connect.waitForState(p.connectorEnv.CONNECTOR_NAME, 'PAUSED', 20_000)
     const book = await postBook({ title: 'Written while paused', author: 'Lag', price: 3, stock: 3 })
     const [outboxRows] = await p.database.db.execute<{ n: number }>(
       sql`select count(*)::int as n from outbox`,

@@ -1,23 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 import { loadConnectorConfig } from '../connector/config.ts'
+import { provisionConnector } from '../connector/provision.ts'
 import { registerConnector } from '../connector/register.ts'
-import { ensureEventTopics } from '../connector/topics.ts'
 import { migrateDatabase } from '../db/migrate.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
-import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
+import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
-import type { ComponentName } from '../stack/lib/component.ts'
-import { loadStackConfig, repoRoot, type StackConfig } from '../stack/lib/config.ts'
-import { findFreePort } from '../stack/lib/ports.ts'
-import { killProcessGroup, readRecord } from '../stack/lib/processes.ts'
-import { consoleReporter } from '../stack/lib/report.ts'
-import { stackDown, stackInfo, stackUp } from '../stack/lib/stack.ts'
+import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
+import type { ComponentName } from './lib/component.ts'
+import { loadStackConfig, repoRoot, type StackConfig } from './lib/config.ts'
+import { findFreePort } from './lib/ports.ts'
+import { killProcessGroup, readRecord } from './lib/processes.ts'
+import { consoleReporter } from './lib/report.ts'
+import { stackDown, stackInfo, stackUp } from './lib/stack.ts'
 
 /**
  * A whole pipeline of real processes on a stack of its own (temp dir, free ports), so processes
@@ -83,10 +81,8 @@ async function wire(
   const kafka = createKafka({ brokers: info.kafka.brokers, clientId: 'fault-rig' })
   const admin = kafka.admin()
   await admin.connect()
-  await ensureEventTopics(admin, connectorEnv.TOPIC_NAMESPACE, 3, deadLetterTopicSettingsOf(connectorEnv))
-  await admin.disconnect()
   const connect = createConnectClient(info.connect.url)
-  await registerConnector(connect, connectorEnv, say)
+  await provisionConnector(admin, connect, connectorEnv, say).finally(() => admin.disconnect())
 
   const apiPort = await findFreePort()
   const serviceEnv = {
@@ -101,33 +97,23 @@ async function wire(
     CONSUMER_RETRY_MAX_MS: '2000',
     ...options.serviceEnv,
   }
-  let stopping = false
-  const supervised = new Map<string, ChildProcess>()
-  let unexpectedExits = 0
-  const extraEnv = new Map<string, Record<string, string>>()
-  const run = (name: string, entry: string) => {
-    // One process per service (node with tsx as its loader), so SIGKILL hits the service itself:
-    // killing the `tsx` wrapper would leave its child running.
-    const log = openSync(join(stackDir, `${name}.log`), 'a')
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry)], {
-      cwd: repoRoot,
-      env: { ...serviceEnv, ...options.consumerEnv?.[name], ...extraEnv.get(name) },
-      stdio: ['ignore', log, log],
+  const services = createSupervisor({
+    cwd: repoRoot,
+    // Back within seconds once what a service waits for is back: the suite measures recovery.
+    policy: { initialDelayMs: 500, maxDelayMs: 4000, healthyAfterMs: 10_000 },
+    output: { file: (name) => join(stackDir, `${name}.log`) },
+    onExit: (name, { code, signal, delayMs }) =>
+      say(`${name} exited (${signal ?? code}); restarting it in ${delayMs} ms`),
+  })
+  const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts' }
+  const run = (name: string, entry: string, env: Record<string, string> = {}) =>
+    services.start(name, {
+      args: tsxArgs(join(repoRoot, entry)),
+      env: { ...serviceEnv, ...options.consumerEnv?.[name], ...env },
     })
-    closeSync(log)
-    child.on('exit', (code, signal) => {
-      if (stopping || supervised.get(name) !== child) return
-      // The supervisor's job: a process that exits on its own is started again.
-      unexpectedExits += 1
-      say(`${name} exited (${signal ?? code}); restarting it`)
-      void delay(500).then(() => !stopping && supervised.get(name) === child && run(name, entry))
-    })
-    supervised.set(name, child)
-    return child
-  }
   const consumerNames = Array.from({ length: options.consumers }, (_, i) => `consumer-${i + 1}`)
-  run('api', 'api/server.ts')
-  for (const name of consumerNames) run(name, 'consumer/main.ts')
+  run('api', entries.api)
+  for (const name of consumerNames) run(name, entries.consumer)
   say(`service logs: ${stackDir}/{api,${consumerNames.join(',')}}.log`)
 
   const sql = postgres(info.postgres.url, { max: 2, onnotice: () => {} })
@@ -151,47 +137,37 @@ async function wire(
     },
     consumerNames,
     get unexpectedExits() {
-      return unexpectedExits
+      return services.unexpectedExits
     },
     /** Starts another consumer with settings of its own (another group, namespace or database). */
     startConsumer(name: string, env: Record<string, string>) {
-      extraEnv.set(name, env)
-      run(name, 'consumer/main.ts')
+      run(name, entries.consumer, env)
     },
     /** Replaces the API process with one started with these settings over the rig's. */
     async restartApi(env: Record<string, string>) {
-      await this.kill('api')
-      extraEnv.set('api', env)
-      run('api', 'api/server.ts')
+      await services.kill('api')
+      run('api', entries.api, env)
     },
     /** The pid of a service process (api, consumer-N), while it runs. */
-    pidOf(name: string) {
-      return supervised.get(name)?.pid
-    },
+    pidOf: (name: string) => services.pidOf(name),
     /** Sends a service process a signal: SIGSTOP freezes it mid-work, SIGCONT lets it go on. */
     signal(name: string, signal: 'SIGSTOP' | 'SIGCONT') {
-      supervised.get(name)?.kill(signal)
+      services.signal(name, signal)
     },
     /**
-     * SIGKILL, as a crash or the OOM killer would, then wait until it is gone: a service process,
-     * or a stack component as a whole instance (its process group: Postgres' backends too).
+     * SIGKILL, as a crash or the OOM killer would, then wait until it is gone: a service process
+     * (not restarted until `restart`), or a stack component as a whole instance (its process
+     * group: Postgres' backends too).
      */
     async kill(name: ComponentName | 'api' | string) {
-      const child = supervised.get(name)
-      if (child) {
-        supervised.delete(name)
-        child.kill('SIGKILL')
-        while (child.exitCode === null && child.signalCode === null) await delay(20)
-        return
-      }
+      if (services.has(name)) return services.kill(name)
       const record = readRecord(join(stackDir, name, 'process.json'))
       if (!record) throw new Error(`no process for ${name}`)
       await killProcessGroup(record)
     },
-    /** Starts again whatever was killed: a stack component through stack:up, a service as the supervisor would. */
+    /** Starts again whatever was killed: a stack component through stack:up, a service with its last settings. */
     async restart(name: ComponentName | 'api' | string) {
-      if (name === 'api') run('api', 'api/server.ts')
-      else if (consumerNames.includes(name) || extraEnv.has(name)) run(name, 'consumer/main.ts')
+      if (services.has(name)) services.restart(name)
       else
         await stackUp(
           config,
@@ -199,14 +175,10 @@ async function wire(
         )
     },
     async connectorHealthy() {
-      const status = await connect.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined)
-      return (
-        status !== undefined && [status.connector, ...status.tasks].every((part) => part.state === 'RUNNING')
-      )
+      return isRunning(await connect.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined))
     },
     async stop() {
-      stopping = true
-      for (const child of supervised.values()) child.kill('SIGKILL')
+      await services.stop('SIGKILL')
       if (process.env.FAULT_KEEP_LOGS) say(`kept ${stackDir}`)
       await sql.end({ timeout: 2 }).catch(() => {})
       await stackDown(config, { purge: !process.env.FAULT_KEEP_LOGS })
