@@ -7,6 +7,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
 }
 
+export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>
+
 /**
  * A fresh database on the shared server, dropped afterwards: creating one costs milliseconds,
  * starting a server costs seconds. Returns URLs for the admin and the database itself.
