@@ -5,7 +5,7 @@ import { type AppOptions, buildApp } from '../api/app.ts'
 import { type Database, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { type OutboxEventReader, openOutboxEventReader } from './outbox-events.ts'
-import { createTestDatabase, type TestDatabase } from './support.ts'
+import { createTestDatabase, readThrough, type TestDatabase } from './support.ts'
 
 export interface ApiFixture {
   /** The test file's own database on the shared server (`name` for pg_stat_activity). */
@@ -61,25 +61,5 @@ export function useApiFixture(prefix: string, options: ApiFixtureOptions = {}): 
     for (const cleanup of cleanups.reverse()) await cleanup()
   })
 
-  const current = (): ApiFixture => {
-    if (!opened) throw new Error('the API fixture is read outside a test or hook')
-    return opened
-  }
-  return {
-    get db() {
-      return current().db
-    },
-    get database() {
-      return current().database
-    },
-    get app() {
-      return current().app
-    },
-    get raw() {
-      return current().raw
-    },
-    get events() {
-      return current().events
-    },
-  }
+  return readThrough('the API fixture', () => opened, ['db', 'database', 'app', 'raw', 'events'])
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, inject } from 'vitest'
 import { type Database, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createKafka } from '../lib/kafka.ts'
-import { createTestDatabase, type TestDatabase } from './support.ts'
+import { createTestDatabase, readThrough, type TestDatabase } from './support.ts'
 
 export interface ConsumerFixture {
   /** The test file's own database on the shared server, migrated. */
@@ -48,21 +48,10 @@ export function useConsumerFixture(prefix: string, options: { poolMax?: number }
     await opened?.db.drop()
   })
 
-  const current = () => {
-    if (!opened) throw new Error('the consumer fixture is read outside a test or hook')
-    return opened
+  const onCleanup = (cleanup: () => Promise<unknown>) => {
+    cleanups.push(cleanup)
   }
-  return {
-    get db() {
-      return current().db
-    },
-    get database() {
-      return current().database
-    },
-    kafka,
-    admin,
-    onCleanup: (cleanup) => cleanups.push(cleanup),
-  }
+  return readThrough('the consumer fixture', () => opened, ['db', 'database'], { kafka, admin, onCleanup })
 }
 
 /** A BookAdded payload as the API would write it, with a fresh id. */
