@@ -10,7 +10,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
 import type { Db } from '../db/client.ts'
-import { ApiError } from './errors.ts'
+import { ApiError, validationFailed } from './errors.ts'
 import { type IdempotencyKeyExpiry, startIdempotencyKeyExpiry } from './idempotency-key-expiry.ts'
 import { type ApiMetrics, createApiMetrics } from './metrics.ts'
 import { bookRoutes } from './routes/books.ts'
@@ -61,19 +61,15 @@ export async function buildApp(options: AppOptions) {
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const details = error.validation.map((issue) => ({
-        field: fieldOf(error.validationContext ?? 'request', issue.instancePath, issue.params),
-        message: issue.message ?? 'is invalid',
-      }))
-      return reply.code(400).send({
-        error: 'VALIDATION_FAILED',
-        message: details.map((d) => `${d.field}: ${d.message}`).join('; '),
-        details,
-      })
-    }
-    if (error instanceof ApiError)
-      return reply.code(error.status).send({ error: error.code, message: error.message })
+    const apiError = hasZodFastifySchemaValidationErrors(error)
+      ? validationFailed(
+          error.validation.map((issue) => ({
+            field: fieldOf(error.validationContext ?? 'request', issue.instancePath, issue.params),
+            message: issue.message ?? 'is invalid',
+          })),
+        )
+      : error
+    if (apiError instanceof ApiError) return reply.code(apiError.status).send(apiError.toBody())
     // Fastify's own client errors: malformed JSON (400), body too large (413), media type (415).
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: error.code ?? 'BAD_REQUEST', message: error.message })
@@ -81,9 +77,10 @@ export async function buildApp(options: AppOptions) {
     request.log.error({ err: error }, 'request failed')
     return reply.code(500).send({ error: 'INTERNAL', message: 'Internal error; it has been logged.' })
   })
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'NOT_FOUND', message: `No route ${request.method} ${request.url}.` }),
-  )
+  app.setNotFoundHandler((request, reply) => {
+    const error = new ApiError('NOT_FOUND', `No route ${request.method} ${request.url}.`)
+    return reply.code(error.status).send(error.toBody())
+  })
 
   app.get('/health', { schema: { hide: true } }, async (_request, reply) => {
     try {

@@ -12,10 +12,20 @@ export const apiErrorStatus = {
 
 export type ApiErrorCode = keyof typeof apiErrorStatus
 
-export class ApiError extends CodedError<ApiErrorCode> {
-  readonly details?: unknown
+/** One problem with one field of a request: `body/price`, `params/id`, `querystring/limit`. */
+export interface FieldProblem {
+  field: string
+  message: string
+}
 
-  constructor(code: ApiErrorCode, message: string, options: { retryable?: boolean; details?: unknown } = {}) {
+export class ApiError extends CodedError<ApiErrorCode> {
+  readonly details?: FieldProblem[]
+
+  constructor(
+    code: ApiErrorCode,
+    message: string,
+    options: { retryable?: boolean; details?: FieldProblem[] } = {},
+  ) {
     super(code, message, options)
     this.details = options.details
   }
@@ -23,4 +33,19 @@ export class ApiError extends CodedError<ApiErrorCode> {
   get status(): number {
     return apiErrorStatus[this.code]
   }
+
+  /** The response body: `{ error: CODE, message }`, plus `details` when the error names fields. */
+  toBody() {
+    return {
+      error: this.code,
+      message: this.message,
+      ...(this.details === undefined ? {} : { details: this.details }),
+    }
+  }
+}
+
+/** A VALIDATION_FAILED error whose message lists every problem and whose details name each field. */
+export function validationFailed(details: FieldProblem[]): ApiError {
+  const message = details.map((d) => `${d.field}: ${d.message}`).join('; ')
+  return new ApiError('VALIDATION_FAILED', message, { details })
 }

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
-import type { EventType } from '../lib/events.ts'
+import type { OutboxEvent } from '../lib/events.ts'
 
 /** The API's Prometheus metrics, on a registry of its own (tests build several apps). */
 export function createApiMetrics() {
@@ -35,5 +35,8 @@ export function createApiMetrics() {
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>
-export const countEvent = (metrics: ApiMetrics, eventType: EventType) =>
-  metrics.outboxEvents.inc({ event_type: eventType })
+
+/** Counts the events a use case reports it appended, by type (a replay reports none). */
+export function countEvents(metrics: ApiMetrics, events: readonly Pick<OutboxEvent, 'eventType'>[]) {
+  for (const { eventType } of events) metrics.outboxEvents.inc({ event_type: eventType })
+}

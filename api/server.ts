@@ -4,7 +4,13 @@ import { withLocalStackDefaults } from '../scripts/local-env.ts'
 import { buildApp } from './app.ts'
 import { loadApiConfig } from './config.ts'
 
-/** The API process: refuses to start on bad config, drains requests on SIGINT/SIGTERM. */
+/** How long SIGINT/SIGTERM waits for requests in flight before exiting anyway (as the consumer). */
+const shutdownTimeoutMs = 15_000
+
+/**
+ * The API process: refuses to start on bad config, drains requests on SIGINT/SIGTERM and exits
+ * with 1 when that takes longer than `shutdownTimeoutMs`.
+ */
 async function main() {
   const config = loadApiConfig(withLocalStackDefaults())
   const log = createLogger('api', config.LOG_LEVEL)
@@ -26,7 +32,13 @@ async function main() {
   const shutdown = async (signal: string) => {
     if (closing) return
     closing = true
-    log.info({ signal }, 'shutting down: finishing requests in flight')
+    log.info({ signal, shutdownTimeoutMs }, 'shutting down: finishing requests in flight')
+    // A request or a pool that never finishes must not keep a stopped API alive forever.
+    const forced = setTimeout(() => {
+      log.error({ shutdownTimeoutMs }, 'shutdown timed out: exiting with requests still open')
+      process.exit(1)
+    }, shutdownTimeoutMs)
+    forced.unref()
     await app.close()
     await database.close()
     process.exit(0)

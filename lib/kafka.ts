@@ -1,12 +1,40 @@
-import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs'
+import { type Admin, Kafka, type KafkaConfig, type LogEntry, type logCreator, logLevel } from 'kafkajs'
 import pRetry from 'p-retry'
 
 /**
- * The one place that builds a Kafka client, so swapping kafkajs for another client touches one
- * file. kafkajs logs through its own logger; we keep it to errors unless asked.
+ * The one place that builds a Kafka client and decides what kafkajs logs: errors only unless
+ * asked, through `kafkaLogCreator`. The consumer, the topic and DLQ tools use kafkajs's types
+ * and calls directly, so another Kafka client would touch those files as well as this one.
  */
 export function createKafka(options: { brokers: string[]; clientId: string } & Partial<KafkaConfig>): Kafka {
-  return new Kafka({ logLevel: logLevel.ERROR, ...options })
+  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator, ...options })
+}
+
+/** GROUP_LOAD_IN_PROGRESS as kafkajs words it in a failed response's `error` field. */
+const coordinatorLoading = "The coordinator is loading and hence can't process requests"
+
+/**
+ * A kafkajs log entry as one JSON line, the way kafkajs's own console logger writes it, with the
+ * level it is written at. A group coordinator that is still loading (a broker just started reads
+ * its group metadata first) is INFO, not ERROR: kafkajs retries that request itself, and nothing
+ * failed. Every other entry keeps its level.
+ */
+export function formatKafkaLog({ namespace, level, label, log }: LogEntry): {
+  level: logLevel
+  line: string
+} {
+  const harmless = level === logLevel.ERROR && String(log.error ?? '').startsWith(coordinatorLoading)
+  const written = harmless ? { level: logLevel.INFO, label: 'INFO' } : { level, label }
+  const message = namespace ? `[${namespace}] ${log.message}` : log.message
+  return { level: written.level, line: JSON.stringify({ level: written.label, ...log, message }) }
+}
+
+/** kafkajs's console output, with the levels `formatKafkaLog` gives: errors to stderr, the rest to stdout. */
+export const kafkaLogCreator: logCreator = () => (entry) => {
+  const { level, line } = formatKafkaLog(entry)
+  if (level === logLevel.ERROR) console.error(line)
+  else if (level === logLevel.WARN) console.warn(line)
+  else console.log(line)
 }
 
 /** Parses `host:port,host:port` as given in KAFKA_BROKERS. */

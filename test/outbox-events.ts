@@ -1,9 +1,24 @@
 import type postgres from 'postgres'
+import { type EventType, eventCatalogue } from '../lib/events.ts'
 
 export interface WrittenEvent {
   eventType: string
   aggregateType: string
   aggregateId: string
+}
+
+/** The event the API should have written for `aggregateId`, as the reader returns it. */
+export const writtenEvent = (eventType: EventType, aggregateId: string): WrittenEvent => ({
+  eventType,
+  aggregateType: eventCatalogue[eventType].aggregateType,
+  aggregateId,
+})
+
+export interface OutboxEventReader {
+  /** Every event committed since the previous call, each returned once (the slot moves on). */
+  take(): Promise<WrittenEvent[]>
+  /** Drops the slot. */
+  close(): Promise<void>
 }
 
 const field = (data: string, name: string) =>
@@ -14,10 +29,9 @@ const field = (data: string, name: string) =>
  * outbox table is always empty by design), through a test_decoding slot of the caller's own on
  * the caller's own test database. `sql` must be allowed to create replication slots.
  */
-export async function openOutboxEventReader(sql: postgres.Sql, slot: string) {
+export async function openOutboxEventReader(sql: postgres.Sql, slot: string): Promise<OutboxEventReader> {
   await sql`select pg_create_logical_replication_slot(${slot}, 'test_decoding')`
   return {
-    /** Every event committed since the previous call, each returned once (the slot moves on). */
     async take(): Promise<WrittenEvent[]> {
       const rows = await sql<{ data: string }[]>`
         select data from pg_logical_slot_get_changes(${slot}, null, null, 'skip-empty-xacts', '1')

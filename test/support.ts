@@ -8,6 +8,34 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
+ * `base` with `keys` added that read through to what `opened()` returns once a beforeAll hook has
+ * set it, so a test file holds a fixture from describe time and uses its fields in tests and
+ * hooks. Reading such a field before the hook ran throws, naming `what`. (Spreading the result
+ * reads every field: do not.)
+ */
+export function readThrough<T extends object, B extends object = object>(
+  what: string,
+  opened: () => T | undefined,
+  keys: readonly (keyof T)[],
+  base: B = {} as B,
+): T & B {
+  const view = base as T & B
+  for (const key of keys) {
+    Object.defineProperty(view, key, {
+      enumerable: true,
+      get: () => {
+        const value = opened()
+        if (value === undefined) throw new Error(`${what} is read outside a test or hook`)
+        return value[key]
+      },
+    })
+  }
+  return view
+}
+
+export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>
+
+/**
  * A fresh database on the shared server, dropped afterwards: creating one costs milliseconds,
  * starting a server costs seconds. Returns URLs for the admin and the database itself.
  */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Db } from '../../db/client.ts'
 import { ApiError } from '../errors.ts'
-import { type ApiMetrics, countEvent } from '../metrics.ts'
+import { type ApiMetrics, countEvents } from '../metrics.ts'
 import { findBook, listBooks, toBook } from '../repositories/books.ts'
 import { addBook } from '../use-cases/add-book.ts'
 import { removeBook } from '../use-cases/remove-book.ts'
@@ -14,6 +14,7 @@ import {
   idParams,
   listQuery,
   traceContextOf,
+  writeContextOf,
   writeHeaders,
 } from './schemas.ts'
 
@@ -33,13 +34,9 @@ export const bookRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
-      const result = await addBook(db, request.body, {
-        idempotencyKey: request.headers['idempotency-key'],
-        idempotencyKeyTtlHours,
-        traceContext: traceContextOf(request.headers),
-      })
+      const result = await addBook(db, request.body, writeContextOf(request.headers, idempotencyKeyTtlHours))
       if (result.replayed) reply.header('idempotent-replayed', 'true')
-      else countEvent(metrics, 'BookAdded')
+      countEvents(metrics, result.events)
       return reply.code(result.statusCode as 201).send(result.body as z.infer<typeof bookSchema>)
     },
   )
@@ -82,9 +79,11 @@ export const bookRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request) => {
-      const book = await removeBook(db, request.params.id, { traceContext: traceContextOf(request.headers) })
-      countEvent(metrics, 'BookRemoved')
-      return book
+      const result = await removeBook(db, request.params.id, {
+        traceContext: traceContextOf(request.headers),
+      })
+      countEvents(metrics, result.events)
+      return result.body
     },
   )
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
 import type { Db } from '../../db/client.ts'
 import { ApiError } from '../errors.ts'
-import { type ApiMetrics, countEvent } from '../metrics.ts'
+import { type ApiMetrics, countEvents } from '../metrics.ts'
 import { findOrder, toOrder } from '../repositories/orders.ts'
 import { placeOrder } from '../use-cases/place-order.ts'
 import {
@@ -11,7 +11,7 @@ import {
   idParams,
   orderSchema,
   placeOrderBody,
-  traceContextOf,
+  writeContextOf,
   writeHeaders,
 } from './schemas.ts'
 
@@ -38,13 +38,13 @@ export const orderRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
-      const result = await placeOrder(db, request.body, {
-        idempotencyKey: request.headers['idempotency-key'],
-        idempotencyKeyTtlHours,
-        traceContext: traceContextOf(request.headers),
-      })
+      const result = await placeOrder(
+        db,
+        request.body,
+        writeContextOf(request.headers, idempotencyKeyTtlHours),
+      )
       if (result.replayed) reply.header('idempotent-replayed', 'true')
-      else countEvent(metrics, 'OrderPlaced')
+      countEvents(metrics, result.events)
       return reply.code(result.statusCode as 201).send(result.body as z.infer<typeof orderSchema>)
     },
   )

@@ -81,3 +81,15 @@ export function traceContextOf(headers: Record<string, unknown>): string | undef
   const value = headers.traceparent
   return typeof value === 'string' && traceparentPattern.test(value) ? value : undefined
 }
+
+/** What a write use case takes from its request: the Idempotency-Key and the trace context. */
+export function writeContextOf(
+  headers: { 'idempotency-key'?: string } & Record<string, unknown>,
+  idempotencyKeyTtlHours: number,
+) {
+  return {
+    idempotencyKey: headers['idempotency-key'],
+    idempotencyKeyTtlHours,
+    traceContext: traceContextOf(headers),
+  }
+}

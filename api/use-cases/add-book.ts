@@ -11,7 +11,7 @@ export interface AddBookInput {
   stock: number
 }
 
-/** Adds a book and its BookAdded event in one transaction. */
+/** Adds a book and its BookAdded event in one transaction; returns the event unless replayed. */
 export async function addBook(
   db: Db,
   input: AddBookInput,
@@ -35,7 +35,8 @@ export async function addBook(
       updatedAt: now,
     })
     const book: Book = toBook(row)
-    await appendOutboxEvent(tx, bookAdded(book), context.traceContext)
-    return { statusCode: 201, body: book }
+    const event = bookAdded(book)
+    await appendOutboxEvent(tx, event, context.traceContext)
+    return { statusCode: 201, body: book, events: [event] }
   })
 }

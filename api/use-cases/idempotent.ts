@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Db, Tx } from '../../db/client.ts'
 import { ApiError } from '../errors.ts'
-import {
-  claimIdempotencyKey,
-  type StoredResponse,
-  saveIdempotentResponse,
-} from '../repositories/idempotency.ts'
+import { claimIdempotencyKey, saveIdempotentResponse } from '../repositories/idempotency.ts'
+import type { Outcome } from './outcome.ts'
 
 export interface Idempotency {
   scope: string
@@ -36,13 +33,14 @@ export function canonicalJson(value: unknown): string {
  * with a key does the work and stores its response in the same transaction; a retry with the same
  * key and body gets that response back and writes nothing; the same key with another body is an
  * error. Failed requests store nothing, so a retry after a 409 runs again. All of this holds for
- * `keyTtlHours` after the key's first use; after that the key is a new request.
+ * `keyTtlHours` after the key's first use; after that the key is a new request. A replay returns
+ * no events: it appended none.
  */
 export async function runIdempotent(
   db: Db,
   idempotency: Idempotency,
-  work: (tx: Tx) => Promise<StoredResponse>,
-): Promise<StoredResponse & { replayed: boolean }> {
+  work: (tx: Tx) => Promise<Outcome>,
+): Promise<Outcome & { replayed: boolean }> {
   const { scope, key } = idempotency
   return db.transaction(async (tx) => {
     if (key === undefined) return { ...(await work(tx)), replayed: false }
@@ -55,10 +53,10 @@ export async function runIdempotent(
           'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
         )
       }
-      return { ...claim.response, replayed: true }
+      return { ...claim.response, events: [], replayed: true }
     }
-    const response = await work(tx)
-    await saveIdempotentResponse(tx, scope, key, response)
-    return { ...response, replayed: false }
+    const outcome = await work(tx)
+    await saveIdempotentResponse(tx, scope, key, { statusCode: outcome.statusCode, body: outcome.body })
+    return { ...outcome, replayed: false }
   })
 }

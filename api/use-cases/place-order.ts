@@ -1,10 +1,10 @@
 import type { Db } from '../../db/client.ts'
 import { orderPlaced } from '../../lib/events.ts'
-import { ApiError } from '../errors.ts'
 import { findBook, takeStock } from '../repositories/books.ts'
 import { insertOrder, toOrder } from '../repositories/orders.ts'
 import { appendOutboxEvent } from '../repositories/outbox.ts'
 import { defaultIdempotencyKeyTtlHours, runIdempotent } from './idempotent.ts'
+import { orderRefusal } from './order-refusal.ts'
 
 export interface PlaceOrderInput {
   customerId: string
@@ -13,8 +13,9 @@ export interface PlaceOrderInput {
 }
 
 /**
- * Takes the stock, records the order and appends OrderPlaced in one transaction; when the stock
- * cannot be taken, says why and writes nothing.
+ * Takes the stock, records the order and appends OrderPlaced in one transaction, returning the
+ * event unless replayed; when the stock cannot be taken, throws why (`orderRefusal`) and writes
+ * nothing.
  */
 export async function placeOrder(
   db: Db,
@@ -32,17 +33,7 @@ export async function placeOrder(
     async (tx) => {
       const now = new Date()
       const book = await takeStock(tx, input.bookId, input.quantity, now)
-      if (!book) {
-        const existing = await findBook(tx, input.bookId)
-        if (!existing) throw new ApiError('BOOK_NOT_FOUND', `bookId: no book with id ${input.bookId}.`)
-        if (existing.removedAt)
-          throw new ApiError('BOOK_REMOVED', `bookId: book ${input.bookId} is no longer on sale.`)
-        throw new ApiError(
-          'INSUFFICIENT_STOCK',
-          `quantity: ${input.quantity} requested but only ${existing.stock} in stock for book ${input.bookId}.`,
-          { retryable: true },
-        )
-      }
+      if (!book) throw orderRefusal(input, await findBook(tx, input.bookId))
       const row = await insertOrder(tx, {
         id: crypto.randomUUID(),
         customerId: input.customerId,
@@ -53,8 +44,9 @@ export async function placeOrder(
         createdAt: now,
       })
       const order = toOrder(row)
-      await appendOutboxEvent(tx, orderPlaced(order), context.traceContext)
-      return { statusCode: 201, body: order }
+      const event = orderPlaced(order)
+      await appendOutboxEvent(tx, event, context.traceContext)
+      return { statusCode: 201, body: order, events: [event] }
     },
   )
 }

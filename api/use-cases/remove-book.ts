@@ -3,18 +3,19 @@ import { bookRemoved } from '../../lib/events.ts'
 import { ApiError } from '../errors.ts'
 import { markBookRemoved, toBook } from '../repositories/books.ts'
 import { appendOutboxEvent } from '../repositories/outbox.ts'
+import type { Outcome } from './outcome.ts'
 
-/** Takes a book off sale and appends BookRemoved, in one transaction. A second removal is a 404. */
+/**
+ * Takes a book off sale and appends BookRemoved, in one transaction, returning the book and the
+ * event. A second removal is a 404.
+ */
 export async function removeBook(db: Db, id: string, context: { traceContext?: string }) {
   return db.transaction(async (tx) => {
     const row = await markBookRemoved(tx, id, new Date())
     if (!row) throw new ApiError('NOT_FOUND', `No book with id ${id} is on sale.`)
     const book = toBook(row)
-    await appendOutboxEvent(
-      tx,
-      bookRemoved({ ...book, removedAt: book.removedAt ?? book.updatedAt }),
-      context.traceContext,
-    )
-    return book
+    const event = bookRemoved({ ...book, removedAt: book.removedAt ?? book.updatedAt })
+    await appendOutboxEvent(tx, event, context.traceContext)
+    return { statusCode: 200, body: book, events: [event] } satisfies Outcome
   })
 }

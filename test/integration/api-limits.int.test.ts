@@ -1,49 +1,17 @@
-import type { FastifyInstance } from 'fastify'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildApp } from '../../api/app.ts'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
-import { openOutboxEventReader } from '../outbox-events.ts'
-import { createTestDatabase } from '../support.ts'
-
-const stack = inject('stack')
+import { describe, expect, it } from 'vitest'
+import { useApiFixture } from '../api-fixture.ts'
+import { footprintOf } from '../api-harness.ts'
+import { writtenEvent } from '../outbox-events.ts'
 
 /**
  * Regression tests for input that is valid in shape but that the database cannot hold: each was a
  * 500 once. Every limit is enforced at the edge, as a 400 naming the field, writing nothing.
  */
 describe('the API at the limits of what Postgres stores', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
-  let app: FastifyInstance
-  let raw: postgres.Sql
-  let events: Awaited<ReturnType<typeof openOutboxEventReader>>
-
-  beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_api_limits')
-    await migrateDatabase(db.url)
-    raw = postgres(db.url, { max: 1, onnotice: () => {} })
-    events = await openOutboxEventReader(raw, `api_limits_${Date.now()}`)
-    database = openDatabase(db.url, { max: 5 })
-    app = (await buildApp({ db: database.db, logger: false })) as unknown as FastifyInstance
-  })
-  afterAll(async () => {
-    await app?.close()
-    await database?.close()
-    await events?.close()
-    await raw?.end()
-    await db?.drop()
-  })
-
-  const rowCounts = async () => {
-    const [counts] = await raw<{ books: number; orders: number; keys: number }[]>`
-      select (select count(*)::int from books) as books, (select count(*)::int from orders) as orders,
-             (select count(*)::int from idempotency_keys) as keys`
-    return counts
-  }
+  const api = useApiFixture('api_limits')
+  const rowCounts = () => footprintOf(api.raw)
   const postJson = (url: string, json: string, headers: Record<string, string> = {}) =>
-    app.inject({
+    api.app.inject({
       method: 'POST',
       url,
       payload: json,
@@ -59,7 +27,7 @@ describe('the API at the limits of what Postgres stores', () => {
     ['a lone high surrogate in the title', book({ title: 'a\ud800b' }), 'body/title'],
     ['a lone low surrogate in the author', book({ author: '\udc00' }), 'body/author'],
   ])('POST /books with %s → 400 naming the field, writing nothing', async (_name, json, field) => {
-    await events.take()
+    await api.events.take()
     const before = await rowCounts()
     const keyed: Record<string, string> = { 'idempotency-key': crypto.randomUUID() }
     for (const headers of [{}, keyed]) {
@@ -69,7 +37,7 @@ describe('the API at the limits of what Postgres stores', () => {
       expect(response.json().message).toContain(field)
     }
     expect(await rowCounts()).toEqual(before)
-    expect(await events.take()).toEqual([])
+    expect(await api.events.take()).toEqual([])
   })
 
   it('stores 200 code points (as zod counts) of astral and combining characters exactly as sent', async () => {
@@ -78,20 +46,20 @@ describe('the API at the limits of what Postgres stores', () => {
     const created = await postJson('/books', book({ title, author: '\u{10FFFF}' }))
     expect(created.statusCode).toBe(201)
     expect(created.json()).toMatchObject({ title, author: '\u{10FFFF}' })
-    expect((await app.inject({ url: `/books/${created.json().id}` })).json().title).toBe(title)
+    expect((await api.app.inject({ url: `/books/${created.json().id}` })).json().title).toBe(title)
     expect((await postJson('/books', book({ title: `${title}x` }))).statusCode).toBe(400)
   })
 
   it.each([1e-9, 5e-324, 0.001, 0.005, 0.009, 12.990_000_001, 100_000.01, 1e21, -0, -0.01])(
     'POST /books with price %d → 400 (checked in cents, as stored), writing nothing',
     async (price) => {
-      await events.take()
+      await api.events.take()
       const before = await rowCounts()
       const response = await postJson('/books', book({ price }))
       expect(response.statusCode).toBe(400)
       expect(response.json().message).toMatch(/body\/price/)
       expect(await rowCounts()).toEqual(before)
-      expect(await events.take()).toEqual([])
+      expect(await api.events.take()).toEqual([])
     },
   )
 
@@ -111,21 +79,19 @@ describe('the API at the limits of what Postgres stores', () => {
     'an order of 1,000 copies at %d totals %d exactly: no 32-bit overflow',
     async (price, total, totalCents) => {
       const created = (await postJson('/books', book({ price, stock: 1_000_000 }))).json()
-      await events.take()
+      await api.events.take()
       const order = await postJson(
         '/orders',
         JSON.stringify({ customerId: crypto.randomUUID(), bookId: created.id, quantity: 1_000 }),
       )
       expect(order.statusCode).toBe(201)
       expect(order.json().total).toBe(total)
-      expect((await app.inject({ url: `/orders/${order.json().id}` })).json().total).toBe(total)
-      const [row] = await raw<{ cents: string }[]>`
+      expect((await api.app.inject({ url: `/orders/${order.json().id}` })).json().total).toBe(total)
+      const [row] = await api.raw<{ cents: string }[]>`
         select total_cents::text as cents from orders where id = ${order.json().id}`
       expect(row?.cents).toBe(totalCents)
-      expect(await events.take()).toEqual([
-        { eventType: 'OrderPlaced', aggregateType: 'order', aggregateId: order.json().id },
-      ])
-      expect((await app.inject({ url: `/books/${created.id}` })).json().stock).toBe(999_000)
+      expect(await api.events.take()).toEqual([writtenEvent('OrderPlaced', order.json().id)])
+      expect((await api.app.inject({ url: `/books/${created.id}` })).json().stock).toBe(999_000)
     },
   )
 })

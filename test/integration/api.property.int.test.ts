@@ -1,10 +1,5 @@
 import fc from 'fast-check'
-import type { FastifyInstance } from 'fastify'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildApp } from '../../api/app.ts'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   bookBody,
   freshKey,
@@ -17,6 +12,7 @@ import {
   validBookBody,
   validOrderBody,
 } from '../api-arbitraries/requests.ts'
+import { useApiFixture } from '../api-fixture.ts'
 import {
   type ApiHarness,
   createApiHarness,
@@ -25,24 +21,8 @@ import {
   plain,
 } from '../api-harness.ts'
 import { createIdempotencyModel, type Expected, sameValues } from '../api-model.ts'
-import { openOutboxEventReader } from '../outbox-events.ts'
-import { createTestDatabase } from '../support.ts'
-
-const stack = inject('stack')
-
-/** Replay a failure with FC_SEED=<seed> (add FC_PATH=<path> from the report to go straight to it). */
-const seed =
-  process.env.FC_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FC_SEED)
-const runs = (numRuns: number): fc.Parameters<unknown> => ({
-  seed,
-  numRuns,
-  ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}),
-})
-const event = (eventType: string, aggregateId: string) => ({
-  eventType,
-  aggregateType: eventType === 'OrderPlaced' ? 'order' : 'book',
-  aggregateId,
-})
+import { fcRuns, fcSeed } from '../fc-runs.ts'
+import { writtenEvent } from '../outbox-events.ts'
 
 /**
  * Property-based tests of the API's promises on generated requests that are valid in shape and
@@ -52,11 +32,7 @@ const event = (eventType: string, aggregateId: string) => ({
  * from the WAL); a 4xx writes nothing at all.
  */
 describe('the HTTP API under generated requests', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
-  let app: FastifyInstance
-  let raw: postgres.Sql
-  let events: Awaited<ReturnType<typeof openOutboxEventReader>>
+  const fixture = useApiFixture('api_prop', { poolMax: 8 })
   let api: ApiHarness
   const keys = createIdempotencyModel()
   /** Ids the properties created, for the reads to find; and the books taken off sale. */
@@ -65,21 +41,8 @@ describe('the HTTP API under generated requests', () => {
   const removed = new Set<string>()
 
   beforeAll(async () => {
-    console.log(`fast-check seed ${seed} (replay: FC_SEED=${seed})`)
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_api_prop')
-    await migrateDatabase(db.url)
-    raw = postgres(db.url, { max: 1, onnotice: () => {} })
-    events = await openOutboxEventReader(raw, `api_prop_${Date.now()}`)
-    database = openDatabase(db.url, { max: 8 })
-    app = (await buildApp({ db: database.db, logger: false })) as unknown as FastifyInstance
-    api = await createApiHarness(app, raw, events)
-  })
-  afterAll(async () => {
-    await app?.close()
-    await database?.close()
-    await events?.close()
-    await raw?.end()
-    await db?.drop()
+    console.log(`fast-check seed ${fcSeed} (replay: FC_SEED=${fcSeed})`)
+    api = await createApiHarness(fixture.app, fixture.raw, fixture.events)
   })
 
   /** Adds a book through the API (it must succeed) and returns its id. */
@@ -115,7 +78,7 @@ describe('the HTTP API under generated requests', () => {
           const { title, author, price, stock } = body.values
           expect(sent.body).toMatchObject({ title, author, price, stock: plain(stock), removedAt: null })
           expectWrote(sent, { books: 1, stock: Number(stock) })
-          expect(sent.events).toEqual([event('BookAdded', sent.body.id)])
+          expect(sent.events).toEqual([writtenEvent('BookAdded', sent.body.id)])
           books.push(sent.body.id)
           const read = await api.send({ method: 'GET', url: `/books/${sent.body.id}`, route: '/books/{id}' })
           expect(read.body).toEqual(sent.body)
@@ -133,7 +96,7 @@ describe('the HTTP API under generated requests', () => {
           keys.checkWrite(await post(again.json, headers), 'POST /books', headers, again, expected)
         },
       ),
-      runs(600),
+      fcRuns(600),
     )
     // The generators must reach the database, or this tests nothing beyond the validator.
     expect(api.count('POST /books 2xx')).toBeGreaterThan(0.4 * api.count('POST /books'))
@@ -147,7 +110,7 @@ describe('the HTTP API under generated requests', () => {
         if (plan.removed) {
           const sent = await api.send({ method: 'DELETE', url: `/books/${bookId}`, route: '/books/{id}' })
           expectWrote(sent, { removed: 1 })
-          expect(sent.events).toEqual([event('BookRemoved', bookId)])
+          expect(sent.events).toEqual([writtenEvent('BookRemoved', bookId)])
           removed.add(bookId)
         }
         let stock = plan.stock
@@ -185,7 +148,7 @@ describe('the HTTP API under generated requests', () => {
             status: 'placed',
           })
           expectWrote(sent, { orders: 1, stock: -quantity })
-          expect(sent.events).toEqual([event('OrderPlaced', sent.body.id)])
+          expect(sent.events).toEqual([writtenEvent('OrderPlaced', sent.body.id)])
           stock -= quantity
           orders.push(sent.body.id)
           const read = await api.send({
@@ -199,7 +162,7 @@ describe('the HTTP API under generated requests', () => {
         if (plan.removed) expect(shelf.status).toBe(404)
         else expect(shelf.body.stock).toBe(stock)
       }),
-      runs(200),
+      fcRuns(200),
     )
     expect(api.count('POST /orders 2xx')).toBeGreaterThan(0.3 * api.count('POST /orders'))
   })
@@ -251,16 +214,16 @@ describe('the HTTP API under generated requests', () => {
         const id = ran?.body.id
         if (scope === 'books') {
           expectWrote(measured, { books: 1, stock: Number(winner.values.stock) })
-          expect(measured.events).toEqual([event('BookAdded', id)])
+          expect(measured.events).toEqual([writtenEvent('BookAdded', id)])
           books.push(id)
         } else {
           expectWrote(measured, { orders: 1, stock: -Number(winner.values.quantity) })
-          expect(measured.events).toEqual([event('OrderPlaced', id)])
+          expect(measured.events).toEqual([writtenEvent('OrderPlaced', id)])
           orders.push(id)
         }
         keys.remember(`POST ${url}`, key, winner.values, ran?.body)
       }),
-      runs(60),
+      fcRuns(60),
     )
   })
 
@@ -313,10 +276,10 @@ describe('the HTTP API under generated requests', () => {
         if (sent.status === 200) expect(sent.body.id).toBe(canonical)
         if (read.op !== 'delete' || sent.status !== 200) return expectNothingWritten(sent)
         expectWrote(sent, { removed: 1 })
-        expect(sent.events).toEqual([event('BookRemoved', canonical)])
+        expect(sent.events).toEqual([writtenEvent('BookRemoved', canonical)])
         removed.add(canonical)
       }),
-      runs(300),
+      fcRuns(300),
     )
   })
 

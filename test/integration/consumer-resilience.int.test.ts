@@ -1,32 +1,12 @@
 import { sql } from 'drizzle-orm'
-import { logLevel, type Message } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { Message } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
 import { dlqHeader } from '../../consumer/dead-letter.ts'
 import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
-import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { createTestDatabase, uniqueName } from '../support.ts'
-
-const stack = inject('stack')
-
-const book = (title: string) => ({
-  id: crypto.randomUUID(),
-  title,
-  author: 'A',
-  price: 1,
-  stock: 1,
-  createdAt: '2026-11-23T10:00:00.000Z',
-  updatedAt: '2026-11-23T10:00:00.000Z',
-  removedAt: null,
-})
-const eventRecord = (payload: unknown, eventType = 'BookAdded', value?: string): Message => ({
-  key: (payload as { id?: string }).id ?? 'k',
-  value: value ?? JSON.stringify(payload),
-  headers: { id: crypto.randomUUID(), event_type: eventType },
-})
+import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { uniqueName } from '../support.ts'
 
 /**
  * What the consumer does with messages it cannot apply, on the real stack: poison goes to the
@@ -35,29 +15,8 @@ const eventRecord = (payload: unknown, eventType = 'BookAdded', value?: string):
  * consumer without committing. Each test runs its own consumer group over the pipeline's topics.
  */
 describe('consumer retries and dead letters', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
-  const kafka = createKafka({
-    brokers: stack.kafka.brokers,
-    clientId: 'it-resilience',
-    logLevel: logLevel.NOTHING,
-  })
-  const admin = kafka.admin()
-  const cleanups: (() => Promise<unknown>)[] = []
-
-  beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_res')
-    await migrateDatabase(db.url)
-    database = openDatabase(db.url, { max: 5 })
-    await admin.connect()
-  })
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
-    await admin.disconnect()
-    await database?.close()
-    await db?.drop()
-  })
-
+  const fixture = useConsumerFixture('res')
+  const { kafka, admin } = fixture
   /** A topic namespace of the test's own (no connector needed: records are produced directly). */
   const namespace = async (dlqConfig: { name: string; value: string }[] = []) => {
     const ns = uniqueName('it.res').toLowerCase()
@@ -66,10 +25,10 @@ describe('consumer retries and dead letters', () => {
       topics: [{ topic: `${ns}.book` }, { topic: dlq, configEntries: dlqConfig }],
       waitForLeaders: true,
     })
-    cleanups.push(() => admin.deleteTopics({ topics: [`${ns}.book`, dlq] }))
+    fixture.onCleanup(() => admin.deleteTopics({ topics: [`${ns}.book`, dlq] }))
     const dead: { value: string | null; headers: Record<string, string | undefined> }[] = []
     const reader = kafka.consumer({ groupId: uniqueName('dlq-reader') })
-    cleanups.push(() => reader.disconnect())
+    fixture.onCleanup(() => reader.disconnect())
     await reader.connect()
     await reader.subscribe({ topic: dlq, fromBeginning: true })
     await reader.run({
@@ -82,14 +41,14 @@ describe('consumer retries and dead letters', () => {
     const consumerFor = (groupId = uniqueName('resilience'), onFatal: (error: Error) => void = () => {}) => {
       const consumer = createEventConsumer({
         kafka,
-        db: database.db,
+        db: fixture.database.db,
         groupId,
         namespace: ns,
         log: createLogger('it', 'silent'),
         retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
         onFatal,
       })
-      cleanups.push(() => consumer.stop())
+      fixture.onCleanup(() => consumer.stop())
       return consumer
     }
     return {
@@ -119,9 +78,9 @@ describe('consumer retries and dead letters', () => {
     const { startConsumer, send, deadLetterOf } = await namespace()
     const consumer = await startConsumer()
     const badJson = eventRecord({ id: 'x' }, 'BookAdded', '{"title":')
-    const unknown = eventRecord(book('x'), 'BookBurnt')
-    const invalid = eventRecord({ ...book('x'), price: 'free' })
-    await send(badJson, unknown, invalid, eventRecord(book('Good')))
+    const unknown = eventRecord(bookPayload('x'), 'BookBurnt')
+    const invalid = eventRecord({ ...bookPayload('x'), price: 'free' })
+    await send(badJson, unknown, invalid, eventRecord(bookPayload('Good')))
 
     const first = await deadLetterOf(String(badJson.headers?.id))
     expect(first?.value).toBe('{"title":')
@@ -148,12 +107,12 @@ describe('consumer retries and dead letters', () => {
 
   it('retries a handler that keeps failing, then dead-letters it with the number of attempts', async () => {
     const { startConsumer, send, deadLetterOf } = await namespace()
-    await database.db.execute(
+    await fixture.database.db.execute(
       sql`alter table catalogue add constraint it_cursed check (title is distinct from 'Cursed')`,
     )
     try {
       const consumer = await startConsumer()
-      const cursed = eventRecord(book('Cursed'))
+      const cursed = eventRecord(bookPayload('Cursed'))
       await send(cursed)
       const letter = await deadLetterOf(String(cursed.headers?.id))
       expect(letter?.headers).toMatchObject({
@@ -163,7 +122,7 @@ describe('consumer retries and dead letters', () => {
       expect(letter?.headers[dlqHeader.errorMessage]).toMatch(/it_cursed/)
       expect(consumer.stats.retries).toBe(2)
     } finally {
-      await database.db.execute(sql`alter table catalogue drop constraint it_cursed`)
+      await fixture.database.db.execute(sql`alter table catalogue drop constraint it_cursed`)
     }
   })
 
@@ -171,26 +130,26 @@ describe('consumer retries and dead letters', () => {
     const { startConsumer, send, deadLetterOf } = await namespace()
     const inboxTransactions = async (ids: string[]) =>
       (
-        await database.db.execute<{ n: number }>(
+        await fixture.database.db.execute<{ n: number }>(
           sql`select count(distinct xmin::text)::int as n from consumed_events where event_id in (${sql.join(
             ids.map((id) => sql`${id}`),
             sql`, `,
           )})`,
         )
       )[0]?.n
-    await database.db.execute(
+    await fixture.database.db.execute(
       sql`alter table catalogue add constraint it_cursed_batch check (title is distinct from 'Cursed batch')`,
     )
     try {
       const consumer = await startConsumer()
-      const good = Array.from({ length: 20 }, (_, i) => eventRecord(book(`Batch ${i}`)))
+      const good = Array.from({ length: 20 }, (_, i) => eventRecord(bookPayload(`Batch ${i}`)))
       await send(...good)
       await expect.poll(() => consumer.stats.applied, { timeout: 20_000 }).toBe(20)
       // Twenty records, far fewer commits: they were applied together, not one by one.
       expect(await inboxTransactions(good.map((m) => String(m.headers?.id)))).toBeLessThan(5)
 
-      const cursed = eventRecord(book('Cursed batch'))
-      const more = Array.from({ length: 6 }, (_, i) => eventRecord(book(`More ${i}`)))
+      const cursed = eventRecord(bookPayload('Cursed batch'))
+      const more = Array.from({ length: 6 }, (_, i) => eventRecord(bookPayload(`More ${i}`)))
       // An event applied before, redelivered among new ones, is skipped and counted.
       await send(...more.slice(0, 3), cursed, good[0] as Message, ...more.slice(3))
       const letter = await deadLetterOf(String(cursed.headers?.id))
@@ -199,13 +158,13 @@ describe('consumer retries and dead letters', () => {
       expect(consumer.stats).toMatchObject({ duplicates: 1, deadLettered: 1 })
       for (const m of more) expect(await catalogueCount(JSON.parse(String(m.value)).id)).toBe(1)
     } finally {
-      await database.db.execute(sql`alter table catalogue drop constraint it_cursed_batch`)
+      await fixture.database.db.execute(sql`alter table catalogue drop constraint it_cursed_batch`)
     }
   })
 
   /** A trigger that fails with serialization_failure (40001) for the first `times` tries. */
   const failTransiently = async (times: number) => {
-    await database.db.execute(
+    await fixture.database.db.execute(
       sql.raw(`
       create sequence if not exists it_fail_seq;
       select setval('it_fail_seq', 1, false);
@@ -220,10 +179,11 @@ describe('consumer retries and dead letters', () => {
       create trigger it_fail before insert on catalogue for each row execute function it_fail();`),
     )
   }
-  const stopFailing = () => database.db.execute(sql.raw('drop trigger if exists it_fail on catalogue'))
+  const stopFailing = () =>
+    fixture.database.db.execute(sql.raw('drop trigger if exists it_fail on catalogue'))
   const catalogueCount = async (bookId: string) =>
     (
-      await database.db.execute<{ n: number }>(
+      await fixture.database.db.execute<{ n: number }>(
         sql`select count(*)::int as n from catalogue where book_id = ${bookId}`,
       )
     )[0]?.n
@@ -233,7 +193,7 @@ describe('consumer retries and dead letters', () => {
     await failTransiently(2)
     try {
       const consumer = await startConsumer()
-      const flaky = book('Flaky')
+      const flaky = bookPayload('Flaky')
       await send(eventRecord(flaky))
       await expect.poll(() => consumer.stats.applied, { timeout: 20_000 }).toBe(1)
       expect(consumer.stats.retries).toBe(2)
@@ -248,7 +208,7 @@ describe('consumer retries and dead letters', () => {
     const { consumerFor, send } = await namespace()
     await failTransiently(100)
     const groupId = uniqueName('fatal')
-    const flaky = book('Flaky')
+    const flaky = bookPayload('Flaky')
     let fatal: Error | undefined
     const first = consumerFor(groupId, (error) => {
       fatal = error

@@ -1,36 +1,21 @@
 import { sql } from 'drizzle-orm'
-import { logLevel } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { listDeadLetters, redriveDeadLetters } from '../../consumer/tools/dlq.ts'
 import { replayGroup } from '../../consumer/tools/replay.ts'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
-import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { createTestDatabase, uniqueName } from '../support.ts'
-
-const stack = inject('stack')
+import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { uniqueName } from '../support.ts'
 
 describe('dlq:list, dlq:redrive and consumer:replay', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
-  const kafka = createKafka({
-    brokers: stack.kafka.brokers,
-    clientId: 'it-tools',
-    logLevel: logLevel.NOTHING,
-  })
-  const admin = kafka.admin()
+  const fixture = useConsumerFixture('tools')
+  const { kafka, admin } = fixture
   const ns = uniqueName('it.tools').toLowerCase()
   const groupId = uniqueName('tools-group')
   const stops: (() => Promise<void>)[] = []
 
   beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_tools')
-    await migrateDatabase(db.url)
-    database = openDatabase(db.url, { max: 5 })
-    await admin.connect()
     await admin.createTopics({
       topics: [{ topic: `${ns}.book`, numPartitions: 2 }, { topic: deadLetterTopic(ns) }],
       waitForLeaders: true,
@@ -39,15 +24,12 @@ describe('dlq:list, dlq:redrive and consumer:replay', () => {
   afterAll(async () => {
     for (const stop of stops) await stop().catch(() => {})
     await admin.deleteTopics({ topics: [`${ns}.book`, deadLetterTopic(ns)] }).catch(() => {})
-    await admin.disconnect()
-    await database?.close()
-    await db?.drop()
   })
 
   const consumer = () => {
     const c = createEventConsumer({
       kafka,
-      db: database.db,
+      db: fixture.database.db,
       groupId,
       namespace: ns,
       log: createLogger('it', 'silent'),
@@ -56,31 +38,14 @@ describe('dlq:list, dlq:redrive and consumer:replay', () => {
     stops.push(() => c.stop())
     return c
   }
-  const bookEvent = (title: string) => {
-    const id = crypto.randomUUID()
-    const payload = {
-      id,
-      title,
-      author: 'A',
-      price: 1,
-      stock: 1,
-      createdAt: '2026-11-23T10:00:00.000Z',
-      updatedAt: '2026-11-23T10:00:00.000Z',
-      removedAt: null,
-    }
-    return {
-      key: id,
-      value: JSON.stringify(payload),
-      headers: { id: crypto.randomUUID(), event_type: 'BookAdded' },
-    }
-  }
+  const bookEvent = (title: string) => eventRecord(bookPayload(title))
   const titles = async () =>
-    (await database.db.execute<{ title: string }>(sql`select title from catalogue order by title`)).map(
-      (r) => r.title,
-    )
+    (
+      await fixture.database.db.execute<{ title: string }>(sql`select title from catalogue order by title`)
+    ).map((r) => r.title)
 
   it('lists a dead letter, and redrives it once its cause is fixed; a second redrive sends nothing', async () => {
-    await database.db.execute(
+    await fixture.database.db.execute(
       sql`alter table catalogue add constraint it_blocked check (title is distinct from 'Blocked')`,
     )
     const running = consumer()
@@ -96,7 +61,7 @@ describe('dlq:list, dlq:redrive and consumer:replay', () => {
     expect(letters[0]).toMatchObject({ errorCode: 'HANDLER_FAILED', attempts: '2', eventType: 'BookAdded' })
     expect(letters[0]?.original.topic).toBe(`${ns}.book`)
 
-    await database.db.execute(sql`alter table catalogue drop constraint it_blocked`)
+    await fixture.database.db.execute(sql`alter table catalogue drop constraint it_blocked`)
     const redriveGroup = `${groupId}-redrive`
     expect(
       await redriveDeadLetters(kafka, deadLetterTopic(ns), redriveGroup, {

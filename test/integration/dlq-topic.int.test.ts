@@ -1,13 +1,12 @@
 import { ConfigResourceTypes, logLevel } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { ensureEventTopics } from '../../connector/topics.ts'
 import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
 import { deadLetterTopic, topicFor } from '../../lib/events.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { createTestDatabase, uniqueName } from '../support.ts'
+import { eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { uniqueName } from '../support.ts'
 
 const stack = inject('stack')
 const dayMs = 24 * 60 * 60 * 1000
@@ -18,32 +17,12 @@ const dayMs = 24 * 60 * 60 * 1000
  * leans on the broker to create it. These hold whether or not the broker auto-creates topics.
  */
 describe('the dead-letter topic', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
-  const kafka = createKafka({
-    brokers: stack.kafka.brokers,
-    clientId: 'it-dlq-topic',
-    logLevel: logLevel.NOTHING,
-  })
-  const admin = kafka.admin()
-  const cleanups: (() => Promise<unknown>)[] = []
-
-  beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_dlq_topic')
-    await migrateDatabase(db.url)
-    database = openDatabase(db.url, { max: 3 })
-    await admin.connect()
-  })
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
-    await admin.disconnect()
-    await database?.close()
-    await db?.drop()
-  })
+  const fixture = useConsumerFixture('dlq-topic', { poolMax: 3 })
+  const { kafka, admin } = fixture
 
   const namespace = () => {
     const ns = uniqueName('it.dlqt').toLowerCase()
-    cleanups.push(async () => {
+    fixture.onCleanup(async () => {
       const mine = (await admin.listTopics()).filter(
         (t) => t.startsWith(`${ns}.`) || t === deadLetterTopic(ns),
       )
@@ -64,11 +43,7 @@ describe('the dead-letter topic', () => {
       retentionMs: resources[0]?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue,
     }
   }
-  const poison = {
-    key: 'p',
-    value: '{"title":',
-    headers: { id: crypto.randomUUID(), event_type: 'BookAdded' },
-  }
+  const poison = eventRecord({ id: 'p' }, 'BookAdded', '{"title":')
   const send = async (topic: string) => {
     const producer = kafka.producer({ allowAutoTopicCreation: false })
     await producer.connect()
@@ -97,14 +72,14 @@ describe('the dead-letter topic', () => {
     await admin.createTopics({ topics: [{ topic: topicFor('book', ns) }], waitForLeaders: true })
     const consumer = createEventConsumer({
       kafka,
-      db: database.db,
+      db: fixture.database.db,
       groupId: uniqueName('it-dlq-topic'),
       namespace: ns,
       log: createLogger('it', 'silent'),
       retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
       deadLetterTopic: { partitions: 2, retentionMs: 5 * dayMs },
     })
-    cleanups.push(() => consumer.stop())
+    fixture.onCleanup(() => consumer.stop())
     await consumer.start()
     expect(await described(deadLetterTopic(ns))).toEqual({ partitions: 2, retentionMs: String(5 * dayMs) })
 
@@ -127,7 +102,7 @@ describe('the dead-letter topic', () => {
     let fatal: (Error & { code?: string }) | undefined
     const consumer = createEventConsumer({
       kafka: impatient,
-      db: database.db,
+      db: fixture.database.db,
       groupId: uniqueName('it-dlq-topic'),
       namespace: ns,
       log: createLogger('it', 'silent'),
@@ -136,7 +111,7 @@ describe('the dead-letter topic', () => {
         fatal = error
       },
     })
-    cleanups.push(() => consumer.stop())
+    fixture.onCleanup(() => consumer.stop())
     await consumer.start()
     await admin.deleteTopics({ topics: [deadLetterTopic(ns)] })
     await expect.poll(async () => (await admin.listTopics()).includes(deadLetterTopic(ns))).toBe(false)

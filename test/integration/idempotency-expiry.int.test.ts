@@ -1,14 +1,9 @@
-import type { FastifyInstance } from 'fastify'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
 import { expireIdempotencyKeys } from '../../api/idempotency-key-expiry.ts'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
-import { openOutboxEventReader } from '../outbox-events.ts'
-import { createTestDatabase } from '../support.ts'
+import { useApiFixture } from '../api-fixture.ts'
+import { writtenEvent } from '../outbox-events.ts'
 
-const stack = inject('stack')
 const keyTtlHours = 24
 
 /**
@@ -17,65 +12,39 @@ const keyTtlHours = 24
  * transaction is still in flight.
  */
 describe('Idempotency-Key expiry', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
-  let app: FastifyInstance
-  let raw: postgres.Sql
-  let events: Awaited<ReturnType<typeof openOutboxEventReader>>
-
-  beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_idem_expiry')
-    await migrateDatabase(db.url)
-    raw = postgres(db.url, { max: 3, onnotice: () => {} })
-    events = await openOutboxEventReader(raw, `idem_expiry_${Date.now()}`)
-    database = openDatabase(db.url, { max: 8 })
-    app = (await buildApp({
-      db: database.db,
-      logger: false,
-      idempotency: { keyTtlHours },
-    })) as unknown as FastifyInstance
-  })
-  afterAll(async () => {
-    await app?.close()
-    await database?.close()
-    await events?.close()
-    await raw?.end()
-    await db?.drop()
-  })
+  const api = useApiFixture('idem_expiry', { rawMax: 3, poolMax: 8, app: { idempotency: { keyTtlHours } } })
 
   const body = { title: 'Kept', author: 'A', price: 3, stock: 1 }
   const postBook = (key: string, payload: object = body) =>
-    app.inject({ method: 'POST', url: '/books', payload, headers: { 'idempotency-key': key } })
+    api.app.inject({ method: 'POST', url: '/books', payload, headers: { 'idempotency-key': key } })
   /** Moves the key's first use `hours` into the past, as if the retry came that much later. */
   const age = (key: string, hours: number) =>
-    raw`update idempotency_keys set created_at = created_at - make_interval(secs => ${hours * 3600})
+    api.raw`update idempotency_keys set created_at = created_at - make_interval(secs => ${hours * 3600})
         where key = ${key}`
   const keyExists = async (key: string) =>
-    (await raw`select 1 from idempotency_keys where key = ${key}`).length === 1
+    (await api.raw`select 1 from idempotency_keys where key = ${key}`).length === 1
 
   it('replays a retry that comes within the TTL', async () => {
     const key = crypto.randomUUID()
     const first = await postBook(key)
     await age(key, keyTtlHours - 1 / 60)
-    await events.take()
+    await api.events.take()
     const retry = await postBook(key)
     expect(retry.headers['idempotent-replayed']).toBe('true')
     expect(retry.json()).toEqual(first.json())
-    expect(await events.take()).toEqual([])
+    expect(await api.events.take()).toEqual([])
   })
 
   it('treats a key older than the TTL as new: the request runs again, and its retry replays it', async () => {
     const key = crypto.randomUUID()
     const first = await postBook(key)
     await age(key, keyTtlHours + 1 / 60)
-    await events.take()
+    await api.events.take()
     const again = await postBook(key)
     expect(again.statusCode).toBe(201)
     expect(again.headers['idempotent-replayed']).toBeUndefined()
     expect(again.json().id).not.toBe(first.json().id)
-    expect(await events.take()).toEqual([
-      { eventType: 'BookAdded', aggregateType: 'book', aggregateId: again.json().id },
-    ])
+    expect(await api.events.take()).toEqual([writtenEvent('BookAdded', again.json().id)])
     const retry = await postBook(key)
     expect(retry.headers['idempotent-replayed']).toBe('true')
     expect(retry.json()).toEqual(again.json())
@@ -94,26 +63,26 @@ describe('Idempotency-Key expiry', () => {
     const key = crypto.randomUUID()
     await postBook(key)
     await age(key, keyTtlHours + 1)
-    await events.take()
+    await api.events.take()
     const responses = await Promise.all([1, 2, 3, 4, 5].map(() => postBook(key)))
     expect(responses.map((r) => r.statusCode)).toEqual([201, 201, 201, 201, 201])
     expect(new Set(responses.map((r) => r.json().id)).size).toBe(1)
     expect(responses.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1)
-    expect(await events.take()).toHaveLength(1)
+    expect(await api.events.take()).toHaveLength(1)
   })
 
   it('deletes expired keys in batches and keeps the ones still within the TTL', async () => {
     const prefix = crypto.randomUUID()
-    await raw`
+    await api.raw`
       insert into idempotency_keys (scope, key, request_hash, status_code, response_body, created_at)
       select 'POST /books', ${prefix} || '-' || i, 'h', 201, '{}', now() - interval '25 hours'
       from generate_series(1, 1200) as i`
     const fresh = crypto.randomUUID()
     await postBook(fresh)
     await age(fresh, keyTtlHours - 1)
-    const deleted = await expireIdempotencyKeys(database.db, { keyTtlHours, batchSize: 500 })
+    const deleted = await expireIdempotencyKeys(api.database.db, { keyTtlHours, batchSize: 500 })
     expect(deleted).toBeGreaterThanOrEqual(1200)
-    const [left] = await raw<{ n: number }[]>`
+    const [left] = await api.raw<{ n: number }[]>`
       select count(*)::int as n from idempotency_keys where key like ${`${prefix}-%`}`
     expect(left?.n).toBe(0)
     expect(await keyExists(fresh)).toBe(true)
@@ -124,7 +93,7 @@ describe('Idempotency-Key expiry', () => {
     await postBook(key)
     await age(key, keyTtlHours + 1)
     // Hold the request after it has claimed the expired key: inserts into books wait on this lock.
-    const blocker = await raw.reserve()
+    const blocker = await api.raw.reserve()
     let inFlight: ReturnType<typeof postBook> | undefined
     try {
       await blocker`begin`
@@ -134,13 +103,13 @@ describe('Idempotency-Key expiry', () => {
         .poll(
           async () =>
             (
-              await raw`select 1 from pg_stat_activity
-                        where datname = ${db.name} and wait_event_type = 'Lock'
+              await api.raw`select 1 from pg_stat_activity
+                        where datname = ${api.db.name} and wait_event_type = 'Lock'
                           and query ilike 'insert into "books"%'`
             ).length,
         )
         .toBe(1)
-      expect(await expireIdempotencyKeys(database.db, { keyTtlHours, batchSize: 500 })).toBe(0)
+      expect(await expireIdempotencyKeys(api.database.db, { keyTtlHours, batchSize: 500 })).toBe(0)
     } finally {
       await blocker`commit`
       blocker.release()
@@ -153,7 +122,7 @@ describe('Idempotency-Key expiry', () => {
 
   it('expires keys in the background when given an interval', async () => {
     const background = await buildApp({
-      db: database.db,
+      db: api.database.db,
       logger: false,
       idempotency: { keyTtlHours, cleanupIntervalMs: 50 },
     })
