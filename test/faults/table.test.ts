@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { repoRoot } from '../../stack/lib/config.ts'
+import { readFullRun, renderFaultTable, withFaultTable } from './table.ts'
+
+describe("the README's fault table", () => {
+  it('is exactly the committed full run, rendered', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+    expect(withFaultTable(readme, renderFaultTable(readFullRun()))).toBe(readme)
+  })
+
+  it('comes from a full run in which nothing was lost, applied twice or wrong by id, and every fault showed', () => {
+    const run = readFullRun()
+    expect(run.writes).toBeGreaterThanOrEqual(5000)
+    expect(run.rows.length).toBeGreaterThanOrEqual(7)
+    for (const row of run.rows) {
+      expect(row, row.scenario).toMatchObject({ lost: 0, doubleApplied: 0, wrongById: 0 })
+      expect(row.eventsApplied, row.scenario).toBe(row.writesCommitted)
+    }
+    const consumer = run.rows.find((r) => r.uncommittedAtKill !== undefined)
+    expect(consumer?.uncommittedAtKill).toBeGreaterThan(0)
+    expect(consumer?.duplicatesSkipped).toBeGreaterThan(0)
+  })
+})
