@@ -39,7 +39,7 @@ const n = (value: number | undefined) => (value === undefined ? '–' : value.to
 /** What shows that the scenario's fault hurt: the figure its test asserts on. */
 function evidence(row: FaultRow): string {
   if (row.uncommittedAtKill !== undefined)
-    return `the killed members held ${n(row.uncommittedAtKill)} applied-but-uncommitted records`
+    return `${n(row.uncommittedAtKill)} applied-but-uncommitted records counted at the kills, ${n(row.duplicatesSkipped)} redelivered`
   if (/^(api|postgres)/.test(row.scenario)) return `${n(row.clientRetries)} client retries`
   return `events waited up to ${(row.maxDelayMs / 1000).toFixed(1)} s`
 }
