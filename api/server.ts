@@ -1,6 +1,6 @@
 import { openDatabase } from '../db/client.ts'
 import { createLogger } from '../lib/logger.ts'
-import { withLocalStackDefaults } from '../scripts/local-env.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { buildApp } from './app.ts'
 import { loadApiConfig } from './config.ts'
 

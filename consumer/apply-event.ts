@@ -1,55 +1,9 @@
 import { sql } from 'drizzle-orm'
-import type { KafkaMessage } from 'kafkajs'
 import type { Db, Tx } from '../db/client.ts'
 import { consumedEvents } from '../db/schema.ts'
-import { type EventType, eventCatalogue, isEventType } from '../lib/events.ts'
-import { ConsumerError } from './errors.ts'
+import type { EventType } from '../lib/events.ts'
 import { type BatchHandler, batchHandlers, type Handler, handlers, readModelKey } from './handlers.ts'
-
-/** A Kafka record with the coordinates the inbox keeps. */
-export interface IncomingEvent {
-  topic: string
-  partition: number
-  offset: string
-  key: string | null
-  headers: Record<string, string | undefined>
-  value: string | null
-  /** The record timestamp in ms since the epoch: when the event was written to the outbox. */
-  timestamp?: string
-  /** The record's key, value and headers as bytes, for a dead letter that keeps them unchanged. */
-  raw?: Pick<KafkaMessage, 'key' | 'value' | 'headers'>
-}
-
-export interface ParsedEvent {
-  id: string
-  eventType: EventType
-  payload: unknown
-}
-
-/** Reads and validates the event in a record; throws a non-retryable ConsumerError if it cannot. */
-export function parseEvent(message: IncomingEvent): ParsedEvent {
-  const id = message.headers.id
-  const eventType = message.headers.event_type
-  if (!id || !/^[0-9a-f-]{36}$/i.test(id))
-    throw new ConsumerError('MISSING_HEADER', 'the id header is missing or not a uuid')
-  if (!eventType) throw new ConsumerError('MISSING_HEADER', 'the event_type header is missing')
-  if (!isEventType(eventType))
-    throw new ConsumerError('UNKNOWN_EVENT_TYPE', `no handler for event type ${eventType}`)
-  let json: unknown
-  try {
-    json = JSON.parse(message.value ?? '')
-  } catch (cause) {
-    throw new ConsumerError('INVALID_JSON', 'the record value is not JSON', { cause })
-  }
-  const parsed = eventCatalogue[eventType].payload.safeParse(json)
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`,
-    )
-    throw new ConsumerError('INVALID_PAYLOAD', `${eventType} payload is invalid: ${problems.join('; ')}`)
-  }
-  return { id, eventType, payload: parsed.data }
-}
+import { type IncomingEvent, type ParsedEvent, parseEvent } from './incoming-event.ts'
 
 const inboxRow = (event: ParsedEvent, message: IncomingEvent) => ({
   eventId: event.id,

@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { deadLetterMessage } from './dead-letter.ts'
-import { toIncoming } from './handle-batch.ts'
+import { toIncoming } from './incoming-event.ts'
 
 const bytes = (value: unknown) => Buffer.from(value as Buffer | string)
 

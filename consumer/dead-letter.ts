@@ -1,5 +1,5 @@
 import type { IHeaders, Message, Producer } from 'kafkajs'
-import type { IncomingEvent } from './apply-event.ts'
+import type { IncomingEvent } from './incoming-event.ts'
 
 /** Header names on a dead letter; `dlq:redrive` reads them to send the record home. */
 export const dlqHeader = {

@@ -8,14 +8,14 @@ import {
 import { deadLetterTopic } from '../lib/events.ts'
 import type { Logger } from '../lib/logger.ts'
 import { applyBatch, applyEvent } from './apply-event.ts'
+import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { RetryPolicy } from './process-message.ts'
 
-export { type ConsumerStats, toIncoming } from './handle-batch.ts'
-
-export type ConsumerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+export type { ConsumerState } from './consumer-state.ts'
+export type { ConsumerStats } from './handle-batch.ts'
 
 export interface EventConsumer {
   start(): Promise<void>
@@ -70,12 +70,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   })
   const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
   const dlq = deadLetterTopic(options.namespace)
-  let state: ConsumerState = 'created'
+  const lifecycle = new ConsumerLifecycle()
 
+  // Only the first fatal error is reported, and none once stop() has begun.
   const fail = (error: Error) => {
-    if (state === 'failed' || state === 'stopping' || state === 'stopped') return
-    state = 'failed'
-    options.onFatal?.(error)
+    if (lifecycle.move('failed')) options.onFatal?.(error)
   }
   const rule: BatchRule = {
     batchSize: options.batchSize ?? 500,
@@ -84,7 +83,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     applyBatch: (records) => applyBatch(db, records),
     applyEvent: (record) => applyEvent(db, record),
     publishDeadLetter: (message) => publishDeadLetter(producer, dlq, message),
-    hasFailed: () => state === 'failed',
+    hasFailed: () => lifecycle.state === 'failed',
     onFatal: fail,
     log,
     stats,
@@ -96,39 +95,50 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   })
 
   return {
-    get state() {
-      return state
+    get state(): ConsumerState {
+      return lifecycle.state
     },
     stats,
     async start() {
-      state = 'starting'
-      const admin = options.kafka.admin()
-      await admin.connect()
-      await ensureDeadLetterTopic(
-        admin,
-        options.namespace,
-        options.deadLetterTopic ?? defaultDeadLetterTopicSettings,
-      ).finally(() => admin.disconnect())
-      await producer.connect()
-      await consumer.connect()
-      await consumer.subscribe({
-        topics: [new RegExp(`^${escapeRegExp(options.namespace)}\\.`)],
-        fromBeginning: true,
-      })
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        if (state === 'starting') state = 'running'
-      })
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-        eachBatch: (payload) => handleBatch(rule, payload),
-      })
+      lifecycle.require('starting')
+      try {
+        await connectAndRun()
+      } catch (error) {
+        // The caller gets the rejection; the state says the consumer is not consuming.
+        lifecycle.move('failed')
+        throw error
+      }
     },
     async stop() {
-      if (state !== 'failed') state = 'stopping'
+      // A failed consumer stays failed; disconnecting still leaves the group cleanly.
+      lifecycle.move('stopping')
       await consumer.disconnect()
       await producer.disconnect()
-      if (state !== 'failed') state = 'stopped'
+      lifecycle.move('stopped')
     },
+  }
+
+  async function connectAndRun() {
+    const admin = options.kafka.admin()
+    await admin.connect()
+    await ensureDeadLetterTopic(
+      admin,
+      options.namespace,
+      options.deadLetterTopic ?? defaultDeadLetterTopicSettings,
+    ).finally(() => admin.disconnect())
+    await producer.connect()
+    await consumer.connect()
+    await consumer.subscribe({
+      topics: [new RegExp(`^${escapeRegExp(options.namespace)}\\.`)],
+      fromBeginning: true,
+    })
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (lifecycle.state === 'starting') lifecycle.move('running')
+    })
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+      eachBatch: (payload) => handleBatch(rule, payload),
+    })
   }
 }

@@ -1,6 +1,6 @@
 import type { KafkaMessage, Message } from 'kafkajs'
 import type { Logger } from '../lib/logger.ts'
-import type { IncomingEvent } from './apply-event.ts'
+import { type IncomingEvent, toIncoming } from './incoming-event.ts'
 import { isKafkaFailure, kafkaErrorType } from './kafka-failure.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { FatalConsumerError, type Outcome, processMessage, type RetryPolicy } from './process-message.ts'
@@ -41,23 +41,6 @@ export interface BatchRule {
   log: Logger
   stats: ConsumerStats
   metrics?: ConsumerMetrics
-}
-
-export function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingEvent {
-  const headers: Record<string, string | undefined> = {}
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    headers[name] = Array.isArray(value) ? value[0]?.toString() : value?.toString()
-  }
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key?.toString() ?? null,
-    headers,
-    value: message.value?.toString() ?? null,
-    timestamp: message.timestamp,
-    raw: { key: message.key, value: message.value, headers: message.headers },
-  }
 }
 
 /**

@@ -8,9 +8,9 @@ import {
   type SendFault,
   sendFaults,
 } from '../test/injected-faults.ts'
-import type { IncomingEvent } from './apply-event.ts'
 import { dlqHeader } from './dead-letter.ts'
 import { ConsumerError } from './errors.ts'
+import type { IncomingEvent } from './incoming-event.ts'
 import { FatalConsumerError, type ProcessDeps, processMessage } from './process-message.ts'
 
 const record: IncomingEvent = {

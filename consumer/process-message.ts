@@ -1,9 +1,9 @@
 import type { Message } from 'kafkajs'
 import pRetry from 'p-retry'
 import { CodedError } from '../lib/errors.ts'
-import type { IncomingEvent } from './apply-event.ts'
 import { deadLetterMessage } from './dead-letter.ts'
 import { ConsumerError, describeError } from './errors.ts'
+import type { IncomingEvent } from './incoming-event.ts'
 import { isKafkaFailure } from './kafka-failure.ts'
 import { isTransient } from './transient.ts'
 

@@ -6,8 +6,8 @@ import { provisionConnector } from '../connector/provision.ts'
 import { describeStatus, validateConnector } from '../connector/register.ts'
 import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { hasFlag, runCli } from './cli.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 /** The environment as given, with the local stack's defaults, and the connector config parsed from it. */
 interface Loaded {

@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util'
 import { loadConsumerConfig } from '../consumer/config.ts'
 import { parseReplayFrom, replayGroup } from '../consumer/tools/replay.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 /** `npm run consumer:replay -- --from <beginning|ISO timestamp|offset>` for CONSUMER_GROUP. */
 runCli(async () => {

@@ -2,8 +2,8 @@ import { z } from 'zod'
 import { migrateDatabase } from '../db/migrate.ts'
 import { parseEnv, postgresUrl } from '../lib/config.ts'
 import { redactUrl } from '../stack/lib/secrets.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 runCli(async () => {
   const env = parseEnv(z.object({ DATABASE_URL: postgresUrl }), withLocalStackDefaults(), 'migration')

@@ -3,8 +3,8 @@ import { loadConsumerConfig } from '../consumer/config.ts'
 import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../consumer/tools/dlq.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 const line = (l: DeadLetter) =>
   `${l.at ?? '?'}  ${l.errorCode ?? '?'}  ${l.eventType ?? '?'} ${l.eventId ?? '?'}  from ${l.original.topic}[${l.original.partition}]@${l.original.offset}` +

@@ -6,8 +6,8 @@ import { runDoctor } from '../doctor/run-doctor.ts'
 import { consumerGroup, parseEnv, postgresUrl } from '../lib/config.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 const doctorEnv = z.object({
   DATABASE_ADMIN_URL: postgresUrl.optional(),

@@ -4,8 +4,8 @@ import { z } from 'zod'
 import { advanceSlot, connectorOwningSlot, dropSlot, humanBytes, listSlots } from '../connector/slots.ts'
 import { httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 const slotsEnv = z.object({
   DATABASE_ADMIN_URL: postgresUrl,

@@ -5,8 +5,8 @@ import { z } from 'zod'
 import { connectorName, httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
 import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { CodedError } from '../lib/errors.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 const smokeEnv = z.object({
   DATABASE_URL: postgresUrl,

@@ -11,9 +11,9 @@ import { ensureStopped } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
 import { stackUp } from '../stack/lib/stack.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 import { curlExamples } from './curl-examples.ts'
-import { withLocalStackDefaults } from './local-env.ts'
 
 /**
  * `npm start`: the whole pipeline from a fresh clone. Brings up the stack, migrates, registers

@@ -1,7 +1,7 @@
 import type { KafkaMessage, Producer } from 'kafkajs'
-import { type IncomingEvent, parseEvent } from '../consumer/apply-event.ts'
 import { dlqHeader, publishDeadLetter } from '../consumer/dead-letter.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from '../consumer/handle-batch.ts'
+import { type IncomingEvent, parseEvent } from '../consumer/incoming-event.ts'
 import type { RetryPolicy } from '../consumer/process-message.ts'
 import { createLogger, type Logger } from '../lib/logger.ts'
 import {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { applyBatch, type IncomingEvent } from '../../consumer/apply-event.ts'
+import { applyBatch } from '../../consumer/apply-event.ts'
+import type { IncomingEvent } from '../../consumer/incoming-event.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { bookAdded, orderPlaced } from '../../lib/events.ts'

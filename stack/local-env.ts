@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
-import { loadStackConfig } from '../stack/lib/config.ts'
-import { stackInfo } from '../stack/lib/stack.ts'
+import { loadStackConfig } from './lib/config.ts'
+import { stackInfo } from './lib/stack.ts'
 
 /**
  * The environment with the local stack's connection settings filled in where the caller set

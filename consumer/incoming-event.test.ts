@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { type IncomingEvent, parseEvent } from './apply-event.ts'
 import { ConsumerError } from './errors.ts'
+import { type IncomingEvent, parseEvent } from './incoming-event.ts'
 
 const book = {
   id: '2f0c6c1e-4f7a-4c55-9a36-2f1c1f2b9c11',
