@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { book } from '../test/partition-simulation.ts'
 import { ConsumerError } from './errors.ts'
 import { type IncomingEvent, parseEvent } from './incoming-event.ts'
 
-const book = {
-  id: '2f0c6c1e-4f7a-4c55-9a36-2f1c1f2b9c11',
-  title: 'Dune',
-  author: 'Frank Herbert',
-  price: 12.99,
-  stock: 5,
-  createdAt: '2026-11-23T18:56:21.140Z',
-  updatedAt: '2026-11-23T18:56:21.140Z',
-  removedAt: null,
-}
 const record = (overrides: Partial<IncomingEvent> = {}): IncomingEvent => ({
   topic: 'outbox.events.book',
   partition: 0,

@@ -58,7 +58,8 @@ export type Step =
 
 const firstOffset = 1000
 const bookId = '2f0c6c1e-4f7a-4c55-9a36-2f1c1f2b9c11'
-const book = {
+/** A valid BookAdded payload, for tests that need one event that parses. */
+export const book = {
   id: bookId,
   title: 'Dune',
   author: 'Frank Herbert',

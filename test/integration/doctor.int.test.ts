@@ -15,19 +15,41 @@ describe('doctor', () => {
   let p: Pipeline
   let sql: postgres.Sql
   let targets: DoctorTargets
-  beforeAll(async () => {
-    p = await startPipeline(stack, { connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' } })
-    sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
-    targets = {
-      connectorName: p.connectorEnv.CONNECTOR_NAME,
-      slotName: p.connectorEnv.CONNECTOR_SLOT_NAME,
-      publication: p.connectorEnv.CONNECTOR_PUBLICATION,
-      namespace: p.namespace,
-      consumerGroup: `consumer-${p.id}`,
-      maxSlotRetainedBytes: 512 * 1024 * 1024,
-      maxConsumerLag: 1000,
-      staleAfterS: 3,
+  const pipelineOptions = { connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' } }
+  const targetsOf = (pipeline: Pipeline): DoctorTargets => ({
+    connectorName: pipeline.connectorEnv.CONNECTOR_NAME,
+    slotName: pipeline.connectorEnv.CONNECTOR_SLOT_NAME,
+    publication: pipeline.connectorEnv.CONNECTOR_PUBLICATION,
+    namespace: pipeline.namespace,
+    consumerGroup: `consumer-${pipeline.id}`,
+    maxSlotRetainedBytes: 512 * 1024 * 1024,
+    maxConsumerLag: 1000,
+    staleAfterS: 3,
+  })
+  /**
+   * A pipeline of the test's own, for a test that breaks it for good (stops its consumer, deletes
+   * its connector): the shared one stays healthy, so every test passes alone and in any order.
+   */
+  const ownPipeline = async <T>(
+    test: (q: Pipeline, doctorOf: () => ReturnType<typeof runDoctor>, qSql: postgres.Sql) => Promise<T>,
+  ) => {
+    const q = await startPipeline(stack, pipelineOptions)
+    const qSql = postgres(q.db.url, { max: 1, onnotice: () => {} })
+    try {
+      return await test(
+        q,
+        () => runDoctor({ sql: qSql, connect: q.connect, kafka: q.kafka }, targetsOf(q)),
+        qSql,
+      )
+    } finally {
+      await qSql.end()
+      await q.stop().catch(() => {})
     }
+  }
+  beforeAll(async () => {
+    p = await startPipeline(stack, pipelineOptions)
+    sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    targets = targetsOf(p)
   })
   afterAll(async () => {
     await sql?.end()
@@ -37,8 +59,8 @@ describe('doctor', () => {
   const doctor = () => runDoctor({ sql, connect: p.connect, kafka: p.kafka }, targets)
   const failing = (findings: Finding[]) =>
     Object.fromEntries(findings.filter((f) => f.severity !== 'ok').map((f) => [f.check, f]))
-  const addBook = async () => {
-    const response = await p.app.inject({
+  const addBook = async (pipeline: Pipeline = p) => {
+    const response = await pipeline.app.inject({
       method: 'POST',
       url: '/books',
       payload: { title: 'D', author: 'A', price: 1, stock: 1 },
@@ -79,15 +101,21 @@ describe('doctor', () => {
   })
 
   it('detects a stopped consumer with lag, then stale events', async () => {
-    await p.consumer?.stop()
-    await addBook()
-    await expect
-      .poll(async () => failing((await doctor()).findings)['consumer.group']?.detail, { timeout: 20_000 })
-      .toMatch(/0 member\(s\), lag [1-9]\d*.*nobody is consuming/)
-    await expect
-      .poll(async () => failing((await doctor()).findings)['pipeline.freshness']?.detail, { timeout: 20_000 })
-      .toMatch(/is not applied yet/)
-    expect((await doctor()).ok).toBe(false)
+    await ownPipeline(async (q, doctorOf) => {
+      await addBook(q)
+      await expect.poll(async () => (await doctorOf()).ok, { timeout: 20_000 }).toBe(true)
+      await q.consumer?.stop()
+      await addBook(q)
+      await expect
+        .poll(async () => failing((await doctorOf()).findings)['consumer.group']?.detail, { timeout: 20_000 })
+        .toMatch(/0 member\(s\), lag [1-9]\d*.*nobody is consuming/)
+      await expect
+        .poll(async () => failing((await doctorOf()).findings)['pipeline.freshness']?.detail, {
+          timeout: 20_000,
+        })
+        .toMatch(/is not applied yet/)
+      expect((await doctorOf()).ok).toBe(false)
+    })
   })
 
   it('detects lag growing while the group has members that do not keep up', async () => {
@@ -186,15 +214,23 @@ describe('doctor', () => {
   })
 
   it('detects a deleted connector and the slot it left behind', async () => {
-    await p.connect.remove(targets.connectorName)
-    await expect
-      .poll(async () => failing((await doctor()).findings)['postgres.slot']?.detail, { timeout: 20_000 })
-      .toMatch(/inactive/)
-    expect(failing((await doctor()).findings)['connect.connector']).toMatchObject({
-      hint: 'npm run connector:register',
-    })
-    expect(failing((await doctor()).findings)['postgres.unowned-slots']).toMatchObject({
-      data: [targets.slotName],
+    await ownPipeline(async (q, doctorOf, qSql) => {
+      const slot = q.connectorEnv.CONNECTOR_SLOT_NAME
+      await q.connect.remove(q.connectorEnv.CONNECTOR_NAME)
+      try {
+        await expect
+          .poll(async () => failing((await doctorOf()).findings)['postgres.slot']?.detail, {
+            timeout: 20_000,
+          })
+          .toMatch(/inactive/)
+        expect(failing((await doctorOf()).findings)['connect.connector']).toMatchObject({
+          hint: 'npm run connector:register',
+        })
+        expect(failing((await doctorOf()).findings)['postgres.unowned-slots']).toMatchObject({ data: [slot] })
+      } finally {
+        // Nobody owns the slot now; left behind, it would hold WAL for every later test.
+        await qSql`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${slot} and not active`
+      }
     })
   })
 })

@@ -74,6 +74,18 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status
     return { code: result.status, output: `${result.stdout}${result.stderr}` }
   }
   const status = () => JSON.parse(cli('stack-status', ['--json']).output)
+  // Each test brings the stack to the state it starts from, so it passes alone (-t) and in any
+  // order; in file order these find the state already right and cost a status call.
+  const ensureUp = () => {
+    if (!status().ok) expect(cli('stack-up').code).toBe(0)
+  }
+  const ensureDown = () => {
+    if (processesUnder(stackDir).length > 0) expect(cli('stack-down').code).toBe(0)
+  }
+  const ensureDownWithData = () => {
+    if (!existsSync(join(stackDir, 'postgres', 'data'))) ensureUp()
+    ensureDown()
+  }
 
   afterAll(() => {
     cli('stack-down', ['--purge'])
@@ -81,15 +93,19 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status
   })
 
   it('names every missing prerequisite in one message and starts nothing', () => {
+    ensureDown()
+    const hadData = existsSync(join(stackDir, 'postgres'))
     const { code, output } = cli('stack-up', [], { JAVA_HOME: '/nonexistent-jdk', PG_BIN: '/nonexistent-pg' })
     expect(code).toBe(1)
     expect(output).toContain('PREREQUISITE_MISSING')
     expect(output).toContain('Java 17 or newer, none found at JAVA_HOME=/nonexistent-jdk')
     expect(output).toContain('PG_BIN=/nonexistent-pg has no initdb and postgres')
-    expect(existsSync(join(stackDir, 'postgres'))).toBe(false)
+    expect(existsSync(join(stackDir, 'postgres'))).toBe(hadData)
+    expect(processesUnder(stackDir)).toEqual([])
   })
 
   it('refuses a port in use, naming the port and the variable that moves it', async () => {
+    ensureDown()
     const squatter: Server = createServer()
     await new Promise<void>((resolve) => squatter.listen(Number(ports.POSTGRES_PORT), '127.0.0.1', resolve))
     try {
@@ -131,6 +147,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status
   })
 
   it('stops every process it started and leaves none behind', () => {
+    ensureUp()
     const before = status()
     const { code, output } = cli('stack-down')
     expect(code).toBe(0)
@@ -147,6 +164,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status
   })
 
   it('shows the log path and its last lines when a component fails to start', () => {
+    ensureDownWithData()
     const conf = join(stackDir, 'postgres', 'data', 'postgresql.conf')
     const original = readFileSync(conf, 'utf8')
     appendFileSync(conf, '\nno_such_setting = 1\n')
@@ -162,6 +180,9 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status
   })
 
   it('deletes data, logs and secrets with --purge', () => {
+    ensureUp()
+    for (const name of ['postgres', 'kafka', 'connect', 'secrets'])
+      expect(existsSync(join(stackDir, name))).toBe(true)
     const { code } = cli('stack-down', ['--purge'])
     expect(code).toBe(0)
     for (const name of ['postgres', 'kafka', 'connect', 'secrets'])
