@@ -2,7 +2,8 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import * as schema from './schema.ts'
 
-export type Db = PostgresJsDatabase<typeof schema>
+/** Drizzle, and (`$client`) the postgres.js pool under it, for a hot path that needs the driver itself. */
+export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql }
 /** A transaction handle: repositories take this so the use case decides what is atomic. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 export type DbOrTx = Db | Tx

@@ -107,4 +107,25 @@ describe('batched apply under concurrency', () => {
     )
     expect(rows.map((r) => r.units)).toEqual(books.map(() => 30))
   })
+
+  it('applies an event repeated inside one batch once (Connect re-sends after a crash), counting the repeats as redeliveries', async () => {
+    const bookId = crypto.randomUUID()
+    const [first, second] = [sale(bookId, 10), sale(bookId, 11)] as [IncomingEvent, IncomingEvent]
+    const resent = { ...first, offset: '12' }
+    // All in one transaction, no fallback to one at a time: a repeat is a duplicate, not an error.
+    expect(await applyBatch(database.db, [first, second, resent, { ...resent, offset: '13' }])).toEqual([
+      'applied',
+      'applied',
+      'duplicate',
+      'duplicate',
+    ])
+    expect(await applyBatch(database.db, [{ ...first, offset: '14' }])).toEqual(['duplicate'])
+    const [row] = await database.db.execute<{ units: number; redeliveries: number; offset: string }>(
+      sql`select c.units_sold as units, e.redeliveries, e.kafka_offset::text as offset
+          from catalogue c, consumed_events e
+          where c.book_id = ${bookId} and e.event_id = ${first.headers.id}`,
+    )
+    // The inbox keeps where the event was first seen.
+    expect(row).toEqual({ units: 2, redeliveries: 3, offset: '10' })
+  })
 })
