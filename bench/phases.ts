@@ -61,10 +61,16 @@ export async function writePathPhase({ rig, client, bookIds, settings, say }: Be
   // CPU per write by component over all rounds: where a write's cost goes on a shared machine.
   const cpu = { api: new CpuMeter(rig.stackDir), raw: new CpuMeter(rig.stackDir) }
   for (let round = 1; round <= writeRounds; round += 1) {
-    api.push(await cpu.api.measure(() => apiWritePath(client, bookIds, concurrency, writeSeconds)))
+    api.push(
+      await cpu.api.measure(
+        () => apiWritePath(client, bookIds, concurrency, writeSeconds),
+        (r) => r.latencyMs.count,
+      ),
+    )
     raw.push(
-      await cpu.raw.measure(() =>
-        rawWritePath(rig.info.postgres.url, settings.apiPoolMax, bookIds, concurrency, writeSeconds),
+      await cpu.raw.measure(
+        () => rawWritePath(rig.info.postgres.url, settings.apiPoolMax, bookIds, concurrency, writeSeconds),
+        (r) => r.latencyMs.count,
       ),
     )
     say(`  round ${round}: API ${api.at(-1)?.perS}/s, raw ${raw.at(-1)?.perS}/s`)
@@ -125,15 +131,17 @@ async function measuredRun(
   topicPrefix: string,
 ) {
   const meter = new CpuMeter(ctx.rig.stackDir)
-  const result = await meter.measure(() =>
-    endToEnd({
-      sql: ctx.rig.sql,
-      writer: writerOf(writer, { client: ctx.client, sql: ctx.writerSql, bookIds: ctx.bookIds }),
-      ratePerS: rate,
-      seconds,
-      topicPrefix,
-      say: ctx.say,
-    }),
+  const result = await meter.measure(
+    () =>
+      endToEnd({
+        sql: ctx.rig.sql,
+        writer: writerOf(writer, { client: ctx.client, sql: ctx.writerSql, bookIds: ctx.bookIds }),
+        ratePerS: rate,
+        seconds,
+        topicPrefix,
+        say: ctx.say,
+      }),
+    (r) => r.latencyMs.count,
   )
   result.cpuMsPerEvent = meter.perUnit()
   return result
@@ -195,7 +203,10 @@ export async function consumerPhase(
   await produceOrderEvents(rig.kafka, namespace, bookIds, count)
   const cpu = { consumer: new CpuMeter(rig.stackDir), raw: new CpuMeter(rig.stackDir) }
   const rawSeconds = await cpu.raw
-    .measure(async () => ({ s: await rawConsume(rig.kafka, namespace, count) }), count)
+    .measure(
+      async () => ({ s: await rawConsume(rig.kafka, namespace, count) }),
+      () => count,
+    )
     .then((r) => r.s)
   say(`  kafkajs alone: ${Math.round(count / rawSeconds)}/s`)
   rig.startConsumer('bench-consumer', {
@@ -204,7 +215,10 @@ export async function consumerPhase(
     CONSUMER_GROUP: `${namespace}-group`,
   })
   const appliedSeconds = await cpu.consumer
-    .measure(async () => ({ s: await consumerSpan(rig.sql, namespace, count) }), count)
+    .measure(
+      async () => ({ s: await consumerSpan(rig.sql, namespace, count) }),
+      () => count,
+    )
     .then((r) => r.s)
   await rig.kill('bench-consumer')
   say(`  consumer: ${Math.round(count / appliedSeconds)}/s`)
