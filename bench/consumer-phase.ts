@@ -66,10 +66,10 @@ export async function consumerPhase(ctx: BenchContext, consumerEnv: Record<strin
 
   await settle(rig, say)
   const group = `${namespace}-group`
-  const joined = watchGroupJoin(rig.kafka, group)
+  const watcher = await watchGroupJoin(rig.kafka, group)
   rig.startConsumer('bench-consumer', { ...consumerEnv, TOPIC_NAMESPACE: namespace, CONSUMER_GROUP: group })
   // Timed and metered from the join: the process's start (tsx, connecting) is not the drain.
-  const joinedAtMs = await joined
+  const joinedAtMs = await watcher.joinedAtMs
   const consumer = await cpu.consumer.measure(
     async () => drainOf(joinedAtMs, await lastApplied(rig.sql, namespace, count)),
     () => count,
