@@ -79,11 +79,6 @@ export class PollingRelay {
     this.loop = this.run()
   }
 
-  async start() {
-    await this.connect()
-    this.begin()
-  }
-
   async stop() {
     this.running = false
     await this.loop
