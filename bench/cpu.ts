@@ -1,48 +1,72 @@
+import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from '../stack/lib/config.ts'
+import { type ProcessSample, parseStat, tallyByComponent } from './cpu-attribution.ts'
 
-/** Which part of the pipeline a process is, from its command line (null: not ours). */
-function componentOf(cmdline: string, stackDir: string): string | null {
-  if (cmdline.startsWith('postgres:') || cmdline.includes(`${stackDir}/postgres/`)) return 'postgres'
-  if (cmdline.includes(`${stackDir}/kafka/`)) return 'kafka'
-  if (cmdline.includes(`${stackDir}/connect/`)) return 'connect'
-  if (cmdline.includes(join(repoRoot, 'api', 'server.ts'))) return 'api'
-  if (cmdline.includes(join(repoRoot, 'consumer', 'main.ts'))) return 'consumer'
-  return null
+export { type ProcessSample, parseStat, tallyByComponent } from './cpu-attribution.ts'
+
+/** Clock ticks per second of /proc's times (USER_HZ, 100 on every Linux we run on). */
+const ticksPerS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** The postmaster's pid: the first line of `postmaster.pid` in the rig's data dir; undefined when absent. */
+export function postmasterPidOf(stackDir: string): number | undefined {
+  try {
+    const pid = Number(
+      readFileSync(join(stackDir, 'postgres', 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
+    )
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
 }
 
-/**
- * CPU seconds used so far by each component of a rig (Linux /proc; empty elsewhere), the bench
- * process itself as `load generator`. Postgres backends are matched by their process title, which
- * holds no data dir, so this assumes the rig's Postgres is the only one running on the machine.
- */
-export function cpuByComponent(stackDir: string): Record<string, number> {
-  const totals: Record<string, number> = {}
-  const self = process.cpuUsage()
-  totals['load generator'] = (self.user + self.system) / 1e6
+/** Every process in /proc now, with its stat and command line; processes that end meanwhile are skipped. */
+function sampleProcesses(): ProcessSample[] {
   let pids: string[]
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
   } catch {
-    return totals
+    return []
   }
+  const samples: ProcessSample[] = []
   for (const pid of pids) {
-    if (Number(pid) === process.pid) continue
     try {
+      const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      const component = componentOf(cmdline, stackDir)
-      if (!component) continue
-      // Fields 14 and 15 (utime, stime) in clock ticks; the command name in field 2 may hold spaces.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const ticks = Number(fields[11]) + Number(fields[12])
-      totals[component] = (totals[component] ?? 0) + ticks / 100
+      samples.push({ stat, cmdline })
     } catch {
       // The process ended between listing and reading.
     }
   }
-  return totals
+  return samples
+}
+
+/**
+ * CPU seconds used so far by each component of a rig (Linux /proc; only the load generator
+ * elsewhere), the bench process itself as `load generator`. Postgres is this rig's postmaster
+ * (from its pid file) with its children found by parent pid, and the CPU of children that have
+ * exited (the postmaster's cutime/cstime), so a backend that ends inside a window still counts.
+ */
+export function cpuByComponent(stackDir: string): Record<string, number> {
+  const self = process.cpuUsage()
+  const ticks = tallyByComponent(sampleProcesses(), {
+    stackDir,
+    repoRoot,
+    selfPid: process.pid,
+    postmasterPid: postmasterPidOf(stackDir),
+  })
+  const seconds: Record<string, number> = Object.fromEntries(
+    Object.entries(ticks).map(([component, n]) => [component, n / ticksPerS]),
+  )
+  seconds['load generator'] = (self.user + self.system) / 1e6
+  return seconds
 }
 
 /** Adds up CPU by component over several measured runs, and the units of work they did. */
@@ -52,18 +76,20 @@ export class CpuMeter {
 
   constructor(private readonly stackDir: string) {}
 
-  /** Runs `work`, counting its CPU; the units are the run's events (a `latencyMs.count` or given). */
-  async measure<T extends { latencyMs?: { count: number } }>(
-    work: () => Promise<T>,
-    units?: number,
-  ): Promise<T> {
+  /** Runs `work`, counting the CPU every component used meanwhile and the units `unitsOf` its result did. */
+  async measure<T>(work: () => Promise<T>, unitsOf: (result: T) => number): Promise<T> {
     const before = cpuByComponent(this.stackDir)
     const result = await work()
     const after = cpuByComponent(this.stackDir)
     for (const [key, value] of Object.entries(after))
       this.seconds[key] = (this.seconds[key] ?? 0) + value - (before[key] ?? 0)
-    this.units += units ?? result.latencyMs?.count ?? 0
+    this.units += unitsOf(result)
     return result
+  }
+
+  /** CPU seconds by component over everything measured so far. */
+  totals(): Record<string, number> {
+    return { ...this.seconds }
   }
 
   /** CPU milliseconds per unit, by component, plus their total. */

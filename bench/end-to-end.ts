@@ -1,17 +1,27 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
+import { commitLatencies, type WriteReceipt } from './commit-times.ts'
 import { type ApiClient, openLoop, orderBody } from './load.ts'
 import { type Summary, slope, summarize } from './stats.ts'
 import { writeOutboxEvents } from './throughput.ts'
 
-/** What writes the events: `api` POSTs one order per request; `bulk` commits 10 events per transaction. */
+/**
+ * What writes the events: `api` POSTs one order per request (the API's own transaction: stock,
+ * order row, outbox row); `bulk` commits 10 outbox-only events per transaction (no order rows),
+ * a load the API alone cannot offer on this machine.
+ */
 export type WriterKind = 'api' | 'bulk'
 export const bulkEventsPerTx = 10
+export const writerLabel: Record<WriterKind, string> = {
+  api: 'POST /orders',
+  bulk: `bulk, ${bulkEventsPerTx} outbox-only events a tx`,
+}
 
 export interface Writer {
   kind: WriterKind
   eventsPerCall: number
-  write(i: number): Promise<void>
+  write(i: number): Promise<WriteReceipt>
 }
 
 export function writerOf(
@@ -24,13 +34,19 @@ export function writerOf(
       eventsPerCall: 1,
       async write(i) {
         const answer = await deps.client.post('/orders', orderBody(deps.bookIds, i))
-        if (answer.status !== 201) throw new Error(`POST /orders answered ${answer.status}`)
+        if (answer.status !== 201 || !answer.json.id)
+          throw new Error(`POST /orders answered ${answer.status}`)
+        return { orderId: answer.json.id }
       },
     }
   return {
     kind,
     eventsPerCall: bulkEventsPerTx,
-    write: () => writeOutboxEvents(deps.sql, deps.bookIds, bulkEventsPerTx, bulkEventsPerTx),
+    async write() {
+      const [commit] = await writeOutboxEvents(deps.sql, deps.bookIds, bulkEventsPerTx, bulkEventsPerTx)
+      if (!commit) throw new Error('the bulk writer committed nothing')
+      return commit
+    },
   }
 }
 
@@ -41,7 +57,10 @@ export interface EndToEndResult {
   seconds: number
   events: number
   failures: number
-  /** Commit (the outbox row's created_at) to applied (the consumer's inbox row), ms. */
+  /**
+   * From the writing transaction's commit to the consumer's apply transaction's commit, ms: both
+   * ends are pg_xact_commit_timestamp (Postgres' clock, taken as the commit record is written).
+   */
   latencyMs: Summary
   /** Written but not yet applied, sampled every second while the load ran. */
   backlog: Array<{ s: number; events: number }>
@@ -51,25 +70,36 @@ export interface EndToEndResult {
   held: boolean
   /** Time from the last write to the last event applied. */
   drainS: number
+  /** WAL the whole cluster wrote per event over the run and its drain (writers, publisher, consumer). */
+  walBytesPerEvent?: number
   /** CPU ms per event by component, over the run and its drain (set by the phase). */
   cpuMsPerEvent?: Record<string, number>
 }
 
-const appliedSince = async (sql: postgres.Sql, since: Date, topicPrefix: string) => {
-  const [row] = await sql<{ n: number }[]>`
+const appliedSince = async (inbox: postgres.Sql, since: Date, topicPrefix: string) => {
+  const [row] = await inbox<{ n: number }[]>`
     select count(*)::int as n from consumed_events
     where occurred_at >= ${since} and topic like ${`${topicPrefix}%`}`
   return row?.n ?? 0
 }
 
+const walPosition = async (sql: postgres.Sql) => {
+  const [row] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`
+  const [hi, lo] = (row?.lsn ?? '0/0').split('/')
+  return Number.parseInt(hi ?? '0', 16) * 2 ** 32 + Number.parseInt(lo ?? '0', 16)
+}
+
 /**
- * Offers POST /orders at `ratePerS` for `seconds` and measures, for every event the run wrote, the
- * time from its commit to the consumer applying it. Both timestamps come from the same clock; the
- * applied time is the inbox insert inside the consumer's transaction, so the commit that follows
- * (a millisecond or two) is not counted.
+ * Offers the writer's load at `ratePerS` for `seconds` (open loop) and measures, for every event
+ * the run wrote, the time from its writing transaction's commit to the commit of the consumer's
+ * transaction that applied it.
  */
 export async function endToEnd(options: {
+  /** The database the writers write to. */
   sql: postgres.Sql
+  /** The database the path's consumer applies to (its inbox). */
+  inbox: postgres.Sql
+  kafka: Kafka
   writer: Writer
   ratePerS: number
   seconds: number
@@ -77,43 +107,58 @@ export async function endToEnd(options: {
   topicPrefix: string
   say: (line: string) => void
 }): Promise<EndToEndResult> {
-  const { sql, topicPrefix } = options
+  const { sql, inbox, topicPrefix, writer } = options
+  const orderTopic = `${topicPrefix}order`
+  const admin = options.kafka.admin()
+  await admin.connect()
+  const offsetsBefore = await admin.fetchTopicOffsets(orderTopic)
   // The next whole second: record timestamps (and so occurred_at) are whole milliseconds, and
   // nothing written before the run may count in it.
   const since = new Date(Math.ceil((Date.now() + 1) / 1000) * 1000)
   await delay(since.getTime() - Date.now())
+  const walBefore = await walPosition(sql)
   const started = performance.now()
   let written = 0
+  const receipts: WriteReceipt[] = []
   const backlog: EndToEndResult['backlog'] = []
   let sampling = true
   const sampler = (async () => {
     while (sampling) {
       await delay(1000)
-      const applied = await appliedSince(sql, since, topicPrefix)
+      const applied = await appliedSince(inbox, since, topicPrefix)
       const s = Math.round((performance.now() - started) / 100) / 10
       backlog.push({ s, events: Math.max(0, written - applied) })
       if (backlog.length % 10 === 0) options.say(`  ${s}s: ${written} written, ${applied} applied`)
     }
   })()
-  const { writer } = options
   const run = await openLoop(options.ratePerS / writer.eventsPerCall, options.seconds, 512, async (i) => {
-    await writer.write(i)
+    receipts.push(await writer.write(i))
     written += writer.eventsPerCall
   })
   sampling = false
   await sampler
   const loadEnded = performance.now()
   const deadline = Date.now() + 300_000
-  let applied = await appliedSince(sql, since, topicPrefix)
+  let applied = await appliedSince(inbox, since, topicPrefix)
   while (applied < written && Date.now() < deadline) {
     await delay(100)
-    applied = await appliedSince(sql, since, topicPrefix)
+    applied = await appliedSince(inbox, since, topicPrefix)
   }
   if (applied < written) throw new Error(`only ${applied} of ${written} events were applied after 5 min`)
   const drainS = (performance.now() - loadEnded) / 1000
-  const rows = await sql<{ ms: number }[]>`
-    select (extract(epoch from (consumed_at - occurred_at)) * 1000)::float8 as ms from consumed_events
-    where occurred_at >= ${since} and topic like ${`${topicPrefix}%`}`
+  const walBytes = (await walPosition(sql)) - walBefore
+  const latencies = await commitLatencies({
+    sql,
+    inbox,
+    kafka: options.kafka,
+    admin,
+    orderTopic,
+    offsetsBefore,
+    receipts,
+    since,
+    topicPrefix,
+  })
+  await admin.disconnect()
   const growth = slope(backlog.filter((p) => p.s >= 5).map((p) => ({ x: p.s, y: p.events })))
   const last = backlog.at(-1)?.events ?? 0
   return {
@@ -123,10 +168,11 @@ export async function endToEnd(options: {
     seconds: Math.round(run.seconds * 10) / 10,
     events: written,
     failures: run.failures,
-    latencyMs: summarize(rows.map((r) => r.ms)),
+    latencyMs: summarize(latencies),
     backlog,
     backlogGrowthPerS: Math.round(growth * 10) / 10,
     held: growth < options.ratePerS * 0.01 && last <= options.ratePerS,
     drainS: Math.round(drainS * 10) / 10,
+    walBytesPerEvent: Math.round(walBytes / Math.max(1, written)),
   }
 }

@@ -35,6 +35,11 @@ export async function installRelayTable(sql: postgres.Sql) {
       for each row execute function bench_relay_copy();`)
 }
 
+/** Removes the trigger only: rows written from now on are not copied; the table keeps what it has. */
+export async function stopCopyingToRelay(sql: postgres.Sql) {
+  await sql.unsafe('drop trigger if exists bench_relay_copy on outbox')
+}
+
 export async function removeRelayTable(sql: postgres.Sql) {
   await sql.unsafe(`drop trigger if exists bench_relay_copy on outbox;
     drop function if exists bench_relay_copy(); drop table if exists bench_relay_outbox`)
@@ -64,8 +69,12 @@ export class PollingRelay {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   }
 
-  async start() {
+  /** Connects the producer; polling begins with `begin()`, so a backlog can be timed from then. */
+  async connect() {
     await this.producer.connect()
+  }
+
+  begin() {
     this.running = true
     this.loop = this.run()
   }

@@ -4,22 +4,20 @@ import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { z } from 'zod'
+import { consumerEnvSchema } from '../consumer/config.ts'
 import { parseEnv } from '../lib/config.ts'
 import { runCli } from '../scripts/cli.ts'
 import { repoRoot } from '../stack/lib/config.ts'
 import { startRig } from '../stack/rig.ts'
+import { consumerPhase } from './consumer-phase.ts'
+import { type BenchContext, benchPostgresSettings } from './context.ts'
 import { apiClient, seedBooks, waitForApi } from './load.ts'
-import {
-  type BenchContext,
-  consumerPhase,
-  holdPhase,
-  publishPhase,
-  relayPhase,
-  steadyPhase,
-  writePathPhase,
-} from './phases.ts'
+import { holdPhase, steadyPhase } from './phases.ts'
+import { publishPhase } from './publish-phase.ts'
+import { relayPhase } from './relay-phase.ts'
 import { renderReport } from './report.ts'
 import { apiWritePath } from './write-path.ts'
+import { writePathPhase } from './write-path-phase.ts'
 
 const phaseNames = ['write', 'steady', 'hold', 'consumer', 'publish', 'relay'] as const
 const list = (schema: z.ZodType<number>) =>
@@ -66,8 +64,13 @@ const benchEnvSchema = z.object({
   BENCH_HOLD_STEP: z.coerce.number().pipe(rate).default(1000),
   BENCH_PUBLISH_EVENTS: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
   BENCH_CONSUME_EVENTS: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
-  BENCH_RELAY_INTERVALS_MS: list(z.number().int().min(1).max(60_000)).default([1000, 100]),
+  /** CDC and the relay are compared at each of these poll intervals, both polling at the same one. */
+  BENCH_RELAY_INTERVALS_MS: list(z.number().int().min(1).max(60_000)).default([25, 100]),
+  /** The API's pool (the raw write-path baseline gets the same). */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  // The consumer's settings as the consumer reads them (its defaults), for the SQL baseline.
+  CONSUMER_BATCH_SIZE: consumerEnvSchema.shape.CONSUMER_BATCH_SIZE,
+  CONSUMER_PARTITIONS_CONCURRENTLY: consumerEnvSchema.shape.CONSUMER_PARTITIONS_CONCURRENTLY,
 })
 
 const version = (command: string, args: string[]) => {
@@ -134,10 +137,20 @@ async function main() {
     publishEvents: env.BENCH_PUBLISH_EVENTS,
     consumeEvents: env.BENCH_CONSUME_EVENTS,
     relayIntervalsMs: env.BENCH_RELAY_INTERVALS_MS,
+    consumerBatchSize: env.CONSUMER_BATCH_SIZE,
+    consumerPartitionsConcurrently: env.CONSUMER_PARTITIONS_CONCURRENTLY,
+    // The consumer reads DB_POOL_MAX too, with a default of its own when it is not set.
+    consumerPoolMax: consumerEnvSchema.shape.DB_POOL_MAX.parse(process.env.DB_POOL_MAX),
   }
   const startedAt = new Date().toISOString()
   say(`phases: ${env.BENCH_PHASES.join(', ')}; starting a stack of its own (temp dir, free ports)`)
-  const rig = await startRig({ consumers: 1, jvmHeap: '768m', name: 'bench', connectorEnv })
+  const rig = await startRig({
+    consumers: 1,
+    jvmHeap: '768m',
+    name: 'bench',
+    connectorEnv,
+    postgresSettings: benchPostgresSettings,
+  })
   const client = apiClient(rig.apiUrl, 512)
   const writerSql = postgres(rig.info.postgres.url, { max: 4, onnotice: () => {} })
   const results: Record<string, unknown> = {}

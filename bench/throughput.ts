@@ -41,11 +41,25 @@ let bulkWritten = 0
 /** Events written straight into the outbox by this process (they have no order rows to count). */
 export const bulkEventsWritten = () => bulkWritten
 
+/** One committed transaction of the bulk writer: its transaction id and the events it wrote. */
+export interface BulkCommit {
+  /** txid_current() of the writing transaction, for pg_xact_commit_timestamp. */
+  txid: string
+  eventIds: string[]
+}
+
 /**
  * Writes `count` OrderPlaced events straight into the outbox (as placeOrder does, without the
- * order rows: the publishers read only the outbox), `perTx` to a transaction.
+ * order rows: the publishers read only the outbox), `perTx` to a transaction. Returns each
+ * transaction's id, so the time it committed can be read back (track_commit_timestamp).
  */
-export async function writeOutboxEvents(sql: postgres.Sql, bookIds: string[], count: number, perTx = 100) {
+export async function writeOutboxEvents(
+  sql: postgres.Sql,
+  bookIds: string[],
+  count: number,
+  perTx = 100,
+): Promise<BulkCommit[]> {
+  const commits: BulkCommit[] = []
   for (let written = 0; written < count; written += perTx) {
     const rows = Array.from({ length: Math.min(perTx, count - written) }, (_, i) => {
       const event = sale(bookIds[(written + i) % bookIds.length] ?? '')
@@ -58,12 +72,17 @@ export async function writeOutboxEvents(sql: postgres.Sql, bookIds: string[], co
         created_at: outboxTimestamp(),
       }
     })
-    await sql.begin(async (tx) => {
+    const txid = await sql.begin(async (tx) => {
       await tx`insert into outbox ${tx(rows)}`
-      await tx`delete from outbox where id in ${tx(rows.map((r) => r.id))}`
+      // The delete names the transaction in its answer: no statement more than before.
+      const [row] = await tx<{ txid: string }[]>`
+        delete from outbox where id in ${tx(rows.map((r) => r.id))} returning txid_current()::text as txid`
+      return row?.txid ?? ''
     })
+    commits.push({ txid, eventIds: rows.map((r) => r.id) })
     bulkWritten += rows.length
   }
+  return commits
 }
 
 /** Produces `count` valid OrderPlaced records to `<namespace>.order`, as the connector would. */
@@ -87,37 +106,7 @@ export async function produceOrderEvents(kafka: Kafka, namespace: string, bookId
   }
 }
 
-/**
- * The floor the consumer is measured against: kafkajs alone reading the same records in a group
- * of its own and doing nothing with them. Seconds from the first record to the last.
- */
-export async function rawConsume(kafka: Kafka, namespace: string, count: number): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${crypto.randomUUID()}` })
-  await consumer.connect()
-  await consumer.subscribe({
-    topics: [new RegExp(`^${namespace.replaceAll('.', '\\.')}\\.`)],
-    fromBeginning: true,
-  })
-  let seen = 0
-  let first = 0
-  let last = 0
-  const done = new Promise<void>((resolve) => {
-    void consumer.run({
-      partitionsConsumedConcurrently: 3,
-      eachBatch: async ({ batch }) => {
-        if (first === 0) first = performance.now()
-        seen += batch.messages.length
-        last = performance.now()
-        if (seen >= count) resolve()
-      },
-    })
-  })
-  await done
-  await consumer.disconnect()
-  return (last - first) / 1000
-}
-
-/** Seconds between the first and the last inbox row of `namespace`, once it has `count` of them. */
+/** Seconds between the first and the last inbox row of `namespace`, once it has `count` of them (bench:tune's measure). */
 export async function consumerSpan(sql: postgres.Sql, namespace: string, count: number, timeoutS = 600) {
   const started = performance.now()
   for (;;) {

@@ -6,10 +6,11 @@ import { ensureEventTopics } from '../connector/topics.ts'
 import { runCli } from '../scripts/cli.ts'
 import { repoRoot } from '../stack/lib/config.ts'
 import { startRig } from '../stack/rig.ts'
+import { benchPostgresSettings } from './context.ts'
 import { cpuByComponent } from './cpu.ts'
 import { endToEnd, writerOf } from './end-to-end.ts'
 import { apiClient, seedBooks, waitForApi } from './load.ts'
-import { quiesce } from './phases.ts'
+import { quiesce } from './settle.ts'
 import { consumerSpan, produceOrderEvents } from './throughput.ts'
 import { apiWritePath, medianRound } from './write-path.ts'
 
@@ -43,7 +44,12 @@ async function main() {
   // TUNE_ONLY=consumer,connector,api runs a subset.
   const only = new Set((process.env.TUNE_ONLY ?? 'consumer,connector,api').split(','))
   const say = (line: string) => console.log(`[tune] ${line}`)
-  const rig = await startRig({ consumers: 1, jvmHeap: '768m', name: 'tune' })
+  const rig = await startRig({
+    consumers: 1,
+    jvmHeap: '768m',
+    name: 'tune',
+    postgresSettings: benchPostgresSettings,
+  })
   const client = apiClient(rig.apiUrl, 512)
   const writerSql = postgres(rig.info.postgres.url, { max: 4, onnotice: () => {} })
   const out: { consumer: unknown[]; connector: unknown[]; apiPool: unknown[] } = {
@@ -90,6 +96,8 @@ async function main() {
       // A short run first: the task restarted on the new config, and its first seconds are not steady.
       await endToEnd({
         sql: rig.sql,
+        inbox: rig.sql,
+        kafka: rig.kafka,
         writer,
         ratePerS: 1000,
         seconds: 5,
@@ -99,6 +107,8 @@ async function main() {
       await quiesce(rig)
       const r = await endToEnd({
         sql: rig.sql,
+        inbox: rig.sql,
+        kafka: rig.kafka,
         writer,
         ratePerS: 1000,
         seconds: 20,

@@ -1,4 +1,4 @@
-import postgres from 'postgres'
+import type postgres from 'postgres'
 import { outboxTimestamp } from '../api/repositories/outbox.ts'
 import { fromCents, orderPlaced } from '../lib/events.ts'
 import { type ApiClient, closedLoop, orderBody } from './load.ts'
@@ -38,57 +38,48 @@ export async function apiWritePath(
 
 /**
  * The floor the API is measured against: the same statements placeOrder runs (take stock, insert
- * the order, insert and delete the outbox row) in one transaction, straight from postgres.js with
- * a pool the API's size, no HTTP, no validation, no ORM.
+ * the order, insert and delete the outbox row) in one transaction, straight from postgres.js on
+ * `sql` (a pool the API's size, opened by the caller so its backends live across the measured
+ * window), no HTTP, no validation, no ORM.
  */
 export async function rawWritePath(
-  databaseUrl: string,
-  poolMax: number,
+  sql: postgres.Sql,
   bookIds: string[],
   concurrency: number,
   seconds: number,
 ) {
-  const sql = postgres(databaseUrl, {
-    max: poolMax,
-    onnotice: () => {},
-    prepare: process.env.RAW_PREPARE !== 'false',
-  })
-  try {
-    const run = await closedLoop(concurrency, seconds, async (i) => {
-      const input = orderBody(bookIds, i)
-      await sql.begin(async (tx) => {
-        const now = new Date()
-        const [book] = await tx<{ price_cents: number }[]>`
-          update books set stock = stock - ${input.quantity}, updated_at = ${now}
-          where id = ${input.bookId ?? ''} and removed_at is null and stock >= ${input.quantity}
-          returning *`
-        if (!book) throw new Error('no stock')
-        const id = crypto.randomUUID()
-        const [order] = await tx<{ created_at: Date; total_cents: number }[]>`
-          insert into orders (id, customer_id, book_id, quantity, total_cents, status, created_at)
-          values (${id}, ${input.customerId}, ${input.bookId ?? ''}, ${input.quantity},
-                  ${book.price_cents * input.quantity}, 'placed', ${now})
-          returning *`
-        const event = orderPlaced({
-          id,
-          customerId: input.customerId,
-          bookId: input.bookId ?? '',
-          quantity: input.quantity,
-          total: fromCents(order?.total_cents ?? 0),
-          status: 'placed',
-          createdAt: now.toISOString(),
-        })
-        await tx`
-          insert into outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
-          values (${event.id}, ${event.aggregateType}, ${event.aggregateId}, ${event.eventType},
-                  ${tx.json(event.payload as postgres.JSONValue)}, ${outboxTimestamp()})`
-        await tx`delete from outbox where id = ${event.id}`
+  const run = await closedLoop(concurrency, seconds, async (i) => {
+    const input = orderBody(bookIds, i)
+    await sql.begin(async (tx) => {
+      const now = new Date()
+      const [book] = await tx<{ price_cents: number }[]>`
+        update books set stock = stock - ${input.quantity}, updated_at = ${now}
+        where id = ${input.bookId ?? ''} and removed_at is null and stock >= ${input.quantity}
+        returning *`
+      if (!book) throw new Error('no stock')
+      const id = crypto.randomUUID()
+      const [order] = await tx<{ created_at: Date; total_cents: number }[]>`
+        insert into orders (id, customer_id, book_id, quantity, total_cents, status, created_at)
+        values (${id}, ${input.customerId}, ${input.bookId ?? ''}, ${input.quantity},
+                ${book.price_cents * input.quantity}, 'placed', ${now})
+        returning *`
+      const event = orderPlaced({
+        id,
+        customerId: input.customerId,
+        bookId: input.bookId ?? '',
+        quantity: input.quantity,
+        total: fromCents(order?.total_cents ?? 0),
+        status: 'placed',
+        createdAt: now.toISOString(),
       })
+      await tx`
+        insert into outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
+        values (${event.id}, ${event.aggregateType}, ${event.aggregateId}, ${event.eventType},
+                ${tx.json(event.payload as postgres.JSONValue)}, ${outboxTimestamp()})`
+      await tx`delete from outbox where id = ${event.id}`
     })
-    return result(concurrency, run)
-  } finally {
-    await sql.end({ timeout: 5 })
-  }
+  })
+  return result(concurrency, run)
 }
 
 /** The round with the median throughput; failures summed over all rounds. */

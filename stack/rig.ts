@@ -10,7 +10,7 @@ import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
-import type { ComponentName } from './lib/component.ts'
+import { type ComponentName, ensureStopped } from './lib/component.ts'
 import { loadStackConfig, repoRoot, type StackConfig } from './lib/config.ts'
 import { findFreePort } from './lib/ports.ts'
 import { killProcessGroup, readRecord } from './lib/processes.ts'
@@ -34,6 +34,11 @@ export interface RigOptions {
   jvmHeap?: string
   /** Name of the temp dir, so one rig's processes are told apart from another's. */
   name?: string
+  /**
+   * Postgres settings that need a server restart (track_commit_timestamp…): written with ALTER
+   * SYSTEM and applied by restarting Postgres once, before anything else connects to it.
+   */
+  postgresSettings?: Record<string, string>
 }
 
 export async function startRig(options: RigOptions) {
@@ -69,6 +74,8 @@ async function wire(
 ) {
   await stackUp(config, consoleReporter(say))
   const info = stackInfo(config)
+  if (options.postgresSettings)
+    await applyPostgresSettings(config, info.postgres.adminUrl, options.postgresSettings)
   await migrateDatabase(info.postgres.url)
 
   const connectorEnv = loadConnectorConfig({
@@ -188,3 +195,26 @@ async function wire(
 }
 
 export type Rig = Awaited<ReturnType<typeof wire>>
+
+/** ALTER SYSTEM each setting, then restart Postgres (a clean stop, then stack:up starts it again). */
+async function applyPostgresSettings(
+  config: StackConfig,
+  adminUrl: string,
+  settings: Record<string, string>,
+) {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  try {
+    for (const [name, value] of Object.entries(settings)) {
+      if (!/^[a-z_]+$/.test(name)) throw new Error(`not a Postgres setting name: ${name}`)
+      // ALTER SYSTEM takes no parameters; the value is quoted as a literal.
+      await admin.unsafe(`alter system set ${name} = '${value.replaceAll("'", "''")}'`)
+    }
+  } finally {
+    await admin.end({ timeout: 5 })
+  }
+  await ensureStopped({ name: 'postgres', dir: join(config.stackDir, 'postgres') })
+  await stackUp(
+    config,
+    consoleReporter(() => {}),
+  )
+}
