@@ -1,7 +1,7 @@
 import postgres from 'postgres'
 import { ensureEventTopics } from '../connector/topics.ts'
 import { drainOf, lastApplied, rawConsume, watchGroupJoin } from './consume.ts'
-import { type BaselineRecord, runSqlBaseline } from './consumer-sql-baseline.ts'
+import { type BaselineRecord, baselineRecord, runSqlBaseline } from './consumer-sql-baseline.ts'
 import type { BenchContext } from './context.ts'
 import { CpuMeter } from './cpu.ts'
 import { settle } from './settle.ts'
@@ -18,17 +18,9 @@ function baselineRecords(
   const next = new Array<number>(partitions).fill(0)
   return Array.from({ length: count }, (_, i) => {
     const partition = i % partitions
-    next[partition] = (next[partition] ?? 0) + 1
-    return {
-      eventId: crypto.randomUUID(),
-      topic,
-      partition,
-      offset: BigInt((next[partition] ?? 1) - 1),
-      occurredAt: new Date().toISOString(),
-      bookId: bookIds[i % bookIds.length] ?? '',
-      quantity: 1,
-      total: 9.99,
-    }
+    const offset = next[partition] ?? 0
+    next[partition] = offset + 1
+    return baselineRecord(topic, partition, offset, bookIds[i % bookIds.length] ?? '')
   })
 }
 
