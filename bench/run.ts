@@ -11,6 +11,7 @@ import { repoRoot } from '../stack/lib/config.ts'
 import { startRig } from '../stack/rig.ts'
 import { consumerPhase } from './consumer-phase.ts'
 import { type BenchContext, benchPostgresSettings } from './context.ts'
+import { guardRatios, guardTable } from './guard.ts'
 import { apiClient, seedBooks, waitForApi } from './load.ts'
 import { holdPhase, steadyPhase } from './phases.ts'
 import { publishPhase } from './publish-phase.ts'
@@ -68,6 +69,13 @@ const benchEnvSchema = z.object({
   BENCH_RELAY_INTERVALS_MS: list(z.number().int().min(1).max(60_000)).default([25, 100]),
   /** The API's pool (the raw write-path baseline gets the same). */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** Where the .json/.md/.svg go (the guard writes to a temp dir, not over the published files). */
+  BENCH_RESULTS_DIR: z
+    .string()
+    .min(1)
+    .default(join(repoRoot, 'bench', 'results')),
+  /** A published results .json: compare this run's ratios with its own, and exit 1 on a collapse. */
+  BENCH_GUARD_AGAINST: z.string().endsWith('.json').optional(),
   // The consumer's settings as the consumer reads them (its defaults), for the SQL baseline.
   CONSUMER_BATCH_SIZE: consumerEnvSchema.shape.CONSUMER_BATCH_SIZE,
   CONSUMER_PARTITIONS_CONCURRENTLY: consumerEnvSchema.shape.CONSUMER_PARTITIONS_CONCURRENTLY,
@@ -187,14 +195,20 @@ async function main() {
       settings: { ...settings, connector: rig.connectorEnv, consumer: consumerSettings() },
       results,
     }
-    const dir = join(repoRoot, 'bench', 'results')
+    const dir = env.BENCH_RESULTS_DIR
     mkdirSync(dir, { recursive: true })
     const report = renderReport(record)
     writeFileSync(join(dir, `${env.BENCH_LABEL}.json`), `${JSON.stringify(record, null, 2)}\n`)
     writeFileSync(join(dir, `${env.BENCH_LABEL}.md`), report.markdown)
     writeFileSync(join(dir, `${env.BENCH_LABEL}.svg`), report.svg)
     console.log(`\n${report.markdown}`)
-    say(`wrote bench/results/${env.BENCH_LABEL}.{json,md,svg}`)
+    say(`wrote ${join(dir, env.BENCH_LABEL)}.{json,md,svg}`)
+    if (env.BENCH_GUARD_AGAINST) {
+      const published = JSON.parse(readFileSync(env.BENCH_GUARD_AGAINST, 'utf8')).results
+      const rows = guardRatios(results, published)
+      console.log(`\nGuard against ${env.BENCH_GUARD_AGAINST}:\n${guardTable(rows)}\n`)
+      if (rows.some((row) => !row.ok)) return 1
+    }
   } finally {
     await client.close()
     await writerSql.end({ timeout: 5 })
