@@ -1,6 +1,6 @@
 import type postgres from 'postgres'
 import { applyInTransaction, type InboxEntry } from '../consumer/apply-event.ts'
-import type { Order } from '../lib/events.ts'
+import { sale } from './throughput.ts'
 
 /**
  * One OrderPlaced record as the consumer's batch sees it once parsed: the event and the
@@ -15,21 +15,13 @@ export function baselineRecord(
   offset: number,
   bookId: string,
 ): BaselineRecord {
-  const order: Order = {
-    id: crypto.randomUUID(),
-    customerId: crypto.randomUUID(),
-    bookId,
-    quantity: 1,
-    total: 9.99,
-    status: 'placed',
-    createdAt: new Date().toISOString(),
-  }
+  const { id, payload } = sale(bookId)
   return {
-    event: { id: crypto.randomUUID(), eventType: 'OrderPlaced', payload: order },
+    event: { id, eventType: 'OrderPlaced', payload },
     topic,
     partition,
     offset: String(offset),
-    occurredAt: order.createdAt,
+    occurredAt: payload.createdAt,
   }
 }
 

@@ -26,7 +26,7 @@ export async function waitForRecords(admin: Admin, namespace: string, target: nu
 }
 
 /** A one-copy OrderPlaced event for `bookId`, as placeOrder would append it. */
-const sale = (bookId: string) =>
+export const sale = (bookId: string) =>
   orderPlaced({
     id: crypto.randomUUID(),
     customerId: crypto.randomUUID(),

@@ -46,6 +46,16 @@ describe('the outbox pipeline end to end', () => {
     return response.json()
   }
 
+  const placeOrder = async (bookId: string, quantity: number) => {
+    const response = await p.app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: { customerId: crypto.randomUUID(), bookId, quantity },
+    })
+    expect(response.statusCode).toBe(201)
+    return response.json()
+  }
+
   /** Sends the very same record again, as Connect does after a crash before its offset flush. */
   const redeliver = async (record: RecordedMessage) => {
     const producer = p.kafka.producer()
@@ -127,13 +137,7 @@ describe('the outbox pipeline end to end', () => {
 
   it('skips a duplicate delivery: the inbox keeps the read model from counting a sale twice', async () => {
     const book = await postBook({ title: 'Beloved', author: 'Toni Morrison', price: 10, stock: 10 })
-    const order = (
-      await p.app.inject({
-        method: 'POST',
-        url: '/orders',
-        payload: { customerId: crypto.randomUUID(), bookId: book.id, quantity: 2 },
-      })
-    ).json()
+    const order = await placeOrder(book.id, 2)
     const original = await recordOf('OrderPlaced', order.id)
     await expect.poll(async () => (await catalogueRow(book.id))?.unitsSold, { timeout: 20_000 }).toBe(2)
     const duplicatesBefore = p.consumer?.stats.duplicates ?? 0
@@ -219,13 +223,7 @@ describe('the outbox pipeline end to end', () => {
       ) as Record<keyof typeof series, number>
     const before = await read()
     const book = await postBook({ title: 'Metered', author: 'M', price: 4, stock: 4 })
-    const order = (
-      await p.app.inject({
-        method: 'POST',
-        url: '/orders',
-        payload: { customerId: crypto.randomUUID(), bookId: book.id, quantity: 1 },
-      })
-    ).json()
+    const order = await placeOrder(book.id, 1)
     await expect.poll(async () => (await catalogueRow(book.id))?.unitsSold, { timeout: 20_000 }).toBe(1)
     await redeliver(await recordOf('OrderPlaced', order.id))
     await expect.poll(async () => (await read()).duplicates, { timeout: 20_000 }).toBe(before.duplicates + 1)
