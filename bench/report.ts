@@ -65,20 +65,20 @@ function targets({ results }: BenchRecord): Target[] {
   const at1000 = results.steady?.find((r) => r.offeredPerS === 1000)
   if (at1000)
     out.push({
-      target: `end-to-end p99 ≤ 250 ms at 1,000 events/s (${writerLabel[at1000.writer]})`,
+      target: `end-to-end p99 ≤ 100 ms at 1,000 events/s (${writerLabel[at1000.writer]})`,
       measured: `${at1000.latencyMs.p99} ms`,
-      met: at1000.latencyMs.p99 <= 250,
+      met: at1000.latencyMs.p99 <= 100,
     })
   const held = results.hold?.filter(kept)
   if (results.hold) {
     // A rate is held when it was delivered (≥ 97% of offered) without the backlog growing.
     const best = held?.sort((a, b) => b.offeredPerS - a.offeredPerS)[0]
     out.push({
-      target: `≥ 3,000 events/s sustained end to end for 60 s (${writerLabel.bulk})`,
+      target: `≥ 8,000 events/s held end to end for 60 s with p99 ≤ 1 s (${writerLabel.bulk})`,
       measured: best
-        ? `${best.offeredPerS}/s offered, ${best.achievedPerS}/s written and applied for ${best.seconds} s`
+        ? `${best.offeredPerS}/s offered, ${best.achievedPerS}/s written and applied for ${best.seconds} s, p99 ${best.latencyMs.p99} ms`
         : 'no rate held',
-      met: best !== undefined && best.offeredPerS >= 3000 && best.seconds >= 59,
+      met: best !== undefined && best.offeredPerS >= 8000 && best.seconds >= 59 && best.latencyMs.p99 <= 1000,
     })
   }
   // The relay target was set against a relay polling every second; it is judged only when CDC
@@ -96,9 +96,9 @@ function targets({ results }: BenchRecord): Target[] {
   const c = results.consumer
   if (c)
     out.push({
-      target: 'consumer ≥ 50% of raw kafkajs consumption',
+      target: 'consumer ≥ 25% of kafkajs alone, with per-event deduplication',
       measured: `${pct(c.consumerToRaw)} (${c.consumerPerS} vs ${c.rawPerS}/s)`,
-      met: c.consumerToRaw >= 0.5,
+      met: c.consumerToRaw >= 0.25,
     })
   return out
 }

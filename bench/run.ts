@@ -61,8 +61,8 @@ const benchEnvSchema = z.object({
     ),
   BENCH_WRITE_ROUNDS: z.coerce.number().int().min(1).max(20).default(3),
   BENCH_HOLD_S: z.coerce.number().int().min(10).max(3600).default(60),
-  BENCH_HOLD_RATE: z.coerce.number().pipe(rate).default(3000),
-  BENCH_HOLD_STEP: z.coerce.number().pipe(rate).default(1000),
+  BENCH_HOLD_RATE: z.coerce.number().pipe(rate).default(4000),
+  BENCH_HOLD_STEP: z.coerce.number().pipe(rate).default(2000),
   BENCH_PUBLISH_EVENTS: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
   BENCH_CONSUME_EVENTS: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   /** CDC and the relay are compared at each of these poll intervals, both polling at the same one. */
@@ -160,7 +160,7 @@ async function main() {
     postgresSettings: benchPostgresSettings,
   })
   const client = apiClient(rig.apiUrl, 512)
-  const writerSql = postgres(rig.info.postgres.url, { max: 4, onnotice: () => {} })
+  const writerSql = postgres(rig.info.postgres.url, { max: 8, onnotice: () => {} })
   const results: Record<string, unknown> = {}
   // Ctrl-C stops the stack this run started, as the run itself would.
   const interrupted = async () => {
