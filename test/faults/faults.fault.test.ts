@@ -33,9 +33,18 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
   const rows: FaultRow[] = []
 
   beforeAll(async () => {
-    // consumer-1 applies batches of 5 records, consumer-2 the default 500: a kill then has many
-    // points between a batch's commit and its offset commit, and both paths are crashed.
-    rig = await startRig({ consumers: 2, consumerEnv: { 'consumer-1': { CONSUMER_BATCH_SIZE: '5' } } })
+    // consumer-1 applies batches of 5 records, consumer-2 of 50: a fetch is then applied in
+    // several transactions and its offsets committed only at its end, so a kill has points
+    // between an applied batch and the offset commit. (At the default 500 the suite's backlog is
+    // one transaction applied in milliseconds since the consumer went onto prepared statements,
+    // and the window is too short to freeze the process in; the code path is the same.)
+    rig = await startRig({
+      consumers: 2,
+      consumerEnv: {
+        'consumer-1': { CONSUMER_BATCH_SIZE: '5' },
+        'consumer-2': { CONSUMER_BATCH_SIZE: '50' },
+      },
+    })
   }, 300_000)
 
   afterAll(async () => {
