@@ -19,14 +19,36 @@ export function toBook(row: BookRow): Book {
   }
 }
 
-export async function insertBook(tx: DbOrTx, row: typeof books.$inferInsert): Promise<BookRow> {
-  const [inserted] = await tx.insert(books).values(row).returning()
+/** A new book is on sale: it has no `removedAt`. */
+export async function insertBook(
+  tx: DbOrTx,
+  row: Omit<typeof books.$inferInsert, 'removedAt'>,
+): Promise<BookRow> {
+  const [inserted] = await tx
+    .insert(books)
+    .values({
+      id: sql.placeholder('id'),
+      title: sql.placeholder('title'),
+      author: sql.placeholder('author'),
+      priceCents: sql.placeholder('priceCents'),
+      stock: sql.placeholder('stock'),
+      createdAt: sql.placeholder('createdAt'),
+      updatedAt: sql.placeholder('updatedAt'),
+    })
+    .returning()
+    .prepare('insert_book')
+    .execute(row)
   if (!inserted) throw new Error('insert into books returned no row')
   return inserted
 }
 
 export async function findBook(tx: DbOrTx, id: string): Promise<BookRow | undefined> {
-  const [row] = await tx.select().from(books).where(eq(books.id, id))
+  const [row] = await tx
+    .select()
+    .from(books)
+    .where(eq(books.id, sql.placeholder('id')))
+    .prepare('find_book')
+    .execute({ id })
   return row
 }
 
@@ -63,8 +85,20 @@ export async function takeStock(
 ): Promise<BookRow | undefined> {
   const [row] = await tx
     .update(books)
-    .set({ stock: sql`${books.stock} - ${quantity}`, updatedAt: at })
-    .where(and(eq(books.id, id), isNull(books.removedAt), gte(books.stock, quantity)))
+    // set() types take no placeholder, so the time goes in as SQL, already in the driver's form.
+    .set({
+      stock: sql`${books.stock} - ${sql.placeholder('quantity')}`,
+      updatedAt: sql`${sql.placeholder('at')}`,
+    })
+    .where(
+      and(
+        eq(books.id, sql.placeholder('id')),
+        isNull(books.removedAt),
+        gte(books.stock, sql.placeholder('quantity')),
+      ),
+    )
     .returning()
+    .prepare('take_stock')
+    .execute({ id, quantity, at: at.toISOString() })
   return row
 }

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, type Placeholder, sql } from 'drizzle-orm'
 import type { DbOrTx, Tx } from '../../db/client.ts'
 import { idempotencyKeys } from '../../db/schema.ts'
 
@@ -10,7 +10,7 @@ export interface StoredResponse {
 type Claim = { claimed: true } | { claimed: false; requestHash: string; response: StoredResponse }
 
 /** `now() - ttl` on the database clock, the one clock every API instance shares. */
-const ageLimit = (keyTtlHours: number) => sql`now() - make_interval(secs => ${keyTtlHours * 3600})`
+const ageLimit = (keyTtlSeconds: number | Placeholder) => sql`now() - make_interval(secs => ${keyTtlSeconds})`
 
 /**
  * Claims (scope, key) for this transaction. A concurrent request with the same key waits on the
@@ -26,21 +26,35 @@ export async function claimIdempotencyKey(
   requestHash: string,
   keyTtlHours: number,
 ): Promise<Claim> {
-  const claim = { requestHash, statusCode: 0, responseBody: {}, createdAt: sql`now()` }
+  const claim = {
+    requestHash: sql.placeholder('requestHash'),
+    statusCode: 0,
+    responseBody: {},
+    createdAt: sql`now()`,
+  }
   const inserted = await tx
     .insert(idempotencyKeys)
-    .values({ scope, key, ...claim })
+    .values({ scope: sql.placeholder('scope'), key: sql.placeholder('key'), ...claim })
     .onConflictDoUpdate({
       target: [idempotencyKeys.scope, idempotencyKeys.key],
-      set: claim,
-      setWhere: sql`${idempotencyKeys.createdAt} < ${ageLimit(keyTtlHours)}`,
+      set: { ...claim, requestHash: sql`${sql.placeholder('requestHash')}` },
+      setWhere: sql`${idempotencyKeys.createdAt} < ${ageLimit(sql.placeholder('keyTtlSeconds'))}`,
     })
     .returning({ key: idempotencyKeys.key })
+    .prepare('claim_idempotency_key')
+    .execute({ scope, key, requestHash, keyTtlSeconds: keyTtlHours * 3600 })
   if (inserted.length > 0) return { claimed: true }
   const [existing] = await tx
     .select()
     .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
+    .where(
+      and(
+        eq(idempotencyKeys.scope, sql.placeholder('scope')),
+        eq(idempotencyKeys.key, sql.placeholder('key')),
+      ),
+    )
+    .prepare('find_idempotency_key')
+    .execute({ scope, key })
   if (!existing) throw new Error(`idempotency key ${scope}/${key} conflicted but cannot be read`)
   return {
     claimed: false,
@@ -53,7 +67,14 @@ export async function saveIdempotentResponse(tx: Tx, scope: string, key: string,
   await tx
     .update(idempotencyKeys)
     .set({ statusCode: response.statusCode, responseBody: response.body })
-    .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
+    .where(
+      and(
+        eq(idempotencyKeys.scope, sql.placeholder('scope')),
+        eq(idempotencyKeys.key, sql.placeholder('key')),
+      ),
+    )
+    .prepare('save_idempotent_response')
+    .execute({ scope, key })
 }
 
 /**
@@ -69,7 +90,7 @@ export async function deleteExpiredIdempotencyKeys(
   const deleted = await db.execute(sql`
     delete from ${idempotencyKeys} where (scope, key) in (
       select scope, key from ${idempotencyKeys}
-      where created_at < ${ageLimit(olderThanHours)}
+      where created_at < ${ageLimit(olderThanHours * 3600)}
       order by created_at limit ${limit}
       for update skip locked)
     returning 1`)

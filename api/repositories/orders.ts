@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { DbOrTx } from '../../db/client.ts'
 import { orders } from '../../db/schema.ts'
 import { fromCents, type Order } from '../../lib/events.ts'
@@ -18,7 +18,20 @@ export function toOrder(row: OrderRow): Order {
 }
 
 export async function insertOrder(tx: DbOrTx, row: typeof orders.$inferInsert): Promise<OrderRow> {
-  const [inserted] = await tx.insert(orders).values(row).returning()
+  const [inserted] = await tx
+    .insert(orders)
+    .values({
+      id: sql.placeholder('id'),
+      customerId: sql.placeholder('customerId'),
+      bookId: sql.placeholder('bookId'),
+      quantity: sql.placeholder('quantity'),
+      totalCents: sql.placeholder('totalCents'),
+      status: sql.placeholder('status'),
+      createdAt: sql.placeholder('createdAt'),
+    })
+    .returning()
+    .prepare('insert_order')
+    .execute(row)
   if (!inserted) throw new Error('insert into orders returned no row')
   return inserted
 }

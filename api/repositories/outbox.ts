@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Tx } from '../../db/client.ts'
 import { outbox } from '../../db/schema.ts'
 import type { OutboxEvent } from '../../lib/events.ts'
@@ -15,14 +15,30 @@ export const outboxTimestamp = (at: Date = new Date()) => at.toISOString().repla
  * table never grows: there is nothing for a cleanup job to race with while the connector lags.
  */
 export async function appendOutboxEvent(tx: Tx, event: OutboxEvent, traceContext?: string): Promise<void> {
-  await tx.insert(outbox).values({
-    id: event.id,
-    aggregateType: event.aggregateType,
-    aggregateId: event.aggregateId,
-    eventType: event.eventType,
-    payload: event.payload,
-    createdAt: outboxTimestamp(),
-    traceContext: traceContext ?? null,
-  })
-  await tx.delete(outbox).where(eq(outbox.id, event.id))
+  await tx
+    .insert(outbox)
+    .values({
+      id: sql.placeholder('id'),
+      aggregateType: sql.placeholder('aggregateType'),
+      aggregateId: sql.placeholder('aggregateId'),
+      eventType: sql.placeholder('eventType'),
+      payload: sql.placeholder('payload'),
+      createdAt: sql.placeholder('createdAt'),
+      traceContext: sql.placeholder('traceContext'),
+    })
+    .prepare('append_outbox_event')
+    .execute({
+      id: event.id,
+      aggregateType: event.aggregateType,
+      aggregateId: event.aggregateId,
+      eventType: event.eventType,
+      payload: event.payload,
+      createdAt: outboxTimestamp(),
+      traceContext: traceContext ?? null,
+    })
+  await tx
+    .delete(outbox)
+    .where(eq(outbox.id, sql.placeholder('id')))
+    .prepare('delete_outbox_event')
+    .execute({ id: event.id })
 }
