@@ -161,7 +161,7 @@ function writePathSection(w: WritePathPhaseResult): string[] {
     '',
     '| | writes/s | p50 ms | p99 ms |',
     '|---|---|---|---|',
-    row('POST /orders (API, Drizzle: unnamed statements, each described first)', w.api),
+    row('POST /orders (API: Drizzle, its hot-path statements prepared)', w.api),
     row('raw postgres.js, same statements, prepared (its default)', w.raw),
     ...(w.rawUnprepared ? [row('raw postgres.js, same statements, unprepared', w.rawUnprepared)] : []),
     '',

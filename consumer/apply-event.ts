@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.ts'
 import type { EventType } from '../lib/events.ts'
-import type { Sql } from './catalogue.ts'
+import type { Sql, TxGuard } from './catalogue.ts'
+import { ConsumerError } from './errors.ts'
 import { type BatchHandler, batchHandlers, readModelKey } from './handlers.ts'
 import { type IncomingEvent, type ParsedEvent, parseEvent } from './incoming-event.ts'
 
@@ -16,9 +17,17 @@ export interface InboxEntry {
   occurredAt: string | null
 }
 
-/** The record timestamp (the outbox row's created_at) as ISO text; null when the record has none. */
-const occurredAt = (message: IncomingEvent) =>
-  message.timestamp ? new Date(Number(message.timestamp)).toISOString() : null
+/** Kafka's timestamps that Postgres can store: after 1970 (-1 is "none") and before the year 10000. */
+const latestStorableMs = 253_402_300_799_999
+
+/**
+ * The record timestamp (the outbox row's created_at) as ISO text; null when the record has none
+ * or one no timestamp column can hold: metadata alone must never fail a good event.
+ */
+const occurredAt = (message: IncomingEvent) => {
+  const ms = Number(message.timestamp)
+  return Number.isFinite(ms) && ms > 0 && ms <= latestStorableMs ? new Date(ms).toISOString() : null
+}
 
 /**
  * Records entries in the inbox and returns the ids it already held (redeliveries). One prepared
@@ -27,7 +36,7 @@ const occurredAt = (message: IncomingEvent) =>
  * freshly inserted row, which tells the two apart in one statement. Only the ids already held
  * come back: usually none, where returning every fresh id cost a row per record to send and parse.
  */
-async function alreadyInInbox(sql: Sql, entries: InboxEntry[]): Promise<Set<string>> {
+async function alreadyInInbox(sql: Sql, tx: TxGuard, entries: InboxEntry[]): Promise<Set<string>> {
   const first = new Map<string, { entry: InboxEntry; repeats: number }>()
   for (const entry of entries) {
     const seen = first.get(entry.event.id)
@@ -49,6 +58,7 @@ async function alreadyInInbox(sql: Sql, entries: InboxEntry[]): Promise<Set<stri
         ${column((r) => r.entry.offset)}::bigint[],
         ${column((r) => r.entry.occurredAt)}::timestamptz[],
         ${column((r) => r.repeats)}::int[])
+      where txid_current() = ${tx}::bigint
       on conflict (event_id) do update set redeliveries = c.redeliveries + excluded.redeliveries + 1
       returning event_id, (xmax = 0) as fresh)
     select event_id from recorded where not fresh`
@@ -62,7 +72,9 @@ async function alreadyInInbox(sql: Sql, entries: InboxEntry[]): Promise<Set<stri
  * baseline calls this too, so it measures exactly these statements.
  */
 export async function applyInTransaction(sql: Sql, entries: InboxEntry[]): Promise<Set<InboxEntry>> {
-  const held = await alreadyInInbox(sql, entries)
+  const [first] = await sql<{ tx: string }[]>`select txid_current()::text as tx`
+  const tx = first?.tx ?? ''
+  const held = await alreadyInInbox(sql, tx, entries)
   // An id repeated in the batch is applied at its first occurrence only.
   const seen = new Set<string>()
   const toApply = entries.filter(({ event }) => {
@@ -73,11 +85,14 @@ export async function applyInTransaction(sql: Sql, entries: InboxEntry[]): Promi
   const keys = toApply.map(({ event }) =>
     (readModelKey[event.eventType] as (payload: unknown) => string)(event.payload),
   )
-  // Advisory locks on every row key, taken in one sorted pass before any row is touched: two
+  // Advisory locks on the row keys, taken in one sorted pass before any row is touched: two
   // batches sharing keys then queue instead of deadlocking. (Volatile functions in the select
-  // list run after the ORDER BY.)
+  // list run after the ORDER BY.) Keys are hashed into 1,024 buckets, in a key space of our own
+  // (the two-number form, first number 7): a batch of 5,000 distinct books would otherwise take
+  // 5,000 locks, and three such batches filled Postgres' shared lock table ("out of shared
+  // memory"). Two keys in one bucket only queue, as two batches sharing a key already do.
   if (keys.length > 0)
-    await sql`select pg_advisory_xact_lock(h) from (select distinct hashtext(k) as h from unnest(${sql.array(keys)}::text[]) as k) s order by h`
+    await sql`select pg_advisory_xact_lock(7, b) from (select distinct hashtext(k) & 1023 as b from unnest(${sql.array(keys)}::text[]) as k) s order by b`
   // Each type's handler sees its events in partition order. Read-model writes only add or set
   // their own columns (see catalogue.ts), so grouping by type gives the same result.
   const byType = new Map<EventType, unknown[]>()
@@ -87,7 +102,18 @@ export async function applyInTransaction(sql: Sql, entries: InboxEntry[]): Promi
     else byType.set(event.eventType, [event.payload])
   }
   for (const [eventType, payloads] of byType)
-    await (batchHandlers[eventType] as BatchHandler<EventType>)(sql, payloads as never)
+    await (batchHandlers[eventType] as BatchHandler<EventType>)(sql, tx, payloads as never)
+  // Still the transaction we began? If the connection was replaced on the way, every guarded
+  // write above wrote nothing; failing here rolls back what is left and the caller retries.
+  const [still] = await sql<{ same: boolean }[]>`select txid_current() = ${tx}::bigint as same`
+  if (!still?.same)
+    throw new ConsumerError(
+      'HANDLER_FAILED',
+      'the database connection was replaced inside the batch transaction',
+      {
+        retryable: true,
+      },
+    )
   return new Set(toApply)
 }
 

@@ -12,27 +12,42 @@ import { type Book, type Order, toCents } from '../lib/events.ts'
  */
 export type Sql = postgres.TransactionSql
 
+/**
+ * The transaction a batch runs in (`txid_current()` read by its first statement). Every write
+ * carries `where txid_current() = <it>`: postgres.js can reconnect a pooled connection whose
+ * backend died mid-transaction and send the rest of the callback on the new session, outside any
+ * transaction (porsager/postgres#1215), where each statement would commit on its own. Guarded,
+ * such a statement writes nothing, and the batch's last check fails it.
+ */
+export type TxGuard = string
+
+/** Book ids as keys: the uuid's text in lower case, so `A1…` and `a1…` are the one row they are. */
+const bookKey = (id: string) => id.toLowerCase()
+
 /** Added books, the last event of a book winning (an upsert may touch a row once per statement). */
-export async function upsertCatalogueBooks(sql: Sql, books: Book[]): Promise<void> {
-  const latest = [...new Map(books.map((book) => [book.id, book])).values()]
+export async function upsertCatalogueBooks(sql: Sql, tx: TxGuard, books: Book[]): Promise<void> {
+  const latest = [...new Map(books.map((book) => [bookKey(book.id), book])).values()]
   if (latest.length === 0) return
   await sql`
     insert into catalogue as c (book_id, title, author, price_cents)
     select * from unnest(${sql.array(latest.map((b) => b.id))}::uuid[], ${sql.array(latest.map((b) => b.title))}::text[],
                          ${sql.array(latest.map((b) => b.author))}::text[], ${sql.array(latest.map((b) => toCents(b.price)))}::int[])
+    where txid_current() = ${tx}::bigint
     on conflict (book_id) do update
       set title = excluded.title, author = excluded.author, price_cents = excluded.price_cents, updated_at = now()`
 }
 
 export async function markCatalogueBooksRemoved(
   sql: Sql,
+  tx: TxGuard,
   books: Array<{ id: string; removedAt: string }>,
 ): Promise<void> {
-  const latest = [...new Map(books.map((book) => [book.id, book])).values()]
+  const latest = [...new Map(books.map((book) => [bookKey(book.id), book])).values()]
   if (latest.length === 0) return
   await sql`
     insert into catalogue as c (book_id, removed_at)
     select * from unnest(${sql.array(latest.map((b) => b.id))}::uuid[], ${sql.array(latest.map((b) => b.removedAt))}::timestamptz[])
+    where txid_current() = ${tx}::bigint
     on conflict (book_id) do update set removed_at = excluded.removed_at, updated_at = now()`
 }
 
@@ -40,13 +55,13 @@ export async function markCatalogueBooksRemoved(
  * Sales, summed per book first (an upsert may touch a row once per statement), which gives the
  * same totals as one statement per order since the counters only add.
  */
-export async function recordSales(sql: Sql, orders: Order[]): Promise<void> {
+export async function recordSales(sql: Sql, tx: TxGuard, orders: Order[]): Promise<void> {
   const perBook = new Map<string, { units: number; cents: number }>()
   for (const order of orders) {
-    const row = perBook.get(order.bookId) ?? { units: 0, cents: 0 }
+    const row = perBook.get(bookKey(order.bookId)) ?? { units: 0, cents: 0 }
     row.units += order.quantity
     row.cents += toCents(order.total)
-    perBook.set(order.bookId, row)
+    perBook.set(bookKey(order.bookId), row)
   }
   if (perBook.size === 0) return
   const rows = [...perBook.values()]
@@ -54,6 +69,7 @@ export async function recordSales(sql: Sql, orders: Order[]): Promise<void> {
     insert into catalogue as c (book_id, units_sold, revenue_cents)
     select * from unnest(${sql.array([...perBook.keys()])}::uuid[], ${sql.array(rows.map((r) => r.units))}::int[],
                          ${sql.array(rows.map((r) => r.cents))}::bigint[])
+    where txid_current() = ${tx}::bigint
     on conflict (book_id) do update
       set units_sold = c.units_sold + excluded.units_sold,
           revenue_cents = c.revenue_cents + excluded.revenue_cents,

@@ -10,6 +10,8 @@ export type ConsumerErrorCode =
   | 'INVALID_JSON'
   | 'INVALID_PAYLOAD'
   | 'HANDLER_FAILED'
+  /** The database connection was replaced inside a batch transaction: nothing written, retry. */
+  | 'CONNECTION_REPLACED'
   /** A lifecycle call the consumer's state does not allow (start twice, start after stop). */
   | 'INVALID_STATE'
 

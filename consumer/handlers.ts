@@ -1,17 +1,27 @@
 import type { EventType, PayloadOf } from '../lib/events.ts'
-import { markCatalogueBooksRemoved, recordSales, type Sql, upsertCatalogueBooks } from './catalogue.ts'
+import {
+  markCatalogueBooksRemoved,
+  recordSales,
+  type Sql,
+  type TxGuard,
+  upsertCatalogueBooks,
+} from './catalogue.ts'
 
 /**
  * How each event type changes the read model, for all of a batch's new events of that type at
  * once (oldest first), inside the transaction that records them in the inbox. One event is a
  * batch of one.
  */
-export type BatchHandler<T extends EventType> = (sql: Sql, payloads: PayloadOf<T>[]) => Promise<void>
+export type BatchHandler<T extends EventType> = (
+  sql: Sql,
+  tx: TxGuard,
+  payloads: PayloadOf<T>[],
+) => Promise<void>
 
 export const batchHandlers: { [T in EventType]: BatchHandler<T> } = {
-  BookAdded: (sql, books) => upsertCatalogueBooks(sql, books),
-  BookRemoved: (sql, books) => markCatalogueBooksRemoved(sql, books),
-  OrderPlaced: (sql, orders) => recordSales(sql, orders),
+  BookAdded: (sql, tx, books) => upsertCatalogueBooks(sql, tx, books),
+  BookRemoved: (sql, tx, books) => markCatalogueBooksRemoved(sql, tx, books),
+  OrderPlaced: (sql, tx, orders) => recordSales(sql, tx, orders),
 }
 
 /**
@@ -20,7 +30,7 @@ export const batchHandlers: { [T in EventType]: BatchHandler<T> } = {
  * never wait on each other in a cycle.
  */
 export const readModelKey: { [T in EventType]: (payload: PayloadOf<T>) => string } = {
-  BookAdded: (book) => book.id,
-  BookRemoved: (book) => book.id,
-  OrderPlaced: (order) => order.bookId,
+  BookAdded: (book) => book.id.toLowerCase(),
+  BookRemoved: (book) => book.id.toLowerCase(),
+  OrderPlaced: (order) => order.bookId.toLowerCase(),
 }

@@ -43,9 +43,11 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
 
 /** Reads and validates the event in a record; throws a non-retryable ConsumerError if it cannot. */
 export function parseEvent(message: IncomingEvent): ParsedEvent {
-  const id = message.headers.id
+  // One spelling per event id (lower case, as Postgres prints a uuid), or a redelivery in upper
+  // case would look like a new event to the inbox's duplicate check.
+  const id = message.headers.id?.toLowerCase()
   const eventType = message.headers.event_type
-  if (!id || !/^[0-9a-f-]{36}$/i.test(id))
+  if (!id || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
     throw new ConsumerError('MISSING_HEADER', 'the id header is missing or not a uuid')
   if (!eventType) throw new ConsumerError('MISSING_HEADER', 'the event_type header is missing')
   if (!isEventType(eventType))

@@ -59,6 +59,12 @@ async function main() {
   })
   if (config.CONSUMER_HEALTH_PORT > 0)
     health = await startHealthServer(consumer, config.CONSUMER_HEALTH_PORT, '127.0.0.1', metrics)
+  // postgres.js can throw outside any promise when a backend dies mid-statement
+  // (porsager/postgres#1208): leave through the fatal path, uncommitted work is redelivered.
+  process.on(
+    'uncaughtException',
+    (error) => void exit(1, { err: error }, 'uncaught exception; exiting 1 for a restart'),
+  )
   process.on('SIGINT', () => void exit(0, { signal: 'SIGINT' }, 'stopping: finishing the message in hand'))
   process.on('SIGTERM', () => void exit(0, { signal: 'SIGTERM' }, 'stopping: finishing the message in hand'))
 

@@ -31,6 +31,8 @@ const transientClientCodes = new Set([
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
   'CONNECT_TIMEOUT',
+  // Ours: the connection under a batch transaction was replaced (see applyInTransaction).
+  'CONNECTION_REPLACED',
 ])
 
 export function isTransient(error: unknown): boolean {
