@@ -87,7 +87,7 @@ export async function killWithUncommittedWork(
   random: () => number,
   options: { maxAttempts?: number; backlogMs?: number } = {},
 ): Promise<ConsumerKill> {
-  const maxAttempts = options.maxAttempts ?? 40
+  const maxAttempts = options.maxAttempts ?? 120
   const { byPid } = await assignments(kafka, groupId)
   const holders = rig.consumerNames.filter((n) => (byPid.get(rig.pidOf(n) ?? -1) ?? []).length > 0)
   const name = holders[Math.floor(random() * holders.length)]
