@@ -105,17 +105,3 @@ export async function produceOrderEvents(kafka: Kafka, namespace: string, bookId
     await producer.disconnect()
   }
 }
-
-/** Seconds between the first and the last inbox row of `namespace`, once it has `count` of them (bench:tune's measure). */
-export async function consumerSpan(sql: postgres.Sql, namespace: string, count: number, timeoutS = 600) {
-  const started = performance.now()
-  for (;;) {
-    const [row] = await sql<{ n: number; span: number }[]>`
-      select count(*)::int as n, extract(epoch from max(consumed_at) - min(consumed_at))::float8 as span
-      from consumed_events where topic like ${`${namespace}.%`}`
-    if ((row?.n ?? 0) >= count) return row?.span ?? 0
-    if (performance.now() - started > timeoutS * 1000)
-      throw new Error(`the consumer applied ${row?.n} of ${count} in ${timeoutS} s`)
-    await delay(200)
-  }
-}

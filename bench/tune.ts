@@ -6,12 +6,13 @@ import { ensureEventTopics } from '../connector/topics.ts'
 import { runCli } from '../scripts/cli.ts'
 import { repoRoot } from '../stack/lib/config.ts'
 import { startRig } from '../stack/rig.ts'
+import { drainOf, lastApplied, watchGroupJoin } from './consume.ts'
 import { benchPostgresSettings } from './context.ts'
 import { cpuByComponent } from './cpu.ts'
 import { endToEnd, writerOf } from './end-to-end.ts'
 import { apiClient, seedBooks, waitForApi } from './load.ts'
 import { quiesce } from './settle.ts'
-import { consumerSpan, produceOrderEvents } from './throughput.ts'
+import { produceOrderEvents } from './throughput.ts'
 import { apiWritePath, medianRound } from './write-path.ts'
 
 /**
@@ -68,12 +69,16 @@ async function main() {
       const namespace = `tune.consume${i}x${Date.now()}`
       await ensureEventTopics(admin, namespace, 3)
       await produceOrderEvents(rig.kafka, namespace, bookIds, 30_000)
+      // Timed as npm run bench times it: from the group join (watched before the process starts)
+      // to the commit of the last apply transaction, not from the first record applied.
+      const watcher = await watchGroupJoin(rig.kafka, namespace)
       rig.startConsumer(`tune-consumer-${i}`, {
         ...env,
         TOPIC_NAMESPACE: namespace,
         CONSUMER_GROUP: namespace,
       })
-      const perS = Math.round(30_000 / (await consumerSpan(rig.sql, namespace, 30_000)))
+      const drain = drainOf(await watcher.joinedAtMs, await lastApplied(rig.sql, namespace, 30_000))
+      const perS = Math.round(30_000 / drain.seconds)
       await rig.kill(`tune-consumer-${i}`)
       say(`consumer ${JSON.stringify(env)}: ${perS}/s`)
       out.consumer.push({ env, perS })
