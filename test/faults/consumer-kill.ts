@@ -59,6 +59,24 @@ async function committed(kafka: Kafka, groupId: string, topics: string[]): Promi
   }
 }
 
+/** The end of each partition of `topics`: the offset its next record will get. */
+async function highWatermarks(kafka: Kafka, topics: string[]): Promise<Positions> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const ends = await Promise.all(
+      topics.map(async (topic) =>
+        (await admin.fetchTopicOffsets(topic)).map(
+          (p) => [`${topic}/${p.partition}`, Number(p.high)] as const,
+        ),
+      ),
+    )
+    return new Map(ends.flat())
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 /** The next offset to apply on each partition, by what the inbox holds. */
 async function applied(sql: postgres.Sql): Promise<Positions> {
   const rows = await sql<{ tp: string; next: number }[]>`
@@ -70,14 +88,20 @@ async function applied(sql: postgres.Sql): Promise<Positions> {
 const ahead = (partitions: string[], done: Positions, commit: Positions) =>
   partitions.reduce((sum, tp) => sum + Math.max(0, (done.get(tp) ?? 0) - Math.max(commit.get(tp) ?? 0, 0)), 0)
 
+/** Sum of the next offsets to apply over `partitions`: grows with every batch the member commits. */
+const progress = (partitions: string[], done: Positions) =>
+  partitions.reduce((sum, tp) => sum + (done.get(tp) ?? 0), 0)
+
 /**
  * SIGKILLs a consumer at a moment when it holds applied but uncommitted records, so the kill
- * provably costs redelivery. It freezes a member (SIGSTOP), reads the inbox and the group's
- * committed offsets while it cannot move, and kills it only if it is ahead of its commit.
- * Otherwise it keeps it frozen for `backlogMs` so a backlog builds on its partitions, thaws it,
- * and freezes it again a few milliseconds into the catch-up: a large fetch is applied in several
- * transactions and committed to Kafka only at its end. The count returned is a lower bound for
- * the duplicates the inbox must then skip.
+ * provably costs redelivery. Each try freezes the member (SIGSTOP) for `backlogMs` so a backlog
+ * builds on its partitions, thaws it, and watches the inbox every few milliseconds: the first
+ * third of the backlog that commits shows there, and the member is frozen again at once. A fetch of
+ * that backlog is applied in several transactions but its offsets are committed to Kafka only at
+ * its end, so the member is then, almost always, ahead of its commit. It reads the inbox and
+ * the group's committed offsets while the member cannot move, and kills it only if it is ahead;
+ * otherwise it tries again. The count returned is a lower bound for the duplicates the inbox must
+ * then skip.
  */
 export async function killWithUncommittedWork(
   rig: ConsumerProcesses,
@@ -87,7 +111,7 @@ export async function killWithUncommittedWork(
   random: () => number,
   options: { maxAttempts?: number; backlogMs?: number } = {},
 ): Promise<ConsumerKill> {
-  const maxAttempts = options.maxAttempts ?? 120
+  const maxAttempts = options.maxAttempts ?? 30
   const { byPid } = await assignments(kafka, groupId)
   const holders = rig.consumerNames.filter((n) => (byPid.get(rig.pidOf(n) ?? -1) ?? []).length > 0)
   const name = holders[Math.floor(random() * holders.length)]
@@ -95,6 +119,19 @@ export async function killWithUncommittedWork(
   const partitions = byPid.get(rig.pidOf(name) ?? -1) ?? []
   const topics = [...new Set(partitions.map((tp) => tp.slice(0, tp.lastIndexOf('/'))))]
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+    rig.signal(name, 'SIGSTOP')
+    await delay((options.backlogMs ?? 5000) * (0.5 + random()))
+    const before = progress(partitions, await applied(sql))
+    const end = progress(partitions, await highWatermarks(kafka, topics))
+    // Freeze it again once a third of the backlog is applied: past the few records of a fetch it
+    // had in flight when it was frozen (applied and committed on their own), inside the fetch of
+    // the backlog, which is applied batch by batch and committed only at its end.
+    if (end <= before)
+      throw new Error(`no writes reached ${name}'s partitions in a freeze: is the load over?`)
+    const mark = before + Math.max(1, Math.floor((end - before) / 3))
+    rig.signal(name, 'SIGCONT')
+    const watchUntil = Date.now() + 3000
+    while (Date.now() < watchUntil && progress(partitions, await applied(sql)) < mark) await delay(2)
     rig.signal(name, 'SIGSTOP')
     // A commit it sent just before freezing may still land: look after a moment.
     await delay(300)
@@ -108,9 +145,8 @@ export async function killWithUncommittedWork(
       const uncommitted = ahead(partitions, done, await committed(kafka, groupId, topics))
       return { name, partitions, uncommitted, attempts: attempt }
     }
-    if (attempt % 4 === 1) await delay(options.backlogMs ?? 4000)
     rig.signal(name, 'SIGCONT')
-    await delay(5 + random() * 60)
+    await delay(200)
   }
   rig.signal(name, 'SIGCONT')
   throw new Error(`${name} was never caught with uncommitted work in ${maxAttempts} tries`)
