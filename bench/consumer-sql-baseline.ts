@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import { applyInTransaction, type InboxEntry } from '../consumer/apply-event.ts'
+import { applyInTransaction, commitBatch, type InboxEntry } from '../consumer/apply-event.ts'
 import { sale } from './throughput.ts'
 
 /**
@@ -44,7 +44,7 @@ export async function runSqlBaseline(
     byPartition.map(async (list) => {
       for (let at = 0; at < list.length; at += batchSize) {
         const batch = list.slice(at, at + batchSize)
-        await sql.begin((tx) => applyInTransaction(tx, batch))
+        await commitBatch(sql, (tx) => applyInTransaction(tx, batch))
       }
     }),
   )

@@ -1,3 +1,4 @@
+import type postgres from 'postgres'
 import type { Db } from '../db/client.ts'
 import type { EventType } from '../lib/events.ts'
 import type { Sql, TxGuard } from './catalogue.ts'
@@ -71,7 +72,10 @@ async function alreadyInInbox(sql: Sql, tx: TxGuard, entries: InboxEntry[]): Pro
  * type's new events. Returns the entries applied (the rest were duplicates). The benchmark's SQL
  * baseline calls this too, so it measures exactly these statements.
  */
-export async function applyInTransaction(sql: Sql, entries: InboxEntry[]): Promise<Set<InboxEntry>> {
+export async function applyInTransaction(
+  sql: Sql,
+  entries: InboxEntry[],
+): Promise<{ applied: Set<InboxEntry>; tx: string }> {
   const [first] = await sql<{ tx: string }[]>`select txid_current()::text as tx`
   const tx = first?.tx ?? ''
   const held = await alreadyInInbox(sql, tx, entries)
@@ -108,13 +112,34 @@ export async function applyInTransaction(sql: Sql, entries: InboxEntry[]): Promi
   const [still] = await sql<{ same: boolean }[]>`select txid_current() = ${tx}::bigint as same`
   if (!still?.same)
     throw new ConsumerError(
-      'HANDLER_FAILED',
+      'CONNECTION_REPLACED',
       'the database connection was replaced inside the batch transaction',
-      {
-        retryable: true,
-      },
+      { retryable: true },
     )
-  return new Set(toApply)
+  return { applied: new Set(toApply), tx }
+}
+
+/**
+ * Runs a batch transaction and then asks Postgres whether it really committed. The check inside
+ * (above) cannot see past itself: a statement postgres.js sends late on a connection it replaced
+ * (porsager/postgres#1215) can be another batch's `rollback`, landing between this transaction's
+ * last check and its `commit`. Postgres then ends this transaction, answers the commit with only a
+ * warning, and the batch would count as applied with nothing stored. `txid_status` tells: anything
+ * but committed fails the batch as retryable, and it is redone (the inbox decides what is new).
+ */
+export async function commitBatch<T extends { tx: string }>(
+  client: postgres.Sql,
+  body: (sql: Sql) => Promise<T>,
+): Promise<T> {
+  const result = (await client.begin(body)) as T
+  const [row] = await client<{ status: string | null }[]>`select txid_status(${result.tx}::bigint) as status`
+  if (row?.status !== 'committed')
+    throw new ConsumerError(
+      'CONNECTION_REPLACED',
+      `the batch transaction ${result.tx} did not commit (${row?.status ?? 'unknown'}): it was ended from another connection`,
+      { retryable: true },
+    )
+  return result
 }
 
 /**
@@ -134,7 +159,7 @@ export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<App
     offset: message.offset,
     occurredAt: occurredAt(message),
   }))
-  const applied = await db.$client.begin((sql) => applyInTransaction(sql, entries))
+  const { applied } = await commitBatch(db.$client, (sql) => applyInTransaction(sql, entries))
   return entries.map((entry) => (applied.has(entry) ? 'applied' : 'duplicate'))
 }
 

@@ -1,8 +1,14 @@
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { applyBatch, applyEvent } from '../../consumer/apply-event.ts'
+import {
+  applyBatch,
+  applyEvent,
+  applyInTransaction,
+  commitBatch,
+  type InboxEntry,
+} from '../../consumer/apply-event.ts'
 import { batchHandlers } from '../../consumer/handlers.ts'
-import type { IncomingEvent } from '../../consumer/incoming-event.ts'
+import { type IncomingEvent, parseEvent } from '../../consumer/incoming-event.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { orderPlaced } from '../../lib/events.ts'
@@ -121,5 +127,36 @@ describe('review: a batch transaction whose connection dies between statements',
       batchHandlers.OrderPlaced = original
       release()
     }
+  })
+
+  it('fails a batch whose transaction another connection ended after its last check (a stray rollback)', async () => {
+    // Another batch's late `rollback` (see commitBatch) landing between this batch's last check
+    // and its commit: injected here as the transaction's own last statement.
+    const bookId = crypto.randomUUID()
+    const record = sale(bookId)
+    const entry: InboxEntry = { ...record, event: parseEvent(record), occurredAt: null }
+    const strayRollback = async (sql: Parameters<typeof applyInTransaction>[0]) => {
+      const result = await applyInTransaction(sql, [entry])
+      await sql.unsafe('rollback')
+      return result
+    }
+    const stored = async () => {
+      const [row] = await admin`select
+        (select coalesce(sum(units_sold), 0)::int from catalogue where book_id = ${bookId}) as units,
+        (select count(*)::int from consumed_events where event_id = ${entry.event.id}) as inbox`
+      return row
+    }
+    // Without the check, postgres.js reports the transaction committed although nothing was stored.
+    const unchecked = await database.db.$client.begin(strayRollback)
+    expect(unchecked.applied.size).toBe(1)
+    expect(await stored()).toEqual({ units: 0, inbox: 0 })
+    // With it, the batch fails as retryable, and the retry applies the event once.
+    await expect(commitBatch(database.db.$client, strayRollback)).rejects.toMatchObject({
+      code: 'CONNECTION_REPLACED',
+      retryable: true,
+    })
+    expect(await stored()).toEqual({ units: 0, inbox: 0 })
+    expect(await applyEvent(database.db, record)).toBe('applied')
+    expect(await stored()).toEqual({ units: 1, inbox: 1 })
   })
 })
