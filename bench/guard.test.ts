@@ -27,4 +27,9 @@ describe('the benchmark regression guard', () => {
     expect(() => guardRatios({ writePath: { apiToRaw: 0.8 } }, { consumer: {} })).toThrow(/no POST \/orders/)
     expect(() => guardRatios({}, published)).toThrow(/none of the watched ratios/)
   })
+
+  it('fails a ratio just below half its published value, however the share rounds', () => {
+    const [row] = guardRatios({ consumer: { consumerToRaw: 0.0738 } }, { consumer: { consumerToRaw: 0.149 } })
+    expect(row).toMatchObject({ share: 0.5, ok: false })
+  })
 })

@@ -35,6 +35,34 @@ const targetRow = (markdown: string, start: string) =>
   markdown.split('\n').find((line) => line.startsWith(`| ${start}`))
 
 describe('benchmark report', () => {
+  it('meets the hold target on a held 8,000/s within p99 1 s, though a higher held rate went past it', () => {
+    const { markdown } = renderReport(
+      record({
+        hold: [
+          run({ offeredPerS: 10_000, achievedPerS: 9990, seconds: 60, latencyMs: latency(700, 1500) }),
+          run({ offeredPerS: 8000, achievedPerS: 7995, seconds: 60, latencyMs: latency(200, 500) }),
+        ],
+      }),
+    )
+    expect(targetRow(markdown, '≥ 8,000')).toMatch(/8000\/s offered, 7995\/s .* p99 500 ms \| yes \|$/)
+  })
+
+  it("shows each write-path round's own ratio beside their median", () => {
+    const { markdown } = renderReport(
+      record({
+        writePath: {
+          api: { concurrency: 32, seconds: 10, perS: 290, latencyMs: latency(70, 150), failures: 0 },
+          raw: { concurrency: 32, seconds: 10, perS: 401, latencyMs: latency(30, 110), failures: 0 },
+          apiToRaw: 0.618,
+          rounds: { api: [223, 290, 406], rawPrepared: [361, 401, 687] },
+        },
+      }),
+    )
+    expect(targetRow(markdown, 'API')).toContain(
+      "62% (the median of the rounds' own ratios: 62%, 72%, 59%; median rounds 290 vs 401/s) | no |",
+    )
+  })
+
   it('judges each target from the figures, and says by how much', () => {
     const { markdown } = renderReport(
       record({
@@ -65,12 +93,13 @@ describe('benchmark report', () => {
       }),
     )
     expect(targetRow(markdown, 'API')).toBe(
-      '| API ≥ 70% of raw-driver throughput (postgres.js prepared, its default) | 50% (400 vs 800/s) | no |',
+      '| API ≥ 70% of raw-driver throughput (postgres.js prepared, its default) | 50% (median rounds 400 vs 800/s) | no |',
     )
     expect(targetRow(markdown, 'end-to-end p99')).toMatch(/101 ms \| no \|$/)
-    // 9,000/s was offered but not delivered; 8,000/s was held but its p99 is over 1 s: not met.
+    // 9,000/s was offered but not delivered; 8,000/s was held but its p99 is over 1 s: not met,
+    // and the best run that kept p99 within 1 s is shown.
     expect(targetRow(markdown, '≥ 8,000')).toMatch(
-      /^\| .* \| 8000\/s offered, 7999\/s .* p99 1001 ms \| no \|$/,
+      /^\| .* \| 6000\/s offered, 5999\/s .* p99 120 ms \| no \|$/,
     )
     expect(targetRow(markdown, "CDC p50 ≤ 1/5 of the relay's at 100/s")).toMatch(/40 vs 500 ms .* \| yes \|$/)
     expect(targetRow(markdown, "CDC p50 ≤ 1/5 of the relay's at 1000/s")).toMatch(/40 vs 190 ms .* \| no \|$/)

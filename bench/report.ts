@@ -3,6 +3,7 @@ import type { ConsumerPhaseResult } from './consumer-phase.ts'
 import { type EndToEndResult, writerLabel } from './end-to-end.ts'
 import type { RelayComparison } from './relay-phase.ts'
 import { consumerSection, cpuTable, publishSection, relaySection } from './report-sections.ts'
+import { pairedRatio } from './stats.ts'
 import type { WritePathPhaseResult } from './write-path-phase.ts'
 
 export interface BenchRecord {
@@ -49,6 +50,10 @@ const lat = (r: EndToEndResult) =>
 
 const relayRuns = (results: BenchRecord['results']) => (Array.isArray(results.relay) ? results.relay : [])
 
+/** API ÷ raw prepared in each round, in the order the rounds ran. */
+const roundRatios = (w: WritePathPhaseResult) =>
+  (w.rounds.api ?? []).map((api, i) => pairedRatio([api], [w.rounds.rawPrepared?.[i] ?? Number.NaN]))
+
 function targets({ results }: BenchRecord): Target[] {
   const out: Target[] = []
   const w = results.writePath
@@ -56,7 +61,7 @@ function targets({ results }: BenchRecord): Target[] {
     out.push({
       target: 'API ≥ 70% of raw-driver throughput (postgres.js prepared, its default)',
       measured:
-        `${pct(w.apiToRaw)} (${w.api.perS} vs ${w.raw.perS}/s)` +
+        `${pct(w.apiToRaw)} (${roundRatios(w).length > 0 ? `the median of the rounds' own ratios: ${roundRatios(w).map(pct).join(', ')}; ` : ''}median rounds ${w.api.perS} vs ${w.raw.perS}/s)` +
         (w.rawUnprepared
           ? `; ${pct(w.apiToRawUnprepared ?? 0)} of unprepared (${w.rawUnprepared.perS}/s)`
           : ''),
@@ -71,8 +76,11 @@ function targets({ results }: BenchRecord): Target[] {
     })
   const held = results.hold?.filter(kept)
   if (results.hold) {
-    // A rate is held when it was delivered (≥ 97% of offered) without the backlog growing.
-    const best = held?.sort((a, b) => b.offeredPerS - a.offeredPerS)[0]
+    // A rate is held when it was delivered (≥ 97% of offered) without the backlog growing. The
+    // target is judged on the highest held rate that also kept p99 within 1 s for 60 s; only when
+    // none did, the highest held rate is shown.
+    const byRate = [...(held ?? [])].sort((a, b) => b.offeredPerS - a.offeredPerS)
+    const best = byRate.find((r) => r.seconds >= 59 && r.latencyMs.p99 <= 1000) ?? byRate[0]
     out.push({
       target: `≥ 8,000 events/s held end to end for 60 s with p99 ≤ 1 s (${writerLabel.bulk})`,
       measured: best

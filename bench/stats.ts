@@ -33,3 +33,17 @@ export function slope(points: Array<{ x: number; y: number }>): number {
 }
 
 export const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000
+
+/**
+ * The median of one variant's rate over another's, taken round by round: rounds are run side by
+ * side, so each round's ratio compares like with like. (A median of each side taken apart can
+ * pair a fast round of one with a slow round of the other.) With an even count, the lower middle.
+ */
+export function pairedRatio(numerators: number[], denominators: number[]): number {
+  const ratios = numerators
+    .map((n, i) => n / (denominators[i] ?? Number.NaN))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b)
+  const middle = ratios[Math.floor((ratios.length - 1) / 2)]
+  return middle === undefined ? Number.NaN : Math.round(middle * 1000) / 1000
+}

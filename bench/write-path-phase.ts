@@ -2,7 +2,7 @@ import postgres from 'postgres'
 import type { BenchContext } from './context.ts'
 import { CpuMeter } from './cpu.ts'
 import { quiesce, settle } from './settle.ts'
-import { ratio } from './stats.ts'
+import { pairedRatio } from './stats.ts'
 import { apiWritePath, medianRound, rawWritePath, type WritePathResult } from './write-path.ts'
 
 /** Who writes: the API (Drizzle: every statement unnamed, described first), or postgres.js itself. */
@@ -15,6 +15,7 @@ export interface WritePathPhaseResult {
   raw: WritePathResult
   /** postgres.js with `prepare: false`: unnamed, described first, two round trips, as Drizzle sends them. */
   rawUnprepared?: WritePathResult
+  /** The median over rounds of API ÷ raw in that round (not one median divided by the other). */
   apiToRaw: number
   apiToRawUnprepared?: number
   rounds: Partial<Record<WriteVariant, number[]>>
@@ -24,7 +25,7 @@ export interface WritePathPhaseResult {
 /**
  * The API and the raw driver with and without prepared statements, in alternating rounds (the
  * order turns each round), so drift on a shared machine falls on all three; the median round is
- * reported. Each round starts once the consumer has applied everything written before and the
+ * reported, and the ratios are medians of each round's own ratio. Each round starts once the consumer has applied everything written before and the
  * stack is idle again, and its CPU window lasts until the consumer has applied the round's own
  * events, so a round pays for its events' way through the pipeline and not for the last round's.
  */
@@ -72,6 +73,7 @@ export async function writePathPhase({ rig, client, bookIds, settings, say }: Be
   } finally {
     await Promise.all(Object.values(pools).map((pool) => pool.end({ timeout: 5 })))
   }
+  const perS = (list: WritePathResult[]) => list.map((r) => r.perS)
   const api = medianRound(runs.api)
   const raw = medianRound(runs.rawPrepared)
   const rawUnprepared = medianRound(runs.rawUnprepared)
@@ -79,8 +81,8 @@ export async function writePathPhase({ rig, client, bookIds, settings, say }: Be
     api,
     raw,
     rawUnprepared,
-    apiToRaw: ratio(api.perS, raw.perS),
-    apiToRawUnprepared: ratio(api.perS, rawUnprepared.perS),
+    apiToRaw: pairedRatio(perS(runs.api), perS(runs.rawPrepared)),
+    apiToRawUnprepared: pairedRatio(perS(runs.api), perS(runs.rawUnprepared)),
     rounds: Object.fromEntries(writeVariants.map((v) => [v, runs[v].map((r) => r.perS)])),
     cpuMsPerWrite: {
       api: cpu.api.perUnit(),
