@@ -26,8 +26,8 @@ runCli(async () => {
       `  ${s.healthy ? '✓' : '✗'} ${name.padEnd(9)} ${s.healthy ? 'healthy  ' : 'unhealthy'} ` +
       `${s.managed ? `pid ${s.pid ?? '-'}`.padEnd(10) : 'external  '} ports ${s.ports.join(',').padEnd(12)} ${where}`
     console.log(line('postgres', report.postgres.url, status.postgres))
-    console.log(line('kafka', info.kafka.brokers.join(','), status.kafka))
-    console.log(line('connect', info.connect.url, status.connect))
+    for (const node of status.kafka.nodes) console.log(line(node.name, node.broker, node))
+    for (const worker of status.connect.workers) console.log(line(worker.name, worker.url, worker))
     console.log(
       status.ok ? 'Stack is healthy.' : 'Stack is not healthy: `npm run stack:up` starts what is missing.',
     )

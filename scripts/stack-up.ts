@@ -1,7 +1,7 @@
 import { loadStackConfig } from '../stack/lib/config.ts'
 import { consoleReporter, formatDuration } from '../stack/lib/report.ts'
 import { redactUrl } from '../stack/lib/secrets.ts'
-import { componentOrder, stackUp } from '../stack/lib/stack.ts'
+import { stackComponents, stackUp } from '../stack/lib/stack.ts'
 import { runCli } from './cli.ts'
 
 runCli(async () => {
@@ -11,7 +11,7 @@ runCli(async () => {
   console.log(`Local stack in ${config.stackDir}`)
   const { info, outcomes } = await stackUp(config, reporter)
 
-  const summary = componentOrder.map((name) =>
+  const summary = stackComponents(config).map((name) =>
     outcomes[name] === 'already-running'
       ? `${name}: already running, left as it was`
       : `${name}: ${outcomes[name] ?? 'external'}`,
@@ -20,9 +20,9 @@ runCli(async () => {
   for (const line of summary) console.log(`  ${line}`)
   console.log(`  postgres  ${redactUrl(info.postgres.url)}`)
   console.log(`  kafka     ${info.kafka.brokers.join(',')}`)
-  console.log(`  connect   ${info.connect.url}`)
+  console.log(`  connect   ${info.connect.workers.join(',')}`)
   console.log(
-    'Passwords are in .stack/secrets/; `npm run stack:status` checks health, `npm run stack:down` stops it.',
+    `Passwords are in ${config.secretsDir}; \`npm run stack:status\` checks health, \`npm run stack:down\` stops it.`,
   )
   return 0
 })

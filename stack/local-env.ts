@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import { loadStackConfig } from './lib/config.ts'
-import { stackInfo } from './lib/stack.ts'
+import { liveConnectUrl, stackInfo } from './lib/stack.ts'
 
 /**
  * The environment with the local stack's connection settings filled in where the caller set
@@ -18,7 +18,7 @@ export function withLocalStackDefaults(
     DATABASE_URL: info.postgres.url,
     DATABASE_ADMIN_URL: info.postgres.adminUrl,
     KAFKA_BROKERS: info.kafka.brokers.join(','),
-    CONNECT_URL: info.connect.url,
+    CONNECT_URL: liveConnectUrl(config),
   }
   if (config.managed.postgres && config.managed.connect) {
     defaults.CONNECTOR_DB_PASSWORD_REF = `\${file:${join(config.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`

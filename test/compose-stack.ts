@@ -30,7 +30,11 @@ export async function startComposeStack(): Promise<{ info: StackInfo; stop: () =
     info: {
       postgres: { url, adminUrl, managed: true },
       kafka: { brokers: [`127.0.0.1:${port('kafka', 9092)}`], managed: true },
-      connect: { url: `http://127.0.0.1:${port('connect', 8083)}`, managed: true },
+      connect: {
+        url: `http://127.0.0.1:${port('connect', 8083)}`,
+        workers: [`http://127.0.0.1:${port('connect', 8083)}`],
+        managed: true,
+      },
     },
     stop: async () => {
       await environment.down({ removeVolumes: true })

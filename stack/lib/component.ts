@@ -15,7 +15,8 @@ import {
 } from './processes.ts'
 import type { Reporter } from './report.ts'
 
-export type ComponentName = 'postgres' | 'kafka' | 'connect'
+/** Node 1 of Kafka and worker 1 of Connect keep the single-node names; the others are numbered. */
+export type ComponentName = 'postgres' | 'kafka' | 'connect' | `kafka-${number}` | `connect-${number}`
 
 /** One local process of the stack: how to prepare, launch and probe it. */
 export interface Component {

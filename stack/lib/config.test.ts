@@ -53,3 +53,27 @@ describe('loadStackConfig', () => {
       expect(message).toContain(name)
   })
 })
+
+describe('a multi-node stack', () => {
+  it('refuses port ranges that collide, naming both variables, and accepts them apart', () => {
+    expect(() => loadStackConfig({ STACK_KAFKA_NODES: '3', KAFKA_CONTROLLER_PORT: '19093' })).toThrow(
+      /KAFKA_PORT \(19092–19094\) overlaps KAFKA_CONTROLLER_PORT \(19093–19095\)/,
+    )
+    expect(() => loadStackConfig({ STACK_CONNECT_WORKERS: '2', CONNECT_PORT: '55431' })).toThrow(
+      /POSTGRES_PORT \(55432–55432\) overlaps CONNECT_PORT \(55431–55432\)/,
+    )
+    expect(loadStackConfig({ STACK_KAFKA_NODES: '3' }).env.KAFKA_CONTROLLER_PORT).toBe(19095)
+    expect(loadStackConfig({}).env).toMatchObject({
+      KAFKA_CONTROLLER_PORT: 19093,
+      STACK_KAFKA_NODES: 1,
+      STACK_CONNECT_WORKERS: 1,
+      CONNECTOR_EXACTLY_ONCE: false,
+    })
+  })
+
+  it('refuses node and worker counts it cannot run', () => {
+    expect(() => loadStackConfig({ STACK_KAFKA_NODES: '0' })).toThrow(/STACK_KAFKA_NODES/)
+    expect(() => loadStackConfig({ STACK_CONNECT_WORKERS: 'two' })).toThrow(/STACK_CONNECT_WORKERS/)
+    expect(() => loadStackConfig({ CONNECTOR_EXACTLY_ONCE: 'yes' })).toThrow(/CONNECTOR_EXACTLY_ONCE/)
+  })
+})

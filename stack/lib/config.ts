@@ -1,9 +1,9 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { httpUrl, kafkaBrokers, parseEnv, postgresUrl } from '../../lib/config.ts'
+import { ConfigError, httpUrl, kafkaBrokers, parseEnv, postgresUrl } from '../../lib/config.ts'
 
-export { ConfigError } from '../../lib/config.ts'
+export { ConfigError }
 
 /** The repository root: stack/lib/config.ts is two levels below it. */
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..')
@@ -19,9 +19,30 @@ export const stackEnvSchema = z.object({
   /** Where the Maven-resolved jars go; shareable between stack dirs (tests use this). */
   STACK_JARS_DIR: z.string().min(1).optional(),
   POSTGRES_PORT: port(55432),
+  /** Node 1's broker port; node n listens on KAFKA_PORT + n - 1. */
   KAFKA_PORT: port(19092),
-  KAFKA_CONTROLLER_PORT: port(19093),
+  /** Node 1's controller port, node n's is this + n - 1; defaults to just past the broker ports. */
+  KAFKA_CONTROLLER_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /** Worker 1's REST port; worker n listens on CONNECT_PORT + n - 1. */
   CONNECT_PORT: port(18083),
+  /**
+   * Kafka nodes, each broker and KRaft controller in one process; every node is a voter. 1 (the
+   * default) is today's single node; 3 is the smallest cluster that survives losing a node.
+   */
+  STACK_KAFKA_NODES: z.coerce.number().int().min(1).max(5).default(1),
+  /** Kafka Connect workers in one group. More give failover, not parallelism (one task). */
+  STACK_CONNECT_WORKERS: z.coerce.number().int().min(1).max(4).default(1),
+  /**
+   * How long Connect keeps a departed worker's connectors and tasks unassigned, waiting for it to
+   * come back, before it gives them to the survivors (Connect's scheduled.rebalance.max.delay.ms,
+   * 5 minutes by default). See the README: 15 s here.
+   */
+  CONNECT_REBALANCE_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(15_000),
+  /** Workers with exactly.once.source.support=enabled (KIP-618); the connector must ask for it too. */
+  CONNECTOR_EXACTLY_ONCE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** `testcontainers` runs the tests against docker-compose.yml instead (needs a Docker engine). */
   STACK_MODE: z.enum(['native', 'testcontainers']).default('native'),
   /** The JDK to run Kafka and Connect with; `java` on PATH when unset. */
@@ -51,7 +72,9 @@ export const stackEnvSchema = z.object({
   STACK_START_TIMEOUT_S: z.coerce.number().int().min(5).max(900).default(180),
 })
 
-export type StackEnv = z.infer<typeof stackEnvSchema>
+export type StackEnv = Omit<z.infer<typeof stackEnvSchema>, 'KAFKA_CONTROLLER_PORT'> & {
+  KAFKA_CONTROLLER_PORT: number
+}
 
 export interface StackConfig {
   env: StackEnv
@@ -72,7 +95,12 @@ export const portEnvVar = {
 
 /** Parses the environment once; lists every problem at once instead of failing on the first. */
 export function loadStackConfig(source: Record<string, string | undefined> = process.env): StackConfig {
-  const env = parseEnv(stackEnvSchema, source, 'stack')
+  const parsed = parseEnv(stackEnvSchema, source, 'stack')
+  const nodes = parsed.STACK_KAFKA_NODES
+  // One node keeps its historic 19093; a cluster's controllers follow its broker ports.
+  const controllerPort = parsed.KAFKA_CONTROLLER_PORT ?? (nodes === 1 ? 19093 : parsed.KAFKA_PORT + nodes)
+  const env: StackEnv = { ...parsed, KAFKA_CONTROLLER_PORT: controllerPort }
+  assertPortRangesApart(env)
   const stackDir = resolve(env.STACK_DIR)
   return {
     env,
@@ -85,4 +113,32 @@ export function loadStackConfig(source: Record<string, string | undefined> = pro
       connect: env.CONNECT_URL === undefined,
     },
   }
+}
+
+/** Each node's and worker's port, by the numbering above. */
+export const kafkaNodePorts = (env: StackEnv, node: number) => ({
+  broker: env.KAFKA_PORT + node - 1,
+  controller: env.KAFKA_CONTROLLER_PORT + node - 1,
+})
+export const connectWorkerPort = (env: StackEnv, worker: number) => env.CONNECT_PORT + worker - 1
+
+/** Port ranges that would collide: refused up front, naming the variables that move them. */
+function assertPortRangesApart(env: StackEnv) {
+  const ranges = [
+    { name: 'POSTGRES_PORT', from: env.POSTGRES_PORT, count: 1 },
+    { name: 'KAFKA_PORT', from: env.KAFKA_PORT, count: env.STACK_KAFKA_NODES },
+    { name: 'KAFKA_CONTROLLER_PORT', from: env.KAFKA_CONTROLLER_PORT, count: env.STACK_KAFKA_NODES },
+    { name: 'CONNECT_PORT', from: env.CONNECT_PORT, count: env.STACK_CONNECT_WORKERS },
+  ]
+  const problems: string[] = []
+  for (const [i, a] of ranges.entries())
+    for (const b of ranges.slice(i + 1))
+      if (a.from < b.from + b.count && b.from < a.from + a.count)
+        problems.push(
+          `${a.name} (${a.from}–${a.from + a.count - 1}) overlaps ${b.name} (${b.from}–${b.from + b.count - 1})`,
+        )
+  if (problems.length > 0)
+    throw new ConfigError(
+      `Invalid stack settings: ports collide (node n uses the variable's port + n - 1):\n  - ${problems.join('\n  - ')}`,
+    )
 }

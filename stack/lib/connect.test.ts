@@ -35,3 +35,46 @@ describe('the Connect worker config', () => {
     })
   })
 })
+
+describe('a Connect cluster (STACK_CONNECT_WORKERS=2 on three Kafka nodes)', () => {
+  const workerProperties = async (env: Record<string, string>, worker: number) => {
+    const config = loadStackConfig({ STACK_DIR: mkdtempSync(join(tmpdir(), 'connect-')), ...env })
+    const component = connectComponent(config, 'java', ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'], worker)
+    mkdirSync(component.dir, { recursive: true })
+    await component.prepare(silentReporter)
+    return Object.fromEntries(
+      readFileSync(join(component.dir, 'worker.properties'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    ) as Record<string, string>
+  }
+
+  it('runs every worker in one group on its own port, with internal topics on three replicas', async () => {
+    const env = { STACK_CONNECT_WORKERS: '2', STACK_KAFKA_NODES: '3' }
+    const [one, two] = await Promise.all([workerProperties(env, 1), workerProperties(env, 2)])
+    expect(one['group.id']).toBe(two['group.id'])
+    expect([one.listeners, two.listeners]).toEqual(['http://127.0.0.1:18083', 'http://127.0.0.1:18084'])
+    expect(two['rest.advertised.port']).toBe('18084')
+    expect(two).toMatchObject({
+      'config.storage.replication.factor': '3',
+      'offset.storage.replication.factor': '3',
+      'status.storage.replication.factor': '3',
+      'scheduled.rebalance.max.delay.ms': '15000',
+    })
+    expect(two['exactly.once.source.support']).toBeUndefined()
+  })
+
+  it('enables exactly-once source support on every worker when CONNECTOR_EXACTLY_ONCE=true', async () => {
+    const env = {
+      STACK_CONNECT_WORKERS: '2',
+      CONNECTOR_EXACTLY_ONCE: 'true',
+      CONNECT_REBALANCE_DELAY_MS: '5000',
+    }
+    for (const worker of [1, 2])
+      expect(await workerProperties(env, worker)).toMatchObject({
+        'exactly.once.source.support': 'enabled',
+        'scheduled.rebalance.max.delay.ms': '5000',
+      })
+  })
+})

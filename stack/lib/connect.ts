@@ -1,12 +1,22 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createConnectClient, debeziumPostgresClass } from '../../lib/connect-client.ts'
-import type { Component } from './component.ts'
-import { portEnvVar, type StackConfig } from './config.ts'
+import type { Component, ComponentName } from './component.ts'
+import { connectWorkerPort, portEnvVar, type StackConfig } from './config.ts'
 import { jarPaths } from './jars.ts'
 import { jvmLaunch, renderProperties } from './jvm.ts'
 
-export const localConnectUrl = (config: StackConfig) => `http://127.0.0.1:${config.env.CONNECT_PORT}`
+/** Worker `worker`'s REST URL; worker 1's is the stack's Connect URL. */
+export const localConnectUrl = (config: StackConfig, worker = 1) =>
+  `http://127.0.0.1:${connectWorkerPort(config.env, worker)}`
+
+/** Every worker's REST URL, worker 1 first. */
+export const localConnectUrls = (config: StackConfig) =>
+  Array.from({ length: config.env.STACK_CONNECT_WORKERS }, (_, i) => localConnectUrl(config, i + 1))
+
+/** Worker 1 is `connect`, as the single worker always was; the others `connect-2`… */
+export const connectWorkerName = (worker: number): ComponentName =>
+  worker === 1 ? 'connect' : `connect-${worker}`
 
 /** Env vars a connector config may reference as `${env:NAME}`; nothing else in the worker's env is exposed. */
 export const connectEnvAllowlist = '^OUTBOX_CONNECT_.*$'
@@ -21,14 +31,26 @@ export async function connectListsDebezium(url: string): Promise<boolean> {
   }
 }
 
-/** Kafka Connect in distributed mode (one worker) with the Debezium Postgres plugin on its path. */
-export function connectComponent(config: StackConfig, java: string, brokers: string[]): Component {
-  const dir = join(config.stackDir, 'connect')
+/**
+ * A Kafka Connect worker in distributed mode with the Debezium Postgres plugin on its path. All
+ * workers share one group (and its three internal topics): the group runs each task on one of
+ * them and moves it when that worker is gone.
+ */
+export function connectComponent(
+  config: StackConfig,
+  java: string,
+  brokers: string[],
+  worker = 1,
+): Component {
+  const name = connectWorkerName(worker)
+  const dir = join(config.stackDir, name)
   const propertiesFile = join(dir, 'worker.properties')
-  const port = config.env.CONNECT_PORT
+  const port = connectWorkerPort(config.env, worker)
+  // As many copies of Connect's own topics as the cluster can hold, up to three (see kafka.ts).
+  const replicas = Math.min(brokers.length, 3)
 
   return {
-    name: 'connect',
+    name,
     dir,
     ports: [{ port, envVar: portEnvVar.connect }],
 
@@ -51,9 +73,17 @@ export function connectComponent(config: StackConfig, java: string, brokers: str
           'config.storage.topic': '_connect-configs',
           'offset.storage.topic': '_connect-offsets',
           'status.storage.topic': '_connect-status',
-          'config.storage.replication.factor': 1,
-          'offset.storage.replication.factor': 1,
-          'status.storage.replication.factor': 1,
+          'config.storage.replication.factor': replicas,
+          'offset.storage.replication.factor': replicas,
+          'status.storage.replication.factor': replicas,
+          // A worker that leaves (a crash, a restart) keeps its connector and task for this long
+          // before the group gives them to a survivor; Connect's default is 5 minutes, in which
+          // no event would leave the outbox. See CONNECT_REBALANCE_DELAY_MS in stack/lib/config.ts.
+          'scheduled.rebalance.max.delay.ms': config.env.CONNECT_REBALANCE_DELAY_MS,
+          // KIP-618: source records and their offsets written in one Kafka transaction, so a
+          // crash re-sends nothing a read_committed consumer sees. Every worker of the group
+          // must have it; a connector then asks for it with exactly.once.support=required.
+          ...(config.env.CONNECTOR_EXACTLY_ONCE ? { 'exactly.once.source.support': 'enabled' } : {}),
           // Source offsets reach Kafka every second instead of every minute, so a crashed worker
           // re-sends one second of events (the consumer's inbox drops them), not one minute.
           'offset.flush.interval.ms': 1000,
@@ -72,9 +102,9 @@ export function connectComponent(config: StackConfig, java: string, brokers: str
 
     launch: () =>
       jvmLaunch(config, java, dir, 'org.apache.kafka.connect.cli.ConnectDistributed', propertiesFile),
-    probe: () => connectListsDebezium(localConnectUrl(config)),
+    probe: () => connectListsDebezium(localConnectUrl(config, worker)),
     async diagnose() {
-      const plugins = await createConnectClient(localConnectUrl(config), 2000)
+      const plugins = await createConnectClient(localConnectUrl(config, worker), 2000)
         .plugins()
         .catch(() => undefined)
       if (plugins === undefined) return 'Its REST API does not answer yet.'

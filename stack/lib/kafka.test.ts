@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { loadStackConfig } from './config.ts'
 import { renderProperties } from './jvm.ts'
-import { kafkaServerProperties, newClusterId } from './kafka.ts'
+import { kafkaServerProperties, localBrokers, newClusterId } from './kafka.ts'
 
 describe('newClusterId', () => {
   it('never starts with "-", which kafka-storage would read as an option (regression: a CI run failed on one)', () => {
@@ -21,5 +21,42 @@ describe('the broker config', () => {
       kafkaServerProperties(loadStackConfig({ STACK_DIR: '/tmp/s' }), '/tmp/s/d'),
     )
     expect(properties.split('\n')).toContain('auto.create.topics.enable=false')
+  })
+})
+
+describe('a three-node cluster (STACK_KAFKA_NODES=3)', () => {
+  const config = loadStackConfig({ STACK_DIR: '/tmp/s', STACK_KAFKA_NODES: '3' })
+
+  it('puts brokers and controllers on consecutive ports, every node a voter of one static quorum', () => {
+    expect(localBrokers(config)).toEqual(['127.0.0.1:19092', '127.0.0.1:19093', '127.0.0.1:19094'])
+    const nodes = [1, 2, 3].map((n) => kafkaServerProperties(config, `/tmp/s/d${n}`, n))
+    for (const [i, node] of nodes.entries()) {
+      expect(node['node.id']).toBe(i + 1)
+      expect(node.listeners).toBe(`PLAINTEXT://127.0.0.1:${19092 + i},CONTROLLER://127.0.0.1:${19095 + i}`)
+      expect(node['controller.quorum.voters']).toBe('1@127.0.0.1:19095,2@127.0.0.1:19096,3@127.0.0.1:19097')
+      expect(node['controller.quorum.bootstrap.servers']).toBeUndefined()
+    }
+  })
+
+  it('replicates every topic three times and acknowledges a write only once two copies have it', () => {
+    expect(kafkaServerProperties(config, '/tmp/s/d', 2)).toMatchObject({
+      'default.replication.factor': 3,
+      'min.insync.replicas': 2,
+      'offsets.topic.replication.factor': 3,
+      'transaction.state.log.replication.factor': 3,
+      'transaction.state.log.min.isr': 2,
+    })
+  })
+
+  it('keeps the single node exactly as it was', () => {
+    const single = kafkaServerProperties(loadStackConfig({ STACK_DIR: '/tmp/s' }), '/tmp/s/d')
+    expect(single).toMatchObject({
+      'node.id': 1,
+      listeners: 'PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093',
+      'controller.quorum.bootstrap.servers': '127.0.0.1:19093',
+      'default.replication.factor': 1,
+      'min.insync.replicas': 1,
+    })
+    expect(single['controller.quorum.voters']).toBeUndefined()
   })
 })

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { kafkaAnswers } from '../../lib/kafka.ts'
-import type { Component } from './component.ts'
-import { portEnvVar, type StackConfig } from './config.ts'
+import type { Component, ComponentName } from './component.ts'
+import { kafkaNodePorts, portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
 import { runJava } from './java-run.ts'
 import { jvmLaunch, renderProperties } from './jvm.ts'
@@ -20,28 +20,56 @@ export function newClusterId(random: (size: number) => Buffer = randomBytes): st
   }
 }
 
-export const localBrokers = (config: StackConfig) => [`127.0.0.1:${config.env.KAFKA_PORT}`]
+/** Every node's broker address, node 1 first. */
+export const localBrokers = (config: StackConfig) =>
+  Array.from(
+    { length: config.env.STACK_KAFKA_NODES },
+    (_, i) => `127.0.0.1:${kafkaNodePorts(config.env, i + 1).broker}`,
+  )
 
-/** The broker's server.properties: one node, broker and controller, its data in `dataDir`. */
-export function kafkaServerProperties(config: StackConfig, dataDir: string): Record<string, string | number> {
-  const { KAFKA_PORT: port, KAFKA_CONTROLLER_PORT: controllerPort } = config.env
+/** Node 1 is `kafka`, as the single node always was; the others `kafka-2`, `kafka-3`… */
+export const kafkaNodeName = (node: number): ComponentName => (node === 1 ? 'kafka' : `kafka-${node}`)
+
+/**
+ * A node's server.properties: broker and controller in one process, its data in `dataDir`. One
+ * node is its own quorum (formatted --standalone). On several, every node is a voter of a static
+ * quorum, and the cluster's own topics are replicated as production would have them.
+ */
+export function kafkaServerProperties(
+  config: StackConfig,
+  dataDir: string,
+  node = 1,
+): Record<string, string | number> {
+  const nodes = config.env.STACK_KAFKA_NODES
+  const { broker, controller } = kafkaNodePorts(config.env, node)
+  const voters = Array.from(
+    { length: nodes },
+    (_, i) => `${i + 1}@127.0.0.1:${kafkaNodePorts(config.env, i + 1).controller}`,
+  )
+  // Three copies, two of which must have a write before it is acknowledged (acks=all): one node
+  // may be lost, for good, without losing an acknowledged record or refusing writes. One node can
+  // hold only one copy.
+  const replicas = Math.min(nodes, 3)
+  const minIsr = Math.max(1, replicas - 1)
   return {
     'process.roles': 'broker,controller',
-    'node.id': 1,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'node.id': node,
+    listeners: `PLAINTEXT://127.0.0.1:${broker},CONTROLLER://127.0.0.1:${controller}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${broker}`,
     'controller.listener.names': 'CONTROLLER',
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'controller.quorum.bootstrap.servers': `127.0.0.1:${controllerPort}`,
+    ...(nodes === 1
+      ? { 'controller.quorum.bootstrap.servers': `127.0.0.1:${controller}` }
+      : { 'controller.quorum.voters': voters.join(',') }),
     'log.dirs': dataDir,
-    // One node: every internal topic must live with a single replica.
-    'offsets.topic.replication.factor': 1,
-    'transaction.state.log.replication.factor': 1,
-    'transaction.state.log.min.isr': 1,
-    'share.coordinator.state.topic.replication.factor': 1,
-    'share.coordinator.state.topic.min.isr': 1,
-    'default.replication.factor': 1,
-    'min.insync.replicas': 1,
+    'offsets.topic.replication.factor': replicas,
+    'transaction.state.log.replication.factor': replicas,
+    'transaction.state.log.min.isr': minIsr,
+    'share.coordinator.state.topic.replication.factor': replicas,
+    'share.coordinator.state.topic.min.isr': minIsr,
+    // Topics created with replication factor -1 (ours are: see lib/kafka.ts) take these.
+    'default.replication.factor': replicas,
+    'min.insync.replicas': minIsr,
     // Nobody else will join the group; waiting for them only slows every consumer start.
     'group.initial.rebalance.delay.ms': 0,
     // Off, as a production cluster should have it: every topic is created on purpose, with its
@@ -50,16 +78,42 @@ export function kafkaServerProperties(config: StackConfig, dataDir: string): Rec
   }
 }
 
-/** A single Kafka 4 node in KRaft mode: broker and controller in one process. */
-export function kafkaComponent(config: StackConfig, java: string): Component {
-  const dir = join(config.stackDir, 'kafka')
+/** What a node's storage was formatted for; a stack started with other settings must not reuse it. */
+interface Formatted {
+  clusterId: string
+  controllerPort: number
+  nodes?: number
+}
+
+/**
+ * The cluster id every node is formatted with, drawn once into `<stackDir>/kafka/cluster-id` and
+ * read from there by every node: the nodes are prepared at the same time, and a node formatted
+ * with another id is refused by the others' votes (INCONSISTENT_CLUSTER_ID).
+ */
+function clusterIdFor(config: StackConfig): string {
+  const dir = join(config.stackDir, kafkaNodeName(1))
+  const file = join(dir, 'cluster-id')
+  mkdirSync(dir, { recursive: true })
+  try {
+    writeFileSync(file, `${newClusterId()}\n`, { flag: 'wx' })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  return readFileSync(file, 'utf8').trim()
+}
+
+/** Kafka 4 node `node` (1-based) in KRaft mode: broker and controller in one process. */
+export function kafkaComponent(config: StackConfig, java: string, node = 1): Component {
+  const name = kafkaNodeName(node)
+  const dir = join(config.stackDir, name)
   const dataDir = join(dir, 'data')
   const propertiesFile = join(dir, 'server.properties')
   const formattedFile = join(dir, 'formatted.json')
-  const { KAFKA_PORT: port, KAFKA_CONTROLLER_PORT: controllerPort } = config.env
+  const nodes = config.env.STACK_KAFKA_NODES
+  const { broker: port, controller: controllerPort } = kafkaNodePorts(config.env, node)
 
   return {
-    name: 'kafka',
+    name,
     dir,
     ports: [
       { port, envVar: portEnvVar.kafka },
@@ -67,35 +121,38 @@ export function kafkaComponent(config: StackConfig, java: string): Component {
     ],
 
     async prepare(reporter) {
-      writeFileSync(propertiesFile, renderProperties(kafkaServerProperties(config, dataDir)))
+      writeFileSync(propertiesFile, renderProperties(kafkaServerProperties(config, dataDir, node)))
       if (existsSync(join(dataDir, 'meta.properties'))) {
-        const formatted = JSON.parse(readFileSync(formattedFile, 'utf8')) as { controllerPort: number }
-        if (formatted.controllerPort !== controllerPort) {
+        const formatted = JSON.parse(readFileSync(formattedFile, 'utf8')) as Formatted
+        const formattedNodes = formatted.nodes ?? 1
+        if (formatted.controllerPort !== controllerPort || formattedNodes !== nodes) {
           throw new StackError(
             'START_FAILED',
-            `Kafka's storage was formatted for controller port ${formatted.controllerPort}, ` +
-              `not ${controllerPort}. Set KAFKA_CONTROLLER_PORT=${formatted.controllerPort} or reset the stack ` +
-              'with `npm run stack:down -- --purge`.',
+            `Kafka's storage in ${dir} was formatted for ${formattedNodes} node(s) with controller port ` +
+              `${formatted.controllerPort}, not ${nodes} with ${controllerPort}. Set STACK_KAFKA_NODES=${formattedNodes} ` +
+              'and KAFKA_CONTROLLER_PORT as before, or reset the stack with `npm run stack:down -- --purge`.',
           )
         }
         return
       }
-      await reporter.step('kafka: format KRaft storage', async () => {
-        const clusterId = newClusterId()
+      await reporter.step(`${name}: format KRaft storage`, async () => {
+        const clusterId = clusterIdFor(config)
+        // A static quorum (controller.quorum.voters) is formatted without --standalone.
+        const quorum = nodes === 1 ? ['--standalone'] : []
         await runJava(java, config, [
           'kafka.tools.StorageTool',
           'format',
-          '--standalone',
+          ...quorum,
           '-t',
           clusterId,
           '-c',
           propertiesFile,
         ])
-        writeFileSync(formattedFile, `${JSON.stringify({ clusterId, controllerPort })}\n`)
+        writeFileSync(formattedFile, `${JSON.stringify({ clusterId, controllerPort, nodes })}\n`)
       })
     },
 
     launch: () => jvmLaunch(config, java, dir, 'kafka.Kafka', propertiesFile),
-    probe: () => kafkaAnswers(localBrokers(config), 1500),
+    probe: () => kafkaAnswers([`127.0.0.1:${port}`], 1500),
   }
 }

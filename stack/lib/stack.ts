@@ -1,13 +1,20 @@
+import { readdirSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { debeziumPostgresClass } from '../../lib/connect-client.ts'
 import { kafkaAnswers, parseBrokers } from '../../lib/kafka.ts'
 import { type ComponentName, ensureStarted, ensureStopped, type StartOutcome } from './component.ts'
 import type { StackConfig } from './config.ts'
-import { connectComponent, connectListsDebezium, localConnectUrl } from './connect.ts'
+import {
+  connectComponent,
+  connectListsDebezium,
+  connectWorkerName,
+  localConnectUrl,
+  localConnectUrls,
+} from './connect.ts'
 import { StackError } from './errors.ts'
 import { ensureJars } from './jars.ts'
-import { kafkaComponent, localBrokers } from './kafka.ts'
+import { kafkaComponent, kafkaNodeName, localBrokers } from './kafka.ts'
 import { localPostgresUrls, postgresAnswers, postgresComponent } from './postgres.ts'
 import { findToolchain } from './prereqs.ts'
 import { isOurs, readRecord } from './processes.ts'
@@ -17,10 +24,43 @@ import type { Reporter } from './report.ts'
 export interface StackInfo {
   postgres: { url: string; adminUrl: string; managed: boolean }
   kafka: { brokers: string[]; managed: boolean }
-  connect: { url: string; managed: boolean }
+  /** `url` is worker 1's (or CONNECT_URL); `workers`, every local worker's. */
+  connect: { url: string; workers: string[]; managed: boolean }
 }
 
 export const componentOrder: ComponentName[] = ['postgres', 'kafka', 'connect']
+
+const numbered = (count: number, name: (n: number) => ComponentName) =>
+  Array.from({ length: count }, (_, i) => name(i + 1))
+
+/** The components this configuration runs, in start order: Postgres, every Kafka node, every worker. */
+export function stackComponents(config: StackConfig): ComponentName[] {
+  return [
+    'postgres',
+    ...numbered(config.env.STACK_KAFKA_NODES, kafkaNodeName),
+    ...numbered(config.env.STACK_CONNECT_WORKERS, connectWorkerName),
+  ]
+}
+
+/**
+ * Components with a folder in the stack dir, whatever this configuration says: a stack started
+ * with three nodes is stopped whole by a stack:down that was not told so.
+ */
+function componentsOnDisk(config: StackConfig): ComponentName[] {
+  let names: string[] = []
+  try {
+    names = readdirSync(config.stackDir)
+  } catch {
+    return []
+  }
+  return names.filter((name) => /^(postgres|kafka(-\d+)?|connect(-\d+)?)$/.test(name)) as ComponentName[]
+}
+
+/** Start order: Postgres, then Kafka's nodes, then Connect's workers, each by number. */
+const startOrder = (names: ComponentName[]) => {
+  const rank = (name: string) => (name === 'postgres' ? 0 : name.startsWith('kafka') ? 1 : 2)
+  return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }))
+}
 
 export function stackInfo(config: StackConfig): StackInfo {
   const { env, managed } = config
@@ -33,8 +73,25 @@ export function stackInfo(config: StackConfig): StackInfo {
       brokers: env.KAFKA_BROKERS ? parseBrokers(env.KAFKA_BROKERS) : localBrokers(config),
       managed: managed.kafka,
     },
-    connect: { url: env.CONNECT_URL ?? localConnectUrl(config), managed: managed.connect },
+    connect: {
+      url: env.CONNECT_URL ?? localConnectUrl(config),
+      workers: env.CONNECT_URL ? [env.CONNECT_URL] : localConnectUrls(config),
+      managed: managed.connect,
+    },
   }
+}
+
+/**
+ * The URL of the first local Connect worker whose process runs (worker 1's when none does): any
+ * worker takes any REST request, so the commands keep working when a worker is lost for good.
+ */
+export function liveConnectUrl(config: StackConfig): string {
+  const info = stackInfo(config)
+  if (!config.managed.connect) return info.connect.url
+  const alive = info.connect.workers.find((_, i) =>
+    isOurs(readRecord(join(config.stackDir, connectWorkerName(i + 1), 'process.json'))),
+  )
+  return alive ?? info.connect.url
 }
 
 /**
@@ -65,8 +122,18 @@ export async function stackUp(
   }
 
   if (managed.postgres && tools.pgBin) await start(postgresComponent(config, tools.pgBin))
-  if (managed.kafka) await start(kafkaComponent(config, tools.java))
-  if (managed.connect) await start(connectComponent(config, tools.java, brokers))
+  // All nodes at once: a node of a three-node quorum cannot answer until a majority runs.
+  const each = (count: number) => Array.from({ length: count }, (_, i) => i + 1)
+  if (managed.kafka)
+    await Promise.all(
+      each(config.env.STACK_KAFKA_NODES).map((n) => start(kafkaComponent(config, tools.java, n))),
+    )
+  if (managed.connect)
+    await Promise.all(
+      each(config.env.STACK_CONNECT_WORKERS).map((n) =>
+        start(connectComponent(config, tools.java, brokers, n)),
+      ),
+    )
 
   // Read after Postgres started: its first start is what creates the passwords.
   const info = stackInfo(config)
@@ -90,11 +157,12 @@ async function assertExternalHealthy(config: StackConfig, info: StackInfo): Prom
 /** Stops every process this stack started, newest first; `purge` also deletes data, logs and secrets. */
 export async function stackDown(config: StackConfig, options: { purge: boolean }) {
   const results: Partial<Record<ComponentName, 'stopped' | 'killed' | 'not-running'>> = {}
-  for (const name of [...componentOrder].reverse()) {
+  const names = startOrder([...componentOrder, ...componentsOnDisk(config)])
+  for (const name of [...names].reverse()) {
     results[name] = await ensureStopped({ name, dir: join(config.stackDir, name) })
   }
   if (options.purge) {
-    for (const name of [...componentOrder, 'secrets']) {
+    for (const name of [...names, 'secrets']) {
       await rm(join(config.stackDir, name), { recursive: true, force: true })
     }
   }
@@ -131,17 +199,34 @@ export async function stackStatus(config: StackConfig) {
       log: record?.logFile ?? null,
     }
   }
-  const [pgOk, kafkaOk, connectOk] = await Promise.all([
-    postgresAnswers(info.postgres.url),
-    kafkaAnswers(info.kafka.brokers),
-    connectListsDebezium(info.connect.url),
-  ])
   const { env } = config
+  const nodes = await Promise.all(
+    info.kafka.brokers.map(async (broker, i) => {
+      const name = config.managed.kafka ? kafkaNodeName(i + 1) : 'kafka'
+      const ports = config.managed.kafka ? [Number(broker.split(':')[1]), env.KAFKA_CONTROLLER_PORT + i] : []
+      const healthy = await kafkaAnswers(config.managed.kafka ? [broker] : info.kafka.brokers)
+      return { name, broker, ...describe(name, config.managed.kafka, ports, healthy) }
+    }),
+  )
+  const workers = await Promise.all(
+    info.connect.workers.map(async (url, i) => {
+      const name = connectWorkerName(i + 1)
+      const healthy = await connectListsDebezium(url)
+      return { name, url, ...describe(name, config.managed.connect, [Number(new URL(url).port)], healthy) }
+    }),
+  )
+  const pgOk = await postgresAnswers(info.postgres.url)
+  const kafkaOk = nodes.every((n) => n.healthy)
+  const connectOk = workers.every((w) => w.healthy)
+  // One URL that answers, while any worker does: any worker takes any REST request.
+  const connectUrl = workers.find((w) => w.healthy)?.url ?? info.connect.url
+  const { name: _k, broker: _b, ...firstNode } = nodes[0] as (typeof nodes)[number]
+  const { name: _c, url: _u, ...firstWorker } = workers[0] as (typeof workers)[number]
   return {
-    info,
+    info: { ...info, connect: { ...info.connect, url: connectUrl } },
     ok: pgOk && kafkaOk && connectOk,
     postgres: describe('postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk),
-    kafka: describe('kafka', config.managed.kafka, [env.KAFKA_PORT, env.KAFKA_CONTROLLER_PORT], kafkaOk),
-    connect: describe('connect', config.managed.connect, [env.CONNECT_PORT], connectOk),
+    kafka: { ...firstNode, healthy: kafkaOk, nodes },
+    connect: { ...firstWorker, healthy: connectOk, workers },
   }
 }
