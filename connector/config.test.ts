@@ -78,6 +78,30 @@ describe('the outbox connector config', () => {
     )
   })
 
+  it('asks for exactly-once delivery, a transaction per poll, only with CONNECTOR_EXACTLY_ONCE=true', () => {
+    const plain = buildConnectorConfig(loadConnectorConfig(env))
+    expect(plain).not.toHaveProperty('exactly.once.support')
+    expect(plain).not.toHaveProperty('transaction.boundary')
+    expect(
+      buildConnectorConfig(loadConnectorConfig({ ...env, CONNECTOR_EXACTLY_ONCE: 'true' })),
+    ).toMatchObject({
+      'exactly.once.support': 'required',
+      'transaction.boundary': 'poll',
+    })
+    expect(() => loadConnectorConfig({ ...env, CONNECTOR_EXACTLY_ONCE: 'yes' })).toThrow(
+      /CONNECTOR_EXACTLY_ONCE/,
+    )
+  })
+
+  it('creates a failover slot (Postgres 17+) only with CONNECTOR_SLOT_FAILOVER=true', () => {
+    expect(buildConnectorConfig(loadConnectorConfig(env))).not.toHaveProperty('slot.failover')
+    expect(
+      buildConnectorConfig(loadConnectorConfig({ ...env, CONNECTOR_SLOT_FAILOVER: 'true' })),
+    ).toMatchObject({
+      'slot.failover': 'true',
+    })
+  })
+
   it('passes the password only as a config-provider reference, never the database URL’s password', () => {
     const config = buildConnectorConfig(loadConnectorConfig(env))
     expect(config['database.password']).toBe(env.CONNECTOR_DB_PASSWORD_REF)

@@ -58,6 +58,25 @@ export const connectorEnvSchema = z.object({
    */
   CONNECTOR_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   CONNECTOR_WAIT_TIMEOUT_S: z.coerce.number().int().min(1).max(900).default(120),
+  /**
+   * KIP-618 exactly-once source delivery: each poll's records and its source offsets go to Kafka
+   * in one transaction, so a crashed worker re-sends nothing a read_committed consumer sees. Needs
+   * every worker started with exactly.once.source.support=enabled (the local stack does it when
+   * this is true); Connect refuses the connector otherwise. The consumer's inbox stays either way.
+   */
+  /**
+   * Debezium's slot.failover: create the slot as a failover slot, which Postgres 17+ copies to
+   * standbys (with sync_replication_slots there), so a promoted standby carries on from it. Only
+   * at slot creation, and only on a Postgres 17+ primary; see the README (production).
+   */
+  CONNECTOR_SLOT_FAILOVER: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  CONNECTOR_EXACTLY_ONCE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 })
 
 export type ConnectorEnv = z.infer<typeof connectorEnvSchema>
@@ -100,6 +119,7 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     'topic.prefix': env.CONNECTOR_TOPIC_PREFIX,
     'slot.name': env.CONNECTOR_SLOT_NAME,
     'slot.drop.on.stop': 'false',
+    ...(env.CONNECTOR_SLOT_FAILOVER ? { 'slot.failover': 'true' } : {}),
     'publication.name': env.CONNECTOR_PUBLICATION,
     // The migration creates the publication (as the table's owner), so the replication role
     // needs no ownership of anything.
@@ -118,6 +138,10 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
     'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
     ...heartbeat(env),
+    // Transaction per poll (`poll`, Debezium's only boundary); see CONNECTOR_EXACTLY_ONCE above.
+    ...(env.CONNECTOR_EXACTLY_ONCE
+      ? { 'exactly.once.support': 'required', 'transaction.boundary': 'poll' }
+      : {}),
     // Debezium's heartbeats go to __debezium-heartbeat.<topic.prefix>, which nobody else creates:
     // with the broker's auto-creation off, Connect creates a topic the connector writes to that
     // is missing, as the broker would have (its default partitions and replication). The event

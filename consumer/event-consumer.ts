@@ -60,6 +60,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     allowAutoTopicCreation: false,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
+    // read_committed (kafkajs's default, said here on purpose): with exactly-once delivery on
+    // (CONNECTOR_EXACTLY_ONCE), records of a transaction Connect aborted are never seen.
+    readUncommitted: false,
   })
   // Dead letters go only to the topic start() made sure of: were it deleted since, a publish
   // fails (DEAD_LETTER_FAILED) instead of conjuring a topic with the broker's defaults.
