@@ -28,3 +28,14 @@ export async function findFreePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve))
   return port
 }
+
+/** The first of `count` consecutive ports nothing listens on right now (a multi-node stack's). */
+export async function findFreePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = await findFreePort()
+    if (base + count > 65_535) continue
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isPortFree(base + i)))
+    if (free.every(Boolean)) return base
+  }
+  throw new StackError('PORT_IN_USE', `no run of ${count} free ports found`)
+}

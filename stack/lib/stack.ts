@@ -158,8 +158,17 @@ async function assertExternalHealthy(config: StackConfig, info: StackInfo): Prom
 export async function stackDown(config: StackConfig, options: { purge: boolean }) {
   const results: Partial<Record<ComponentName, 'stopped' | 'killed' | 'not-running'>> = {}
   const names = startOrder([...componentOrder, ...componentsOnDisk(config)])
-  for (const name of [...names].reverse()) {
-    results[name] = await ensureStopped({ name, dir: join(config.stackDir, name) })
+  // Connect's workers, then Kafka's nodes, then Postgres; the nodes of one kind together: a
+  // Kafka node stopped after the others has no quorum left for its controlled shutdown and
+  // would sit out the whole grace period.
+  for (const kind of ['connect', 'kafka', 'postgres']) {
+    const group = names.filter((name) => name.startsWith(kind))
+    const outcomes = await Promise.all(
+      group.map((name) => ensureStopped({ name, dir: join(config.stackDir, name) })),
+    )
+    group.forEach((name, i) => {
+      results[name] = outcomes[i]
+    })
   }
   if (options.purge) {
     for (const name of [...names, 'secrets']) {

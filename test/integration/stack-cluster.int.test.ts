@@ -1,0 +1,121 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createKafka } from '../../lib/kafka.ts'
+import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
+import { findFreePortRun } from '../../stack/lib/ports.ts'
+
+const mainConfig = loadStackConfig()
+const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
+
+/** Processes anywhere on the machine whose command line names this stack's folder. */
+function processesUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
+
+interface Member {
+  name: string
+  pid: number | null
+  healthy: boolean
+}
+
+/**
+ * STACK_KAFKA_NODES=3 STACK_CONNECT_WORKERS=2 on a stack folder of its own: what stack:up starts,
+ * what stack:status says (also once a worker is gone), and that stack:down stops every node even
+ * when it is not told how many there are.
+ */
+describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
+  'a three-node Kafka and two Connect workers',
+  async () => {
+    const stackDir = mkdtempSync(join(tmpdir(), 'outbox-cluster-it-'))
+    const base = await findFreePortRun(9)
+    const env = {
+      ...process.env,
+      STACK_DIR: stackDir,
+      STACK_JARS_DIR: mainConfig.jarsDir,
+      STACK_JVM_HEAP: '384m',
+      POSTGRES_PORT: String(base),
+      KAFKA_PORT: String(base + 1),
+      KAFKA_CONTROLLER_PORT: String(base + 4),
+      CONNECT_PORT: String(base + 7),
+    }
+    const cluster = { STACK_KAFKA_NODES: '3', STACK_CONNECT_WORKERS: '2' }
+    const cli = (script: string, args: string[] = [], extra: Record<string, string> = cluster) => {
+      const result = spawnSync(tsx, [join(repoRoot, 'scripts', `${script}.ts`), ...args], {
+        env: { ...env, ...extra },
+        encoding: 'utf8',
+        timeout: 240_000,
+      })
+      return { code: result.status, output: `${result.stdout}${result.stderr}` }
+    }
+    const status = () => JSON.parse(cli('stack-status', ['--json']).output)
+
+    afterAll(() => {
+      cli('stack-down', ['--purge'], {})
+      rmSync(stackDir, { recursive: true, force: true })
+    }, 120_000)
+
+    it('starts three voters and two workers, and replicates a new topic three times', {
+      timeout: 300_000,
+    }, async () => {
+      const up = cli('stack-up')
+      expect(up.code, up.output).toBe(0)
+      const s = status()
+      expect(s.ok).toBe(true)
+      expect(s.kafka.brokers).toEqual([1, 2, 3].map((n) => `127.0.0.1:${base + n}`))
+      expect(s.kafka.nodes.map((n: Member) => [n.name, n.healthy])).toEqual([
+        ['kafka', true],
+        ['kafka-2', true],
+        ['kafka-3', true],
+      ])
+      expect(s.connect.workers.map((w: Member & { url: string }) => [w.name, w.url, w.healthy])).toEqual([
+        ['connect', `http://127.0.0.1:${base + 7}`, true],
+        ['connect-2', `http://127.0.0.1:${base + 8}`, true],
+      ])
+      expect(s.connect.url).toBe(`http://127.0.0.1:${base + 7}`)
+      const admin = createKafka({ brokers: s.kafka.brokers, clientId: 'cluster-it' }).admin()
+      await admin.connect()
+      try {
+        await admin.createTopics({ topics: [{ topic: 'cluster-it', numPartitions: 3 }] })
+        const { topics } = await admin.fetchTopicMetadata({ topics: ['cluster-it'] })
+        expect(topics[0]?.partitions.map((p) => p.replicas.length)).toEqual([3, 3, 3])
+      } finally {
+        await admin.disconnect()
+      }
+    })
+
+    it('names a worker that answers as connect.url when worker 1 is gone, and says the stack is not whole', {
+      timeout: 120_000,
+    }, () => {
+      const first = status().connect.workers[0] as Member
+      expect(first.pid).toBeGreaterThan(0)
+      process.kill(first.pid as number, 'SIGKILL')
+      const s = status()
+      expect(s.ok).toBe(false)
+      expect(s.connect.workers.map((w: Member) => w.healthy)).toEqual([false, true])
+      expect(s.connect.url).toBe(`http://127.0.0.1:${base + 8}`)
+      expect(cli('stack-status').code).toBe(1)
+    })
+
+    it('stops every node and worker on stack:down, even without STACK_KAFKA_NODES', {
+      timeout: 240_000,
+    }, () => {
+      expect(processesUnder(stackDir).length).toBeGreaterThan(0)
+      const down = cli('stack-down', [], {})
+      expect(down.code, down.output).toBe(0)
+      expect(down.output).toMatch(/kafka-3 +stopped|kafka-3 +killed/)
+      expect(processesUnder(stackDir)).toEqual([])
+    })
+  },
+)
