@@ -29,6 +29,8 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['test/faults/**/*.fault.test.ts'],
+          // Each file runs a whole stack of its own: one at a time on two cores.
+          fileParallelism: false,
           testTimeout: 900_000,
           hookTimeout: 300_000,
         },

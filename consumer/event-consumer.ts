@@ -140,6 +140,10 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     })
     await consumer.run({
       eachBatchAutoResolve: false,
+      // Commit whatever is resolved whenever kafkajs asks (after a batch, and after a fetch that
+      // held only transaction markers, which kafkajs resolves itself but would otherwise leave
+      // uncommitted until the next record).
+      autoCommitThreshold: 1,
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
       eachBatch: (payload) => handleBatch(rule, payload),
     })

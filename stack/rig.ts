@@ -12,10 +12,10 @@ import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.t
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import { type ComponentName, ensureStopped } from './lib/component.ts'
 import { loadStackConfig, repoRoot, type StackConfig } from './lib/config.ts'
-import { findFreePort } from './lib/ports.ts'
+import { findFreePort, findFreePortRun } from './lib/ports.ts'
 import { killProcessGroup, readRecord } from './lib/processes.ts'
 import { consoleReporter } from './lib/report.ts'
-import { stackDown, stackInfo, stackUp } from './lib/stack.ts'
+import { liveConnectUrl, stackDown, stackInfo, stackUp } from './lib/stack.ts'
 
 /**
  * A whole pipeline of real processes on a stack of its own (temp dir, free ports), so processes
@@ -39,6 +39,11 @@ export interface RigOptions {
    * SYSTEM and applied by restarting Postgres once, before anything else connects to it.
    */
   postgresSettings?: Record<string, string>
+  /** Kafka nodes and Connect workers (1 each by default), as STACK_KAFKA_NODES / STACK_CONNECT_WORKERS. */
+  kafkaNodes?: number
+  connectWorkers?: number
+  /** Exactly-once source delivery on the workers and the connector (CONNECTOR_EXACTLY_ONCE). */
+  exactlyOnce?: boolean
 }
 
 export async function startRig(options: RigOptions) {
@@ -48,10 +53,10 @@ export async function startRig(options: RigOptions) {
     STACK_DIR: stackDir,
     STACK_JARS_DIR: loadStackConfig().jarsDir,
     STACK_JVM_HEAP: options.jvmHeap ?? '512m',
-    POSTGRES_PORT: String(await findFreePort()),
-    KAFKA_PORT: String(await findFreePort()),
-    KAFKA_CONTROLLER_PORT: String(await findFreePort()),
-    CONNECT_PORT: String(await findFreePort()),
+    ...(await rigPorts(options.kafkaNodes ?? 1, options.connectWorkers ?? 1)),
+    STACK_KAFKA_NODES: String(options.kafkaNodes ?? 1),
+    STACK_CONNECT_WORKERS: String(options.connectWorkers ?? 1),
+    CONNECTOR_EXACTLY_ONCE: String(options.exactlyOnce ?? false),
   }
   const config = loadStackConfig(env)
   const say = (line: string) => console.log(`[rig] ${line}`)
@@ -79,6 +84,7 @@ async function wire(
   await migrateDatabase(info.postgres.url)
 
   const connectorEnv = loadConnectorConfig({
+    CONNECTOR_EXACTLY_ONCE: String(options.exactlyOnce ?? false),
     ...options.connectorEnv,
     CONNECT_URL: info.connect.url,
     KAFKA_BROKERS: info.kafka.brokers.join(','),
@@ -133,6 +139,9 @@ async function wire(
     info,
     kafka,
     connect,
+    /** A client for the first Connect worker still running: any worker takes any request. */
+    liveConnect: () => createConnectClient(liveConnectUrl(config)),
+    config,
     connectorEnv,
     /** Updates the connector's config (a PUT, as connector:register does) and waits until it runs. */
     async reconfigureConnector(overrides: Record<string, string>) {
@@ -140,7 +149,7 @@ async function wire(
         ...Object.fromEntries(Object.entries(connectorEnv).map(([k, v]) => [k, String(v)])),
         ...overrides,
       })
-      await registerConnector(connect, next, () => {})
+      await registerConnector(createConnectClient(liveConnectUrl(config)), next, () => {})
     },
     consumerNames,
     get unexpectedExits() {
@@ -182,7 +191,8 @@ async function wire(
         )
     },
     async connectorHealthy() {
-      return isRunning(await connect.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined))
+      const live = createConnectClient(liveConnectUrl(config))
+      return isRunning(await live.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined))
     },
     async stop() {
       await services.stop('SIGKILL')
@@ -217,4 +227,18 @@ async function applyPostgresSettings(
     config,
     consoleReporter(() => {}),
   )
+}
+
+/**
+ * Ports for Postgres, every Kafka node's broker and controller, and every Connect worker, in one
+ * run of free ports, numbered as the stack numbers them (node n: port + n - 1).
+ */
+async function rigPorts(nodes: number, workers: number) {
+  const base = await findFreePortRun(1 + 2 * nodes + workers)
+  return {
+    POSTGRES_PORT: String(base),
+    KAFKA_PORT: String(base + 1),
+    KAFKA_CONTROLLER_PORT: String(base + 1 + nodes),
+    CONNECT_PORT: String(base + 1 + 2 * nodes),
+  }
 }

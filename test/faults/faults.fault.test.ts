@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aggregateTypes, topicFor } from '../../lib/events.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Rig, startRig } from '../../stack/rig.ts'
-import { killWithUncommittedWork, waitGroupComplete, waitNoLag } from './consumer-kill.ts'
-import { seededRandom, tally, waitConverged, writeLoad } from './load.ts'
+import { killWithUncommittedWork, waitGroupComplete } from './consumer-kill.ts'
+import { seededRandom } from './load.ts'
+import { scenarioRunner } from './scenario.ts'
 import type { FaultRow } from './table.ts'
-import { auditEvents } from './verify.ts'
 
 /**
  * The outbox's promise under real crashes: during a stream of API writes, one process of the
@@ -58,78 +58,7 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
     await rig?.stop()
   }, 120_000)
 
-  /**
-   * Runs the write stream, calls `fault` once a random 20–60% of it is through, waits for the
-   * pipeline to catch up, checks the read model against the tables, and every committed row's
-   * event by id in Kafka and the inbox. Returns the row so the caller can show its fault mattered.
-   */
-  async function scenario(
-    name: string,
-    fault: () => Promise<Partial<FaultRow> | undefined>,
-    options: { spreadOverMs?: number; writes?: number; triggerBetween?: [number, number] } = {},
-  ): Promise<FaultRow> {
-    const started = performance.now()
-    const startedAt = new Date()
-    const count = options.writes ?? writes
-    const before = await tally(rig.sql)
-    const [from, to] = options.triggerBetween ?? [0.2, 0.6]
-    const trigger = Math.floor(count * (from + random() * (to - from)))
-    let injected: Promise<Partial<FaultRow> | undefined> | undefined
-    const load = await writeLoad(rig.apiUrl, count, {
-      concurrency: 8,
-      random,
-      ...(options.spreadOverMs ? { ratePerS: count / (options.spreadOverMs / 1000) } : {}),
-      onProgress: (done) => {
-        if (!injected && done >= trigger) injected = fault()
-      },
-    })
-    const extra = await injected
-    expect(load.gaveUp, 'writes whose outcome is unknown').toBe(0)
-    await waitConverged(rig.sql, 300_000)
-    await waitNoLag(rig.kafka, group, eventTopics, 120_000)
-    const after = await tally(rig.sql)
-    const audit = await auditEvents(rig.sql, rig.kafka, rig.connectorEnv.TOPIC_NAMESPACE, load.refused)
-    const [delay] = await rig.sql<{ ms: number }[]>`
-      select coalesce(max(extract(epoch from consumed_at - occurred_at) * 1000), 0)::float8 as ms
-      from consumed_events where occurred_at >= ${startedAt}`
-    const wrong = [
-      ...audit.missingInKafka,
-      ...audit.publishedTwice,
-      ...audit.notApplied,
-      ...audit.appliedUnexplained,
-      ...audit.refusedLeaked,
-    ]
-    const row: FaultRow = {
-      scenario: name,
-      writesCommitted: after.committed - before.committed,
-      eventsApplied: after.applied - before.applied,
-      duplicatesSkipped: after.duplicatesSkipped - before.duplicatesSkipped,
-      rejected: load.rejected,
-      lost: after.committed - after.applied,
-      doubleApplied: after.overCounted,
-      clientRetries: load.retries,
-      maxDelayMs: Math.round(delay?.ms ?? 0),
-      ...extra,
-      recordsInKafka: audit.recordsRead,
-      wrongById: wrong.length,
-      seconds: Math.round((performance.now() - started) / 1000),
-    }
-    rows.push(row)
-    expect(row.writesCommitted, 'every acknowledged write is committed').toBe(load.ok)
-    expect(row.lost, 'committed writes whose event was never applied').toBe(0)
-    expect(row.eventsApplied, 'events applied, none from a rejected request').toBe(row.writesCommitted)
-    expect(row.doubleApplied, 'copies counted twice in the read model').toBe(0)
-    expect(after.mismatchedBooks).toBe(0)
-    expect(load.rejected).toBeGreaterThan(0)
-    expect(audit, 'every committed row has one event, applied; nothing else applied').toMatchObject({
-      missingInKafka: [],
-      publishedTwice: [],
-      notApplied: [],
-      appliedUnexplained: [],
-      refusedLeaked: [],
-    })
-    return row
-  }
+  const scenario = scenarioRunner({ rig: () => rig, random, writes, rows, group, eventTopics })
 
   const killAndRestart = (name: string, downMs: number) => async () => {
     await rig.kill(name)

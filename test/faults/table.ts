@@ -11,6 +11,8 @@ export interface FaultRow {
   writesCommitted: number
   eventsApplied: number
   duplicatesSkipped: number
+  /** Records of this scenario's events that Kafka holds twice (read_committed), as the audit read them. */
+  duplicatesInKafka?: number
   rejected: number
   lost: number
   doubleApplied: number
@@ -18,6 +20,12 @@ export interface FaultRow {
   clientRetries: number
   /** The longest commit → applied delay of an event written during the scenario. */
   maxDelayMs: number
+  /** From the fault to the first event written after it being applied, in seconds. */
+  deliveringAgainS?: number
+  /** Failover only: seconds until the connector's task ran on a surviving worker. */
+  taskMovedS?: number
+  /** Failover only: whether exactly-once source delivery was on. */
+  exactlyOnce?: boolean
   /** Consumer kills only: applied-but-uncommitted records the killed members held. */
   uncommittedAtKill?: number
   /** Records the audit read from Kafka (duplicates included), and what it found wrong by id. */
@@ -61,11 +69,14 @@ export function renderFaultTable(run: FaultRun): string {
   ].join('\n')
 }
 
-const begin = '<!-- fault-table:begin (npm run faults:table) -->'
-const end = '<!-- fault-table:end -->'
+const markers = {
+  fault: ['<!-- fault-table:begin (npm run faults:table) -->', '<!-- fault-table:end -->'],
+  failover: ['<!-- failover-table:begin (npm run faults:table) -->', '<!-- failover-table:end -->'],
+} as const
 
-/** The README with the fault table between its markers replaced by `table`. */
-export function withFaultTable(readme: string, table: string): string {
+/** The README with the fault (or failover) table between its markers replaced by `table`. */
+export function withFaultTable(readme: string, table: string, which: keyof typeof markers = 'fault'): string {
+  const [begin, end] = markers[which]
   const from = readme.indexOf(begin)
   const to = readme.indexOf(end)
   if (from < 0 || to < from) throw new Error(`README.md lacks the markers ${begin} … ${end}`)
@@ -73,3 +84,26 @@ export function withFaultTable(readme: string, table: string): string {
 }
 
 export const readFullRun = () => JSON.parse(readFileSync(fullRunFile, 'utf8')) as FaultRun
+
+/** The committed result of the last full failover run (three Kafka nodes, two Connect workers). */
+export const failoverRunFile = join(repoRoot, 'test', 'faults', 'results', 'failover.json')
+export const readFailoverRun = () => JSON.parse(readFileSync(failoverRunFile, 'utf8')) as FaultRun
+
+const seconds = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1))
+
+/** The README's failover table, made from the failover run's result file. */
+export function renderFailoverTable(run: FaultRun): string {
+  const head =
+    '| scenario | writes committed | events applied | duplicates in Kafka | duplicates skipped | lost | applied twice | wrong by event id | task on the other worker after (s) | first new event applied after (s) | longest wait (s) |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
+  const lines = run.rows.map(
+    (r) =>
+      `| ${r.scenario} | ${n(r.writesCommitted)} | ${n(r.eventsApplied)} | ${n(r.duplicatesInKafka)} | ${n(r.duplicatesSkipped)} | ${n(r.lost)} | ${n(r.doubleApplied)} | ${n(r.wrongById)} | ${seconds(r.taskMovedS)} | ${seconds(r.deliveringAgainS)} | ${seconds(r.maxDelayMs / 1000)} |`,
+  )
+  return [
+    `From \`test/faults/results/failover.json\`: ${n(run.writes)} writes a scenario, seed ${run.seed}, run ${run.at}.`,
+    '',
+    head,
+    ...lines,
+  ].join('\n')
+}

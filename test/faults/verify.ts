@@ -28,6 +28,8 @@ export interface EventAudit {
   refusedLeaked: string[]
   /** Records read from Kafka, duplicates included. */
   recordsRead: number
+  /** Records whose event id an earlier record already had: deliveries a consumer gets twice. */
+  duplicateRecords: number
 }
 
 /** Every record of the event topics, up to their current end, by event id. */
@@ -49,6 +51,15 @@ async function readEvents(kafka: Kafka, namespace: string) {
       await consumer.subscribe({ topics, fromBeginning: true })
       await new Promise<void>((resolve, reject) => {
         consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error))
+        // A partition is read to its end once a batch reaches it, counting the records a
+        // read_committed consumer is not shown (transaction markers, aborted records): kafkajs
+        // reports every batch's last raw offset here, also a batch of markers alone.
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          const key = `${payload.topic}/${payload.partition}`
+          const end = remaining.get(key)
+          if (end !== undefined && Number(payload.lastOffset) + 1 >= end) remaining.delete(key)
+          if (remaining.size === 0) resolve()
+        })
         void consumer.run({
           autoCommit: false,
           eachMessage: async ({ topic, partition, message }) => {
@@ -61,8 +72,6 @@ async function readEvents(kafka: Kafka, namespace: string) {
               key: message.key?.toString() ?? '',
               payload: JSON.parse(message.value?.toString() ?? '{}'),
             })
-            if (Number(message.offset) + 1 >= end) remaining.delete(`${topic}/${partition}`)
-            if (remaining.size === 0) resolve()
           },
         })
       })
@@ -104,6 +113,7 @@ export async function auditEvents(
     appliedUnexplained: [],
     refusedLeaked: [],
     recordsRead,
+    duplicateRecords: recordsRead - events.size,
   }
   for (const { id } of rows) {
     const ids = byAggregate.get(id) ?? []
