@@ -35,6 +35,34 @@ const targetRow = (markdown: string, start: string) =>
   markdown.split('\n').find((line) => line.startsWith(`| ${start}`))
 
 describe('benchmark report', () => {
+  it('shows what exactly-once delivery costs beside at-least-once', () => {
+    const { markdown } = renderReport(
+      record({
+        exactlyOnce: {
+          modes: [
+            {
+              exactlyOnce: false,
+              steady: run({ latencyMs: latency(40, 90) }),
+              backlogEvents: 20_000,
+              backlogPerS: 10_000,
+            },
+            {
+              exactlyOnce: true,
+              steady: run({ latencyMs: latency(60, 180) }),
+              backlogEvents: 20_000,
+              backlogPerS: 8000,
+            },
+          ],
+          p99Ratio: 2,
+          backlogRatio: 0.8,
+        },
+      }),
+    )
+    expect(markdown).toContain('| at-least-once | 40 / 90 / 90 / 90 | 10000 |')
+    expect(markdown).toContain('| exactly-once | 60 / 180 / 180 / 180 | 8000 |')
+    expect(markdown).toContain('Exactly-once ÷ at-least-once: p99 2, backlog rate 0.8.')
+  })
+
   it('meets the hold target on a held 8,000/s within p99 1 s, though a higher held rate went past it', () => {
     const { markdown } = renderReport(
       record({

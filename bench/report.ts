@@ -1,8 +1,15 @@
 import { type Panel, renderChart } from './chart.ts'
 import type { ConsumerPhaseResult } from './consumer-phase.ts'
 import { type EndToEndResult, writerLabel } from './end-to-end.ts'
+import type { ExactlyOnceResult } from './exactly-once-phase.ts'
 import type { RelayComparison } from './relay-phase.ts'
-import { consumerSection, cpuTable, publishSection, relaySection } from './report-sections.ts'
+import {
+  consumerSection,
+  cpuTable,
+  exactlyOnceSection,
+  publishSection,
+  relaySection,
+} from './report-sections.ts'
 import { pairedRatio } from './stats.ts'
 import type { WritePathPhaseResult } from './write-path-phase.ts'
 
@@ -33,6 +40,7 @@ export interface BenchRecord {
       cdcToRelay: Record<string, number>
     }
     relay?: RelayComparison[]
+    exactlyOnce?: ExactlyOnceResult
   }
 }
 
@@ -225,6 +233,7 @@ export function renderReport(record: BenchRecord) {
   }
   if (results.publish) lines.push(...publishSection(results.publish))
   lines.push(...relaySection(relayRuns(results)))
+  if (results.exactlyOnce) lines.push(...exactlyOnceSection(results.exactlyOnce))
   const c = results.consumer
   if (c?.sqlPerS) lines.push(...consumerSection(c as ConsumerPhaseResult))
   else if (c)

@@ -11,6 +11,7 @@ import { repoRoot } from '../stack/lib/config.ts'
 import { startRig } from '../stack/rig.ts'
 import { consumerPhase } from './consumer-phase.ts'
 import { type BenchContext, benchPostgresSettings } from './context.ts'
+import { exactlyOncePhase } from './exactly-once-phase.ts'
 import { guardRatios, guardTable } from './guard.ts'
 import { apiClient, seedBooks, waitForApi } from './load.ts'
 import { holdPhase, steadyPhase } from './phases.ts'
@@ -20,7 +21,7 @@ import { renderReport } from './report.ts'
 import { apiWritePath } from './write-path.ts'
 import { writePathPhase } from './write-path-phase.ts'
 
-const phaseNames = ['write', 'steady', 'hold', 'consumer', 'publish', 'relay'] as const
+const phaseNames = ['write', 'steady', 'hold', 'consumer', 'publish', 'relay', 'exactly-once'] as const
 const list = (schema: z.ZodType<number>) =>
   z.string().transform((text, ctx) =>
     text.split(',').map((part) => {
@@ -162,10 +163,18 @@ async function main() {
   const client = apiClient(rig.apiUrl, 512)
   const writerSql = postgres(rig.info.postgres.url, { max: 8, onnotice: () => {} })
   const results: Record<string, unknown> = {}
+  let stopped = false
+  const stopRig = async () => {
+    if (stopped) return
+    stopped = true
+    await client.close()
+    await writerSql.end({ timeout: 5 })
+    await rig.stop()
+  }
   // Ctrl-C stops the stack this run started, as the run itself would.
   const interrupted = async () => {
     say('interrupted; stopping the stack')
-    await rig.stop()
+    await stopRig()
     process.exit(130)
   }
   process.once('SIGINT', interrupted)
@@ -187,6 +196,11 @@ async function main() {
     if (phases.includes('consumer')) results.consumer = await consumerPhase(ctx)
     if (phases.includes('publish')) results.publish = await publishPhase(ctx)
     if (phases.includes('relay')) results.relay = await relayPhase(ctx)
+    if (phases.includes('exactly-once')) {
+      // Two stacks of its own, each alone on the machine: this one is stopped first.
+      await stopRig()
+      results.exactlyOnce = await exactlyOncePhase(settings, say)
+    }
     const record = {
       label: env.BENCH_LABEL,
       startedAt,
@@ -210,9 +224,7 @@ async function main() {
       if (rows.some((row) => !row.ok)) return 1
     }
   } finally {
-    await client.close()
-    await writerSql.end({ timeout: 5 })
-    await rig.stop()
+    await stopRig()
   }
   return 0
 }
