@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 
@@ -62,4 +63,18 @@ export async function createTestDatabase(adminUrl: string, prefix = 'it') {
       await admin.end()
     },
   }
+}
+
+/** Processes anywhere on the machine whose command line names this stack's folder. */
+export function processesUnder(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
 }

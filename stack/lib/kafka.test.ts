@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadStackConfig } from './config.ts'
 import { renderProperties } from './jvm.ts'
-import { kafkaServerProperties, localBrokers, newClusterId } from './kafka.ts'
+import { kafkaComponent, kafkaServerProperties, localBrokers, newClusterId } from './kafka.ts'
+import { silentReporter } from './report.ts'
 
 describe('newClusterId', () => {
   it('never starts with "-", which kafka-storage would read as an option (regression: a CI run failed on one)', () => {
@@ -58,5 +62,21 @@ describe('a three-node cluster (STACK_KAFKA_NODES=3)', () => {
       'min.insync.replicas': 1,
     })
     expect(single['controller.quorum.voters']).toBeUndefined()
+  })
+})
+
+describe('a stack folder formatted for another node count', () => {
+  it('is refused with what to do, before anything starts', async () => {
+    const stackDir = mkdtempSync(join(tmpdir(), 'kafka-'))
+    const single = loadStackConfig({ STACK_DIR: stackDir })
+    const node = kafkaComponent(single, 'java')
+    mkdirSync(join(node.dir, 'data'), { recursive: true })
+    writeFileSync(join(node.dir, 'data', 'meta.properties'), 'node.id=1\n')
+    writeFileSync(join(node.dir, 'formatted.json'), JSON.stringify({ clusterId: 'x', controllerPort: 19093 }))
+    await expect(node.prepare(silentReporter)).resolves.toBeUndefined()
+    const three = kafkaComponent(loadStackConfig({ STACK_DIR: stackDir, STACK_KAFKA_NODES: '3' }), 'java')
+    await expect(three.prepare(silentReporter)).rejects.toThrow(
+      /formatted for 1 node\(s\) with controller port 19093, not 3 with 19095.*stack:down -- --purge/s,
+    )
   })
 })

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from '../../stack/lib/config.ts'
-import { readFullRun, renderFaultTable, withFaultTable } from './table.ts'
+import {
+  readFailoverRun,
+  readFullRun,
+  renderFailoverTable,
+  renderFaultTable,
+  withFaultTable,
+} from './table.ts'
 
 describe("the README's fault table", () => {
   it('is exactly the committed full run, rendered', () => {
@@ -21,5 +27,28 @@ describe("the README's fault table", () => {
     const consumer = run.rows.find((r) => r.uncommittedAtKill !== undefined)
     expect(consumer?.uncommittedAtKill).toBeGreaterThan(0)
     expect(consumer?.duplicatesSkipped).toBeGreaterThan(0)
+  })
+
+  it('shows the committed failover run, rendered', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+    expect(withFaultTable(readme, renderFailoverTable(readFailoverRun()), 'failover')).toBe(readme)
+  })
+
+  it('comes from a failover run of every scenario in both modes, nothing lost, the task moved', () => {
+    const run = readFailoverRun()
+    expect(run.writes).toBeGreaterThanOrEqual(5000)
+    for (const exactlyOnce of [false, true]) {
+      const rows = run.rows.filter((r) => r.exactlyOnce === exactlyOnce)
+      expect(rows.map((r) => r.scenario.replace(/ \(.*\)$/, ''))).toEqual([
+        'broker SIGKILL, not restarted',
+        'active controller SIGKILL, not restarted',
+        'worker running the task SIGKILL, not restarted',
+      ])
+      for (const row of rows) {
+        expect(row, row.scenario).toMatchObject({ lost: 0, doubleApplied: 0, wrongById: 0 })
+        expect(row.eventsApplied, row.scenario).toBe(row.writesCommitted)
+      }
+      expect(rows[2]?.taskMovedS).toBeGreaterThan(0)
+    }
   })
 })

@@ -1,28 +1,15 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../lib/kafka.ts'
 import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
 import { findFreePortRun } from '../../stack/lib/ports.ts'
+import { processesUnder } from '../support.ts'
 
 const mainConfig = loadStackConfig()
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
-
-/** Processes anywhere on the machine whose command line names this stack's folder. */
-function processesUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-}
 
 interface Member {
   name: string
@@ -106,6 +93,10 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
       expect(s.connect.workers.map((w: Member) => w.healthy)).toEqual([false, true])
       expect(s.connect.url).toBe(`http://127.0.0.1:${base + 8}`)
       expect(cli('stack-status').code).toBe(1)
+      // The commands go to the worker that runs: Connect itself answers (no such connector yet).
+      const asked = cli('connector', ['status'])
+      expect(asked.output).not.toMatch(/not reachable/)
+      expect(asked.output).toMatch(/NOT_FOUND/)
     })
 
     it('stops every node and worker on stack:down, even without STACK_KAFKA_NODES', {

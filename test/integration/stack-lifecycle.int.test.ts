@@ -1,18 +1,11 @@
 import { spawnSync } from 'node:child_process'
-import {
-  appendFileSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
+import { processesUnder } from '../support.ts'
 
 const mainConfig = loadStackConfig()
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
@@ -33,20 +26,6 @@ function pidAlive(pid: number, marker: string): boolean {
   } catch {
     return false
   }
-}
-
-/** Processes anywhere on the machine whose command line names this stack's folder. */
-function processesUnder(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
 }
 
 describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status / stack:down', async () => {
