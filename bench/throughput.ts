@@ -40,6 +40,10 @@ export const sale = (bookId: string) =>
 let bulkWritten = 0
 /** Events written straight into the outbox by this process (they have no order rows to count). */
 export const bulkEventsWritten = () => bulkWritten
+/** Starts the count again, for a new stack: the count is of this process's bulk writes into one. */
+export const resetBulkEventsWritten = () => {
+  bulkWritten = 0
+}
 
 /** One committed transaction of the bulk writer: its transaction id and the events it wrote. */
 export interface BulkCommit {

@@ -140,9 +140,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     })
     await consumer.run({
       eachBatchAutoResolve: false,
-      // Commit whatever is resolved whenever kafkajs asks (after a batch, and after a fetch that
-      // held only transaction markers, which kafkajs resolves itself but would otherwise leave
-      // uncommitted until the next record).
+      // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
+      // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
+      // threshold, would leave them uncommitted until the next record, and the group would show a
+      // lag that no record explains. (Resolving a batch's last record already resolves past a
+      // marker that follows it: kafkajs maps it to the batch's last offset.)
       autoCommitThreshold: 1,
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
       eachBatch: (payload) => handleBatch(rule, payload),

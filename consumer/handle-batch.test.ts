@@ -57,40 +57,6 @@ describe('handleBatch', () => {
     expect(stats).toMatchObject({ applied: 2, deadLettered: 1 })
   })
 
-  it('resolves past a trailing transaction marker once every record is handled, and not when it stops short', async () => {
-    const messages = buildRecords([{ kind: 'good' }, { kind: 'good' }, { kind: 'good' }])
-    // The raw batch ends one offset after its last record: a commit marker.
-    const marker = String(Number(messages.at(-1)?.offset) + 1)
-    const run = async (failing: boolean) => {
-      const resolved: string[] = []
-      await handleBatch(
-        {
-          batchSize: 2,
-          retry: quick,
-          deadLetterTopic: 'outbox.events-dlq',
-          applyBatch: async (records) => records.map(() => 'applied' as const),
-          applyEvent: async () => 'applied',
-          publishDeadLetter: async () => {},
-          hasFailed: () => failing,
-          onFatal: () => {},
-          log: pino({ level: 'silent' }),
-          stats: { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 },
-        },
-        {
-          batch: { topic: 'outbox.events.book', partition: 0, messages, lastOffset: () => marker },
-          resolveOffset: (offset) => void resolved.push(offset),
-          heartbeat: async () => {},
-          isRunning: () => true,
-          isStale: () => false,
-          commitOffsetsIfNecessary: async () => {},
-        },
-      )
-      return resolved
-    }
-    expect(await run(false)).toEqual([messages[1]?.offset, messages[2]?.offset, marker])
-    expect(await run(true)).toEqual([])
-  })
-
   it('stops at once when a rebalance or seek makes the batch stale, or the consumer stops: nothing after is applied or resolved', async () => {
     for (const flag of ['isStale', 'isRunning'] as const) {
       const messages = buildRecords(good(5))

@@ -15,16 +15,7 @@ export interface ConsumerStats {
 
 /** What kafkajs hands eachBatch for one partition: its records and the calls that act on them. */
 export interface PartitionBatch {
-  batch: {
-    topic: string
-    partition: number
-    messages: KafkaMessage[]
-    /**
-     * The offset of the batch's last raw record, a transaction marker or an aborted record
-     * included (kafkajs's Batch has it; `messages` leaves those out).
-     */
-    lastOffset?: () => string
-  }
+  batch: { topic: string; partition: number; messages: KafkaMessage[] }
   /** Marks the offset processed; only resolved offsets are ever committed. */
   resolveOffset(offset: string): void
   heartbeat(): Promise<void>
@@ -69,26 +60,15 @@ export async function handleBatch(rule: BatchRule, payload: PartitionBatch): Pro
   const { batch } = payload
   const halted = () => !payload.isRunning() || payload.isStale() || rule.hasFailed()
   try {
-    let done = 0
     for (let start = 0; start < batch.messages.length; start += rule.batchSize) {
       if (halted()) break
       const chunk = batch.messages.slice(start, start + rule.batchSize)
-      if (chunk.length > 1 && (await applyTogether(rule, payload, chunk))) {
-        done += chunk.length
-        continue
-      }
+      if (chunk.length > 1 && (await applyTogether(rule, payload, chunk))) continue
       for (const message of chunk) {
         if (halted()) break
         if (!(await applyOne(rule, payload, message))) return
-        done += 1
       }
     }
-    // Every record handled: resolve past what follows the last of them in the partition, the
-    // commit marker of a transaction (exactly-once delivery) or aborted records, which a
-    // read_committed consumer never sees. Else the committed offset would stop short of the end,
-    // and the group would show a lag no record explains.
-    const end = batch.lastOffset?.()
-    if (done === batch.messages.length && !halted() && end !== undefined) payload.resolveOffset(end)
     await payload.commitOffsetsIfNecessary()
   } catch (error) {
     if (isKafkaFailure(error))

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { ConfigError, httpUrl, kafkaBrokers, parseEnv, postgresUrl } from '../../lib/config.ts'
@@ -29,7 +30,14 @@ export const stackEnvSchema = z.object({
    * Kafka nodes, each broker and KRaft controller in one process; every node is a voter. 1 (the
    * default) is today's single node; 3 is the smallest cluster that survives losing a node.
    */
-  STACK_KAFKA_NODES: z.coerce.number().int().min(1).max(5).default(1),
+  STACK_KAFKA_NODES: z.coerce
+    .number()
+    .int()
+    .refine(
+      (n) => [1, 3, 5].includes(n),
+      'must be 1, 3 or 5: a quorum of 2 or 4 survives no more losses than one node fewer',
+    )
+    .default(1),
   /** Kafka Connect workers in one group. More give failover, not parallelism (one task). */
   STACK_CONNECT_WORKERS: z.coerce.number().int().min(1).max(4).default(1),
   /**
@@ -76,8 +84,37 @@ export type StackEnv = Omit<z.infer<typeof stackEnvSchema>, 'KAFKA_CONTROLLER_PO
   KAFKA_CONTROLLER_PORT: number
 }
 
+/**
+ * The shape a stack folder runs in, saved by stack:up (`<stackDir>/topology.json`). Every later
+ * command on the folder takes it as its default, so `STACK_KAFKA_NODES=3 npm start` is followed
+ * by plain `npm run smoke`, `stack:status` and `stack:up` that know of all three nodes.
+ */
+export interface Topology {
+  kafkaNodes?: number
+  connectWorkers?: number
+  exactlyOnce?: boolean
+}
+
+export const topologyFile = (stackDir: string) => join(stackDir, 'topology.json')
+
+/** The folder's saved shape; for a folder from before it was saved, the node count its Kafka was formatted for. */
+export function readTopology(stackDir: string): Topology | undefined {
+  try {
+    return JSON.parse(readFileSync(topologyFile(stackDir), 'utf8')) as Topology
+  } catch {
+    try {
+      const formatted = JSON.parse(readFileSync(join(stackDir, 'kafka', 'formatted.json'), 'utf8'))
+      return { kafkaNodes: formatted.nodes ?? 1 }
+    } catch {
+      return undefined
+    }
+  }
+}
+
 export interface StackConfig {
   env: StackEnv
+  /** What the folder was last started as (see Topology), when it has been. */
+  saved?: Topology
   stackDir: string
   jarsDir: string
   secretsDir: string
@@ -96,6 +133,13 @@ export const portEnvVar = {
 /** Parses the environment once; lists every problem at once instead of failing on the first. */
 export function loadStackConfig(source: Record<string, string | undefined> = process.env): StackConfig {
   const parsed = parseEnv(stackEnvSchema, source, 'stack')
+  // What the environment leaves unset comes from the folder's saved shape.
+  const saved = readTopology(resolve(parsed.STACK_DIR))
+  if (source.STACK_KAFKA_NODES === undefined && saved?.kafkaNodes) parsed.STACK_KAFKA_NODES = saved.kafkaNodes
+  if (source.STACK_CONNECT_WORKERS === undefined && saved?.connectWorkers)
+    parsed.STACK_CONNECT_WORKERS = saved.connectWorkers
+  if (source.CONNECTOR_EXACTLY_ONCE === undefined && saved?.exactlyOnce !== undefined)
+    parsed.CONNECTOR_EXACTLY_ONCE = saved.exactlyOnce
   const nodes = parsed.STACK_KAFKA_NODES
   // One node keeps its historic 19093; a cluster's controllers follow its broker ports.
   const controllerPort = parsed.KAFKA_CONTROLLER_PORT ?? (nodes === 1 ? 19093 : parsed.KAFKA_PORT + nodes)
@@ -104,6 +148,7 @@ export function loadStackConfig(source: Record<string, string | undefined> = pro
   const stackDir = resolve(env.STACK_DIR)
   return {
     env,
+    ...(saved ? { saved } : {}),
     stackDir,
     jarsDir: resolve(env.STACK_JARS_DIR ?? resolve(stackDir, 'jars')),
     secretsDir: resolve(stackDir, 'secrets'),
@@ -131,6 +176,9 @@ function assertPortRangesApart(env: StackEnv) {
     { name: 'CONNECT_PORT', from: env.CONNECT_PORT, count: env.STACK_CONNECT_WORKERS },
   ]
   const problems: string[] = []
+  for (const r of ranges)
+    if (r.from + r.count - 1 > 65_535)
+      problems.push(`${r.name} (${r.from}–${r.from + r.count - 1}) runs past port 65535`)
   for (const [i, a] of ranges.entries())
     for (const b of ranges.slice(i + 1))
       if (a.from < b.from + b.count && b.from < a.from + a.count)

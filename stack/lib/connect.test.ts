@@ -7,7 +7,7 @@ import { connectComponent } from './connect.ts'
 import { silentReporter } from './report.ts'
 
 describe('the Connect worker config', () => {
-  it('enables the file and env config providers, each fenced, and keeps internal topics at one replica', async () => {
+  it('enables the file and env config providers, each fenced, and gives internal topics the brokers replication factor', async () => {
     const config = loadStackConfig({
       STACK_DIR: mkdtempSync(join(tmpdir(), 'connect-')),
       CONNECT_PORT: '18999',
@@ -27,9 +27,9 @@ describe('the Connect worker config', () => {
       'config.providers.file.param.allowed.paths': config.secretsDir,
       'config.providers.env.class': 'org.apache.kafka.common.config.provider.EnvVarConfigProvider',
       'config.providers.env.param.allowlist.pattern': '^OUTBOX_CONNECT_.*$',
-      'config.storage.replication.factor': '1',
-      'offset.storage.replication.factor': '1',
-      'status.storage.replication.factor': '1',
+      'config.storage.replication.factor': '-1',
+      'offset.storage.replication.factor': '-1',
+      'status.storage.replication.factor': '-1',
       listeners: 'http://127.0.0.1:18999',
       'bootstrap.servers': '127.0.0.1:19092',
     })
@@ -50,16 +50,16 @@ describe('a Connect cluster (STACK_CONNECT_WORKERS=2 on three Kafka nodes)', () 
     ) as Record<string, string>
   }
 
-  it('runs every worker in one group on its own port, with internal topics on three replicas', async () => {
+  it('runs every worker in one group on its own port, with internal topics at the brokers replication factor (3 on three nodes)', async () => {
     const env = { STACK_CONNECT_WORKERS: '2', STACK_KAFKA_NODES: '3' }
     const [one, two] = await Promise.all([workerProperties(env, 1), workerProperties(env, 2)])
     expect(one['group.id']).toBe(two['group.id'])
     expect([one.listeners, two.listeners]).toEqual(['http://127.0.0.1:18083', 'http://127.0.0.1:18084'])
     expect(two['rest.advertised.port']).toBe('18084')
     expect(two).toMatchObject({
-      'config.storage.replication.factor': '3',
-      'offset.storage.replication.factor': '3',
-      'status.storage.replication.factor': '3',
+      'config.storage.replication.factor': '-1',
+      'offset.storage.replication.factor': '-1',
+      'status.storage.replication.factor': '-1',
       'scheduled.rebalance.max.delay.ms': '15000',
     })
     expect(two['exactly.once.source.support']).toBeUndefined()

@@ -46,8 +46,6 @@ export function connectComponent(
   const dir = join(config.stackDir, name)
   const propertiesFile = join(dir, 'worker.properties')
   const port = connectWorkerPort(config.env, worker)
-  // As many copies of Connect's own topics as the cluster can hold, up to three (see kafka.ts).
-  const replicas = Math.min(brokers.length, 3)
 
   return {
     name,
@@ -73,9 +71,11 @@ export function connectComponent(
           'config.storage.topic': '_connect-configs',
           'offset.storage.topic': '_connect-offsets',
           'status.storage.topic': '_connect-status',
-          'config.storage.replication.factor': replicas,
-          'offset.storage.replication.factor': replicas,
-          'status.storage.replication.factor': replicas,
+          // The brokers' default.replication.factor (3 on three nodes, see kafka.ts), not a count
+          // of our own: the bootstrap list need not name every broker of a cluster.
+          'config.storage.replication.factor': -1,
+          'offset.storage.replication.factor': -1,
+          'status.storage.replication.factor': -1,
           // A worker that leaves (a crash, a restart) keeps its connector and task for this long
           // before the group gives them to a survivor; Connect's default is 5 minutes, in which
           // no event would leave the outbox. See CONNECT_REBALANCE_DELAY_MS in stack/lib/config.ts.

@@ -8,5 +8,7 @@ export type StackErrorCode =
   | 'START_TIMEOUT'
   | 'JARS_UNRESOLVED'
   | 'NOT_HEALTHY'
+  /** The stack folder runs another number of Kafka nodes than asked for. */
+  | 'TOPOLOGY_MISMATCH'
 
 export class StackError extends CodedError<StackErrorCode> {}

@@ -37,7 +37,8 @@ export function jvmLaunch(
 ) {
   const log4jFile = join(dir, 'log4j2.properties')
   writeFileSync(log4jFile, log4j2)
-  const marker = `-Doutbox.stack.dir=${dir}`
+  // The closing slash keeps one folder's marker from being the prefix of another's (kafka, kafka-2).
+  const marker = `-Doutbox.stack.dir=${dir}/`
   return {
     command: java,
     args: [

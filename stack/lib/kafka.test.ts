@@ -79,4 +79,22 @@ describe('a stack folder formatted for another node count', () => {
       /formatted for 1 node\(s\) with controller port 19093, not 3 with 19095.*stack:down -- --purge/s,
     )
   })
+
+  it('refuses a node formatted for another cluster than the stack’s other nodes', async () => {
+    const stackDir = mkdtempSync(join(tmpdir(), 'kafka-'))
+    const config = loadStackConfig({ STACK_DIR: stackDir, STACK_KAFKA_NODES: '3' })
+    const second = kafkaComponent(config, 'java', 2)
+    mkdirSync(join(second.dir, 'data'), { recursive: true })
+    writeFileSync(join(second.dir, 'data', 'meta.properties'), 'node.id=2\n')
+    writeFileSync(
+      join(second.dir, 'formatted.json'),
+      JSON.stringify({ clusterId: 'OLD', controllerPort: 19096, nodes: 3 }),
+    )
+    // Node 1's folder was deleted: the id still on node 2's storage is kept, not a new one drawn.
+    await expect(second.prepare(silentReporter)).resolves.toBeUndefined()
+    writeFileSync(join(stackDir, 'kafka', 'cluster-id'), 'NEW\n')
+    await expect(second.prepare(silentReporter)).rejects.toThrow(
+      /belongs to cluster OLD, the stack's other nodes to NEW/,
+    )
+  })
 })

@@ -94,8 +94,14 @@ function clusterIdFor(config: StackConfig): string {
   const dir = join(config.stackDir, kafkaNodeName(1))
   const file = join(dir, 'cluster-id')
   mkdirSync(dir, { recursive: true })
+  // A node still formatted (node 1's folder deleted by hand, a purge cut short) keeps the id.
+  const formatted = Array.from({ length: config.env.STACK_KAFKA_NODES }, (_, i) =>
+    join(config.stackDir, kafkaNodeName(i + 1), 'formatted.json'),
+  )
+    .filter((path) => existsSync(path))
+    .map((path) => (JSON.parse(readFileSync(path, 'utf8')) as Formatted).clusterId)[0]
   try {
-    writeFileSync(file, `${newClusterId()}\n`, { flag: 'wx' })
+    writeFileSync(file, `${formatted ?? newClusterId()}\n`, { flag: 'wx' })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
@@ -125,6 +131,13 @@ export function kafkaComponent(config: StackConfig, java: string, node = 1): Com
       if (existsSync(join(dataDir, 'meta.properties'))) {
         const formatted = JSON.parse(readFileSync(formattedFile, 'utf8')) as Formatted
         const formattedNodes = formatted.nodes ?? 1
+        const cluster = clusterIdFor(config)
+        if (formatted.clusterId !== cluster)
+          throw new StackError(
+            'START_FAILED',
+            `Kafka's storage in ${dir} belongs to cluster ${formatted.clusterId}, the stack's other nodes to ${cluster}: ` +
+              'the nodes cannot form one quorum. Reset the stack with `npm run stack:down -- --purge`.',
+          )
         if (formatted.controllerPort !== controllerPort || formattedNodes !== nodes) {
           throw new StackError(
             'START_FAILED',

@@ -1,10 +1,10 @@
-import { readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { debeziumPostgresClass } from '../../lib/connect-client.ts'
 import { kafkaAnswers, parseBrokers } from '../../lib/kafka.ts'
 import { type ComponentName, ensureStarted, ensureStopped, type StartOutcome } from './component.ts'
-import type { StackConfig } from './config.ts'
+import { type StackConfig, type Topology, topologyFile } from './config.ts'
 import {
   connectComponent,
   connectListsDebezium,
@@ -111,6 +111,7 @@ export async function stackUp(
     ...(config.env.PG_BIN ? { pgBin: config.env.PG_BIN } : {}),
   })
   if (needJvm) await ensureJars(config.jarsDir, tools.mvn, reporter)
+  if (managed.kafka || managed.connect) saveTopology(config, reporter)
 
   const brokers = stackInfo(config).kafka.brokers
   const timeoutMs = config.env.STACK_START_TIMEOUT_S * 1000
@@ -139,6 +140,32 @@ export async function stackUp(
   const info = stackInfo(config)
   await assertExternalHealthy(config, info)
   return { info, outcomes }
+}
+
+/**
+ * Checks the shape asked for against the folder's, before anything starts, and saves it. Kafka's
+ * node count is fixed once its storage is formatted (every node is a voter of a static quorum);
+ * workers and exactly-once are worker settings, taken up when a worker (re)starts.
+ */
+export function saveTopology(config: StackConfig, reporter: Reporter) {
+  const { env, saved } = config
+  if (config.managed.kafka && saved?.kafkaNodes !== undefined && saved.kafkaNodes !== env.STACK_KAFKA_NODES)
+    throw new StackError(
+      'TOPOLOGY_MISMATCH',
+      `The stack in ${config.stackDir} runs ${saved.kafkaNodes} Kafka node(s); STACK_KAFKA_NODES=${env.STACK_KAFKA_NODES} asks for ${env.STACK_KAFKA_NODES}. ` +
+        'Leave STACK_KAFKA_NODES unset (the folder keeps its own), or start over with `npm run stack:down -- --purge`.',
+    )
+  if (saved?.exactlyOnce !== undefined && saved.exactlyOnce !== env.CONNECTOR_EXACTLY_ONCE)
+    reporter.info(
+      `CONNECTOR_EXACTLY_ONCE is now ${env.CONNECTOR_EXACTLY_ONCE}: running Connect workers keep their setting until they restart (npm run stack:down, then stack:up).`,
+    )
+  mkdirSync(config.stackDir, { recursive: true })
+  const topology: Topology = {
+    kafkaNodes: env.STACK_KAFKA_NODES,
+    connectWorkers: env.STACK_CONNECT_WORKERS,
+    exactlyOnce: env.CONNECTOR_EXACTLY_ONCE,
+  }
+  writeFileSync(topologyFile(config.stackDir), `${JSON.stringify(topology)}\n`)
 }
 
 async function assertExternalHealthy(config: StackConfig, info: StackInfo): Promise<void> {
@@ -171,6 +198,7 @@ export async function stackDown(config: StackConfig, options: { purge: boolean }
     })
   }
   if (options.purge) {
+    await rm(topologyFile(config.stackDir), { force: true })
     for (const name of [...names, 'secrets']) {
       await rm(join(config.stackDir, name), { recursive: true, force: true })
     }

@@ -71,12 +71,26 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
         ['connect-2', `http://127.0.0.1:${base + 8}`, true],
       ])
       expect(s.connect.url).toBe(`http://127.0.0.1:${base + 7}`)
+      // Later commands on the folder know its shape without being told it again.
+      const plain = JSON.parse(cli('stack-status', ['--json'], {}).output)
+      expect(plain.kafka.nodes).toHaveLength(3)
+      expect(plain.connect.workers).toHaveLength(2)
+      // Another node count for this folder is refused before anything starts.
+      const processes = processesUnder(stackDir).length
+      const other = cli('stack-up', [], { STACK_KAFKA_NODES: '1' })
+      expect(other.code).toBe(1)
+      expect(other.output).toMatch(/TOPOLOGY_MISMATCH: .*runs 3 Kafka node\(s\)/)
+      expect(processesUnder(stackDir)).toHaveLength(processes)
       const admin = createKafka({ brokers: s.kafka.brokers, clientId: 'cluster-it' }).admin()
       await admin.connect()
       try {
         await admin.createTopics({ topics: [{ topic: 'cluster-it', numPartitions: 3 }] })
         const { topics } = await admin.fetchTopicMetadata({ topics: ['cluster-it'] })
         expect(topics[0]?.partitions.map((p) => p.replicas.length)).toEqual([3, 3, 3])
+        // Connect's own topics too: a worker's offsets survive a lost broker.
+        const internal = await admin.fetchTopicMetadata({ topics: ['_connect-offsets', '_connect-configs'] })
+        for (const topic of internal.topics)
+          expect(new Set(topic.partitions.map((p) => p.replicas.length)), topic.name).toEqual(new Set([3]))
       } finally {
         await admin.disconnect()
       }
