@@ -20,6 +20,8 @@ export function withLocalStackDefaults(
     KAFKA_BROKERS: info.kafka.brokers.join(','),
     CONNECT_URL: liveConnectUrl(config),
   }
+  // The connector asks for exactly-once delivery when the stack's workers were started with it.
+  if (config.managed.connect) defaults.CONNECTOR_EXACTLY_ONCE = String(config.env.CONNECTOR_EXACTLY_ONCE)
   if (config.managed.postgres && config.managed.connect) {
     defaults.CONNECTOR_DB_PASSWORD_REF = `\${file:${join(config.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`
   }
