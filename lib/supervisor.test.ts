@@ -56,7 +56,9 @@ describe('restartDelayMs', () => {
   })
 })
 
-describe('supervisor', () => {
+// Each case starts real node processes, several in a row; on two cores busy with the integration
+// suite's JVMs a start can take a second, so the cases get the time their own waits allow.
+describe('supervisor', { timeout: 60_000 }, () => {
   it('starts a service again after it exits on its own, waiting longer each time in a row', async () => {
     const { supervisor, exits } = supervise({ initialDelayMs: 40, maxDelayMs: 160, healthyAfterMs: 60_000 })
     supervisor.start('svc', exitsAt(0))
