@@ -7,10 +7,10 @@ import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
-import { ensureStopped } from '../stack/lib/component.ts'
+import type { ComponentName } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
-import { stackUp } from '../stack/lib/stack.ts'
+import { stackUp, stopComponents } from '../stack/lib/stack.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 import { curlExamples } from './curl-examples.ts'
@@ -72,13 +72,12 @@ runCli(async () => {
     stopping = true
     console.log('\nStopping the API and the consumer …')
     await services.stop('SIGTERM')
-    const startedHere = (['connect', 'kafka', 'postgres'] as const).filter(
+    // Every node and worker it started, not only the first of each.
+    const startedHere = (Object.keys(outcomes) as ComponentName[]).filter(
       (name) => outcomes[name] === 'started',
     )
-    for (const name of startedHere) {
-      console.log(`Stopping ${name} …`)
-      await ensureStopped({ name, dir: join(stackConfig.stackDir, name) })
-    }
+    if (startedHere.length > 0) console.log(`Stopping ${startedHere.join(', ')} …`)
+    await stopComponents(stackConfig, startedHere)
     process.exit(code)
   }
   process.on('SIGINT', () => void stopAll(0))

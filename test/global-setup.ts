@@ -1,10 +1,9 @@
 import 'vitest'
 import type { TestProject } from 'vitest/node'
 import type { ComponentName } from '../stack/lib/component.ts'
-import { ensureStopped } from '../stack/lib/component.ts'
 import { loadStackConfig } from '../stack/lib/config.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
-import { type StackInfo, stackUp } from '../stack/lib/stack.ts'
+import { type StackInfo, stackUp, stopComponents } from '../stack/lib/stack.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,8 +43,6 @@ export default async function setup(project: TestProject) {
   )
 
   return async () => {
-    for (const name of [...startedHere].reverse()) {
-      await ensureStopped({ name, dir: `${config.stackDir}/${name}` })
-    }
+    await stopComponents(config, startedHere)
   }
 }

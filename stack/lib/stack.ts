@@ -181,13 +181,13 @@ async function assertExternalHealthy(config: StackConfig, info: StackInfo): Prom
   }
 }
 
-/** Stops every process this stack started, newest first; `purge` also deletes data, logs and secrets. */
-export async function stackDown(config: StackConfig, options: { purge: boolean }) {
+/**
+ * Stops these components: Connect's workers, then Kafka's nodes, then Postgres, the nodes of one
+ * kind together (a Kafka node stopped after the others has no quorum left for its controlled
+ * shutdown and would sit out the whole grace period).
+ */
+export async function stopComponents(config: StackConfig, names: ComponentName[]) {
   const results: Partial<Record<ComponentName, 'stopped' | 'killed' | 'not-running'>> = {}
-  const names = startOrder([...componentOrder, ...componentsOnDisk(config)])
-  // Connect's workers, then Kafka's nodes, then Postgres; the nodes of one kind together: a
-  // Kafka node stopped after the others has no quorum left for its controlled shutdown and
-  // would sit out the whole grace period.
   for (const kind of ['connect', 'kafka', 'postgres']) {
     const group = names.filter((name) => name.startsWith(kind))
     const outcomes = await Promise.all(
@@ -197,6 +197,14 @@ export async function stackDown(config: StackConfig, options: { purge: boolean }
       results[name] = outcomes[i]
     })
   }
+  return results
+}
+
+/** Stops every process this stack started, newest first; `purge` also deletes data, logs and secrets. */
+export async function stackDown(config: StackConfig, options: { purge: boolean }) {
+  const results: Partial<Record<ComponentName, 'stopped' | 'killed' | 'not-running'>> = {}
+  const names = startOrder([...componentOrder, ...componentsOnDisk(config)])
+  Object.assign(results, await stopComponents(config, names))
   if (options.purge) {
     await rm(topologyFile(config.stackDir), { force: true })
     for (const name of [...names, 'secrets']) {
