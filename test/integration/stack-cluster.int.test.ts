@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { createKafka } from '../../lib/kafka.ts'
 import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
 import { findFreePortRun } from '../../stack/lib/ports.ts'
@@ -120,6 +120,39 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
       const down = cli('stack-down', [], {})
       expect(down.code, down.output).toBe(0)
       expect(down.output).toMatch(/kafka-3 +stopped|kafka-3 +killed/)
+      expect(processesUnder(stackDir)).toEqual([])
+    })
+
+    it('npm start runs the whole pipeline on the folder (smoke passes), and Ctrl-C stops every node it started', {
+      timeout: 360_000,
+    }, async () => {
+      expect(processesUnder(stackDir)).toEqual([])
+      const ports = await findFreePortRun(2)
+      const service = { API_PORT: String(ports), CONSUMER_HEALTH_PORT: String(ports + 1) }
+      // The folder's saved shape (three nodes, two workers) is what npm start brings up.
+      const start = spawn(tsx, [join(repoRoot, 'scripts', 'start.ts')], {
+        env: { ...env, ...service },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      start.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+      })
+      start.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+      })
+      const exited = new Promise<number | null>((resolve) => start.on('exit', (code) => resolve(code)))
+      try {
+        await vi.waitFor(() => expect(output).toContain('npm run smoke'), { timeout: 300_000, interval: 500 })
+        const smoke = cli('smoke', [], service)
+        expect(smoke.code, smoke.output).toBe(0)
+        expect(JSON.parse(cli('stack-status', ['--json'], {}).output).kafka.nodes).toHaveLength(3)
+      } finally {
+        start.kill('SIGINT')
+      }
+      expect(await exited).toBe(0)
+      expect(output).toMatch(/Stopping .*kafka-3/)
+      expect(output).toMatch(/Stopping .*connect-2/)
       expect(processesUnder(stackDir)).toEqual([])
     })
   },
