@@ -1,5 +1,13 @@
 import { z } from 'zod'
-import { connectorName, httpUrl, kafkaBrokers, parseEnv, postgresUrl, topicNamespace } from '../lib/config.ts'
+import {
+  connectorName,
+  flag,
+  httpUrl,
+  kafkaBrokers,
+  parseEnv,
+  postgresUrl,
+  topicNamespace,
+} from '../lib/config.ts'
 import { debeziumPostgresClass } from '../lib/connect-client.ts'
 import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
 import { outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
@@ -69,14 +77,8 @@ export const connectorEnvSchema = z.object({
    * standbys (with sync_replication_slots there), so a promoted standby carries on from it. Only
    * at slot creation, and only on a Postgres 17+ primary; see the README (production).
    */
-  CONNECTOR_SLOT_FAILOVER: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
-  CONNECTOR_EXACTLY_ONCE: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  CONNECTOR_SLOT_FAILOVER: flag,
+  CONNECTOR_EXACTLY_ONCE: flag,
 })
 
 export type ConnectorEnv = z.infer<typeof connectorEnvSchema>

@@ -34,6 +34,12 @@ export const postgresUrl = z.url({ protocol: /^postgres(ql)?$/ })
 /** An http(s) URL, such as Kafka Connect's REST API (CONNECT_URL). */
 export const httpUrl = z.url({ protocol: /^https?$/ })
 
+/** A `true`/`false` setting, false when unset; anything else is refused (`yes`, `1`: ambiguous). */
+export const flag = z
+  .enum(['true', 'false'])
+  .default('false')
+  .transform((v) => v === 'true')
+
 /** KAFKA_BROKERS: `host:port[,host:port…]`, as `parseBrokers` splits it. */
 export const kafkaBrokers = z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]')
 

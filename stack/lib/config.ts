@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { ConfigError, httpUrl, kafkaBrokers, parseEnv, postgresUrl } from '../../lib/config.ts'
+import { ConfigError, flag, httpUrl, kafkaBrokers, parseEnv, postgresUrl } from '../../lib/config.ts'
 
 export { ConfigError }
 
@@ -47,10 +47,7 @@ export const stackEnvSchema = z.object({
    */
   CONNECT_REBALANCE_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(15_000),
   /** Workers with exactly.once.source.support=enabled (KIP-618); the connector must ask for it too. */
-  CONNECTOR_EXACTLY_ONCE: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  CONNECTOR_EXACTLY_ONCE: flag,
   /** `testcontainers` runs the tests against docker-compose.yml instead (needs a Docker engine). */
   STACK_MODE: z.enum(['native', 'testcontainers']).default('native'),
   /** The JDK to run Kafka and Connect with; `java` on PATH when unset. */
