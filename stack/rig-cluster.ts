@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { createConnectClient, isRunning } from '../lib/connect-client.ts'
+import { isRunning } from '../lib/connect-client.ts'
 import { connectWorkerPort } from './lib/config.ts'
 import { connectWorkerName } from './lib/connect.ts'
 import { kafkaNodeName } from './lib/kafka.ts'
 import { isOurs, readRecord } from './lib/processes.ts'
 import { consoleReporter } from './lib/report.ts'
-import { liveConnectUrl, stackUp } from './lib/stack.ts'
+import { stackUp } from './lib/stack.ts'
 import type { Rig } from './rig.ts'
 
 /**
@@ -85,7 +85,8 @@ export async function restoreCluster(rig: Rig, timeoutMs = 180_000) {
       const whole =
         topics.length > 0 &&
         topics.every((t) => t.partitions.every((p) => p.isr.length === p.replicas.length))
-      const status = await createConnectClient(liveConnectUrl(rig.config))
+      const status = await rig
+        .liveConnect()
         .status(rig.connectorEnv.CONNECTOR_NAME)
         .catch(() => undefined)
       if (whole && isRunning(status)) return

@@ -130,6 +130,8 @@ async function wire(
   say(`service logs: ${stackDir}/{api,${consumerNames.join(',')}}.log`)
 
   const sql = postgres(info.postgres.url, { max: 2, onnotice: () => {} })
+  /** A client for the first Connect worker still running: any worker takes any request. */
+  const liveConnect = () => createConnectClient(liveConnectUrl(config))
   const apiUrl = `http://127.0.0.1:${apiPort}`
 
   return {
@@ -139,8 +141,7 @@ async function wire(
     info,
     kafka,
     connect,
-    /** A client for the first Connect worker still running: any worker takes any request. */
-    liveConnect: () => createConnectClient(liveConnectUrl(config)),
+    liveConnect,
     config,
     connectorEnv,
     /** Updates the connector's config (a PUT, as connector:register does) and waits until it runs. */
@@ -149,7 +150,7 @@ async function wire(
         ...Object.fromEntries(Object.entries(connectorEnv).map(([k, v]) => [k, String(v)])),
         ...overrides,
       })
-      await registerConnector(createConnectClient(liveConnectUrl(config)), next, () => {})
+      await registerConnector(liveConnect(), next, () => {})
     },
     consumerNames,
     get unexpectedExits() {
@@ -191,8 +192,11 @@ async function wire(
         )
     },
     async connectorHealthy() {
-      const live = createConnectClient(liveConnectUrl(config))
-      return isRunning(await live.status(connectorEnv.CONNECTOR_NAME).catch(() => undefined))
+      return isRunning(
+        await liveConnect()
+          .status(connectorEnv.CONNECTOR_NAME)
+          .catch(() => undefined),
+      )
     },
     async stop() {
       await services.stop('SIGKILL')
