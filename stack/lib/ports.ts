@@ -29,11 +29,14 @@ export async function findFreePort(): Promise<number> {
   return port
 }
 
-/** The first of `count` consecutive ports nothing listens on right now (a multi-node stack's). */
+/**
+ * The first of `count` consecutive ports nothing listens on right now (a multi-node stack's),
+ * drawn below the kernel's ephemeral range (32768 and up here): a port handed out by the kernel
+ * can be taken the next moment by any client's outgoing connection, before our process binds it.
+ */
 export async function findFreePortRun(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = await findFreePort()
-    if (base + count > 65_535) continue
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count))
     const free = await Promise.all(Array.from({ length: count }, (_, i) => isPortFree(base + i)))
     if (free.every(Boolean)) return base
   }
