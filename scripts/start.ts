@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
+import { loadConsoleConfig } from '../console/config.ts'
+import { consoleTokenSecret, consoleUrlWithToken } from '../console/start-console.ts'
 import { loadConnectorConfig } from '../connector/config.ts'
 import { provisionConnector } from '../connector/provision.ts'
 import { migrateDatabase } from '../db/migrate.ts'
@@ -10,6 +12,7 @@ import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
+import { ensureSecret } from '../stack/lib/secrets.ts'
 import { stackUp, stopComponents } from '../stack/lib/stack.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
@@ -44,7 +47,10 @@ runCli(async () => {
 
   const apiPort = env.API_PORT ?? '3000'
   const childEnv = { ...process.env, ...env, API_PORT: apiPort } as NodeJS.ProcessEnv
-  const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts' } as const
+  const consoleConfig = loadConsoleConfig(childEnv)
+  // Generated into the stack's secrets on first start (the console reads the same file).
+  const consoleToken = consoleConfig.CONSOLE_TOKEN ?? ensureSecret(stackConfig.secretsDir, consoleTokenSecret)
+  const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts', console: 'console/main.ts' } as const
   // The supervisor the services expect: the consumer exits 1 on purpose when it cannot go on
   // (uncommitted, to resume after a restart). A service that keeps dying is given up on.
   const maxRestarts = 5
@@ -70,7 +76,7 @@ runCli(async () => {
   const stopAll = async (code: number) => {
     if (stopping) return
     stopping = true
-    console.log('\nStopping the API and the consumer …')
+    console.log('\nStopping the API, the consumer and the console …')
     await services.stop('SIGTERM')
     // Every node and worker it started, not only the first of each.
     const startedHere = (Object.keys(outcomes) as ComponentName[]).filter(
@@ -99,7 +105,12 @@ runCli(async () => {
       await delay(200)
     }
   })
+  const consoleUrl = `http://${consoleConfig.CONSOLE_HOST}:${consoleConfig.CONSOLE_PORT}/`
   console.log(`\nThe pipeline is running. API docs: ${apiUrl}/docs\nTry:\n${curlExamples(apiUrl)}`)
+  // The token is in the fragment, which the browser never sends: it stays out of request logs.
+  console.log(
+    `\nOps console: ${consoleUrlWithToken(consoleUrl, consoleToken)}\n(read-only without the #token part)`,
+  )
   console.log(
     '\n`npm run smoke` checks a book and an order end to end. Ctrl-C stops everything started here.',
   )

@@ -158,7 +158,7 @@ const groupErrors = (error: unknown) =>
   ((error as Partial<KafkaJSDeleteGroupsError>).groups ?? []).map((g) => g.error?.type)
 
 /** Deletes an empty group; one already gone is fine, one whose member is still leaving is retried. */
-async function deleteGroup(admin: Admin, groupId: string) {
+export async function deleteGroup(admin: Admin, groupId: string) {
   await pRetry(
     async () => {
       try {

@@ -1,0 +1,148 @@
+import type { Kafka } from 'kafkajs'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ConnectClient } from '../lib/connect-client.ts'
+import { buildConsoleApp } from './app.ts'
+import { createRecentEvents } from './recent-events.ts'
+import type { Sampler } from './sampler.ts'
+
+const token = 'a'.repeat(48)
+const host = '127.0.0.1:3002'
+
+/** The app around a Connect client that records calls; the sampler and Kafka are never reached. */
+async function consoleApp() {
+  const calls: string[] = []
+  const connect = {
+    pause: async (name: string) => void calls.push(`pause ${name}`),
+    resume: async (name: string) => void calls.push(`resume ${name}`),
+    restart: async (name: string) => void calls.push(`restart ${name}`),
+    status: async () => undefined,
+  } as unknown as ConnectClient
+  const sampler = {
+    refresh: async () => ({}),
+    latest: () => undefined,
+    samples: () => [],
+  } as unknown as Sampler
+  const events = createRecentEvents(3)
+  const app = await buildConsoleApp({
+    sampler,
+    events,
+    connect,
+    kafka: {} as Kafka,
+    connectorName: 'c1',
+    namespace: 'ns',
+    deadLetterTopic: 'ns-dlq',
+    redriveGroup: 'g-dlq-redrive',
+    token,
+    allowedHosts: () => [host],
+    logger: false,
+  })
+  return { app, calls, events }
+}
+
+let app: Awaited<ReturnType<typeof consoleApp>>['app'] | undefined
+afterEach(async () => {
+  await app?.close()
+})
+
+/** A CSRF token and its cookie, as the page gets them. */
+async function csrf(a: NonNullable<typeof app>) {
+  const response = await a.inject({ method: 'GET', url: '/api/csrf', headers: { host } })
+  const cookie = response.cookies.map((c) => `${c.name}=${c.value}`).join('; ')
+  return { cookie, csrfToken: response.json().csrfToken as string }
+}
+
+describe('console guards', () => {
+  it('refuses an action without the token, with the wrong token, and without the CSRF token', async () => {
+    const built = await consoleApp()
+    app = built.app
+    const { cookie, csrfToken } = await csrf(app)
+    const post = (headers: Record<string, string>) =>
+      built.app.inject({
+        method: 'POST',
+        url: '/api/connector/pause',
+        headers: { host, ...headers },
+        payload: {},
+      })
+
+    const none = await post({ cookie, 'x-csrf-token': csrfToken })
+    expect(none.statusCode).toBe(401)
+    expect(none.json().code).toBe('TOKEN_REQUIRED')
+    expect(
+      (await post({ cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${'b'.repeat(48)}` }))
+        .statusCode,
+    ).toBe(403)
+    expect((await post({ authorization: `Bearer ${token}` })).statusCode).toBe(403)
+    expect(
+      (await post({ cookie, 'x-csrf-token': 'forged', authorization: `Bearer ${token}` })).statusCode,
+    ).toBe(403)
+    expect(built.calls).toEqual([])
+
+    const ok = await post({ cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${token}` })
+    expect(ok.statusCode).toBe(200)
+    expect(built.calls).toEqual(['pause c1'])
+  })
+
+  it('answers only to its own host and port, so a rebinding DNS name cannot read it', async () => {
+    app = (await consoleApp()).app
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/overview',
+      headers: { host: 'evil.example:3002' },
+    })
+    expect(response.statusCode).toBe(421)
+    expect((await app.inject({ method: 'GET', url: '/api/overview', headers: { host } })).statusCode).toBe(
+      200,
+    )
+  })
+
+  it('refuses an unknown action and a redrive that sends without confirm, calling nothing', async () => {
+    const built = await consoleApp()
+    app = built.app
+    const { cookie, csrfToken } = await csrf(app)
+    const headers = { host, cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${token}` }
+    const unknown = await app.inject({ method: 'POST', url: '/api/connector/delete', headers, payload: {} })
+    expect(unknown.statusCode).toBe(400)
+    const unconfirmed = await app.inject({
+      method: 'POST',
+      url: '/api/dead-letters/redrive',
+      headers,
+      payload: { dryRun: false },
+    })
+    expect(unconfirmed.statusCode).toBe(400)
+    expect(unconfirmed.json().message).toMatch(/confirm/)
+    expect(built.calls).toEqual([])
+  })
+
+  it('never sends the token to the page', async () => {
+    app = (await consoleApp()).app
+    for (const url of ['/', '/app.js', '/api/overview', '/api/history', '/api/events', '/api/csrf']) {
+      const response = await app.inject({ method: 'GET', url, headers: { host } })
+      expect(response.statusCode, url).toBe(200)
+      expect(response.body).not.toContain(token)
+      expect(JSON.stringify(response.headers)).not.toContain(token)
+    }
+  })
+
+  it('hands the page each event once, in order, filtered by exact type and key', async () => {
+    const built = await consoleApp()
+    app = built.app
+    const event = (key: string, eventType: string) => ({
+      at: new Date(0).toISOString(),
+      topic: 'ns.order',
+      partition: 0,
+      offset: '0',
+      key,
+      eventType,
+      eventId: null,
+      payload: {},
+    })
+    built.events.push(event('k1', 'OrderPlaced'))
+    built.events.push(event('k2', 'BookAdded'))
+    const get = async (query: string) =>
+      (await built.app.inject({ method: 'GET', url: `/api/events?${query}`, headers: { host } })).json()
+    expect((await get('after=0')).events.map((e: { key: string }) => e.key)).toEqual(['k1', 'k2'])
+    expect((await get('after=1')).events.map((e: { key: string }) => e.key)).toEqual(['k2'])
+    expect((await get('type=OrderPlaced')).events.map((e: { key: string }) => e.key)).toEqual(['k1'])
+    expect((await get('key=k2&type=OrderPlaced')).events).toEqual([])
+  })
+})

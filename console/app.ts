@@ -1,0 +1,122 @@
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyBaseLogger } from 'fastify'
+import Fastify from 'fastify'
+import type { Kafka } from 'kafkajs'
+import { z } from 'zod'
+import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../consumer/tools/dlq.ts'
+import type { ConnectClient } from '../lib/connect-client.ts'
+import { toHistory } from './history.ts'
+import type { RecentEvents } from './recent-events.ts'
+import type { Sampler } from './sampler.ts'
+import { registerSecurity } from './security.ts'
+
+export interface ConsoleDeps {
+  sampler: Sampler
+  events: RecentEvents
+  connect: ConnectClient
+  kafka: Kafka
+  connectorName: string
+  namespace: string
+  deadLetterTopic: string
+  /** The group whose committed offsets say which dead letters were already redriven (as dlq:redrive). */
+  redriveGroup: string
+  token: string
+  /** Host headers the console answers to, `host:port` (read per request: the port is known after listen). */
+  allowedHosts: () => readonly string[]
+  logger: FastifyBaseLogger | false
+}
+
+const uplotDir = dirname(createRequire(import.meta.url).resolve('uplot'))
+
+const eventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  type: z.string().max(200).optional(),
+  key: z.string().max(500).optional(),
+})
+const connectorAction = z.object({ action: z.enum(['pause', 'resume', 'restart']) })
+const redriveBody = z
+  .object({ dryRun: z.boolean(), confirm: z.literal(true).optional() })
+  .strict()
+  .refine(
+    (b) => b.dryRun || b.confirm,
+    'a redrive that sends needs "confirm": true (preview it with dryRun first)',
+  )
+
+const badInput = (error: z.ZodError) => ({
+  code: 'BAD_REQUEST',
+  message: error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+})
+
+/**
+ * The console: the page and its JSON. It reads what the pipeline already reports (the sampler's
+ * doctor checks and /metrics, Connect, the dead-letter topic, the tail) and keeps no state of its
+ * own but a window of samples and recent events. Reads are open; actions are guarded.
+ */
+export async function buildConsoleApp(d: ConsoleDeps) {
+  const app = Fastify(d.logger ? { loggerInstance: d.logger } : { logger: false })
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
+    if (status >= 500) app.log.error({ err: error }, 'console request failed')
+    return reply.code(status).send({ code: error.code ?? 'INTERNAL', message: error.message })
+  })
+  const { guardAction } = await registerSecurity(app, { allowedHosts: d.allowedHosts, token: d.token })
+  await app.register(fastifyStatic, { root: join(import.meta.dirname, 'public') })
+  await app.register(fastifyStatic, { root: uplotDir, prefix: '/vendor/', decorateReply: false })
+
+  app.get('/api/overview', async () => {
+    const latest = d.sampler.latest()
+    return {
+      at: latest ? new Date(latest.t).toISOString() : null,
+      stages: latest?.stages ?? [],
+      deadLetters: latest?.deadLetters ?? null,
+      connectorName: d.connectorName,
+      namespace: d.namespace,
+    }
+  })
+  app.get('/api/history', async () => toHistory(d.sampler.samples()))
+  app.get('/api/events', async (request, reply) => {
+    const query = eventsQuery.safeParse(request.query)
+    if (!query.success) return reply.code(400).send(badInput(query.error))
+    return d.events.after(query.data.after, query.data)
+  })
+  app.get('/api/dead-letters', async () => ({
+    topic: d.deadLetterTopic,
+    letters: await listDeadLetters(d.kafka, d.deadLetterTopic),
+  }))
+
+  app.post('/api/connector/:action', { onRequest: guardAction }, async (request, reply) => {
+    const params = connectorAction.safeParse(request.params)
+    if (!params.success) return reply.code(400).send(badInput(params.error))
+    const { action } = params.data
+    await d.connect[action](d.connectorName)
+    request.log.info({ action, connector: d.connectorName }, 'connector action from the console')
+    await d.sampler.refresh()
+    return { action, connector: d.connectorName, status: (await d.connect.status(d.connectorName)) ?? null }
+  })
+
+  // One redrive at a time: two would read the same letters from the same committed position.
+  let redriving = false
+  app.post('/api/dead-letters/redrive', { onRequest: guardAction }, async (request, reply) => {
+    const body = redriveBody.safeParse(request.body)
+    if (!body.success) return reply.code(400).send(badInput(body.error))
+    if (redriving) return reply.code(409).send({ code: 'BUSY', message: 'a redrive is running' })
+    redriving = true
+    try {
+      const letters: DeadLetter[] = []
+      const sent = await redriveDeadLetters(d.kafka, d.deadLetterTopic, d.redriveGroup, {
+        dryRun: body.data.dryRun,
+        onLetter: (letter) => {
+          letters.push(letter)
+        },
+      })
+      request.log.info({ dryRun: body.data.dryRun, count: sent }, 'dead-letter redrive from the console')
+      if (!body.data.dryRun) await d.sampler.refresh()
+      return { dryRun: body.data.dryRun, count: sent, letters }
+    } finally {
+      redriving = false
+    }
+  })
+  return app
+}

@@ -1,0 +1,34 @@
+import type { TailedEvent } from './event-tail.ts'
+
+export type NumberedEvent = TailedEvent & { seq: number }
+
+/** What the tail filters on: exact event type and exact key; an empty filter matches everything. */
+export interface EventFilter {
+  type?: string
+  key?: string
+}
+
+export const matches = (event: TailedEvent, filter: EventFilter) =>
+  (!filter.type || event.eventType === filter.type) && (!filter.key || event.key === filter.key)
+
+/**
+ * The newest `capacity` events the tail saw, numbered in arrival order so a page polling with
+ * `after` gets each one once, even while older ones fall off the end.
+ */
+export function createRecentEvents(capacity: number) {
+  const events: NumberedEvent[] = []
+  let seq = 0
+  return {
+    push(event: TailedEvent) {
+      seq += 1
+      events.push({ ...event, seq })
+      if (events.length > capacity) events.shift()
+    },
+    /** Events numbered above `after` that match, oldest first, and the newest number so far. */
+    after(after: number, filter: EventFilter) {
+      return { events: events.filter((e) => e.seq > after && matches(e, filter)), last: seq }
+    },
+  }
+}
+
+export type RecentEvents = ReturnType<typeof createRecentEvents>

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { finding } from '../doctor/finding.ts'
+import { stageIds, toStages } from './stages.ts'
+
+const services = {
+  api: finding('api.health', 'ok', 'api answers'),
+  consumer: finding('consumer.health', 'ok', 'consumer consuming'),
+}
+const healthy = [
+  finding('postgres.wal_level', 'ok', 'logical'),
+  finding('postgres.publication', 'ok', 'outbox'),
+  finding('postgres.slot', 'ok', 'slot active'),
+  finding('postgres.unowned-slots', 'ok', 'all owned'),
+  finding('connect.connector', 'ok', 'RUNNING'),
+  finding('kafka.topics', 'ok', 'topics'),
+  finding('consumer.group', 'ok', 'lag 0'),
+  finding('consumer.dead-letters', 'ok', 'none'),
+  finding('pipeline.freshness', 'ok', 'fresh'),
+]
+const severities = (stages: ReturnType<typeof toStages>) =>
+  Object.fromEntries(stages.map((s) => [s.id, s.severity]))
+
+describe('the path as stages', () => {
+  it('shows every stage, in the order an event travels, green when every finding is ok', () => {
+    const stages = toStages(healthy, services)
+    expect(stages.map((s) => s.id)).toEqual([...stageIds])
+    expect(stages.every((s) => s.severity === 'ok')).toBe(true)
+  })
+
+  it('colours a stage by its worst finding and shows that finding first, with its hint', () => {
+    const paused = healthy.map((f) =>
+      f.check === 'connect.connector' ? finding(f.check, 'fail', 'PAUSED', 'npm run connector:resume') : f,
+    )
+    const dead = paused.map((f) =>
+      f.check === 'consumer.dead-letters'
+        ? finding(f.check, 'warn', '2 dead letters', 'npm run dlq:list')
+        : f,
+    )
+    const stages = toStages(dead, services)
+    expect(severities(stages)).toMatchObject({ connector: 'fail', consumer: 'warn', slot: 'ok' })
+    const connector = stages.find((s) => s.id === 'connector')
+    expect(connector).toMatchObject({ details: ['PAUSED'], hint: 'npm run connector:resume' })
+    expect(stages.find((s) => s.id === 'consumer')?.details[0]).toBe('2 dead letters')
+  })
+
+  it('marks every stage a check covers when the check could not run, and keeps the others', () => {
+    const kafkaDown = [
+      ...healthy.filter((f) => !f.check.startsWith('kafka') && !f.check.startsWith('consumer')),
+      finding('kafka', 'fail', 'could not check: connection refused', 'is Kafka up?'),
+    ]
+    expect(severities(toStages(kafkaDown, services))).toEqual({
+      api: 'ok',
+      postgres: 'ok',
+      slot: 'ok',
+      connector: 'ok',
+      topics: 'fail',
+      consumer: 'fail',
+      readModel: 'ok',
+    })
+  })
+
+  it('shows a stage no check reported on as red, not as healthy', () => {
+    const stages = toStages([], services)
+    expect(stages.find((s) => s.id === 'readModel')).toMatchObject({ severity: 'fail' })
+  })
+
+  it('shows the API red when it does not answer, whatever the doctor says', () => {
+    const api = finding('api.health', 'fail', 'cannot reach http://127.0.0.1:3000/health', 'npm run api')
+    expect(toStages(healthy, { ...services, api })[0]).toMatchObject({
+      severity: 'fail',
+      hint: 'npm run api',
+    })
+  })
+})

@@ -1,0 +1,49 @@
+import { z } from 'zod'
+import { type ConnectorEnv, loadConnectorConfig } from '../connector/config.ts'
+import { consumerGroup, parseEnv, postgresUrl } from '../lib/config.ts'
+import type { DoctorTargets } from './check.ts'
+
+const doctorEnv = z.object({
+  DATABASE_ADMIN_URL: postgresUrl.optional(),
+  CONSUMER_GROUP: consumerGroup,
+  DOCTOR_MAX_SLOT_RETAINED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(512 * 1024 * 1024),
+  DOCTOR_MAX_CONSUMER_LAG: z.coerce.number().int().min(0).default(10_000),
+  DOCTOR_STALE_AFTER_S: z.coerce.number().int().min(1).default(60),
+})
+
+/** What the doctor reads, parsed once: by `npm run doctor` and by the console, the same way. */
+export interface DoctorSetup {
+  connector: ConnectorEnv
+  targets: DoctorTargets
+  /**
+   * The application database, reached as the admin role when DATABASE_ADMIN_URL is set (it may
+   * read pg_replication_slots fully), else as the application's own role.
+   */
+  databaseUrl: string
+}
+
+export function loadDoctorSetup(env: Record<string, string | undefined>): DoctorSetup {
+  const connector = loadConnectorConfig(env)
+  const own = parseEnv(doctorEnv, env, 'doctor')
+  // The admin URL is the application database's server; read the application database with it.
+  const url = new URL(own.DATABASE_ADMIN_URL ?? connector.DATABASE_URL)
+  url.pathname = new URL(connector.DATABASE_URL).pathname
+  return {
+    connector,
+    databaseUrl: url.toString(),
+    targets: {
+      connectorName: connector.CONNECTOR_NAME,
+      slotName: connector.CONNECTOR_SLOT_NAME,
+      publication: connector.CONNECTOR_PUBLICATION,
+      namespace: connector.TOPIC_NAMESPACE,
+      consumerGroup: own.CONSUMER_GROUP,
+      maxSlotRetainedBytes: own.DOCTOR_MAX_SLOT_RETAINED_BYTES,
+      maxConsumerLag: own.DOCTOR_MAX_CONSUMER_LAG,
+      staleAfterS: own.DOCTOR_STALE_AFTER_S,
+    },
+  }
+}

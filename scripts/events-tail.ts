@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+import { startEventTail, type TailedEvent } from '../console/event-tail.ts'
+import { matches } from '../console/recent-events.ts'
+import { kafkaBrokers, parseEnv, topicNamespace } from '../lib/config.ts'
+import { createKafka, parseBrokers } from '../lib/kafka.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
+import { runCli } from './cli.ts'
+
+const usage =
+  'usage: npm run events:tail [-- --from-beginning] [--type <event_type>] [--key <aggregate id>] [--json]'
+
+const tailEnv = z.object({ KAFKA_BROKERS: kafkaBrokers, TOPIC_NAMESPACE: topicNamespace })
+
+const line = (e: TailedEvent) =>
+  `${e.at}  ${e.topic}[${e.partition}]@${e.offset}  key=${e.key ?? '-'}  ${e.eventType ?? '?'}  ${e.eventId ?? '?'}\n` +
+  `${JSON.stringify(e.payload, null, 2)}\n`
+
+/**
+ * `npm run events:tail`: prints the events of every event topic as they arrive (with
+ * `--from-beginning`, every one still kept first), filtered by exact type and key. Ctrl-C stops it
+ * and deletes the consumer group it read through.
+ */
+runCli(async () => {
+  let parsed: ReturnType<typeof parseTailArgs>
+  try {
+    parsed = parseTailArgs()
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`)
+    return 2
+  }
+  const { values } = parsed
+  const env = parseEnv(tailEnv, withLocalStackDefaults(), 'events:tail')
+  const kafka = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'outbox-cdc-events-tail' })
+  const filter = { type: values.type, key: values.key }
+  let shown = 0
+  const tail = startEventTail({
+    kafka,
+    namespace: env.TOPIC_NAMESPACE,
+    fromBeginning: values['from-beginning'] ?? false,
+    onEvent: (event) => {
+      if (!matches(event, filter)) return
+      shown += 1
+      process.stdout.write(values.json ? `${JSON.stringify(event)}\n` : line(event))
+    },
+    onError: (error) => console.error(`Kafka: ${(error as Error).message} (trying again)`),
+  })
+  if (!values.json)
+    console.error(
+      `Following ${env.TOPIC_NAMESPACE}.* ${values['from-beginning'] ? 'from the beginning' : 'from now on'}; Ctrl-C stops.`,
+    )
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+  await tail.stop()
+  if (!values.json) console.error(`\n${shown} event(s) shown; the tail's consumer group is deleted.`)
+  return 0
+})
+
+function parseTailArgs() {
+  return parseArgs({
+    options: {
+      'from-beginning': { type: 'boolean', default: false },
+      type: { type: 'string' },
+      key: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  })
+}
