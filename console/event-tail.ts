@@ -24,6 +24,8 @@ export interface TailOptions {
   onEvent: (event: TailedEvent) => void
   /** Kafka unreachable, a topic listing failed…: the tail goes on trying. */
   onError?: (error: unknown) => void
+  /** The tail's consumer groups are `<groupPrefix><uuid>`, so an operator can tell whose they are. */
+  groupPrefix: string
   /** How often to look for event topics created since (an aggregate's first event creates one). */
   topicCheckMs?: number
 }
@@ -85,7 +87,7 @@ export function startEventTail(o: TailOptions) {
     }
     firstStart = false
     topics = wanted
-    groupId = `outbox-cdc-tail-${crypto.randomUUID()}`
+    groupId = `${o.groupPrefix}${crypto.randomUUID()}`
     consumer = o.kafka.consumer({ groupId, allowAutoTopicCreation: false })
     // A crash kafkajs will not restart from leaves the tail silent: resubscribe at the next look.
     consumer.on(consumer.events.CRASH, ({ payload }) => {

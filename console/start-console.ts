@@ -57,6 +57,7 @@ export async function startConsole(o: {
     kafka: tailKafka,
     namespace: doctor.targets.namespace,
     fromBeginning: false,
+    groupPrefix: 'outbox-cdc-console-tail-',
     onEvent: events.push,
     onError: (error) => o.log.warn({ err: error }, 'event tail: Kafka not reachable, trying again'),
   })

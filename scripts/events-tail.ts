@@ -10,6 +10,9 @@ import { runCli } from './cli.ts'
 const usage =
   'usage: npm run events:tail [-- --from-beginning] [--type <event_type>] [--key <aggregate id>] [--json]'
 
+/** The prefix of the group the tail reads through while it runs (deleted when it stops). */
+export const eventsTailGroupPrefix = 'outbox-cdc-events-tail-'
+
 const tailEnv = z.object({ KAFKA_BROKERS: kafkaBrokers, TOPIC_NAMESPACE: topicNamespace })
 
 const line = (e: TailedEvent) =>
@@ -38,6 +41,7 @@ runCli(async () => {
     kafka,
     namespace: env.TOPIC_NAMESPACE,
     fromBeginning: values['from-beginning'] ?? false,
+    groupPrefix: eventsTailGroupPrefix,
     onEvent: (event) => {
       if (!matches(event, filter)) return
       shown += 1

@@ -1,0 +1,242 @@
+import type { AddressInfo } from 'node:net'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { loadConsoleConfig } from '../../console/config.ts'
+import { consoleUrlWithToken, type RunningConsole, startConsole } from '../../console/start-console.ts'
+import { startHealthServer } from '../../consumer/health.ts'
+import type { DoctorSetup } from '../../doctor/config.ts'
+import { isRunning } from '../../lib/connect-client.ts'
+import { deadLetterTopic } from '../../lib/events.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { launchBrowser } from '../browser.ts'
+import { type Pipeline, startPipeline } from '../pipeline.ts'
+
+const stack = inject('stack')
+const token = 'c'.repeat(48)
+
+/**
+ * The ops console in a real browser (Debian's chromium) on a pipeline of its own: the API and the
+ * consumer's health server listen for real, so the console reads them as it does under npm start.
+ */
+describe('ops console in a browser', () => {
+  let p: Pipeline
+  let apiUrl: string
+  let consumerHealth: Awaited<ReturnType<typeof startHealthServer>>
+  let ops: RunningConsole
+  let browser: Browser
+
+  const doctorOf = (pipeline: Pipeline, connectUrl = pipeline.connectorEnv.CONNECT_URL): DoctorSetup => ({
+    connector: { ...pipeline.connectorEnv, CONNECT_URL: connectUrl },
+    databaseUrl: pipeline.db.url,
+    targets: {
+      connectorName: pipeline.connectorEnv.CONNECTOR_NAME,
+      slotName: pipeline.connectorEnv.CONNECTOR_SLOT_NAME,
+      publication: pipeline.connectorEnv.CONNECTOR_PUBLICATION,
+      namespace: pipeline.namespace,
+      consumerGroup: `consumer-${pipeline.id}`,
+      maxSlotRetainedBytes: 512 * 1024 * 1024,
+      maxConsumerLag: 1000,
+      staleAfterS: 30,
+    },
+  })
+  const open = (connectUrl?: string) =>
+    startConsole({
+      config: loadConsoleConfig({
+        CONSOLE_PORT: '0',
+        CONSOLE_API_URL: apiUrl,
+        CONSOLE_CONSUMER_URL: `http://127.0.0.1:${(consumerHealth.server.address() as AddressInfo).port}`,
+        CONSOLE_SAMPLE_MS: '1000',
+      }),
+      doctor: doctorOf(p, connectUrl),
+      token,
+      log: createLogger('it-console', 'silent'),
+      requestLog: false,
+    })
+  const severities = (page: Page) =>
+    page
+      .locator('[data-stage]')
+      .evaluateAll((els) =>
+        Object.fromEntries(els.map((e) => [e.getAttribute('data-stage'), e.getAttribute('data-severity')])),
+      )
+  const stageOf = (page: Page, id: string) =>
+    page.locator(`[data-stage="${id}"]`).getAttribute('data-severity')
+  const newPage = async (url: string) => {
+    const page = await browser.newPage()
+    await page.goto(url)
+    return page
+  }
+  const addBook = async (title = 'Console') => {
+    const response = await fetch(`${apiUrl}/books`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title, author: 'A', price: 1, stock: 1 }),
+    })
+    expect(response.status).toBe(201)
+    return (await response.json()) as { id: string }
+  }
+
+  beforeAll(async () => {
+    p = await startPipeline(stack, { connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' } })
+    await p.app.listen({ host: '127.0.0.1', port: 0 })
+    apiUrl = `http://127.0.0.1:${(p.app.server.address() as AddressInfo).port}`
+    if (!p.consumer) throw new Error('the pipeline runs a consumer')
+    consumerHealth = await startHealthServer(p.consumer, 0, '127.0.0.1', p.consumerMetrics)
+    ops = await open()
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await ops?.stop()
+    await consumerHealth?.close()
+    await p?.stop()
+  })
+
+  it('loads on the running pipeline and shows every stage green', async () => {
+    const page = await newPage(ops.url)
+    await expect
+      .poll(() => severities(page), { timeout: 60_000 })
+      .toEqual({
+        api: 'ok',
+        postgres: 'ok',
+        slot: 'ok',
+        connector: 'ok',
+        topics: 'ok',
+        consumer: 'ok',
+        readModel: 'ok',
+      })
+    await expect.poll(() => page.locator('#summary').textContent()).toBe('every stage is healthy')
+    await page.close()
+  })
+
+  it('moves the written and applied charts when events are written', async () => {
+    const page = await newPage(ops.url)
+    const drawn = async () => ({
+      written: Number(await page.locator('#chart-rates').getAttribute('data-written')),
+      applied: Number(await page.locator('#chart-rates').getAttribute('data-applied')),
+    })
+    await expect.poll(() => page.locator('#chart-rates canvas').count()).toBe(1)
+    const before = await drawn()
+    for (let i = 0; i < 5; i += 1) await addBook(`chart ${i}`)
+    await expect
+      .poll(
+        async () => {
+          const now = await drawn()
+          return now.written > before.written && now.applied > before.applied
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true)
+    await page.close()
+  })
+
+  it('turns the connector red within 10 s of a pause from the page, and green again on resume', async () => {
+    const page = await newPage(consoleUrlWithToken(ops.url, token))
+    await expect.poll(() => stageOf(page, 'connector'), { timeout: 30_000 }).toBe('ok')
+    await page.locator('[data-connector-action="pause"]').click()
+    await expect.poll(() => stageOf(page, 'connector'), { timeout: 10_000, interval: 200 }).toBe('fail')
+    await expect(page.locator('[data-stage="connector"]').textContent()).resolves.toContain('PAUSED')
+    await expect(page.locator('#connector-outcome').textContent()).resolves.toMatch(/^pause: done/)
+    await page.locator('[data-connector-action="resume"]').click()
+    await expect.poll(() => stageOf(page, 'connector'), { timeout: 30_000 }).toBe('ok')
+    expect(isRunning(await p.connect.status(p.connectorEnv.CONNECTOR_NAME))).toBe(true)
+    await page.close()
+  })
+
+  it('lists a poison event as a dead letter, and redrives it from the page only after confirmation', async () => {
+    const page = await newPage(consoleUrlWithToken(ops.url, token))
+    const eventId = crypto.randomUUID()
+    const producer = p.kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic: `${p.namespace}.book`,
+      acks: -1,
+      messages: [
+        { key: eventId, value: '{"not":"a book"}', headers: { id: eventId, event_type: 'BookAdded' } },
+      ],
+    })
+    await producer.disconnect()
+    const copiesOnTopic = () =>
+      p.records.filter((r) => r.headers.id === eventId && r.topic === `${p.namespace}.book`).length
+    const row = page.locator(`#dlq-rows tr[data-event-id="${eventId}"]`)
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1)
+    await expect(row.textContent()).resolves.toContain('INVALID_PAYLOAD')
+    expect(await page.locator('#dlq-topic').textContent()).toContain(deadLetterTopic(p.namespace))
+
+    // The preview sends nothing; cancelling it sends nothing.
+    await page.locator('#dlq-preview').click()
+    await expect.poll(() => page.locator('#dlq-confirm').isVisible()).toBe(true)
+    expect(await page.locator('#dlq-confirm-text').textContent()).toContain(eventId)
+    await page.locator('#dlq-confirm-no').click()
+    await expect.poll(() => page.locator('#dlq-outcome').textContent()).toContain('nothing sent')
+    expect(copiesOnTopic()).toBe(1)
+
+    await page.locator('#dlq-preview').click()
+    await page.locator('#dlq-confirm-yes').click()
+    await expect
+      .poll(() => page.locator('#dlq-outcome').textContent(), { timeout: 30_000 })
+      .toBe('1 dead letter(s) sent back to their topics')
+    await expect.poll(copiesOnTopic, { timeout: 15_000 }).toBe(2)
+    await page.close()
+  })
+
+  it('refuses an action without the token, and its buttons say read-only', async () => {
+    const page = await newPage(ops.url)
+    await expect(page.locator('#mode').textContent()).resolves.toMatch(/^read-only/)
+    expect(await page.locator('[data-connector-action="pause"]').isDisabled()).toBe(true)
+    const refused = await page.evaluate(async () => {
+      const { csrfToken } = (await (await fetch('/api/csrf')).json()) as { csrfToken: string }
+      const response = await fetch('/api/connector/pause', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+        body: '{}',
+      })
+      return { status: response.status, body: await response.json() }
+    })
+    expect(refused).toMatchObject({ status: 401, body: { code: 'TOKEN_REQUIRED' } })
+    expect(isRunning(await p.connect.status(p.connectorEnv.CONNECTOR_NAME))).toBe(true)
+    await page.close()
+  })
+
+  it('takes the token out of the address bar, and keeps it from the server', async () => {
+    const paths: string[] = []
+    const page = await browser.newPage()
+    page.on('request', (request) => paths.push(request.url()))
+    await page.goto(consoleUrlWithToken(ops.url, token))
+    await expect.poll(() => page.locator('#mode').textContent()).toBe('actions enabled')
+    expect(page.url()).not.toContain(token)
+    expect(paths.filter((url) => url.includes(token))).toEqual([])
+    await page.close()
+  })
+
+  it('stays useful when Connect is unreachable: that stage says so, the rest and the tail keep working', async () => {
+    const blind = await open('http://127.0.0.1:9')
+    try {
+      const page = await newPage(blind.url)
+      await expect.poll(() => stageOf(page, 'connector'), { timeout: 30_000 }).toBe('fail')
+      await expect(page.locator('[data-stage="connector"]').textContent()).resolves.toContain(
+        'could not check',
+      )
+      // The consumer stage may be amber: the dead letters of the test above are still there.
+      await expect
+        .poll(async () => Object.values(await severities(page)).filter((s) => s === 'fail').length, {
+          timeout: 30_000,
+        })
+        .toBe(2)
+      expect(await severities(page)).toMatchObject({
+        api: 'ok',
+        postgres: 'ok',
+        topics: 'ok',
+        readModel: 'ok',
+      })
+      // Which slots a connector owns is Connect's to say: that stage cannot tell either.
+      await expect(page.locator('[data-stage="slot"]').textContent()).resolves.toContain('could not check')
+      const book = await addBook('seen while Connect is away')
+      await expect
+        .poll(() => page.locator(`#event-rows tr[data-key="${book.id}"]`).count(), { timeout: 30_000 })
+        .toBe(1)
+      await page.close()
+    } finally {
+      await blind.stop()
+    }
+  })
+})

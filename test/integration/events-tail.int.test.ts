@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { TailedEvent } from '../../console/event-tail.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
+import { type Pipeline, startPipeline } from '../pipeline.ts'
+
+const stack = inject('stack')
+/** The CLI's group prefix, spelled out: a test that imported it would start the CLI itself. */
+const groupPrefix = 'outbox-cdc-events-tail-'
+
+/** `npm run events:tail` as a user runs it: a process, its output, Ctrl-C. */
+describe('npm run events:tail', () => {
+  let p: Pipeline
+  beforeAll(async () => {
+    p = await startPipeline(stack, { consumer: false })
+  })
+  afterAll(async () => {
+    await p?.stop()
+  })
+
+  const addBook = async (title: string) => {
+    const response = await p.app.inject({
+      method: 'POST',
+      url: '/books',
+      payload: { title, author: 'T', price: 1, stock: 5 },
+    })
+    expect(response.statusCode).toBe(201)
+    return response.json() as { id: string }
+  }
+  const tail = (args: string[]) => {
+    const child: ChildProcess = spawn(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [join(repoRoot, 'scripts', 'events-tail.ts'), '--json', ...args],
+      {
+        env: { ...process.env, KAFKA_BROKERS: stack.kafka.brokers.join(','), TOPIC_NAMESPACE: p.namespace },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    const events: TailedEvent[] = []
+    let stderr = ''
+    child.stderr?.on('data', (chunk) => {
+      stderr += chunk
+    })
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
+      events.push(JSON.parse(line)),
+    )
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    return { child, events, exited, stderr: () => stderr }
+  }
+  const tailGroups = async () =>
+    (await p.admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupPrefix))
+
+  it('prints new events of one type as they arrive, skips the history, and leaves no group after Ctrl-C', async () => {
+    const before = await addBook('written before the tail started')
+    const t = tail(['--type', 'BookAdded'])
+    // It starts at the end: write until one arrives, then one more that must arrive too.
+    await expect
+      .poll(
+        async () => {
+          if (t.events.length === 0) await addBook('probe')
+          return t.events.length
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBeGreaterThan(0)
+    expect(await tailGroups()).toHaveLength(1)
+    const order = await p.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { 'idempotency-key': crypto.randomUUID() },
+      payload: { customerId: crypto.randomUUID(), bookId: before.id, quantity: 1 },
+    })
+    expect(order.statusCode).toBe(201)
+    const last = await addBook('written after the order')
+    await expect.poll(() => t.events.some((e) => e.key === last.id), { timeout: 30_000 }).toBe(true)
+
+    expect(t.events.every((e) => e.eventType === 'BookAdded' && e.topic === `${p.namespace}.book`)).toBe(true)
+    expect(t.events.some((e) => e.key === before.id)).toBe(false)
+    expect(t.events.find((e) => e.key === last.id)).toMatchObject({
+      payload: { id: last.id, title: 'written after the order' },
+      eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    })
+
+    t.child.kill('SIGINT')
+    expect(await t.exited, t.stderr()).toBe(0)
+    expect(await tailGroups()).toEqual([])
+  })
+
+  it('with --from-beginning and --key shows that aggregate history first', async () => {
+    const book = await addBook('history')
+    await addBook('another')
+    const t = tail(['--from-beginning', '--key', book.id])
+    await expect.poll(() => t.events.length, { timeout: 60_000 }).toBeGreaterThan(0)
+    expect(t.events.map((e) => [e.key, e.eventType])).toEqual([[book.id, 'BookAdded']])
+    t.child.kill('SIGINT')
+    expect(await t.exited, t.stderr()).toBe(0)
+    expect(await tailGroups()).toEqual([])
+  })
+
+  it('refuses an unknown option with its usage, and starts nothing', async () => {
+    const t = tail(['--frm-beginning'])
+    expect(await t.exited).toBe(2)
+    expect(t.stderr()).toMatch(/usage: npm run events:tail/)
+  })
+})
