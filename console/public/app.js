@@ -114,7 +114,7 @@ function chart(id, names, columns, format) {
     height: 200,
     legend: { live: false },
     scales: { x: { time: true } },
-    axes: [{}, { size: 70, ...(format ? { values: (_u, ticks) => ticks.map(format) } : {}) }],
+    axes: [{}, { size: 80, ...(format ? { values: (_u, ticks) => ticks.map(format) } : {}) }],
     series: [
       {},
       ...names.map((label, i) => ({
@@ -122,6 +122,8 @@ function chart(id, names, columns, format) {
         stroke: palette[i % palette.length],
         width: 1.5,
         spanGaps: false,
+        // A point between two gaps has no line to draw: show it as a dot.
+        points: { show: true, size: 4 },
       })),
     ],
   }

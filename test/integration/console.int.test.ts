@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { launchBrowser } from '../../console/chromium.ts'
 import { loadConsoleConfig } from '../../console/config.ts'
 import { consoleUrlWithToken, type RunningConsole, startConsole } from '../../console/start-console.ts'
 import { startHealthServer } from '../../consumer/health.ts'
@@ -8,7 +9,6 @@ import type { DoctorSetup } from '../../doctor/config.ts'
 import { isRunning } from '../../lib/connect-client.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { launchBrowser } from '../browser.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -197,14 +197,25 @@ describe('ops console in a browser', () => {
     await page.close()
   })
 
-  it('takes the token out of the address bar, and keeps it from the server', async () => {
-    const paths: string[] = []
+  it('takes the token out of the address bar, keeps it from the server, and is sent no secret', async () => {
+    const urls: string[] = []
+    const bodies: Promise<string>[] = []
     const page = await browser.newPage()
-    page.on('request', (request) => paths.push(request.url()))
+    page.on('request', (request) => urls.push(request.url()))
+    page.on('response', (response) => bodies.push(response.text().catch(() => '')))
     await page.goto(consoleUrlWithToken(ops.url, token))
     await expect.poll(() => page.locator('#mode').textContent()).toBe('actions enabled')
+    // A full round of the page's polling: overview, history, events and the dead-letter list.
+    await expect
+      .poll(() => urls.filter((u) => u.includes('/api/dead-letters')).length, { timeout: 15_000 })
+      .toBeGreaterThan(0)
+    await expect.poll(() => urls.filter((u) => u.includes('/api/events')).length).toBeGreaterThan(1)
     expect(page.url()).not.toContain(token)
-    expect(paths.filter((url) => url.includes(token))).toEqual([])
+    expect(urls.filter((url) => url.includes(token))).toEqual([])
+    const secrets = [token, decodeURIComponent(new URL(p.db.url).password)].filter((s) => s.length > 0)
+    expect(secrets.length).toBeGreaterThan(1)
+    for (const body of await Promise.all(bodies))
+      for (const secret of secrets) expect(body).not.toContain(secret)
     await page.close()
   })
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -127,8 +127,12 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
       timeout: 360_000,
     }, async () => {
       expect(processesUnder(stackDir)).toEqual([])
-      const ports = await findFreePortRun(2)
-      const service = { API_PORT: String(ports), CONSUMER_HEALTH_PORT: String(ports + 1) }
+      const ports = await findFreePortRun(3)
+      const service = {
+        API_PORT: String(ports),
+        CONSUMER_HEALTH_PORT: String(ports + 1),
+        CONSOLE_PORT: String(ports + 2),
+      }
       // The folder's saved shape (three nodes, two workers) is what npm start brings up.
       const start = spawn(tsx, [join(repoRoot, 'scripts', 'start.ts')], {
         env: { ...env, ...service },
@@ -147,6 +151,21 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
         const smoke = cli('smoke', [], service)
         expect(smoke.code, smoke.output).toBe(0)
         expect(JSON.parse(cli('stack-status', ['--json'], {}).output).kafka.nodes).toHaveLength(3)
+        // The console it started: its URL printed with the token generated into the folder's secrets.
+        const printed = /Ops console: (http:\/\/127\.0\.0\.1:\d+\/)#token=([0-9a-f]+)/.exec(output)
+        expect(printed?.[1]).toBe(`http://127.0.0.1:${ports + 2}/`)
+        expect(printed?.[2]).toBe(
+          readFileSync(join(stackDir, 'secrets', 'console-token.password'), 'utf8').trim(),
+        )
+        await vi.waitFor(
+          async () => {
+            const overview = (await (await fetch(`${printed?.[1]}api/overview`)).json()) as {
+              stages: { id: string; severity: string }[]
+            }
+            expect(overview.stages.find((st) => st.id === 'connector')?.severity).toBe('ok')
+          },
+          { timeout: 60_000, interval: 1000 },
+        )
       } finally {
         start.kill('SIGINT')
       }
@@ -154,6 +173,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
       expect(output).toMatch(/Stopping .*kafka-3/)
       expect(output).toMatch(/Stopping .*connect-2/)
       expect(processesUnder(stackDir)).toEqual([])
+      await expect(fetch(`http://127.0.0.1:${ports + 2}/api/overview`)).rejects.toThrow()
     })
   },
 )

@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs'
 import { type Browser, chromium } from 'playwright-core'
 
+/**
+ * Where the console is looked at by its browser tests and `npm run console:screenshots`
+ * (playwright-core is a dev dependency: the console itself never loads it).
+ */
+
 /** Debian's chromium (apt-get install chromium); CHROMIUM_PATH names another build. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 

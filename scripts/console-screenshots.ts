@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import type { Page } from 'playwright-core'
+import { request } from 'undici'
+import { launchBrowser } from '../console/chromium.ts'
+import { loadConsoleConfig } from '../console/config.ts'
+import { consoleTokenSecret, consoleUrlWithToken } from '../console/start-console.ts'
+import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
+import { readSecret } from '../stack/lib/secrets.ts'
+import { withLocalStackDefaults } from '../stack/local-env.ts'
+import { runCli } from './cli.ts'
+
+const out = join(repoRoot, 'docs')
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+  const json = (await response.body.json()) as { id: string }
+  if (response.statusCode !== 201) throw new Error(`${url} answered ${response.statusCode}`)
+  return json
+}
+
+/** A steady trickle of books and orders, so the charts have something to draw. */
+async function writeLoad(apiUrl: string, seconds: number) {
+  const until = Date.now() + seconds * 1000
+  let written = 0
+  while (Date.now() < until) {
+    const book = await post(`${apiUrl}/books`, {
+      title: `Book ${written}`,
+      author: 'A',
+      price: 9.5,
+      stock: 100,
+    })
+    await post(
+      `${apiUrl}/orders`,
+      { customerId: crypto.randomUUID(), bookId: book.id, quantity: 1 },
+      { 'idempotency-key': crypto.randomUUID() },
+    )
+    written += 2
+    await delay(100)
+  }
+  return written
+}
+
+const stage = (page: Page, id: string) => page.locator(`[data-stage="${id}"]`).getAttribute('data-severity')
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await delay(250)
+  }
+}
+
+/**
+ * `npm run console:screenshots`, on a pipeline `npm start` runs: writes events for a minute,
+ * then saves the healthy page and the page with the connector paused (from its own button) to
+ * docs/, and resumes the connector.
+ */
+runCli(async () => {
+  const env = withLocalStackDefaults()
+  const config = loadConsoleConfig(env)
+  const token = config.CONSOLE_TOKEN ?? readSecret(loadStackConfig(env).secretsDir, consoleTokenSecret)
+  if (!token) throw new Error('no console token yet: run npm start first')
+  const browser = await launchBrowser()
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    await page.goto(consoleUrlWithToken(`http://127.0.0.1:${config.CONSOLE_PORT}/`, token))
+    await waitFor(
+      'every stage green',
+      async () => (await page.locator('#summary').textContent()) === 'every stage is healthy',
+    )
+    console.log('writing books and orders for 60 s …')
+    console.log(`${await writeLoad(config.apiUrl, 60)} events written`)
+    await delay(2 * config.CONSOLE_SAMPLE_MS)
+    mkdirSync(out, { recursive: true })
+    await page.screenshot({ path: join(out, 'console-healthy.png'), fullPage: true })
+    await page.locator('[data-connector-action="pause"]').click()
+    await waitFor('the connector stage red', async () => (await stage(page, 'connector')) === 'fail')
+    await writeLoad(config.apiUrl, 10)
+    await delay(2 * config.CONSOLE_SAMPLE_MS)
+    await page.screenshot({ path: join(out, 'console-paused.png'), fullPage: true })
+    await page.locator('[data-connector-action="resume"]').click()
+    await waitFor('the connector stage green', async () => (await stage(page, 'connector')) === 'ok', 60_000)
+    console.log(
+      `saved ${join(out, 'console-healthy.png')} and console-paused.png; the connector is running again`,
+    )
+    return 0
+  } finally {
+    await browser.close()
+  }
+})
