@@ -82,7 +82,8 @@ export async function buildApp(options: AppOptions) {
     return reply.code(error.status).send(error.toBody())
   })
 
-  app.get('/health', { schema: { hide: true } }, async (_request, reply) => {
+  // Scraped every few seconds (the console, Prometheus): their request lines would drown the log.
+  app.get('/health', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
     try {
       await options.db.execute(sql`select 1`)
       return { status: 'ok' }
@@ -90,7 +91,7 @@ export async function buildApp(options: AppOptions) {
       return reply.code(503).send({ status: 'unavailable', reason: 'database' })
     }
   })
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   )
   const idempotencyKeyTtlHours = options.idempotency?.keyTtlHours ?? defaultIdempotencyKeyTtlHours

@@ -7,6 +7,8 @@ import type { Sampler } from './sampler.ts'
 
 const token = 'a'.repeat(48)
 const host = '127.0.0.1:3002'
+/** What the page sends with every call. */
+const page = { host, 'x-console': '1' }
 
 /** The app around a Connect client that records calls; the sampler and Kafka are never reached. */
 async function consoleApp() {
@@ -16,6 +18,7 @@ async function consoleApp() {
     resume: async (name: string) => void calls.push(`resume ${name}`),
     restart: async (name: string) => void calls.push(`restart ${name}`),
     status: async () => undefined,
+    waitForState: async () => undefined,
   } as unknown as ConnectClient
   const sampler = {
     refresh: async () => ({}),
@@ -46,7 +49,7 @@ afterEach(async () => {
 
 /** A CSRF token and its cookie, as the page gets them. */
 async function csrf(a: NonNullable<typeof app>) {
-  const response = await a.inject({ method: 'GET', url: '/api/csrf', headers: { host } })
+  const response = await a.inject({ method: 'GET', url: '/api/csrf', headers: page })
   const cookie = response.cookies.map((c) => `${c.name}=${c.value}`).join('; ')
   return { cookie, csrfToken: response.json().csrfToken as string }
 }
@@ -60,7 +63,7 @@ describe('console guards', () => {
       built.app.inject({
         method: 'POST',
         url: '/api/connector/pause',
-        headers: { host, ...headers },
+        headers: { ...page, ...headers },
         payload: {},
       })
 
@@ -90,16 +93,14 @@ describe('console guards', () => {
       headers: { host: 'evil.example:3002' },
     })
     expect(response.statusCode).toBe(421)
-    expect((await app.inject({ method: 'GET', url: '/api/overview', headers: { host } })).statusCode).toBe(
-      200,
-    )
+    expect((await app.inject({ method: 'GET', url: '/api/overview', headers: page })).statusCode).toBe(200)
   })
 
   it('refuses an unknown action and a redrive that sends without confirm, calling nothing', async () => {
     const built = await consoleApp()
     app = built.app
     const { cookie, csrfToken } = await csrf(app)
-    const headers = { host, cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${token}` }
+    const headers = { ...page, cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${token}` }
     const unknown = await app.inject({ method: 'POST', url: '/api/connector/delete', headers, payload: {} })
     expect(unknown.statusCode).toBe(400)
     const unconfirmed = await app.inject({
@@ -113,10 +114,21 @@ describe('console guards', () => {
     expect(built.calls).toEqual([])
   })
 
+  it('answers no API call without its own header, which no other site can make a browser send', async () => {
+    app = (await consoleApp()).app
+    for (const url of ['/api/overview', '/api/dead-letters', '/api/events']) {
+      const bare = await app.inject({ method: 'GET', url, headers: { host } })
+      expect(bare.statusCode, url).toBe(403)
+      expect(bare.json().code).toBe('CONSOLE_HEADER_REQUIRED')
+    }
+    // The page itself (HTML, script) stays a plain GET.
+    expect((await app.inject({ method: 'GET', url: '/', headers: { host } })).statusCode).toBe(200)
+  })
+
   it('never sends the token to the page', async () => {
     app = (await consoleApp()).app
     for (const url of ['/', '/app.js', '/api/overview', '/api/history', '/api/events', '/api/csrf']) {
-      const response = await app.inject({ method: 'GET', url, headers: { host } })
+      const response = await app.inject({ method: 'GET', url, headers: page })
       expect(response.statusCode, url).toBe(200)
       expect(response.body).not.toContain(token)
       expect(JSON.stringify(response.headers)).not.toContain(token)
@@ -139,7 +151,7 @@ describe('console guards', () => {
     built.events.push(event('k1', 'OrderPlaced'))
     built.events.push(event('k2', 'BookAdded'))
     const get = async (query: string) =>
-      (await built.app.inject({ method: 'GET', url: `/api/events?${query}`, headers: { host } })).json()
+      (await built.app.inject({ method: 'GET', url: `/api/events?${query}`, headers: page })).json()
     expect((await get('after=0')).events.map((e: { key: string }) => e.key)).toEqual(['k1', 'k2'])
     expect((await get('after=1')).events.map((e: { key: string }) => e.key)).toEqual(['k2'])
     expect((await get('type=OrderPlaced')).events.map((e: { key: string }) => e.key)).toEqual(['k1'])

@@ -5,8 +5,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import Fastify from 'fastify'
 import type { Kafka } from 'kafkajs'
 import { z } from 'zod'
-import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../consumer/tools/dlq.ts'
-import type { ConnectClient } from '../lib/connect-client.ts'
+import { type DeadLetter, redriveDeadLetters } from '../consumer/tools/dlq.ts'
+import type { ConnectClient, ConnectorState } from '../lib/connect-client.ts'
+import { createDeadLetterView, newestPerPartition } from './dead-letter-view.ts'
 import { toHistory } from './history.ts'
 import type { RecentEvents } from './recent-events.ts'
 import type { Sampler } from './sampler.ts'
@@ -26,6 +27,29 @@ export interface ConsoleDeps {
   /** Host headers the console answers to, `host:port` (read per request: the port is known after listen). */
   allowedHosts: () => readonly string[]
   logger: FastifyBaseLogger | false
+  /** How long a read of Kafka or Connect for a request may take. */
+  timeoutMs?: number
+}
+
+/** What the page is shown of a redrive's letters; the count is always complete. */
+const shownLetters = 200
+
+/** The state an action leads to, which the answer waits for (briefly) before it is given. */
+const settlesTo: Record<'pause' | 'resume' | 'restart', ConnectorState> = {
+  pause: 'PAUSED',
+  resume: 'RUNNING',
+  restart: 'RUNNING',
+}
+
+/**
+ * Errors with the status they mean here. Connect not answering an action leaves its outcome
+ * unknown (it may have been carried out): 502, never "refused".
+ */
+function statusOf(error: Error & { statusCode?: number; code?: string; status?: number }): number {
+  if (error.code === 'REDRIVE_BUSY') return 409
+  if (error.code === 'CONNECT_REQUEST_FAILED') return error.status && error.status < 500 ? 409 : 502
+  if (error.code === 'NOT_RUNNING_IN_TIME') return 504
+  return error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
 }
 
 const uplotDir = dirname(createRequire(import.meta.url).resolve('uplot'))
@@ -55,11 +79,24 @@ const badInput = (error: z.ZodError) => ({
  * own but a window of samples and recent events. Reads are open; actions are guarded.
  */
 export async function buildConsoleApp(d: ConsoleDeps) {
-  const app = Fastify(d.logger ? { loggerInstance: d.logger } : { logger: false })
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
-    if (status >= 500) app.log.error({ err: error }, 'console request failed')
-    return reply.code(status).send({ code: error.code ?? 'INTERNAL', message: error.message })
+  // The page polls every second or two: its requests are not logged, the actions are (below).
+  const app = Fastify(
+    d.logger ? { loggerInstance: d.logger, disableRequestLogging: true } : { logger: false },
+  )
+  app.setErrorHandler(
+    (error: Error & { statusCode?: number; code?: string; status?: number }, _request, reply) => {
+      const status = statusOf(error)
+      if (status >= 500) app.log.error({ err: error }, 'console request failed')
+      const unknown =
+        status === 502 || status === 504 ? ' (the outcome is unknown: see the connector stage)' : ''
+      return reply
+        .code(status)
+        .send({ code: error.code ?? 'INTERNAL', message: `${error.message}${unknown}` })
+    },
+  )
+  const deadLetters = createDeadLetterView(d.kafka, d.deadLetterTopic, {
+    ttlMs: 2000,
+    timeoutMs: (d.timeoutMs ?? 4000) * 3,
   })
   const { guardAction } = await registerSecurity(app, { allowedHosts: d.allowedHosts, token: d.token })
   await app.register(fastifyStatic, { root: join(import.meta.dirname, 'public') })
@@ -83,7 +120,8 @@ export async function buildConsoleApp(d: ConsoleDeps) {
   })
   app.get('/api/dead-letters', async () => ({
     topic: d.deadLetterTopic,
-    letters: await listDeadLetters(d.kafka, d.deadLetterTopic),
+    newestPerPartition,
+    letters: await deadLetters.letters(),
   }))
 
   app.post('/api/connector/:action', { onRequest: guardAction }, async (request, reply) => {
@@ -92,8 +130,19 @@ export async function buildConsoleApp(d: ConsoleDeps) {
     const { action } = params.data
     await d.connect[action](d.connectorName)
     request.log.info({ action, connector: d.connectorName }, 'connector action from the console')
-    await d.sampler.refresh()
-    return { action, connector: d.connectorName, status: (await d.connect.status(d.connectorName)) ?? null }
+    // Connect carries an action out in the background: answer with the state it leads to, or with
+    // where it stands after a few seconds (settled: false), never with the state from before.
+    const settled = await d.connect
+      .waitForState(d.connectorName, settlesTo[action], d.timeoutMs ?? 4000)
+      .then(() => true)
+      .catch(() => false)
+    await d.sampler.refresh({ fresh: true })
+    return {
+      action,
+      connector: d.connectorName,
+      settled,
+      status: (await d.connect.status(d.connectorName)) ?? null,
+    }
   })
 
   // One redrive at a time: two would read the same letters from the same committed position.
@@ -112,8 +161,11 @@ export async function buildConsoleApp(d: ConsoleDeps) {
         },
       })
       request.log.info({ dryRun: body.data.dryRun, count: sent }, 'dead-letter redrive from the console')
-      if (!body.data.dryRun) await d.sampler.refresh()
-      return { dryRun: body.data.dryRun, count: sent, letters }
+      if (!body.data.dryRun) {
+        deadLetters.forget()
+        await d.sampler.refresh({ fresh: true })
+      }
+      return { dryRun: body.data.dryRun, count: sent, letters: letters.slice(0, shownLetters) }
     } finally {
       redriving = false
     }

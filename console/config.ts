@@ -7,6 +7,20 @@ export const consoleEnvSchema = z.object({
   /** The page, on loopback only unless CONSOLE_HOST says otherwise. */
   CONSOLE_PORT: port.default(3002),
   CONSOLE_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Other `host:port` names the console answers to (it answers only requests addressed to itself):
+   * the machine's name or address when CONSOLE_HOST opens it beyond loopback.
+   */
+  CONSOLE_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[^\s/]+:\d+$/, 'must be host:port'))),
   /** Where the API serves /health and /metrics; by default this machine's API_PORT. */
   CONSOLE_API_URL: httpUrl.optional(),
   API_PORT: port.default(3000),
@@ -26,6 +40,13 @@ export const consoleEnvSchema = z.object({
 })
 
 export type ConsoleConfig = z.infer<typeof consoleEnvSchema> & { apiUrl: string; consumerUrl: string }
+
+/** How a browser addresses the console: a wildcard bind is reached on loopback, IPv6 in brackets. */
+export function consoleUrl(config: Pick<ConsoleConfig, 'CONSOLE_HOST'>, port: number): string {
+  const host = config.CONSOLE_HOST
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}/`
+}
 
 export function loadConsoleConfig(source: Record<string, string | undefined>): ConsoleConfig {
   const env = parseEnv(consoleEnvSchema, source, 'console')

@@ -26,6 +26,8 @@ export interface TailOptions {
   onError?: (error: unknown) => void
   /** The tail's consumer groups are `<groupPrefix><uuid>`, so an operator can tell whose they are. */
   groupPrefix: string
+  /** Called with the event topics after the first look, and whenever they change. */
+  onTopics?: (topics: string[]) => void
   /** How often to look for event topics created since (an aggregate's first event creates one). */
   topicCheckMs?: number
 }
@@ -62,16 +64,30 @@ export function startEventTail(o: TailOptions) {
   /** Topics whose positions are in `positions`, so a resubscription never starts one over. */
   const known = new Set<string>()
   let firstStart = true
+  let lastShown = ''
 
   const eventTopics = async () =>
     (await admin.listTopics()).filter((t) => t.startsWith(`${o.namespace}.`)).sort()
 
+  /** Groups whose deletion failed (Kafka away): tried again at each look and at stop(). */
+  const leftover = new Set<string>()
+  const deleteLeftovers = async () => {
+    for (const group of leftover) {
+      await deleteGroup(admin, group)
+      leftover.delete(group)
+    }
+  }
   const close = async () => {
     const current = consumer
     consumer = undefined
-    if (!current) return
-    await current.disconnect()
-    await deleteGroup(admin, groupId)
+    if (current) {
+      leftover.add(groupId)
+      await current.disconnect()
+    }
+    if (leftover.size > 0) {
+      await admin.connect()
+      await deleteLeftovers()
+    }
   }
 
   const open = async (wanted: string[]) => {
@@ -85,13 +101,18 @@ export function startEventTail(o: TailOptions) {
       }
       known.add(topic)
     }
-    firstStart = false
     topics = wanted
     groupId = `${o.groupPrefix}${crypto.randomUUID()}`
-    consumer = o.kafka.consumer({ groupId, allowAutoTopicCreation: false })
-    // A crash kafkajs will not restart from leaves the tail silent: resubscribe at the next look.
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) topics = []
+    consumer = o.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      // kafkajs would restart a crashed consumer itself, rejoining with no committed offsets,
+      // that is at the end: events in between would be skipped. The tail reopens instead, from
+      // the positions it kept.
+      retry: { restartOnFailure: async () => false },
+    })
+    consumer.on(consumer.events.CRASH, () => {
+      topics = []
     })
     await consumer.connect()
     await consumer.subscribe({ topics: wanted })
@@ -124,14 +145,19 @@ export function startEventTail(o: TailOptions) {
     while (!stopped) {
       try {
         await admin.connect()
+        await deleteLeftovers()
         const wanted = await eventTopics()
         if (wanted.join() !== topics.join()) {
           await close()
           if (wanted.length > 0 && !stopped) await open(wanted)
         }
+        if (firstStart || wanted.join() !== lastShown) o.onTopics?.(wanted)
+        lastShown = wanted.join()
+        // Listed once: a topic that appears after this is new, and is read from its beginning.
+        firstStart = false
       } catch (error) {
         o.onError?.(error)
-        await close().catch(() => {})
+        await close().catch((cleanup: unknown) => o.onError?.(cleanup))
         topics = []
       }
       await delay(o.topicCheckMs ?? 5000, undefined, { signal: wake.signal }).catch(() => {})
@@ -140,13 +166,19 @@ export function startEventTail(o: TailOptions) {
   const running = loop().catch((error: unknown) => o.onError?.(error))
 
   return {
-    /** Stops reading and deletes the tail's consumer group. */
+    /**
+     * Stops reading and deletes the tail's consumer group; rejects, naming the groups, when one
+     * could not be deleted (Kafka unreachable), so the caller never claims none is left.
+     */
     async stop() {
       stopped = true
       wake.abort()
       await running
-      await close()
-      await admin.disconnect()
+      try {
+        await close()
+      } finally {
+        await admin.disconnect()
+      }
     },
   }
 }

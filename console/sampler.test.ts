@@ -27,6 +27,22 @@ describe('what the console keeps', () => {
     expect(sampler.latest()).toMatchObject({ written: undefined, applied: undefined })
   })
 
+  it('never shows a password written into a service URL: the page is open to every reader', async () => {
+    const sampler = createSampler({
+      deps: {} as DoctorDeps,
+      targets: {} as never,
+      checks: [],
+      apiUrl: 'http://ops:api-secret@127.0.0.1:9',
+      consumerUrl: 'http://ops:consumer-secret@127.0.0.1:9',
+      timeoutMs: 1000,
+      keepMs: 60_000,
+      intervalMs: 60_000,
+    })
+    const text = JSON.stringify(await sampler.refresh())
+    expect(text).toContain('cannot reach http://127.0.0.1:9/health')
+    expect(text).not.toMatch(/secret/)
+  })
+
   it('keeps the newest events up to its capacity, numbering on across what fell off', () => {
     const events = createRecentEvents(2)
     const event = (key: string) => ({
@@ -46,5 +62,12 @@ describe('what the console keeps', () => {
       ['c', 3],
     ])
     expect(last).toBe(3)
+  })
+
+  it('numbers each console process apart, so a page polling across a restart starts again', () => {
+    const before = createRecentEvents(2)
+    const after = createRecentEvents(2)
+    expect(before.after(0, {}).epoch).not.toBe(after.after(0, {}).epoch)
+    expect(before.after(0, {}).epoch).toBe(before.after(5, {}).epoch)
   })
 })

@@ -2,6 +2,7 @@ import { request } from 'undici'
 import type { DoctorCheck, DoctorDeps, DoctorTargets } from '../doctor/check.ts'
 import { type Finding, finding } from '../doctor/finding.ts'
 import { doctorChecks, runDoctor } from '../doctor/run-doctor.ts'
+import { withoutUserinfo } from '../lib/connect-client.ts'
 import { type Buckets, parseMetrics } from './metrics-text.ts'
 import { type Stage, toStages } from './stages.ts'
 
@@ -37,13 +38,15 @@ export interface SamplerOptions {
 
 /** A GET that never throws: the body of a 2xx, else a finding-ready reason. */
 async function fetchText(url: string, timeoutMs: number): Promise<{ body?: string; problem?: string }> {
+  // What is shown names the URL without any password in it: the page is open to every reader.
+  const shown = withoutUserinfo(url)
   try {
     const response = await request(url, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
     const body = await response.body.text()
     if (response.statusCode >= 200 && response.statusCode < 300) return { body }
-    return { body, problem: `${url} answered ${response.statusCode}` }
+    return { body, problem: `${shown} answered ${response.statusCode}` }
   } catch (error) {
-    return { problem: `cannot reach ${url}: ${(error as Error).message}` }
+    return { problem: `cannot reach ${shown}: ${(error as Error).message}` }
   }
 }
 
@@ -83,7 +86,7 @@ export async function takeSample(o: SamplerOptions): Promise<Sample> {
   const findings = findingLists.flat()
   const api = apiHealth.problem
     ? finding('api.health', 'fail', apiHealth.problem, 'start the API: npm run api (or npm start)')
-    : finding('api.health', 'ok', `${o.apiUrl} answers`)
+    : finding('api.health', 'ok', `${withoutUserinfo(o.apiUrl)} answers`)
   const consumer = consumerHealth.problem
     ? finding(
         'consumer.health',
@@ -91,7 +94,7 @@ export async function takeSample(o: SamplerOptions): Promise<Sample> {
         `consumer: ${consumerHealth.problem}`,
         'start the consumer: npm run consumer (or npm start); its log says why it stopped',
       )
-    : finding('consumer.health', 'ok', `consumer at ${o.consumerUrl} is consuming`)
+    : finding('consumer.health', 'ok', `consumer at ${withoutUserinfo(o.consumerUrl)} is consuming`)
   const apiView = apiMetrics.body && !apiMetrics.problem ? parseMetrics(apiMetrics.body) : undefined
   const consumerView =
     consumerMetrics.body && !consumerMetrics.problem ? parseMetrics(consumerMetrics.body) : undefined
@@ -143,7 +146,11 @@ export function createSampler(
       clearInterval(timer)
       await running?.catch(() => {})
     },
-    refresh: sample,
+    /** Samples now; `fresh`: after the one running (which may have begun before an action) ends. */
+    async refresh(options: { fresh?: boolean } = {}) {
+      if (options.fresh) await running?.catch(() => {})
+      return sample()
+    },
     samples: () => samples as readonly Sample[],
     latest: () => samples.at(-1),
   }

@@ -5,6 +5,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 const digest = (text: string) => createHash('sha256').update(text).digest()
 
+/** The header every request of the page carries (see the onRequest hook). */
+export const consoleHeader = 'x-console'
+
 /** Compares in constant time (through digests, so the lengths need not match). */
 export function tokenMatches(given: string | undefined, expected: string): boolean {
   return given !== undefined && timingSafeEqual(digest(given), digest(expected))
@@ -28,6 +31,14 @@ export async function registerSecurity(
       return reply
         .code(421)
         .send({ code: 'HOST_NOT_ALLOWED', message: 'open the console by the address it printed' })
+    // A page elsewhere can make a browser send a simple GET (an <img>, a form) but not one with a
+    // header of our own without a CORS preflight, which the console never answers: so no other
+    // site can make it read Kafka on its behalf.
+    if (request.url.startsWith('/api/') && request.headers[consoleHeader] !== '1')
+      return reply.code(403).send({
+        code: 'CONSOLE_HEADER_REQUIRED',
+        message: `the console's API answers its own page (header ${consoleHeader}: 1)`,
+      })
   })
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store')

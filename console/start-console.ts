@@ -1,12 +1,13 @@
 import type { Kafka } from 'kafkajs'
 import postgres from 'postgres'
 import type { DoctorSetup } from '../doctor/config.ts'
+import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import type { Logger } from '../lib/logger.ts'
 import { buildConsoleApp } from './app.ts'
-import type { ConsoleConfig } from './config.ts'
+import { type ConsoleConfig, consoleUrl } from './config.ts'
 import { startEventTail } from './event-tail.ts'
 import { createRecentEvents } from './recent-events.ts'
 import { createSampler } from './sampler.ts'
@@ -70,15 +71,17 @@ export async function startConsole(o: {
     connectorName: doctor.targets.connectorName,
     namespace: doctor.targets.namespace,
     deadLetterTopic: deadLetterTopic(doctor.targets.namespace),
-    redriveGroup: `${doctor.targets.consumerGroup}-dlq-redrive`,
+    redriveGroup: redriveGroupOf(doctor.targets.consumerGroup),
     token: o.token,
     allowedHosts: () => [
       `127.0.0.1:${port}`,
       `localhost:${port}`,
       `[::1]:${port}`,
-      `${config.CONSOLE_HOST}:${port}`,
+      new URL(consoleUrl(config, port)).host,
+      ...config.CONSOLE_ALLOWED_HOSTS,
     ],
     logger: o.requestLog === false ? false : o.log,
+    timeoutMs: config.CONSOLE_TIMEOUT_MS,
   })
   await app.listen({ host: config.CONSOLE_HOST, port: config.CONSOLE_PORT })
   const address = app.server.address()
@@ -87,7 +90,7 @@ export async function startConsole(o: {
   return {
     app,
     port,
-    url: `http://${config.CONSOLE_HOST}:${port}/`,
+    url: consoleUrl(config, port),
     sampler,
     async stop() {
       await app.close()

@@ -2,23 +2,49 @@ import type { Admin } from 'kafkajs'
 import { deadLetterTopic } from '../lib/events.ts'
 import { type Finding, finding } from './finding.ts'
 
-/** A warning while `<namespace>-dlq` holds any record; `allTopics` tells whether it exists yet. */
+/** The group `dlq:redrive` (and the console's redrive) records its progress in. */
+export const redriveGroupOf = (consumerGroup: string) => `${consumerGroup}-dlq-redrive`
+
+/**
+ * A warning while `<namespace>-dlq` holds dead letters not yet redriven: those past the redrive
+ * group's committed offsets. Redriven letters stay in the topic until its retention ends, so the
+ * topic's depth alone would warn for days after everything was sent back. `allTopics` tells
+ * whether the topic exists yet.
+ */
 export async function deadLettersFinding(
   admin: Admin,
   allTopics: string[],
   namespace: string,
+  redriveGroup: string,
 ): Promise<Finding> {
   const dlq = deadLetterTopic(namespace)
-  const depth = allTopics.includes(dlq)
-    ? (await admin.fetchTopicOffsets(dlq)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)
-    : 0
-  return depth > 0
+  let kept = 0
+  let waiting = 0
+  if (allTopics.includes(dlq)) {
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(dlq),
+      admin.fetchOffsets({ groupId: redriveGroup, topics: [dlq] }),
+    ])
+    const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [])
+    for (const { partition, high, low } of ends) {
+      kept += Number(high) - Number(low)
+      waiting += Number(high) - Math.max(done.get(partition) ?? -1, Number(low))
+    }
+  }
+  const data = { depth: waiting, kept }
+  return waiting > 0
     ? finding(
         'consumer.dead-letters',
         'warn',
-        `${depth} dead letter(s) in ${dlq}`,
+        `${waiting} dead letter(s) waiting in ${dlq} (${kept} kept)`,
         'npm run dlq:list, fix the cause, npm run dlq:redrive',
-        { depth },
+        data,
       )
-    : finding('consumer.dead-letters', 'ok', `none in ${dlq}`, undefined, { depth })
+    : finding(
+        'consumer.dead-letters',
+        'ok',
+        `none waiting in ${dlq} (${kept} kept, all redriven)`,
+        undefined,
+        data,
+      )
 }

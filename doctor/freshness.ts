@@ -4,7 +4,7 @@ import { finding } from './finding.ts'
 /** End to end: a domain write older than `staleAfterS` that no applied event has caught up with. */
 export const freshnessCheck: DoctorCheck = {
   name: 'pipeline.freshness',
-  hintWhenUnreachable: 'run npm run db:migrate',
+  hintWhenUnreachable: 'is Postgres up (npm run stack:status)? if it is, run npm run db:migrate',
   async run({ sql }, t) {
     const [row] = await sql<{ written: Date | null; applied: Date | null }[]>`
       select greatest((select max(updated_at) from books), (select max(created_at) from orders)) as written,

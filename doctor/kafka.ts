@@ -1,6 +1,6 @@
 import type { DoctorCheck } from './check.ts'
 import { consumerLagFinding } from './consumer-lag.ts'
-import { deadLettersFinding } from './dead-letters.ts'
+import { deadLettersFinding, redriveGroupOf } from './dead-letters.ts'
 import { finding } from './finding.ts'
 
 /**
@@ -32,7 +32,7 @@ export const kafkaCheck: DoctorCheck = {
         meta.topics.map((m) => `${m.name} (${m.partitions.length} partitions)`).join(', '),
       )
       const lag = await consumerLagFinding(admin, topics, t)
-      return [listed, lag, await deadLettersFinding(admin, all, t.namespace)]
+      return [listed, lag, await deadLettersFinding(admin, all, t.namespace, redriveGroupOf(t.consumerGroup))]
     } finally {
       await admin.disconnect()
     }

@@ -18,6 +18,18 @@ export class ConnectError extends CodedError<'CONNECT_REQUEST_FAILED'> {
 /** A connector that did not reach the state it was waited for: a part FAILED, or time ran out. */
 export class ConnectorStateError extends CodedError<'TASK_FAILED' | 'NOT_RUNNING_IN_TIME'> {}
 
+/** The URL without `user:password@`, for anything that may be shown or logged. */
+export function withoutUserinfo(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ''
+    parsed.password = ''
+    return parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '')
+  } catch {
+    return '(unparseable url)'
+  }
+}
+
 export interface ConnectorPlugin {
   class: string
   type: string
@@ -111,7 +123,9 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
         bodyTimeout: timeoutMs,
       })
     } catch (cause) {
-      throw new ConnectError(`Kafka Connect at ${base} is not reachable`, undefined, true, { cause })
+      throw new ConnectError(`Kafka Connect at ${withoutUserinfo(base)} is not reachable`, undefined, true, {
+        cause,
+      })
     }
     const text = await response.body.text()
     if (response.statusCode >= 400) {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { loadConsumerConfig } from '../consumer/config.ts'
 import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../consumer/tools/dlq.ts'
+import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
@@ -31,7 +32,7 @@ runCli(async () => {
   }
   if (positionals[0] === 'redrive') {
     const dryRun = values['dry-run'] ?? false
-    const sent = await redriveDeadLetters(kafka, topic, `${config.CONSUMER_GROUP}-dlq-redrive`, {
+    const sent = await redriveDeadLetters(kafka, topic, redriveGroupOf(config.CONSUMER_GROUP), {
       dryRun,
       onLetter: (letter) => console.log(`${dryRun ? 'would send' : 'sending'} ${line(letter)}`),
     })

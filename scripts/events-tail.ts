@@ -48,17 +48,34 @@ runCli(async () => {
       process.stdout.write(values.json ? `${JSON.stringify(event)}\n` : line(event))
     },
     onError: (error) => console.error(`Kafka: ${(error as Error).message} (trying again)`),
+    onTopics: (topics) => {
+      if (values.json) return
+      console.error(
+        topics.length > 0
+          ? `reading ${topics.join(', ')}`
+          : `no ${env.TOPIC_NAMESPACE}.* topic yet: waiting for one (it is read from its first event)`,
+      )
+    },
   })
   if (!values.json)
     console.error(
       `Following ${env.TOPIC_NAMESPACE}.* ${values['from-beginning'] ? 'from the beginning' : 'from now on'}; Ctrl-C stops.`,
     )
+  // Every signal is caught, not just the first: a terminal's Ctrl-C can arrive twice (from the
+  // terminal and relayed by a parent), and one with no listener would end the process before
+  // its group is deleted. Later ones only say that the stop is under way.
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
+    let stopping = false
+    const onSignal = () => {
+      if (stopping) return void console.error('stopping: deleting the consumer group first …')
+      stopping = true
+      resolve()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
   })
   await tail.stop()
-  if (!values.json) console.error(`\n${shown} event(s) shown; the tail's consumer group is deleted.`)
+  if (!values.json) console.error(`\n${shown} event(s) shown; no consumer group left behind.`)
   return 0
 })
 

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
 import { loadConnectorConfig } from '../connector/config.ts'
 import { provisionConnector } from '../connector/provision.ts'
-import { loadConsoleConfig } from '../console/config.ts'
+import { consoleUrl, loadConsoleConfig } from '../console/config.ts'
 import { consoleTokenSecret, consoleUrlWithToken } from '../console/start-console.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
@@ -105,11 +105,11 @@ runCli(async () => {
       await delay(200)
     }
   })
-  const consoleUrl = `http://${consoleConfig.CONSOLE_HOST}:${consoleConfig.CONSOLE_PORT}/`
+  const consoleAddress = consoleUrl(consoleConfig, consoleConfig.CONSOLE_PORT)
   console.log(`\nThe pipeline is running. API docs: ${apiUrl}/docs\nTry:\n${curlExamples(apiUrl)}`)
   // The token is in the fragment, which the browser never sends: it stays out of request logs.
   console.log(
-    `\nOps console: ${consoleUrlWithToken(consoleUrl, consoleToken)}\n(read-only without the #token part)`,
+    `\nOps console: ${consoleUrlWithToken(consoleAddress, consoleToken)}\n(read-only without the #token part)`,
   )
   console.log(
     '\n`npm run smoke` checks a book and an order end to end. Ctrl-C stops everything started here.',

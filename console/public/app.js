@@ -23,8 +23,11 @@ const token = sessionStorage.getItem('console-token')
 $('mode').textContent = token ? 'actions enabled' : 'read-only (open the URL npm start printed to act)'
 $('mode').dataset.mode = token ? 'actions' : 'read-only'
 
+// Every call carries it: the console answers no request without (no other site can send it).
+const consoleHeader = { 'x-console': '1' }
+
 async function getJson(url) {
-  const response = await fetch(url, { credentials: 'same-origin' })
+  const response = await fetch(url, { credentials: 'same-origin', headers: consoleHeader })
   const body = await response.json()
   if (!response.ok) throw new Error(`${body.code ?? response.status}: ${body.message ?? ''}`)
   return body
@@ -33,7 +36,7 @@ async function getJson(url) {
 /** An action: the token, and a fresh CSRF token tied to this page's cookie. */
 async function act(url, body) {
   const { csrfToken } = await getJson('/api/csrf')
-  const headers = { 'content-type': 'application/json', 'x-csrf-token': csrfToken }
+  const headers = { ...consoleHeader, 'content-type': 'application/json', 'x-csrf-token': csrfToken }
   if (token) headers.authorization = `Bearer ${token}`
   const response = await fetch(url, {
     method: 'POST',
@@ -161,8 +164,10 @@ const letterRow = (l) =>
 
 async function loadDeadLetters() {
   try {
-    const { topic, letters } = await getJson('/api/dead-letters')
-    $('dlq-topic').textContent = `${topic}: ${letters.length} kept (redriven ones stay until retention ends)`
+    const { topic, letters, newestPerPartition } = await getJson('/api/dead-letters')
+    $('dlq-topic').textContent =
+      `${topic}: ${lastDead ?? '?'} waiting for a redrive; the newest ${letters.length} kept are shown ` +
+      `(up to ${newestPerPartition} a partition; redriven ones stay until retention ends)`
     $('dlq-rows').replaceChildren(...letters.map(letterRow))
   } catch (error) {
     outcome('dlq-outcome', 'error', `cannot list dead letters: ${error.message}`)
@@ -212,9 +217,15 @@ for (const button of document.querySelectorAll('[data-connector-action]')) {
       const states = result.status
         ? [result.status.connector, ...result.status.tasks].map((p) => p.state).join(', ')
         : 'no status'
-      outcome('connector-outcome', 'done', `${action}: done (connector and tasks now ${states})`)
+      outcome(
+        'connector-outcome',
+        result.settled ? 'done' : 'busy',
+        result.settled
+          ? `${action}: done (connector and tasks now ${states})`
+          : `${action}: sent, not settled yet (connector and tasks now ${states})`,
+      )
     } catch (error) {
-      outcome('connector-outcome', 'error', `${action} refused: ${error.message}`)
+      outcome('connector-outcome', 'error', `${action} failed: ${error.message}`)
     }
     await refresh()
   })
@@ -223,6 +234,7 @@ for (const button of document.querySelectorAll('[data-connector-action]')) {
 // --- events ----------------------------------------------------------------------------------
 
 let lastSeq = 0
+let epoch
 const shown = []
 const filter = () => ({ type: $('filter-type').value.trim(), key: $('filter-key').value.trim() })
 const matches = (e, f) => (!f.type || e.eventType === f.type) && (!f.key || e.key === f.key)
@@ -253,7 +265,15 @@ $('filter-key').addEventListener('input', drawEvents)
 
 async function pollEvents() {
   try {
-    const { events } = await getJson(`/api/events?after=${lastSeq}`)
+    const answer = await getJson(`/api/events?after=${epoch === undefined ? 0 : lastSeq}`)
+    if (answer.epoch !== epoch) {
+      // Another console process (it restarted): its numbers start again; ask again from 0.
+      const restarted = epoch !== undefined
+      epoch = answer.epoch
+      lastSeq = 0
+      if (restarted) return pollEvents()
+    }
+    const { events } = answer
     if (events.length === 0) return
     lastSeq = events.at(-1).seq
     shown.push(...events)

@@ -1,4 +1,5 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs'
+import { CodedError } from '../../lib/errors.ts'
 import { dlqHeader } from '../dead-letter.ts'
 import { readTopicToEnd } from './read-topic.ts'
 
@@ -44,6 +45,31 @@ export function toDeadLetter(message: KafkaMessage, partition: number): DeadLett
   }
 }
 
+/** Another redrive (a command, the console) is reading through `groupId` right now. */
+export class RedriveBusyError extends CodedError<'REDRIVE_BUSY'> {}
+
+/**
+ * Two redrives at once would both read from the group's committed position and send the same
+ * letters twice (and the second may never be given a partition): refuse while the group has
+ * members. Two started within the same moment can still both pass; that is the window left.
+ */
+async function refuseIfRunning(kafka: Kafka, groupId: string) {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const [group] = (await admin.describeGroups([groupId])).groups
+    const members = group?.members.length ?? 0
+    if (members > 0)
+      throw new RedriveBusyError(
+        'REDRIVE_BUSY',
+        `a redrive is already running (group ${groupId} has ${members} member(s)); wait for it to finish`,
+        { retryable: true },
+      )
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
   const admin = kafka.admin()
   await admin.connect()
@@ -55,13 +81,22 @@ async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
 }
 
 /**
- * Every dead letter currently in `topic`, oldest first per partition. Moves nothing and leaves no
- * consumer group behind (kafkajs reads through one; it is deleted at the end).
+ * Every dead letter currently in `topic` (or only the `newest` of each partition), oldest first per
+ * partition. Moves nothing and leaves no consumer group behind (kafkajs reads through one; it is
+ * deleted at the end).
  */
-export async function listDeadLetters(kafka: Kafka, topic: string): Promise<DeadLetter[]> {
+export async function listDeadLetters(
+  kafka: Kafka,
+  topic: string,
+  options: { newest?: number } = {},
+): Promise<DeadLetter[]> {
   if (!(await topicExists(kafka, topic))) return []
   const letters: DeadLetter[] = []
-  await readTopicToEnd(kafka, topic, { kind: 'peek' }, async (message, partition) => {
+  const mode =
+    options.newest === undefined
+      ? { kind: 'peek' as const }
+      : { kind: 'peek' as const, newest: options.newest }
+  await readTopicToEnd(kafka, topic, mode, async (message, partition) => {
     letters.push(toDeadLetter(message, partition))
   })
   return letters
@@ -85,6 +120,7 @@ export async function redriveDeadLetters(
   options: { dryRun: boolean; onLetter: (letter: DeadLetter) => void | Promise<void> },
 ): Promise<number> {
   if (!(await topicExists(kafka, topic))) return 0
+  if (!options.dryRun) await refuseIfRunning(kafka, groupId)
   // A letter whose original topic is gone fails (and stops the run) rather than creating it with
   // the broker's defaults.
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })

@@ -8,7 +8,10 @@ import pRetry from 'p-retry'
  * - `peek`: from `positionOf`'s committed offsets (the beginning without it), committing nothing
  *   anywhere; the read's own group is deleted afterwards, whether the read succeeded or not.
  */
-export type ReadMode = { kind: 'commit'; groupId: string } | { kind: 'peek'; positionOf?: string }
+export type ReadMode =
+  | { kind: 'commit'; groupId: string }
+  /** `newest`: at most this many records per partition, the newest (a bounded look at a long topic). */
+  | { kind: 'peek'; positionOf?: string; newest?: number }
 
 type OnMessage = (message: KafkaMessage, partition: number) => Promise<void>
 
@@ -19,7 +22,12 @@ interface ReadPlan {
   ends: Map<number, number>
 }
 
-async function planRead(admin: Admin, topic: string, groupId: string | undefined): Promise<ReadPlan> {
+async function planRead(
+  admin: Admin,
+  topic: string,
+  groupId: string | undefined,
+  newest?: number,
+): Promise<ReadPlan> {
   const [offsets, committed] = await Promise.all([
     admin.fetchTopicOffsets(topic),
     groupId ? admin.fetchOffsets({ groupId, topics: [topic] }) : Promise.resolve([]),
@@ -28,7 +36,11 @@ async function planRead(admin: Admin, topic: string, groupId: string | undefined
   const starts: ReadPlan['starts'] = []
   const ends = new Map<number, number>()
   for (const { partition, high, low } of offsets) {
-    const from = Math.max(position.get(partition) ?? -1, Number(low))
+    const from = Math.max(
+      position.get(partition) ?? -1,
+      Number(low),
+      newest === undefined ? 0 : Number(high) - newest,
+    )
     starts.push({ partition, offset: String(from) })
     if (Number(high) > from) ends.set(partition, Number(high))
   }
@@ -54,7 +66,12 @@ export async function readTopicToEnd(
   const admin = kafka.admin()
   await admin.connect()
   try {
-    const plan = await planRead(admin, topic, mode.kind === 'commit' ? mode.groupId : mode.positionOf)
+    const plan = await planRead(
+      admin,
+      topic,
+      mode.kind === 'commit' ? mode.groupId : mode.positionOf,
+      mode.kind === 'peek' ? mode.newest : undefined,
+    )
     if (plan.ends.size === 0) return 0
     if (mode.kind === 'commit') return await consume(kafka, topic, mode.groupId, plan, onMessage, true)
 

@@ -29,25 +29,29 @@ describe('npm run events:tail', () => {
     expect(response.statusCode).toBe(201)
     return response.json() as { id: string }
   }
-  const tail = (args: string[]) => {
+  const tail = (args: string[], namespace = p.namespace, json = true) => {
+    // As `npm run events:tail` starts it: node with tsx's loader, no tsx process in between.
     const child: ChildProcess = spawn(
-      join(repoRoot, 'node_modules', '.bin', 'tsx'),
-      [join(repoRoot, 'scripts', 'events-tail.ts'), '--json', ...args],
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'scripts', 'events-tail.ts'), ...(json ? ['--json'] : []), ...args],
       {
-        env: { ...process.env, KAFKA_BROKERS: stack.kafka.brokers.join(','), TOPIC_NAMESPACE: p.namespace },
+        cwd: repoRoot,
+        env: { ...process.env, KAFKA_BROKERS: stack.kafka.brokers.join(','), TOPIC_NAMESPACE: namespace },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     )
     const events: TailedEvent[] = []
+    let stdout = ''
     let stderr = ''
     child.stderr?.on('data', (chunk) => {
       stderr += chunk
     })
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
-      events.push(JSON.parse(line)),
-    )
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      stdout += `${line}\n`
+      if (json) events.push(JSON.parse(line))
+    })
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    return { child, events, exited, stderr: () => stderr }
+    return { child, events, exited, stdout: () => stdout, stderr: () => stderr }
   }
   const tailGroups = async () =>
     (await p.admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupPrefix))
@@ -83,9 +87,42 @@ describe('npm run events:tail', () => {
       eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     })
 
+    // Ctrl-C in a terminal can arrive twice (the terminal, and a parent relaying it).
+    t.child.kill('SIGINT')
     t.child.kill('SIGINT')
     expect(await t.exited, t.stderr()).toBe(0)
     expect(await tailGroups()).toEqual([])
+  })
+
+  it('reads an event topic created after it started from its first event', async () => {
+    const namespace = `${p.namespace}-late`
+    const t = tail([], namespace, false)
+    // It has looked and found no topic at all: what comes now is new.
+    await expect.poll(() => t.stderr(), { timeout: 30_000 }).toContain('topic yet: waiting for one')
+    const topic = `${namespace}.book`
+    await p.admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+    try {
+      const producer = p.kafka.producer()
+      await producer.connect()
+      const keys = ['k1', 'k2', 'k3']
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: keys.map((key) => ({
+          key,
+          value: '{}',
+          headers: { id: crypto.randomUUID(), event_type: 'BookAdded' },
+        })),
+      })
+      await producer.disconnect()
+      await expect
+        .poll(() => [...t.stdout().matchAll(/key=(k\d)/g)].map((m) => m[1]), { timeout: 60_000 })
+        .toEqual(keys)
+      t.child.kill('SIGINT')
+      expect(await t.exited, t.stderr()).toBe(0)
+    } finally {
+      await p.admin.deleteTopics({ topics: [topic] })
+    }
   })
 
   it('with --from-beginning and --key shows that aggregate history first', async () => {
