@@ -49,6 +49,7 @@ export async function fulfilOrders(
   }
 }
 
+/** Times read as text in the API's form (`Date#toISOString`): the client hands timestamps through unparsed. */
 interface CancelledRow {
   id: string
   customer_id: string
@@ -56,8 +57,8 @@ interface CancelledRow {
   quantity: number
   total_cents: string
   warehouse_capacity: number | null
-  created_at: Date
-  cancelled_at: Date
+  created_at: string
+  cancelled_at: string
   cancel_reason: string
 }
 
@@ -74,9 +75,11 @@ export async function cancelOrders(
 ): Promise<void> {
   for (const shipment of shipments) {
     const [row] = await sql<CancelledRow[]>`
-      update orders set status = 'cancelled', cancelled_at = clock_timestamp(), cancel_reason = ${shipment.reason}
+      update orders set status = 'cancelled', cancelled_at = clock_timestamp(), cancel_reason = ${shipment.reason}::text
       where id = ${shipment.orderId} and status = 'placed' and txid_current() = ${tx}::bigint
-      returning id, customer_id, book_id, quantity, total_cents::text, warehouse_capacity, created_at, cancelled_at, cancel_reason`
+      returning id, customer_id, book_id, quantity, total_cents::text, warehouse_capacity,
+        to_char(created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+        to_char(cancelled_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as cancelled_at, cancel_reason`
     if (!row) {
       notes.refuse({
         orderId: shipment.orderId,
@@ -96,17 +99,17 @@ export async function cancelOrders(
       quantity: row.quantity,
       total: fromCents(Number(row.total_cents)),
       status: 'cancelled',
-      createdAt: row.created_at.toISOString(),
+      createdAt: row.created_at,
       warehouseCapacity: row.warehouse_capacity,
       fulfilledAt: null,
-      cancelledAt: row.cancelled_at.toISOString(),
+      cancelledAt: row.cancelled_at,
       cancelReason: row.cancel_reason,
     })
     // As appendOutboxEvent does: the insert reaches Debezium through the WAL, the row goes at once.
     await sql`
       insert into outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
-      select ${event.id}, ${event.aggregateType}, ${event.aggregateId}, ${event.eventType},
-             ${sql.json(event.payload as never)}, (now() at time zone 'utc')
+      select ${event.id}::uuid, ${event.aggregateType}::text, ${event.aggregateId}::text, ${event.eventType}::text,
+             ${JSON.stringify(event.payload)}::jsonb, (now() at time zone 'utc')
       where txid_current() = ${tx}::bigint`
     await sql`delete from outbox where id = ${event.id}`
   }

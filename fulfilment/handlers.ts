@@ -15,8 +15,8 @@ export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'Order
     const shipment = event.payload as Shipment
     const created = await sql`
       insert into shipments (order_id, book_id, quantity, status, reason, created_at)
-      select ${shipment.orderId}, ${shipment.bookId}, ${shipment.quantity}, ${shipment.status},
-             ${shipment.reason}, ${shipment.createdAt}
+      select ${shipment.orderId}::uuid, ${shipment.bookId}::uuid, ${shipment.quantity}::int, ${shipment.status}::text,
+             ${shipment.reason}::text, ${shipment.createdAt}::timestamptz
       where txid_current() = ${tx}::bigint
       on conflict (order_id) do nothing
       returning order_id`
@@ -24,8 +24,8 @@ export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'Order
     // Inserted and deleted at once, as the order service's outbox: Debezium reads the WAL.
     await sql`
       insert into fulfilment_outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
-      select ${event.id}, ${event.aggregateType}, ${event.aggregateId}, ${event.eventType},
-             ${sql.json(event.payload as never)}, (now() at time zone 'utc')
+      select ${event.id}::uuid, ${event.aggregateType}::text, ${event.aggregateId}::text, ${event.eventType}::text,
+             ${JSON.stringify(event.payload)}::jsonb, (now() at time zone 'utc')
       where txid_current() = ${tx}::bigint`
     await sql`delete from fulfilment_outbox where id = ${event.id}`
   }
