@@ -2,6 +2,7 @@ import type { ConsumerPhaseResult } from './consumer-phase.ts'
 import { type EndToEndResult, writerLabel } from './end-to-end.ts'
 import type { ExactlyOnceResult } from './exactly-once-phase.ts'
 import type { RelayComparison } from './relay-phase.ts'
+import type { SagaResult } from './saga-phase.ts'
 import { ratio } from './stats.ts'
 
 const components = ['load generator', 'api', 'postgres', 'connect', 'relay', 'kafka', 'consumer', 'total']
@@ -109,6 +110,19 @@ export function consumerSection(c: ConsumerPhaseResult): string[] {
       ['SQL prepared', c.cpuMsPerEvent.sqlPrepared],
       ['SQL unprepared', c.cpuMsPerEvent.sqlUnprepared],
     ]),
+  ]
+}
+
+/** The saga's loop: placed → fulfilled through both services and both outboxes. */
+export function sagaSection(s: SagaResult): string[] {
+  const t = s.placedToFulfilledMs
+  return [
+    `The saga's whole loop (API → outbox → Debezium → fulfilment's inbox, shipment and outbox → Debezium → the order service's consumer), on a stack of its own with the fulfilment service: order placed → fulfilled from the database's own timestamps, at ${s.steadyRate} orders/s for ${s.steadyOrders.toLocaleString('en-US')} orders, and a burst of ${s.burstOrders.toLocaleString('en-US')} orders placed as fast as the API took them, from the first placed to the last fulfilled:`,
+    '',
+    '| placed → fulfilled, p50 / p95 / p99 / max ms | burst: orders fulfilled end to end per s |',
+    '|---|---|',
+    `| ${t.p50} / ${t.p95} / ${t.p99} / ${t.max} | ${s.burstFulfilledPerS} |`,
+    '',
   ]
 }
 

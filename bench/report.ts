@@ -9,7 +9,9 @@ import {
   exactlyOnceSection,
   publishSection,
   relaySection,
+  sagaSection,
 } from './report-sections.ts'
+import type { SagaResult } from './saga-phase.ts'
 import { pairedRatio } from './stats.ts'
 import type { WritePathPhaseResult } from './write-path-phase.ts'
 
@@ -41,6 +43,7 @@ export interface BenchRecord {
     }
     relay?: RelayComparison[]
     exactlyOnce?: ExactlyOnceResult
+    saga?: SagaResult
   }
 }
 
@@ -234,6 +237,7 @@ export function renderReport(record: BenchRecord) {
   if (results.publish) lines.push(...publishSection(results.publish))
   lines.push(...relaySection(relayRuns(results)))
   if (results.exactlyOnce) lines.push(...exactlyOnceSection(results.exactlyOnce))
+  if (results.saga) lines.push(...sagaSection(results.saga))
   const c = results.consumer
   if (c?.sqlPerS) lines.push(...consumerSection(c as ConsumerPhaseResult))
   else if (c)

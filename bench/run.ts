@@ -18,10 +18,20 @@ import { holdPhase, steadyPhase } from './phases.ts'
 import { publishPhase } from './publish-phase.ts'
 import { relayPhase } from './relay-phase.ts'
 import { renderReport } from './report.ts'
+import { sagaPhase } from './saga-phase.ts'
 import { apiWritePath } from './write-path.ts'
 import { writePathPhase } from './write-path-phase.ts'
 
-const phaseNames = ['write', 'steady', 'hold', 'consumer', 'publish', 'relay', 'exactly-once'] as const
+const phaseNames = [
+  'write',
+  'steady',
+  'hold',
+  'consumer',
+  'publish',
+  'relay',
+  'exactly-once',
+  'saga',
+] as const
 const list = (schema: z.ZodType<number>) =>
   z.string().transform((text, ctx) =>
     text.split(',').map((part) => {
@@ -200,6 +210,11 @@ async function main() {
       // Two stacks of its own, each alone on the machine: this one is stopped first.
       await stopRig()
       results.exactlyOnce = await exactlyOncePhase(settings, say)
+    }
+    if (phases.includes('saga')) {
+      // A stack of its own with the fulfilment service; alone on the machine.
+      await stopRig()
+      results.saga = await sagaPhase(settings, say)
     }
     const record = {
       label: env.BENCH_LABEL,

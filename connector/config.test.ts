@@ -18,7 +18,7 @@ describe('the outbox connector config', () => {
       'publication.name': 'outbox_publication',
       'publication.autocreate.mode': 'disabled',
       'snapshot.mode': 'no_data',
-      'table.include.list': 'public.outbox,public.outbox_heartbeat',
+      'table.include.list': 'public.outbox,public.fulfilment_outbox,public.outbox_heartbeat',
       'heartbeat.interval.ms': '10000',
       'topic.prefix': 'outbox',
       'database.hostname': 'db.example',
@@ -48,7 +48,7 @@ describe('the outbox connector config', () => {
       'transforms.dropHeartbeat.predicate': 'isHeartbeatTable',
       'predicates.isHeartbeatTable.pattern': 'outbox\\.public\\.outbox_heartbeat',
       'transforms.outbox.predicate': 'isOutboxTable',
-      'predicates.isOutboxTable.pattern': 'outbox\\.public\\.outbox',
+      'predicates.isOutboxTable.pattern': 'outbox\\.public\\.(fulfilment_)?outbox',
     })
     expect(config['heartbeat.action.query']).toMatch(/INSERT INTO public\.outbox_heartbeat/)
     expect(

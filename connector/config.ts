@@ -126,7 +126,8 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     // The migration creates the publication (as the table's owner), so the replication role
     // needs no ownership of anything.
     'publication.autocreate.mode': 'disabled',
-    'table.include.list': 'public.outbox,public.outbox_heartbeat',
+    // Two outboxes, the order service's and fulfilment's: one database here, so one connector.
+    'table.include.list': 'public.outbox,public.fulfilment_outbox,public.outbox_heartbeat',
     'snapshot.mode': 'no_data',
     'tombstones.on.delete': 'false',
     'poll.interval.ms': String(env.CONNECTOR_POLL_INTERVAL_MS),
@@ -155,7 +156,7 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     'predicates.isHeartbeatTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
     'predicates.isHeartbeatTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.outbox_heartbeat`,
     'predicates.isOutboxTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
-    'predicates.isOutboxTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.outbox`,
+    'predicates.isOutboxTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.(fulfilment_)?outbox`,
     transforms: 'dropHeartbeat,outbox',
     'transforms.dropHeartbeat.type': 'org.apache.kafka.connect.transforms.Filter',
     'transforms.dropHeartbeat.predicate': 'isHeartbeatTable',

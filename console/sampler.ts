@@ -98,7 +98,9 @@ export async function takeSample(o: SamplerOptions): Promise<Sample> {
   const apiView = apiMetrics.body && !apiMetrics.problem ? parseMetrics(apiMetrics.body) : undefined
   const consumerView =
     consumerMetrics.body && !consumerMetrics.problem ? parseMetrics(consumerMetrics.body) : undefined
-  const lags = dataOf<{ topic: string; partition: number; lag: number }[]>(findings, 'consumer.group') ?? []
+  type Lags = { topic: string; partition: number; lag: number }[]
+  const lags = dataOf<Lags>(findings, 'consumer.group') ?? []
+  const fulfilmentLags = dataOf<Lags>(findings, 'fulfilment.group') ?? []
   const slot = dataOf<{ retainedBytes: number | null }>(findings, 'postgres.slot')
   const dead = dataOf<{ depth: number }>(findings, 'consumer.dead-letters')
   return {
@@ -107,7 +109,10 @@ export async function takeSample(o: SamplerOptions): Promise<Sample> {
     written: apiView?.total('outbox_events_written_total'),
     applied: consumerView?.total('consumer_events_applied_total'),
     commitToApply: consumerView?.buckets('consumer_commit_to_apply_seconds'),
-    lag: Object.fromEntries(lags.map((l) => [`${l.topic}[${l.partition}]`, l.lag])),
+    lag: Object.fromEntries([
+      ...lags.map((l) => [`${l.topic}[${l.partition}]`, l.lag]),
+      ...fulfilmentLags.map((l) => [`fulfilment ${l.topic}[${l.partition}]`, l.lag]),
+    ]),
     slotRetainedBytes: slot?.retainedBytes ?? undefined,
     deadLetters: dead?.depth,
   }

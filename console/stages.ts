@@ -21,7 +21,7 @@ const titles: Record<StageId, string> = {
   slot: 'Replication slot',
   connector: 'Connector and task',
   topics: 'Topics and partitions',
-  consumer: 'Consumer group',
+  consumer: 'Consumer groups',
   readModel: 'Read model',
 }
 
@@ -41,6 +41,7 @@ const stagesOf: Record<string, StageId[]> = {
   'kafka.topics': ['topics'],
   'consumer.group': ['consumer'],
   'consumer.dead-letters': ['consumer'],
+  'fulfilment.group': ['consumer'],
   kafka: ['topics', 'consumer'],
   'pipeline.freshness': ['readModel'],
 }

@@ -3,10 +3,25 @@ import type { Db } from '../db/client.ts'
 import type { EventType } from '../lib/events.ts'
 import type { Sql, TxGuard } from './catalogue.ts'
 import { ConsumerError } from './errors.ts'
-import { type BatchHandler, batchHandlers, readModelKey } from './handlers.ts'
+import { type BatchHandler, orderSide, type RefusedTransition } from './handlers.ts'
 import { type IncomingEvent, type ParsedEvent, parseEvent } from './incoming-event.ts'
 
 export type ApplyOutcome = 'applied' | 'duplicate'
+
+/**
+ * What a service built on this runtime applies: the inbox table it records events in (the
+ * columns of `consumed_events`), what each event type does, and the row key each one locks. An
+ * event type without a handler is recorded in the inbox and otherwise left alone (fulfilment
+ * reads the order topic, where OrderCancelled is none of its business).
+ */
+export interface InboxApp {
+  inbox: 'consumed_events' | 'fulfilment_inbox'
+  handlers: Partial<{ [T in EventType]: BatchHandler<T> }>
+  lockKey: Partial<{ [T in EventType]: (payload: never) => string }>
+}
+
+/** Called after a batch committed, for each state change its handlers refused (none when it rolled back). */
+export type OnRefused = (refused: RefusedTransition) => void
 
 /** An event with where it was read from: what the inbox records about it. */
 export interface InboxEntry {
@@ -37,7 +52,12 @@ const occurredAt = (message: IncomingEvent) => {
  * freshly inserted row, which tells the two apart in one statement. Only the ids already held
  * come back: usually none, where returning every fresh id cost a row per record to send and parse.
  */
-async function alreadyInInbox(sql: Sql, tx: TxGuard, entries: InboxEntry[]): Promise<Set<string>> {
+async function alreadyInInbox(
+  sql: Sql,
+  tx: TxGuard,
+  entries: InboxEntry[],
+  inbox: InboxApp['inbox'],
+): Promise<Set<string>> {
   const first = new Map<string, { entry: InboxEntry; repeats: number }>()
   for (const entry of entries) {
     const seen = first.get(entry.event.id)
@@ -49,7 +69,7 @@ async function alreadyInInbox(sql: Sql, tx: TxGuard, entries: InboxEntry[]): Pro
     sql.array(rows.map(pick) as never)
   const held = await sql<{ event_id: string }[]>`
     with recorded as (
-      insert into consumed_events as c
+      insert into ${sql(inbox)} as c
         (event_id, event_type, topic, partition, kafka_offset, occurred_at, redeliveries)
       select * from unnest(
         ${column((r) => r.entry.event.id)}::uuid[],
@@ -75,10 +95,11 @@ async function alreadyInInbox(sql: Sql, tx: TxGuard, entries: InboxEntry[]): Pro
 export async function applyInTransaction(
   sql: Sql,
   entries: InboxEntry[],
-): Promise<{ applied: Set<InboxEntry>; tx: string }> {
+  app: InboxApp = orderSide,
+): Promise<{ applied: Set<InboxEntry>; tx: string; refused: RefusedTransition[] }> {
   const [first] = await sql<{ tx: string }[]>`select txid_current()::text as tx`
   const tx = first?.tx ?? ''
-  const held = await alreadyInInbox(sql, tx, entries)
+  const held = await alreadyInInbox(sql, tx, entries, app.inbox)
   // An id repeated in the batch is applied at its first occurrence only.
   const seen = new Set<string>()
   const toApply = entries.filter(({ event }) => {
@@ -86,9 +107,10 @@ export async function applyInTransaction(
     seen.add(event.id)
     return true
   })
-  const keys = toApply.map(({ event }) =>
-    (readModelKey[event.eventType] as (payload: unknown) => string)(event.payload),
-  )
+  const keys = toApply.flatMap(({ event }) => {
+    const keyOf = app.lockKey[event.eventType] as ((payload: unknown) => string) | undefined
+    return keyOf ? [keyOf(event.payload)] : []
+  })
   // Advisory locks on the row keys, taken in one sorted pass before any row is touched: two
   // batches sharing keys then queue instead of deadlocking. (Volatile functions in the select
   // list run after the ORDER BY.) Keys are hashed into 1,024 buckets, in a key space of our own
@@ -105,8 +127,11 @@ export async function applyInTransaction(
     if (payloads) payloads.push(event.payload)
     else byType.set(event.eventType, [event.payload])
   }
-  for (const [eventType, payloads] of byType)
-    await (batchHandlers[eventType] as BatchHandler<EventType>)(sql, tx, payloads as never)
+  const refused: RefusedTransition[] = []
+  for (const [eventType, payloads] of byType) {
+    const handler = app.handlers[eventType] as BatchHandler<EventType> | undefined
+    await handler?.(sql, tx, payloads as never, { refuse: (r) => refused.push(r) })
+  }
   // Still the transaction we began? If the connection was replaced on the way, every guarded
   // write above wrote nothing; failing here rolls back what is left and the caller retries.
   const [still] = await sql<{ same: boolean }[]>`select txid_current() = ${tx}::bigint as same`
@@ -116,7 +141,7 @@ export async function applyInTransaction(
       'the database connection was replaced inside the batch transaction',
       { retryable: true },
     )
-  return { applied: new Set(toApply), tx }
+  return { applied: new Set(toApply), tx, refused }
 }
 
 /**
@@ -151,7 +176,12 @@ export async function commitBatch<T extends { tx: string }>(
  * (applyEvent), where each failure gets its own retries or dead letter.
  * It runs on Drizzle's postgres.js client directly (the consumer's hot path: see catalogue.ts).
  */
-export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<ApplyOutcome[]> {
+export async function applyBatch(
+  db: Db,
+  messages: IncomingEvent[],
+  app: InboxApp = orderSide,
+  onRefused?: OnRefused,
+): Promise<ApplyOutcome[]> {
   const entries = messages.map((message) => ({
     event: parseEvent(message),
     topic: message.topic,
@@ -159,7 +189,8 @@ export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<App
     offset: message.offset,
     occurredAt: occurredAt(message),
   }))
-  const { applied } = await commitBatch(db.$client, (sql) => applyInTransaction(sql, entries))
+  const { applied, refused } = await commitBatch(db.$client, (sql) => applyInTransaction(sql, entries, app))
+  for (const r of refused) onRefused?.(r)
   return entries.map((entry) => (applied.has(entry) ? 'applied' : 'duplicate'))
 }
 
@@ -168,6 +199,11 @@ export async function applyBatch(db: Db, messages: IncomingEvent[]): Promise<App
  * one transaction, and an event id the inbox already holds is skipped. The caller commits the
  * Kafka offset only after this returns.
  */
-export async function applyEvent(db: Db, message: IncomingEvent): Promise<ApplyOutcome> {
-  return (await applyBatch(db, [message]))[0] as ApplyOutcome
+export async function applyEvent(
+  db: Db,
+  message: IncomingEvent,
+  app: InboxApp = orderSide,
+  onRefused?: OnRefused,
+): Promise<ApplyOutcome> {
+  return (await applyBatch(db, [message], app, onRefused))[0] as ApplyOutcome
 }

@@ -55,12 +55,17 @@ export async function markCatalogueBooksRemoved(
  * Sales, summed per book first (an upsert may touch a row once per statement), which gives the
  * same totals as one statement per order since the counters only add.
  */
-export async function recordSales(sql: Sql, tx: TxGuard, orders: Order[]): Promise<void> {
+export const recordSales = (sql: Sql, tx: TxGuard, orders: Order[]) => addSales(sql, tx, orders, 1)
+
+/** Cancelled orders taken back out of the sales: units sold are net of cancellations. */
+export const recordCancellations = (sql: Sql, tx: TxGuard, orders: Order[]) => addSales(sql, tx, orders, -1)
+
+async function addSales(sql: Sql, tx: TxGuard, orders: Order[], sign: 1 | -1): Promise<void> {
   const perBook = new Map<string, { units: number; cents: number }>()
   for (const order of orders) {
     const row = perBook.get(bookKey(order.bookId)) ?? { units: 0, cents: 0 }
-    row.units += order.quantity
-    row.cents += toCents(order.total)
+    row.units += sign * order.quantity
+    row.cents += sign * toCents(order.total)
     perBook.set(bookKey(order.bookId), row)
   }
   if (perBook.size === 0) return

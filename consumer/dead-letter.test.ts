@@ -30,3 +30,27 @@ describe('deadLetterMessage', () => {
     expect(letter.headers?.['dlq.original.partition']).toBe('2')
   })
 })
+
+describe('a record from the outbox itself', () => {
+  it('leaves out the null headers Debezium writes for a null column, which kafkajs cannot send', () => {
+    // The EventRouter puts trace_context in a traceparent header: null when the request had none.
+    const record = {
+      key: Buffer.from('k'),
+      value: Buffer.from('{}'),
+      headers: { id: Buffer.from('6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c0d'), traceparent: null },
+      offset: '1',
+      timestamp: '0',
+      attributes: 0,
+    } as unknown as KafkaMessage
+    const letter = deadLetterMessage(toIncoming('outbox.events.book', 0, record), {
+      code: 'UNKNOWN_EVENT_TYPE',
+      message: 'no handler',
+      attempts: 1,
+    })
+    expect(Object.values(letter.headers ?? {}).every((value) => value !== null && value !== undefined)).toBe(
+      true,
+    )
+    expect(letter.headers).not.toHaveProperty('traceparent')
+    expect(bytes(letter.headers?.id).toString()).toBe('6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c0d')
+  })
+})

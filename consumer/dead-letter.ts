@@ -24,7 +24,11 @@ export function deadLetterMessage(
   at = new Date(),
 ): Message {
   // The bytes as they arrived when we have them: decoding as text would replace what is not UTF-8.
-  const original: IHeaders = { ...message.raw?.headers }
+  // A header whose value is null (Debezium writes the outbox's null trace_context as one) is left
+  // out: kafkajs cannot send a null header, and the dead letter would never be published.
+  const original: IHeaders = Object.fromEntries(
+    Object.entries(message.raw?.headers ?? {}).filter(([, value]) => value !== null && value !== undefined),
+  )
   if (!message.raw)
     for (const [name, value] of Object.entries(message.headers))
       if (value !== undefined) original[name] = value

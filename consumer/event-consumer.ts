@@ -7,10 +7,11 @@ import {
 } from '../lib/dead-letter-topic.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import type { Logger } from '../lib/logger.ts'
-import { applyBatch, applyEvent } from './apply-event.ts'
+import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
 import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
+import { orderSide } from './handlers.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { RetryPolicy } from './process-message.ts'
 
@@ -41,6 +42,10 @@ export interface EventConsumerOptions {
   metrics?: ConsumerMetrics
   /** How `<namespace>-dlq` is created at start if it does not exist yet; the defaults when not given. */
   deadLetterTopic?: DeadLetterTopicSettings
+  /** What it applies and where it records it; the order service's consumer when not given. */
+  app?: InboxApp
+  /** The topics to read; every `<namespace>.*` topic when not given. */
+  topics?: string[]
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
   onFatal?: (error: Error) => void
 }
@@ -79,12 +84,19 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const fail = (error: Error) => {
     if (lifecycle.move('failed')) options.onFatal?.(error)
   }
+  const app = options.app ?? orderSide
+  // A refused transition is the state machine working (a late or repeated shipment event): it is
+  // logged and counted, and the record is done, never dead-lettered.
+  const onRefused: OnRefused = (r) => {
+    options.metrics?.refusedTransitions.inc({ event_type: r.eventType, from: r.from })
+    log.warn(r, 'order status change refused: the order is no longer placed')
+  }
   const rule: BatchRule = {
     batchSize: options.batchSize ?? 500,
     retry: options.retry,
     deadLetterTopic: dlq,
-    applyBatch: (records) => applyBatch(db, records),
-    applyEvent: (record) => applyEvent(db, record),
+    applyBatch: (records) => applyBatch(db, records, app, onRefused),
+    applyEvent: (record) => applyEvent(db, record, app, onRefused),
     publishDeadLetter: (message) => publishDeadLetter(producer, dlq, message),
     hasFailed: () => lifecycle.state === 'failed',
     onFatal: fail,
@@ -132,7 +144,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     await producer.connect()
     await consumer.connect()
     await consumer.subscribe({
-      topics: [new RegExp(`^${escapeRegExp(options.namespace)}\\.`)],
+      topics: options.topics ?? [new RegExp(`^${escapeRegExp(options.namespace)}\\.`)],
       fromBeginning: true,
     })
     consumer.on(consumer.events.GROUP_JOIN, () => {

@@ -34,6 +34,12 @@ export function createConsumerMetrics() {
       labelNames: ['error_code'] as const,
       registers: [registry],
     }),
+    refusedTransitions: new Counter({
+      name: 'consumer_refused_transitions_total',
+      help: 'Shipment events the order state machine refused (late or conflicting), by event type and the status found',
+      labelNames: ['event_type', 'from'] as const,
+      registers: [registry],
+    }),
     processing: new Histogram({
       name: 'consumer_processing_seconds',
       help: 'Time to process one record, retries included',

@@ -14,8 +14,10 @@ import {
 
 /**
  * The one schema of the project. The API owns `books`, `orders`, `outbox` and
- * `idempotency_keys`; the consumer owns `consumed_events` and `catalogue`, which it builds from
- * events alone. Money is integer cents so totals never pick up float error.
+ * `idempotency_keys` (its consumer moves orders on from shipment events); the consumer owns
+ * `consumed_events` and `catalogue`, which it builds from events alone; the fulfilment service
+ * owns `shipments`, `fulfilment_inbox` and `fulfilment_outbox` (see fulfilment/). Money is
+ * integer cents so totals never pick up float error.
  */
 
 export const books = pgTable(
@@ -30,10 +32,16 @@ export const books = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
     /** Books are removed, not deleted: orders keep pointing at them. */
     removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * The most copies of this book the warehouse packs into one shipment; null: no limit. An
+     * order placed above it is cancelled by fulfilment (the saga's failing path, on purpose).
+     */
+    warehouseCapacity: integer('warehouse_capacity'),
   },
   (t) => [
     check('books_price_positive', sql`${t.priceCents} > 0`),
     check('books_stock_non_negative', sql`${t.stock} >= 0`),
+    check('books_warehouse_capacity_non_negative', sql`${t.warehouseCapacity} >= 0`),
   ],
 )
 
@@ -51,11 +59,22 @@ export const orders = pgTable(
      * number, exact while below 2^53 cents (about 90 trillion in main units).
      */
     totalCents: bigint('total_cents', { mode: 'number' }).notNull(),
-    status: text('status', { enum: ['placed'] }).notNull(),
+    /** placed → fulfilled or placed → cancelled, never back (see api/use-cases/order-status.ts). */
+    status: text('status', { enum: ['placed', 'fulfilled', 'cancelled'] }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The book's warehouse capacity when the order was placed: the input of fulfilment's rule. */
+    warehouseCapacity: integer('warehouse_capacity'),
+    fulfilledAt: timestamp('fulfilled_at', { withTimezone: true, mode: 'date' }),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true, mode: 'date' }),
+    /** Why fulfilment could not ship it (the ShipmentFailed event's reason). */
+    cancelReason: text('cancel_reason'),
   },
   (t) => [
     check('orders_quantity_positive', sql`${t.quantity} > 0`),
+    check(
+      'orders_status_times',
+      sql`(${t.status} = 'fulfilled') = (${t.fulfilledAt} is not null) and (${t.status} = 'cancelled') = (${t.cancelledAt} is not null)`,
+    ),
     index('orders_book_id_idx').on(t.bookId),
   ],
 )
@@ -138,4 +157,48 @@ export const catalogue = pgTable('catalogue', {
   revenueCents: bigint('revenue_cents', { mode: 'number' }).notNull().default(0),
   removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+/*
+ * The fulfilment service's tables. It shares the database in the local stack only; it reads and
+ * writes nothing else, and nothing else touches these (see the README on splitting it out).
+ */
+
+/** One shipment per order (its id is the order's): the unique key makes a decision once. */
+export const shipments = pgTable(
+  'shipments',
+  {
+    orderId: uuid('order_id').primaryKey(),
+    bookId: uuid('book_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    status: text('status', { enum: ['dispatched', 'failed'] }).notNull(),
+    reason: text('reason'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [check('shipments_reason', sql`(${t.status} = 'failed') = (${t.reason} is not null)`)],
+)
+
+/** Fulfilment's inbox: the same columns as the consumer's, so one runtime serves both. */
+export const fulfilmentInbox = pgTable('fulfilment_inbox', {
+  eventId: uuid('event_id').primaryKey(),
+  eventType: text('event_type').notNull(),
+  topic: text('topic').notNull(),
+  partition: integer('partition').notNull(),
+  kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
+  consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' })
+    .notNull()
+    .default(sql`clock_timestamp()`),
+  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }),
+  redeliveries: integer('redeliveries').notNull().default(0),
+})
+
+/** Fulfilment's own outbox, read by the same connector as `outbox` (same columns, same router). */
+export const fulfilmentOutbox = pgTable('fulfilment_outbox', {
+  id: uuid('id').primaryKey(),
+  aggregateType: text('aggregate_type').notNull(),
+  aggregateId: text('aggregate_id').notNull(),
+  eventType: text('event_type').notNull(),
+  payload: jsonb('payload').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: false, precision: 6, mode: 'string' }).notNull(),
+  traceContext: text('trace_context'),
 })

@@ -10,6 +10,8 @@ export interface DoctorTargets {
   publication: string
   namespace: string
   consumerGroup: string
+  /** The fulfilment service's group, whose lag over the order topic is checked too; none: not checked. */
+  fulfilmentGroup?: string
   /** Retained WAL above this is a failure (the slot is on its way to max_slot_wal_keep_size). */
   maxSlotRetainedBytes: number
   /** Unconsumed records above this are a failure. */

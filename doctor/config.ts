@@ -6,6 +6,8 @@ import type { DoctorTargets } from './check.ts'
 const doctorEnv = z.object({
   DATABASE_ADMIN_URL: postgresUrl.optional(),
   CONSUMER_GROUP: consumerGroup,
+  /** The fulfilment service's group; empty: fulfilment is not part of this pipeline, not checked. */
+  FULFILMENT_GROUP: z.union([z.literal(''), consumerGroup]).default('outbox-cdc-fulfilment'),
   DOCTOR_MAX_SLOT_RETAINED_BYTES: z.coerce
     .number()
     .int()
@@ -41,6 +43,7 @@ export function loadDoctorSetup(env: Record<string, string | undefined>): Doctor
       publication: connector.CONNECTOR_PUBLICATION,
       namespace: connector.TOPIC_NAMESPACE,
       consumerGroup: own.CONSUMER_GROUP,
+      ...(own.FULFILMENT_GROUP ? { fulfilmentGroup: own.FULFILMENT_GROUP } : {}),
       maxSlotRetainedBytes: own.DOCTOR_MAX_SLOT_RETAINED_BYTES,
       maxConsumerLag: own.DOCTOR_MAX_CONSUMER_LAG,
       staleAfterS: own.DOCTOR_STALE_AFTER_S,

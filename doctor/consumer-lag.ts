@@ -3,15 +3,25 @@ import type { DoctorTargets } from './check.ts'
 import { type Finding, finding } from './finding.ts'
 
 /**
- * The consumer group's lag over `topics`: a failure when records wait and nobody is in the group,
- * or when the lag is above `maxConsumerLag`. A partition never committed counts from its start.
+ * A consumer group's lag over `topics` (the order service's consumer by default): a failure when
+ * records wait and nobody is in the group, or when the lag is above `maxConsumerLag`. A partition
+ * never committed counts from its start. `check` names the finding.
  */
-export async function consumerLagFinding(admin: Admin, topics: string[], t: DoctorTargets): Promise<Finding> {
+export async function consumerLagFinding(
+  admin: Admin,
+  topics: string[],
+  t: DoctorTargets,
+  who: { group: string; check: string; start: string } = {
+    group: t.consumerGroup,
+    check: 'consumer.group',
+    start: 'start the consumer (npm run consumer, or npm start)',
+  },
+): Promise<Finding> {
   const lags: { topic: string; partition: number; lag: number }[] = []
   for (const topic of topics) {
     const [ends, committed] = await Promise.all([
       admin.fetchTopicOffsets(topic),
-      admin.fetchOffsets({ groupId: t.consumerGroup, topics: [topic] }),
+      admin.fetchOffsets({ groupId: who.group, topics: [topic] }),
     ])
     const at = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [])
     for (const end of ends) {
@@ -20,24 +30,18 @@ export async function consumerLagFinding(admin: Admin, topics: string[], t: Doct
     }
   }
   const total = lags.reduce((sum, l) => sum + l.lag, 0)
-  const [group] = (await admin.describeGroups([t.consumerGroup])).groups
+  const [group] = (await admin.describeGroups([who.group])).groups
   const members = group?.members.length ?? 0
-  const detail = `group ${t.consumerGroup}: ${members} member(s), lag ${total} (${lags.map((l) => `${l.topic}[${l.partition}]=${l.lag}`).join(' ')})`
+  const detail = `group ${who.group}: ${members} member(s), lag ${total} (${lags.map((l) => `${l.topic}[${l.partition}]=${l.lag}`).join(' ')})`
   if (members === 0 && total > 0)
-    return finding(
-      'consumer.group',
-      'fail',
-      `${detail}: nobody is consuming`,
-      'start the consumer (npm run consumer, or npm start)',
-      lags,
-    )
+    return finding(who.check, 'fail', `${detail}: nobody is consuming`, who.start, lags)
   if (total > t.maxConsumerLag)
     return finding(
-      'consumer.group',
+      who.check,
       'fail',
       `${detail}: above ${t.maxConsumerLag}`,
       'the consumer is falling behind: add members (same CONSUMER_GROUP) or look at its retries',
       lags,
     )
-  return finding('consumer.group', 'ok', detail, undefined, lags)
+  return finding(who.check, 'ok', detail, undefined, lags)
 }

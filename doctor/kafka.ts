@@ -32,7 +32,19 @@ export const kafkaCheck: DoctorCheck = {
         meta.topics.map((m) => `${m.name} (${m.partitions.length} partitions)`).join(', '),
       )
       const lag = await consumerLagFinding(admin, topics, t)
-      return [listed, lag, await deadLettersFinding(admin, all, t.namespace, redriveGroupOf(t.consumerGroup))]
+      const orderTopic = `${t.namespace}.order`
+      const fulfilment =
+        t.fulfilmentGroup && topics.includes(orderTopic)
+          ? [
+              await consumerLagFinding(admin, [orderTopic], t, {
+                group: t.fulfilmentGroup,
+                check: 'fulfilment.group',
+                start: 'start fulfilment (npm run fulfilment, or npm start)',
+              }),
+            ]
+          : []
+      const dead = await deadLettersFinding(admin, all, t.namespace, redriveGroupOf(t.consumerGroup))
+      return [listed, lag, ...fulfilment, dead]
     } finally {
       await admin.disconnect()
     }

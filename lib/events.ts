@@ -18,7 +18,7 @@ export const topicFor = (aggregateType: AggregateType, namespace = defaultTopicN
  */
 export const deadLetterTopic = (namespace: string) => `${namespace}-dlq`
 
-export const aggregateTypes = ['book', 'order'] as const
+export const aggregateTypes = ['book', 'order', 'shipment'] as const
 export type AggregateType = (typeof aggregateTypes)[number]
 
 const isoTimestamp = z.iso.datetime({ offset: true })
@@ -33,6 +33,8 @@ export const bookSchema = z.object({
   createdAt: isoTimestamp,
   updatedAt: isoTimestamp,
   removedAt: isoTimestamp.nullable(),
+  /** Most copies per shipment (fulfilment cancels an order above it); null: no limit. Absent in events from before it existed. */
+  warehouseCapacity: z.number().int().nullable().optional(),
 })
 export type Book = z.infer<typeof bookSchema>
 
@@ -42,16 +44,50 @@ export const orderSchema = z.object({
   bookId: z.uuid(),
   quantity: z.number().int(),
   total: z.number(),
-  status: z.literal('placed'),
+  /** placed → fulfilled or placed → cancelled; never back. */
+  status: z.enum(['placed', 'fulfilled', 'cancelled']),
   createdAt: isoTimestamp,
+  /**
+   * The book's warehouse capacity when the order was placed: fulfilment decides from the event
+   * alone, the same way on every redelivery. Absent in events from before it existed (no limit).
+   */
+  warehouseCapacity: z.number().int().nullable().optional(),
+  fulfilledAt: isoTimestamp.nullable().optional(),
+  cancelledAt: isoTimestamp.nullable().optional(),
+  cancelReason: z.string().nullable().optional(),
 })
 export type Order = z.infer<typeof orderSchema>
+
+/** Fulfilment's answer to one order: one shipment per order, keyed by the order's id. */
+export const shipmentSchema = z.object({
+  orderId: z.uuid(),
+  bookId: z.uuid(),
+  quantity: z.number().int(),
+  status: z.enum(['dispatched', 'failed']),
+  /** Why it could not be shipped; null when dispatched. */
+  reason: z.string().nullable(),
+  createdAt: isoTimestamp,
+})
+export type Shipment = z.infer<typeof shipmentSchema>
 
 /** Each event type with its aggregate and its payload schema: the catalogue consumers dispatch on. */
 export const eventCatalogue = {
   BookAdded: { aggregateType: 'book', payload: bookSchema },
   BookRemoved: { aggregateType: 'book', payload: bookSchema.extend({ removedAt: isoTimestamp }) },
-  OrderPlaced: { aggregateType: 'order', payload: orderSchema },
+  OrderPlaced: { aggregateType: 'order', payload: orderSchema.extend({ status: z.literal('placed') }) },
+  /** The compensation: the stock is back and the order will never ship. */
+  OrderCancelled: {
+    aggregateType: 'order',
+    payload: orderSchema.extend({ status: z.literal('cancelled'), cancelledAt: isoTimestamp }),
+  },
+  ShipmentDispatched: {
+    aggregateType: 'shipment',
+    payload: shipmentSchema.extend({ status: z.literal('dispatched'), reason: z.null() }),
+  },
+  ShipmentFailed: {
+    aggregateType: 'shipment',
+    payload: shipmentSchema.extend({ status: z.literal('failed'), reason: z.string() }),
+  },
 } as const satisfies Record<string, { aggregateType: AggregateType; payload: z.ZodType }>
 
 export type EventType = keyof typeof eventCatalogue
@@ -84,7 +120,14 @@ function event<T extends EventType>(
 
 export const bookAdded = (book: Book) => event('BookAdded', book.id, book)
 export const bookRemoved = (book: Book & { removedAt: string }) => event('BookRemoved', book.id, book)
-export const orderPlaced = (order: Order) => event('OrderPlaced', order.id, order)
+export const orderPlaced = (order: Order & { status: 'placed' }) => event('OrderPlaced', order.id, order)
+export const orderCancelled = (order: Order & { status: 'cancelled'; cancelledAt: string }) =>
+  event('OrderCancelled', order.id, order)
+/** A shipment's events are keyed by its order: one partition sees an order's whole saga. */
+export const shipmentDispatched = (shipment: Shipment & { status: 'dispatched'; reason: null }) =>
+  event('ShipmentDispatched', shipment.orderId, shipment)
+export const shipmentFailed = (shipment: Shipment & { status: 'failed'; reason: string }) =>
+  event('ShipmentFailed', shipment.orderId, shipment)
 
 /** Money crosses the API and events in main units and is stored in cents. */
 export const toCents = (amount: number) => Math.round(amount * 100)

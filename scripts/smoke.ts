@@ -24,8 +24,10 @@ class SmokeFailure extends CodedError<'SMOKE_FAILED'> {
 }
 
 /**
- * `npm run smoke`: against a running pipeline (npm start), posts a book and an order and waits
- * until the consumer has applied both, printing each step, or what failed and where to look.
+ * `npm run smoke`: against a running pipeline (npm start), posts a book and an order and follows
+ * them until the consumer has applied both and fulfilment has answered (the order fulfilled),
+ * then an order above the book's warehouse capacity until it is cancelled and its copy is back
+ * in stock, printing each step, or what failed and where to look.
  */
 runCli(async () => {
   const env = parseEnv(smokeEnv, withLocalStackDefaults(), 'smoke')
@@ -34,7 +36,7 @@ runCli(async () => {
   const fail = (what: string, hint: string): never => {
     throw new SmokeFailure(`${what}\n  Where to look: ${hint}`)
   }
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const call = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
     const response = await request(`${api}${path}`, {
       method,
       headers: { 'content-type': 'application/json' },
@@ -76,30 +78,76 @@ runCli(async () => {
   ok(`POST /orders → 201, order ${order.json.id}`)
 
   const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} })
-  try {
-    const started = performance.now()
-    const deadline = Date.now() + env.SMOKE_TIMEOUT_S * 1000
-    let seen = { added: false, placed: false }
-    while (Date.now() < deadline && !(seen.added && seen.placed)) {
-      const [row] = await sql<{ title: string | null; units_sold: number }[]>`
+  const started = performance.now()
+  const deadline = Date.now() + env.SMOKE_TIMEOUT_S * 1000
+  /** Polls `check` until it holds, then prints `what` with the time since the first write. */
+  const waitFor = async (what: string, check: () => Promise<boolean>, hint: string) => {
+    while (!(await check())) {
+      if (Date.now() > deadline) fail(`${what}: not within ${env.SMOKE_TIMEOUT_S} s`, hint)
+      await delay(100)
+    }
+    ok(`${what} (${Math.round(performance.now() - started)} ms)`)
+  }
+  const catalogue = async () =>
+    (
+      await sql<{ title: string | null; units_sold: number }[]>`
         select title, units_sold from catalogue where book_id = ${String(book.json.id)}`
-      const next = { added: Boolean(row?.title), placed: (row?.units_sold ?? 0) >= 2 }
-      if (next.added && !seen.added)
-        ok(`BookAdded applied by the consumer (${Math.round(performance.now() - started)} ms)`)
-      if (next.placed && !seen.placed)
-        ok(`OrderPlaced applied by the consumer (${Math.round(performance.now() - started)} ms)`)
-      seen = next
-      if (!(seen.added && seen.placed)) await delay(100)
-    }
-    if (!seen.added || !seen.placed) {
-      fail(
-        `the consumer did not apply ${seen.added ? 'OrderPlaced' : 'BookAdded'} within ${env.SMOKE_TIMEOUT_S} s`,
-        '`npm run connector:status`, the [consumer] lines of `npm start`, .stack/connect/connect.log',
-      )
-    }
+    )[0]
+  const statusOf = async (id: unknown) => (await call('GET', `/orders/${id}`)).json.status
+  const consumerHint =
+    '`npm run connector:status`, the [consumer] lines of `npm start`, .stack/connect/connect.log'
+  const fulfilmentHint = 'the [fulfilment] and [consumer] lines of `npm start`, `npm run doctor`'
+  try {
+    await waitFor(
+      'BookAdded applied by the consumer',
+      async () => Boolean((await catalogue())?.title),
+      consumerHint,
+    )
+    await waitFor(
+      'OrderPlaced applied by the consumer',
+      async () => ((await catalogue())?.units_sold ?? 0) >= 2,
+      consumerHint,
+    )
+    await waitFor(
+      `order ${order.json.id} fulfilled (OrderPlaced → fulfilment → ShipmentDispatched → order service)`,
+      async () => (await statusOf(order.json.id)) === 'fulfilled',
+      fulfilmentHint,
+    )
+
+    // The failing path on purpose: a warehouse that packs no copy of this book.
+    const capacity = await call('PUT', `/books/${book.json.id}/warehouse-capacity`, { capacity: 0 })
+    if (capacity.status !== 200) fail(`PUT warehouse-capacity answered ${capacity.status}`, 'the [api] lines')
+    const doomed = await call('POST', '/orders', {
+      customerId: crypto.randomUUID(),
+      bookId: book.json.id,
+      quantity: 1,
+    })
+    if (doomed.status !== 201)
+      fail(`POST /orders answered ${doomed.status}: ${JSON.stringify(doomed.json)}`, 'the [api] lines')
+    ok(`POST /orders → 201, order ${doomed.json.id} above the warehouse capacity`)
+    await waitFor(
+      `order ${doomed.json.id} cancelled (ShipmentFailed → stock returned, OrderCancelled)`,
+      async () => (await statusOf(doomed.json.id)) === 'cancelled',
+      fulfilmentHint,
+    )
+    const stock = (await call('GET', `/books/${book.json.id}`)).json.stock
+    if (stock !== 1) fail(`the book's stock is ${stock}, not 3 - 2 (fulfilled) = 1`, fulfilmentHint)
+    ok('the cancelled copy is back in stock (3 - 2 fulfilled = 1)')
+    // OrderCancelled follows OrderPlaced on the order's partition: once one applied since the
+    // cancellation, both of this order's are in the read model.
+    const cancelledAt = new Date(String((await call('GET', `/orders/${doomed.json.id}`)).json.cancelledAt))
+    await waitFor(
+      'OrderCancelled applied: units sold net of the cancellation',
+      async () => {
+        const [applied] = await sql<{ n: number }[]>`
+          select count(*)::int as n from consumed_events where event_type = 'OrderCancelled' and consumed_at >= ${cancelledAt}`
+        return (applied?.n ?? 0) > 0 && (await catalogue())?.units_sold === 2
+      },
+      consumerHint,
+    )
   } finally {
     await sql.end()
   }
-  ok('a book and an order travelled Postgres → Debezium → Kafka → consumer')
+  ok('a book and two orders travelled Postgres → Debezium → Kafka → consumer and fulfilment, and back')
   return 0
 })

@@ -50,7 +50,12 @@ runCli(async () => {
   const consoleConfig = loadConsoleConfig(childEnv)
   // Generated into the stack's secrets on first start (the console reads the same file).
   const consoleToken = consoleConfig.CONSOLE_TOKEN ?? ensureSecret(stackConfig.secretsDir, consoleTokenSecret)
-  const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts', console: 'console/main.ts' } as const
+  const entries = {
+    api: 'api/server.ts',
+    consumer: 'consumer/main.ts',
+    fulfilment: 'fulfilment/main.ts',
+    console: 'console/main.ts',
+  } as const
   // The supervisor the services expect: the consumer exits 1 on purpose when it cannot go on
   // (uncommitted, to resume after a restart). A service that keeps dying is given up on.
   const maxRestarts = 5
@@ -76,7 +81,7 @@ runCli(async () => {
   const stopAll = async (code: number) => {
     if (stopping) return
     stopping = true
-    console.log('\nStopping the API, the consumer and the console …')
+    console.log('\nStopping the API, the consumer, fulfilment and the console …')
     await services.stop('SIGTERM')
     // Every node and worker it started, not only the first of each.
     const startedHere = (Object.keys(outcomes) as ComponentName[]).filter(

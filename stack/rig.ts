@@ -44,6 +44,11 @@ export interface RigOptions {
   connectWorkers?: number
   /** Exactly-once source delivery on the workers and the connector (CONNECTOR_EXACTLY_ONCE). */
   exactlyOnce?: boolean
+  /**
+   * Runs the fulfilment service too, so every order goes on to fulfilled or cancelled (the saga).
+   * Off by default: the throughput phases and the failover suite measure the order side alone.
+   */
+  fulfilment?: boolean
 }
 
 export async function startRig(options: RigOptions) {
@@ -118,7 +123,7 @@ async function wire(
     onExit: (name, { code, signal, delayMs }) =>
       say(`${name} exited (${signal ?? code}); restarting it in ${delayMs} ms`),
   })
-  const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts' }
+  const entries = { api: 'api/server.ts', consumer: 'consumer/main.ts', fulfilment: 'fulfilment/main.ts' }
   const run = (name: string, entry: string, env: Record<string, string> = {}) =>
     services.start(name, {
       args: tsxArgs(join(repoRoot, entry)),
@@ -127,7 +132,10 @@ async function wire(
   const consumerNames = Array.from({ length: options.consumers }, (_, i) => `consumer-${i + 1}`)
   run('api', entries.api)
   for (const name of consumerNames) run(name, entries.consumer)
-  say(`service logs: ${stackDir}/{api,${consumerNames.join(',')}}.log`)
+  if (options.fulfilment) run('fulfilment', entries.fulfilment, { FULFILMENT_HEALTH_PORT: '0' })
+  say(
+    `service logs: ${stackDir}/{api,${consumerNames.join(',')}${options.fulfilment ? ',fulfilment' : ''}}.log`,
+  )
 
   const sql = postgres(info.postgres.url, { max: 2, onnotice: () => {} })
   /** A client for the first Connect worker still running: any worker takes any request. */

@@ -16,7 +16,23 @@ export function toBook(row: BookRow): Book {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     removedAt: row.removedAt?.toISOString() ?? null,
+    warehouseCapacity: row.warehouseCapacity,
   }
+}
+
+/** Sets the most copies per shipment (null: no limit); undefined when the book is missing or removed. */
+export async function setWarehouseCapacity(
+  tx: DbOrTx,
+  id: string,
+  capacity: number | null,
+  at: Date,
+): Promise<BookRow | undefined> {
+  const [row] = await tx
+    .update(books)
+    .set({ warehouseCapacity: capacity, updatedAt: at })
+    .where(and(eq(books.id, id), isNull(books.removedAt)))
+    .returning()
+  return row
 }
 
 /** A new book is on sale: it has no `removedAt`. */

@@ -14,10 +14,17 @@ export function toOrder(row: OrderRow): Order {
     total: fromCents(row.totalCents),
     status: row.status,
     createdAt: row.createdAt.toISOString(),
+    warehouseCapacity: row.warehouseCapacity,
+    fulfilledAt: row.fulfilledAt?.toISOString() ?? null,
+    cancelledAt: row.cancelledAt?.toISOString() ?? null,
+    cancelReason: row.cancelReason,
   }
 }
 
-export async function insertOrder(tx: DbOrTx, row: typeof orders.$inferInsert): Promise<OrderRow> {
+export async function insertOrder(
+  tx: DbOrTx,
+  row: typeof orders.$inferInsert & { warehouseCapacity: number | null },
+): Promise<OrderRow> {
   const [inserted] = await tx
     .insert(orders)
     .values({
@@ -28,6 +35,7 @@ export async function insertOrder(tx: DbOrTx, row: typeof orders.$inferInsert): 
       totalCents: sql.placeholder('totalCents'),
       status: sql.placeholder('status'),
       createdAt: sql.placeholder('createdAt'),
+      warehouseCapacity: sql.placeholder('warehouseCapacity'),
     })
     .returning()
     .prepare('insert_order')

@@ -6,6 +6,7 @@ import { type ApiMetrics, countEvents } from '../metrics.ts'
 import { findBook, listBooks, toBook } from '../repositories/books.ts'
 import { addBook } from '../use-cases/add-book.ts'
 import { removeBook } from '../use-cases/remove-book.ts'
+import { setWarehouseCapacity } from '../use-cases/set-warehouse-capacity.ts'
 import {
   addBookBody,
   bodyErrors,
@@ -14,6 +15,7 @@ import {
   idParams,
   listQuery,
   traceContextOf,
+  warehouseCapacityBody,
   writeContextOf,
   writeHeaders,
 } from './schemas.ts'
@@ -67,6 +69,19 @@ export const bookRoutes: FastifyPluginAsyncZod<{
       if (!row || row.removedAt) throw new ApiError('NOT_FOUND', `No book with id ${request.params.id}.`)
       return toBook(row)
     },
+  )
+
+  app.put(
+    '/books/:id/warehouse-capacity',
+    {
+      schema: {
+        summary: 'Set the most copies per shipment (orders above it are cancelled by fulfilment)',
+        params: idParams,
+        body: warehouseCapacityBody,
+        response: { 200: bookSchema, 400: errorBody, 404: errorBody, ...bodyErrors },
+      },
+    },
+    async (request) => setWarehouseCapacity(db, request.params.id, request.body.capacity),
   )
 
   app.delete(

@@ -39,6 +39,18 @@ export const addBookBody = z.strictObject({
   stock: z.number().int().min(0).max(1_000_000),
 })
 
+export const warehouseCapacityBody = z.strictObject({
+  capacity: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .nullable()
+    .describe(
+      'Most copies of this book per shipment; an order above it is cancelled by fulfilment. null: no limit.',
+    ),
+})
+
 export const placeOrderBody = z.strictObject({
   customerId: z.uuid(),
   bookId: z.uuid(),

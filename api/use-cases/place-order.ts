@@ -42,9 +42,11 @@ export async function placeOrder(
         totalCents: book.priceCents * input.quantity,
         status: 'placed',
         createdAt: now,
+        // Fulfilment's rule decides from the event alone: the capacity travels with the order.
+        warehouseCapacity: book.warehouseCapacity,
       })
       const order = toOrder(row)
-      const event = orderPlaced(order)
+      const event = orderPlaced({ ...order, status: 'placed' })
       await appendOutboxEvent(tx, event, context.traceContext)
       return { statusCode: 201, body: order, events: [event] }
     },

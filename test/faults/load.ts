@@ -15,6 +15,9 @@ export interface LoadResult {
   retries: number
 }
 
+/** Every book the load adds starts with this many copies. */
+export const loadBookStock = 1_000_000
+
 /** A seeded generator, so a failing run can be repeated with FAULT_SEED. */
 export function seededRandom(seed: number) {
   let state = seed >>> 0
@@ -38,6 +41,11 @@ export async function writeLoad(
     random: () => number
     ratePerS?: number
     onProgress?: (done: number) => void
+    /**
+     * Every this-many-th book gets a warehouse capacity of 2 copies per shipment, so its orders
+     * of 3 are cancelled by fulfilment (the saga's compensating path); none when not given.
+     */
+    capacityEvery?: number
   },
 ): Promise<LoadResult> {
   const agent = new Agent({ connections: options.concurrency, headersTimeout: 15_000, bodyTimeout: 15_000 })
@@ -46,12 +54,13 @@ export async function writeLoad(
   const send = async (
     path: string,
     body: unknown,
+    method: 'POST' | 'PUT' = 'POST',
   ): Promise<{ status: number; json: { id?: string } } | undefined> => {
     const key = crypto.randomUUID()
     for (let attempt = 0; attempt < 300; attempt += 1) {
       try {
         const response = await request(`${apiUrl}${path}`, {
-          method: 'POST',
+          method,
           dispatcher: agent,
           headers: { 'content-type': 'application/json', 'idempotency-key': key },
           body: JSON.stringify(body),
@@ -72,9 +81,12 @@ export async function writeLoad(
       title: `Load ${bookIds.length}`,
       author: 'Rig',
       price: 9.99,
-      stock: 1_000_000,
+      stock: loadBookStock,
     })
     if (answer?.status === 201 && answer.json.id) {
+      // Before the book is offered to the order writers, so all its orders see the capacity.
+      if (options.capacityEvery && bookIds.length % options.capacityEvery === 0)
+        await send(`/books/${answer.json.id}/warehouse-capacity`, { capacity: 2 }, 'PUT')
       bookIds.push(answer.json.id)
       result.ok += 1
     }
@@ -129,10 +141,10 @@ export interface Tally {
 
 export async function tally(sql: postgres.Sql): Promise<Tally> {
   const [row] = await sql<Tally[]>`
-    with sold as (select book_id, sum(quantity)::int as q from orders group by book_id)
+    with sold as (select book_id, sum(quantity)::int as q from orders where status <> 'cancelled' group by book_id)
     select
       (select count(*)::int from books) + (select count(*)::int from orders) as committed,
-      (select count(*)::int from consumed_events) as applied,
+      (select count(*)::int from consumed_events where event_type in ('BookAdded', 'OrderPlaced')) as applied,
       (select coalesce(sum(redeliveries), 0)::int from consumed_events) as "duplicatesSkipped",
       (select count(*)::int from books b left join catalogue c on c.book_id = b.id left join sold s on s.book_id = b.id
         where c.title is null or coalesce(c.units_sold, 0) <> coalesce(s.q, 0)) as "mismatchedBooks",

@@ -2,6 +2,7 @@ import { expect } from 'vitest'
 import type { Rig } from '../../stack/rig.ts'
 import { waitNoLag } from './consumer-kill.ts'
 import { tally, waitConverged, writeLoad } from './load.ts'
+import { waitSettled } from './saga-audit.ts'
 import type { FaultRow } from './table.ts'
 import { auditEvents } from './verify.ts'
 
@@ -30,6 +31,12 @@ export function scenarioRunner(suite: {
   rows: FaultRow[]
   group: string
   eventTopics: string[]
+  /**
+   * With the fulfilment service running: every order must end fulfilled or cancelled, with the
+   * stock and the read model to match (see saga-audit.ts). Some books get a warehouse capacity so
+   * both outcomes happen.
+   */
+  saga?: { initialStock: number; fulfilmentGroup: string; orderTopic: string }
 }) {
   let kafkaDuplicatesBefore = 0
   return async function scenario(
@@ -50,6 +57,7 @@ export function scenarioRunner(suite: {
     const load = await writeLoad(rig.apiUrl, count, {
       concurrency: 8,
       random,
+      ...(suite.saga ? { capacityEvery: 3 } : {}),
       ...(options.spreadOverMs ? { ratePerS: count / (options.spreadOverMs / 1000) } : {}),
       onProgress: (done) => {
         if (injected || done < trigger) return
@@ -61,6 +69,14 @@ export function scenarioRunner(suite: {
     expect(load.gaveUp, 'writes whose outcome is unknown').toBe(0)
     await waitConverged(rig.sql, 300_000)
     await waitNoLag(rig.kafka, group, eventTopics, 120_000)
+    const saga = suite.saga
+      ? await (async (s) => {
+          await waitNoLag(rig.kafka, s.fulfilmentGroup, [s.orderTopic], 120_000)
+          return waitSettled(rig.sql, s.initialStock, 300_000)
+        })(suite.saga)
+      : undefined
+    // The saga's own events reach the order side after it converged on the writes: wait for both.
+    if (saga) await waitNoLag(rig.kafka, group, eventTopics, 120_000)
     const after = await tally(rig.sql)
     const audit = await auditEvents(rig.sql, rig.kafka, rig.connectorEnv.TOPIC_NAMESPACE, load.refused)
     const [timing] = await rig.sql<{ maxMs: number; recoveryMs: number | null }[]>`
@@ -89,6 +105,14 @@ export function scenarioRunner(suite: {
       maxDelayMs: Math.round(timing?.maxMs ?? 0),
       deliveringAgainS: Math.round((timing?.recoveryMs ?? 0) / 100) / 10,
       ...extra,
+      ...(saga
+        ? {
+            fulfilled: saga.fulfilled,
+            cancelled: saga.cancelled,
+            stuck: saga.stuck,
+            sagaWrong: saga.statusWrong + saga.stockWrong + saga.unitsWrong,
+          }
+        : {}),
       recordsInKafka: audit.recordsRead,
       wrongById: wrong.length,
       seconds: Math.round((performance.now() - started) / 1000),
@@ -101,6 +125,21 @@ export function scenarioRunner(suite: {
     expect(row.doubleApplied, 'copies counted twice in the read model').toBe(0)
     expect(after.mismatchedBooks).toBe(0)
     expect(load.rejected).toBeGreaterThan(0)
+    if (saga) {
+      expect(saga, 'every order fulfilled or cancelled, its stock and units to match').toMatchObject({
+        stuck: 0,
+        statusWrong: 0,
+        stockWrong: 0,
+        unitsWrong: 0,
+        shipments: saga.orders,
+        shipmentEventsApplied: saga.orders,
+        cancellationsApplied: saga.cancelled,
+        fulfilmentInbox: saga.orders + saga.cancelled,
+      })
+      expect(saga.fulfilled + saga.cancelled).toBe(saga.orders)
+      expect(saga.cancelled, 'both outcomes happened').toBeGreaterThan(0)
+      expect(saga.fulfilled, 'both outcomes happened').toBeGreaterThan(0)
+    }
     expect(audit, 'every committed row has one event, applied; nothing else applied').toMatchObject({
       missingInKafka: [],
       publishedTwice: [],

@@ -28,6 +28,11 @@ export interface FaultRow {
   exactlyOnce?: boolean
   /** Consumer kills only: applied-but-uncommitted records the killed members held. */
   uncommittedAtKill?: number
+  /** Saga only: orders fulfilled, cancelled, still placed, and books or orders the saga audit found wrong. */
+  fulfilled?: number
+  cancelled?: number
+  stuck?: number
+  sagaWrong?: number
   /** Records the audit read from Kafka (duplicates included), and what it found wrong by id. */
   recordsInKafka: number
   wrongById: number

@@ -97,9 +97,17 @@ export async function auditEvents(
 ): Promise<EventAudit> {
   const { events, recordsRead } = await readEvents(kafka, namespace)
   const byAggregate = new Map<string, string[]>()
+  // The saga's events (with fulfilment running), by the order they answer: one shipment event and
+  // at most one OrderCancelled each.
+  const sagaByOrder = new Map<string, { shipment: string[]; cancelled: string[] }>()
   for (const [id, event] of events) {
-    if (event.eventType !== 'BookAdded' && event.eventType !== 'OrderPlaced') continue
-    byAggregate.set(event.key, [...(byAggregate.get(event.key) ?? []), id])
+    if (event.eventType === 'BookAdded' || event.eventType === 'OrderPlaced')
+      byAggregate.set(event.key, [...(byAggregate.get(event.key) ?? []), id])
+    else {
+      const saga = sagaByOrder.get(event.key) ?? { shipment: [], cancelled: [] }
+      ;(event.eventType === 'OrderCancelled' ? saga.cancelled : saga.shipment).push(id)
+      sagaByOrder.set(event.key, saga)
+    }
   }
   const rows = await sql<{ id: string }[]>`select id::text from books union all select id::text from orders`
   const inbox = new Set(
@@ -120,6 +128,13 @@ export async function auditEvents(
     if (ids.length === 0) audit.missingInKafka.push(id)
     if (ids.length > 1) audit.publishedTwice.push(id)
     for (const eventId of ids) {
+      expected.add(eventId)
+      if (!inbox.has(eventId)) audit.notApplied.push(eventId)
+    }
+  }
+  for (const [orderId, saga] of sagaByOrder) {
+    if (saga.shipment.length > 1 || saga.cancelled.length > 1) audit.publishedTwice.push(orderId)
+    for (const eventId of [...saga.shipment, ...saga.cancelled]) {
       expected.add(eventId)
       if (!inbox.has(eventId)) audit.notApplied.push(eventId)
     }

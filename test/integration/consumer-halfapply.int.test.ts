@@ -85,10 +85,10 @@ describe('review: a batch transaction whose connection dies between statements',
     const reached = new Promise<void>((resolve) => {
       paused = resolve
     })
-    batchHandlers.OrderPlaced = async (sql, tx, payloads) => {
+    batchHandlers.OrderPlaced = async (sql, tx, payloads, notes) => {
       paused()
       await gate
-      return original(sql, tx, payloads)
+      return original(sql, tx, payloads, notes)
     }
     try {
       let settled = 'pending'

@@ -77,7 +77,7 @@ describe.skipIf(!stack.secretsDir)('the replication role has least privilege', (
     })
     const tables =
       await cdc`select tablename from pg_publication_tables where pubname = 'outbox_publication' order by tablename`
-    expect(tables.map((t) => t.tablename)).toEqual(['outbox', 'outbox_heartbeat'])
+    expect(tables.map((t) => t.tablename)).toEqual(['fulfilment_outbox', 'outbox', 'outbox_heartbeat'])
     expect((await p.connect.getConfig(p.connectorEnv.CONNECTOR_NAME))?.['publication.autocreate.mode']).toBe(
       'disabled',
     )

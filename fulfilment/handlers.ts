@@ -1,0 +1,39 @@
+import type { InboxApp } from '../consumer/apply-event.ts'
+import type { Sql, TxGuard } from '../consumer/catalogue.ts'
+import type { PayloadOf, Shipment } from '../lib/events.ts'
+import { decideShipment } from './decide.ts'
+
+/**
+ * For each new order: a shipment and its event in fulfilment's own outbox, in the transaction
+ * that records the order in fulfilment's inbox. The shipment's key is the order's id, so an order
+ * is decided once even if the inbox were bypassed: a second insert does nothing and appends nothing.
+ */
+export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'OrderPlaced'>[]): Promise<void> {
+  const now = new Date()
+  for (const order of orders) {
+    const event = decideShipment(order, now)
+    const shipment = event.payload as Shipment
+    const created = await sql`
+      insert into shipments (order_id, book_id, quantity, status, reason, created_at)
+      select ${shipment.orderId}::uuid, ${shipment.bookId}::uuid, ${shipment.quantity}::int, ${shipment.status}::text,
+             ${shipment.reason}::text, ${shipment.createdAt}::timestamptz
+      where txid_current() = ${tx}::bigint
+      on conflict (order_id) do nothing
+      returning order_id`
+    if (created.length === 0) continue
+    // Inserted and deleted at once, as the order service's outbox: Debezium reads the WAL.
+    await sql`
+      insert into fulfilment_outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
+      select ${event.id}::uuid, ${event.aggregateType}::text, ${event.aggregateId}::text, ${event.eventType}::text,
+             ${JSON.stringify(event.payload)}::jsonb, (now() at time zone 'utc')
+      where txid_current() = ${tx}::bigint`
+    await sql`delete from fulfilment_outbox where id = ${event.id}`
+  }
+}
+
+/** The fulfilment service on the shared consumer runtime: its inbox, OrderPlaced only. */
+export const fulfilmentApp: InboxApp = {
+  inbox: 'fulfilment_inbox',
+  handlers: { OrderPlaced: (sql, tx, orders) => shipOrders(sql, tx, orders) },
+  lockKey: { OrderPlaced: ((order: PayloadOf<'OrderPlaced'>) => order.id) as (payload: never) => string },
+}

@@ -1,0 +1,77 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import type postgres from 'postgres'
+
+/** What the saga promises after any crash, counted from the tables of both services. */
+export interface SagaAudit {
+  orders: number
+  fulfilled: number
+  cancelled: number
+  /** Orders still `placed`: stuck, once the pipeline has caught up. */
+  stuck: number
+  /** Orders whose status disagrees with their shipment (fulfilled without a dispatch, cancelled without a failure, or no shipment). */
+  statusWrong: number
+  /** Books whose stock is not the initial stock minus the copies of orders not cancelled. */
+  stockWrong: number
+  /** Books whose units sold (read model) are not the copies of orders not cancelled. */
+  unitsWrong: number
+  /** Shipment events the order side applied, against shipments made. */
+  shipmentEventsApplied: number
+  shipments: number
+  /** OrderCancelled events the read model applied, against cancelled orders. */
+  cancellationsApplied: number
+  /** Order-topic events fulfilment recorded, against OrderPlaced plus OrderCancelled. */
+  fulfilmentInbox: number
+  /** Redeliveries both inboxes skipped. */
+  duplicatesSkipped: number
+}
+
+/**
+ * Counts the saga's state. `initialStock` is every load book's starting stock: stock must equal it
+ * minus the copies of the orders not cancelled, so a cancellation that returned its copies twice,
+ * or never, shows up as a wrong book.
+ */
+export async function auditSaga(sql: postgres.Sql, initialStock: number): Promise<SagaAudit> {
+  const [row] = await sql<SagaAudit[]>`
+    with live as (select book_id, sum(quantity)::int as q from orders where status <> 'cancelled' group by book_id)
+    select
+      (select count(*)::int from orders) as orders,
+      (select count(*)::int from orders where status = 'fulfilled') as fulfilled,
+      (select count(*)::int from orders where status = 'cancelled') as cancelled,
+      (select count(*)::int from orders where status = 'placed') as stuck,
+      (select count(*)::int from orders o left join shipments s on s.order_id = o.id
+        where o.status <> 'placed' and (s.order_id is null
+          or (o.status = 'fulfilled') <> (s.status = 'dispatched')
+          or (o.status = 'cancelled') <> (s.status = 'failed'))) as "statusWrong",
+      (select count(*)::int from books b left join live l on l.book_id = b.id
+        where b.stock + coalesce(l.q, 0) <> ${initialStock}) as "stockWrong",
+      (select count(*)::int from books b left join live l on l.book_id = b.id left join catalogue c on c.book_id = b.id
+        where coalesce(c.units_sold, 0) <> coalesce(l.q, 0)) as "unitsWrong",
+      (select count(*)::int from consumed_events where event_type in ('ShipmentDispatched', 'ShipmentFailed')) as "shipmentEventsApplied",
+      (select count(*)::int from shipments) as shipments,
+      (select count(*)::int from consumed_events where event_type = 'OrderCancelled') as "cancellationsApplied",
+      (select count(*)::int from fulfilment_inbox) as "fulfilmentInbox",
+      ((select coalesce(sum(redeliveries), 0) from consumed_events)
+        + (select coalesce(sum(redeliveries), 0) from fulfilment_inbox))::int as "duplicatesSkipped"`
+  if (!row) throw new Error('the saga audit returned nothing')
+  return row
+}
+
+/** Settled: no order waiting, every shipment and cancellation applied, fulfilment's inbox complete. */
+export const settled = (a: SagaAudit) =>
+  a.stuck === 0 &&
+  a.shipments === a.orders &&
+  a.shipmentEventsApplied === a.shipments &&
+  a.cancellationsApplied === a.cancelled &&
+  a.fulfilmentInbox === a.orders + a.cancelled &&
+  a.unitsWrong === 0
+
+/** Polls until the saga has settled, or returns the last audit when the time is up. */
+export async function waitSettled(sql: postgres.Sql, initialStock: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs
+  let last = await auditSaga(sql, initialStock)
+  while (!settled(last) && Date.now() < deadline) {
+    await delay(500)
+    last = await auditSaga(sql, initialStock).catch(() => last)
+  }
+  return last
+}
