@@ -9,7 +9,7 @@ export interface SagaResult {
   /** Orders a second the load placed, and how many, at the steady rate. */
   steadyRate: number
   steadyOrders: number
-  /** Order placed (its created_at) → fulfilled (fulfilled_at), both the database's clock. */
+  /** Order placed (created_at, the API's clock) → fulfilled (fulfilled_at, Postgres' clock; the same machine here). */
   placedToFulfilledMs: Summary
   /** A burst placed as fast as the API takes them: from the first placed to the last fulfilled. */
   burstOrders: number

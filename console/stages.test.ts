@@ -71,4 +71,21 @@ describe('the path as stages', () => {
       hint: 'npm run api',
     })
   })
+
+  it('shows fulfilment on the path: its group on the consumer stage, stuck orders on the read model', () => {
+    const stages = toStages(
+      [
+        ...healthy,
+        finding(
+          'fulfilment.group',
+          'fail',
+          'group outbox-cdc-fulfilment: 0 member(s), lag 4: nobody is consuming',
+        ),
+        finding('saga.orders', 'fail', '4 order(s) placed more than 60 s ago'),
+      ],
+      services,
+    )
+    expect(severities(stages)).toMatchObject({ consumer: 'fail', readModel: 'fail', connector: 'ok' })
+    expect(stages.find((s) => s.id === 'consumer')?.details[0]).toContain('outbox-cdc-fulfilment')
+  })
 })

@@ -44,6 +44,8 @@ const stagesOf: Record<string, StageId[]> = {
   'fulfilment.group': ['consumer'],
   kafka: ['topics', 'consumer'],
   'pipeline.freshness': ['readModel'],
+  'saga.orders': ['readModel'],
+  'saga.capture': ['connector'],
 }
 
 const rank: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 }

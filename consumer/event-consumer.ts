@@ -89,7 +89,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   // logged and counted, and the record is done, never dead-lettered.
   const onRefused: OnRefused = (r) => {
     options.metrics?.refusedTransitions.inc({ event_type: r.eventType, from: r.from })
-    log.warn(r, 'order status change refused: the order is no longer placed')
+    log.warn(r, 'order status change refused: the order is not placed here (or not for that book)')
   }
   const rule: BatchRule = {
     batchSize: options.batchSize ?? 500,

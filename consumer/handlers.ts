@@ -38,13 +38,13 @@ export const batchHandlers: { [T in EventType]: BatchHandler<T> } = {
  * in one sorted pass, so batches running at once (other partitions, other consumer processes)
  * never wait on each other in a cycle.
  */
-export const readModelKey: { [T in EventType]: (payload: PayloadOf<T>) => string } = {
+export const readModelKey: { [T in EventType]?: (payload: PayloadOf<T>) => string } = {
   BookAdded: (book) => book.id.toLowerCase(),
   BookRemoved: (book) => book.id.toLowerCase(),
   OrderPlaced: (order) => order.bookId.toLowerCase(),
   OrderCancelled: (order) => order.bookId.toLowerCase(),
-  // The stock row a cancellation gives copies back to (a dispatch only moves its own order).
-  ShipmentDispatched: (shipment) => shipment.bookId.toLowerCase(),
+  // The stock row a cancellation gives copies back to (only if the event names the order's own
+  // book: see cancelOrders). A dispatch moves its own order alone and needs no lock.
   ShipmentFailed: (shipment) => shipment.bookId.toLowerCase(),
 }
 

@@ -76,7 +76,8 @@ export async function cancelOrders(
   for (const shipment of shipments) {
     const [row] = await sql<CancelledRow[]>`
       update orders set status = 'cancelled', cancelled_at = clock_timestamp(), cancel_reason = ${shipment.reason}::text
-      where id = ${shipment.orderId} and status = 'placed' and txid_current() = ${tx}::bigint
+      where id = ${shipment.orderId} and status = 'placed' and book_id = ${shipment.bookId}::uuid
+        and txid_current() = ${tx}::bigint
       returning id, customer_id, book_id, quantity, total_cents::text, warehouse_capacity,
         to_char(created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
         to_char(cancelled_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as cancelled_at, cancel_reason`
@@ -111,6 +112,6 @@ export async function cancelOrders(
       select ${event.id}::uuid, ${event.aggregateType}::text, ${event.aggregateId}::text, ${event.eventType}::text,
              ${JSON.stringify(event.payload)}::jsonb, (now() at time zone 'utc')
       where txid_current() = ${tx}::bigint`
-    await sql`delete from outbox where id = ${event.id}`
+    await sql`delete from outbox where id = ${event.id} and txid_current() = ${tx}::bigint`
   }
 }

@@ -59,7 +59,7 @@ export const orders = pgTable(
      * number, exact while below 2^53 cents (about 90 trillion in main units).
      */
     totalCents: bigint('total_cents', { mode: 'number' }).notNull(),
-    /** placed → fulfilled or placed → cancelled, never back (see api/use-cases/order-status.ts). */
+    /** placed → fulfilled or placed → cancelled, never back (moved by consumer/order-saga.ts). */
     status: text('status', { enum: ['placed', 'fulfilled', 'cancelled'] }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     /** The book's warehouse capacity when the order was placed: the input of fulfilment's rule. */

@@ -4,6 +4,7 @@ import { type Finding, finding } from './finding.ts'
 import { freshnessCheck } from './freshness.ts'
 import { kafkaCheck } from './kafka.ts'
 import { postgresCheck } from './postgres.ts'
+import { sagaCheck } from './saga.ts'
 import { unownedSlotsCheck } from './unowned-slots.ts'
 
 /** Every check, in report order: Postgres, Connect, Kafka and the consumer, then end to end. */
@@ -13,6 +14,7 @@ export const doctorChecks: readonly DoctorCheck[] = [
   unownedSlotsCheck,
   kafkaCheck,
   freshnessCheck,
+  sagaCheck,
 ]
 
 /** Never lets one broken component hide the others: a check that throws becomes a failure. */

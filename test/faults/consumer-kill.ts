@@ -77,11 +77,14 @@ async function highWatermarks(kafka: Kafka, topics: string[]): Promise<Positions
   }
 }
 
+/** The inbox a consumer process records in: the order side's, or fulfilment's. */
+export type InboxTable = 'consumed_events' | 'fulfilment_inbox'
+
 /** The next offset to apply on each partition, by what the inbox holds. */
-async function applied(sql: postgres.Sql): Promise<Positions> {
+async function applied(sql: postgres.Sql, inbox: InboxTable): Promise<Positions> {
   const rows = await sql<{ tp: string; next: number }[]>`
     select topic || '/' || partition as tp, (max(kafka_offset) + 1)::float8 as next
-    from consumed_events group by topic, partition`
+    from ${sql(inbox)} group by topic, partition`
   return new Map(rows.map((r) => [r.tp, r.next]))
 }
 
@@ -109,9 +112,10 @@ export async function killWithUncommittedWork(
   sql: postgres.Sql,
   groupId: string,
   random: () => number,
-  options: { maxAttempts?: number; backlogMs?: number } = {},
+  options: { maxAttempts?: number; backlogMs?: number; inbox?: InboxTable } = {},
 ): Promise<ConsumerKill> {
   const maxAttempts = options.maxAttempts ?? 30
+  const inbox = options.inbox ?? 'consumed_events'
   const { byPid } = await assignments(kafka, groupId)
   const holders = rig.consumerNames.filter((n) => (byPid.get(rig.pidOf(n) ?? -1) ?? []).length > 0)
   const name = holders[Math.floor(random() * holders.length)]
@@ -121,7 +125,7 @@ export async function killWithUncommittedWork(
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     rig.signal(name, 'SIGSTOP')
     await delay((options.backlogMs ?? 5000) * (0.5 + random()))
-    const before = progress(partitions, await applied(sql))
+    const before = progress(partitions, await applied(sql, inbox))
     const end = progress(partitions, await highWatermarks(kafka, topics))
     // Freeze it again once a third of the backlog is applied: past the few records of a fetch it
     // had in flight when it was frozen (applied and committed on their own), inside the fetch of
@@ -131,11 +135,11 @@ export async function killWithUncommittedWork(
     const mark = before + Math.max(1, Math.floor((end - before) / 3))
     rig.signal(name, 'SIGCONT')
     const watchUntil = Date.now() + 3000
-    while (Date.now() < watchUntil && progress(partitions, await applied(sql)) < mark) await delay(2)
+    while (Date.now() < watchUntil && progress(partitions, await applied(sql, inbox)) < mark) await delay(2)
     rig.signal(name, 'SIGSTOP')
     // A commit it sent just before freezing may still land: look after a moment.
     await delay(300)
-    const done = await applied(sql)
+    const done = await applied(sql, inbox)
     if (ahead(partitions, done, await committed(kafka, groupId, topics)) > 0) {
       await rig.kill(name)
       // Count against the commits as they stand once it is dead: a commit it had sent before

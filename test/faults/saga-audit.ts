@@ -12,7 +12,7 @@ export interface SagaAudit {
   statusWrong: number
   /** Books whose stock is not the initial stock minus the copies of orders not cancelled. */
   stockWrong: number
-  /** Books whose units sold (read model) are not the copies of orders not cancelled. */
+  /** Books whose units sold or revenue (read model) are not those of the orders not cancelled. */
   unitsWrong: number
   /** Shipment events the order side applied, against shipments made. */
   shipmentEventsApplied: number
@@ -23,6 +23,8 @@ export interface SagaAudit {
   fulfilmentInbox: number
   /** Redeliveries both inboxes skipped. */
   duplicatesSkipped: number
+  /** The longest an order waited from placed to fulfilled or cancelled. */
+  longestSettleMs: number
 }
 
 /**
@@ -30,9 +32,15 @@ export interface SagaAudit {
  * minus the copies of the orders not cancelled, so a cancellation that returned its copies twice,
  * or never, shows up as a wrong book.
  */
-export async function auditSaga(sql: postgres.Sql, initialStock: number): Promise<SagaAudit> {
+export async function auditSaga(
+  sql: postgres.Sql,
+  initialStock: number,
+  since = new Date(0),
+): Promise<SagaAudit> {
   const [row] = await sql<SagaAudit[]>`
-    with live as (select book_id, sum(quantity)::int as q from orders where status <> 'cancelled' group by book_id)
+    with live as (
+      select book_id, sum(quantity)::int as q, sum(total_cents)::bigint as cents
+      from orders where status <> 'cancelled' group by book_id)
     select
       (select count(*)::int from orders) as orders,
       (select count(*)::int from orders where status = 'fulfilled') as fulfilled,
@@ -45,13 +53,15 @@ export async function auditSaga(sql: postgres.Sql, initialStock: number): Promis
       (select count(*)::int from books b left join live l on l.book_id = b.id
         where b.stock + coalesce(l.q, 0) <> ${initialStock}) as "stockWrong",
       (select count(*)::int from books b left join live l on l.book_id = b.id left join catalogue c on c.book_id = b.id
-        where coalesce(c.units_sold, 0) <> coalesce(l.q, 0)) as "unitsWrong",
+        where coalesce(c.units_sold, 0) <> coalesce(l.q, 0) or coalesce(c.revenue_cents, 0) <> coalesce(l.cents, 0)) as "unitsWrong",
       (select count(*)::int from consumed_events where event_type in ('ShipmentDispatched', 'ShipmentFailed')) as "shipmentEventsApplied",
       (select count(*)::int from shipments) as shipments,
       (select count(*)::int from consumed_events where event_type = 'OrderCancelled') as "cancellationsApplied",
       (select count(*)::int from fulfilment_inbox) as "fulfilmentInbox",
       ((select coalesce(sum(redeliveries), 0) from consumed_events)
-        + (select coalesce(sum(redeliveries), 0) from fulfilment_inbox))::int as "duplicatesSkipped"`
+        + (select coalesce(sum(redeliveries), 0) from fulfilment_inbox))::int as "duplicatesSkipped",
+      (select coalesce(max(extract(epoch from coalesce(fulfilled_at, cancelled_at) - created_at) * 1000), 0)::float8
+        from orders where created_at >= ${since}) as "longestSettleMs"`
   if (!row) throw new Error('the saga audit returned nothing')
   return row
 }
@@ -66,12 +76,12 @@ export const settled = (a: SagaAudit) =>
   a.unitsWrong === 0
 
 /** Polls until the saga has settled, or returns the last audit when the time is up. */
-export async function waitSettled(sql: postgres.Sql, initialStock: number, timeoutMs: number) {
+export async function waitSettled(sql: postgres.Sql, initialStock: number, timeoutMs: number, since?: Date) {
   const deadline = Date.now() + timeoutMs
-  let last = await auditSaga(sql, initialStock)
+  let last = await auditSaga(sql, initialStock, since)
   while (!settled(last) && Date.now() < deadline) {
     await delay(500)
-    last = await auditSaga(sql, initialStock).catch(() => last)
+    last = await auditSaga(sql, initialStock, since).catch(() => last)
   }
   return last
 }

@@ -2,7 +2,7 @@ import { expect } from 'vitest'
 import type { Rig } from '../../stack/rig.ts'
 import { waitNoLag } from './consumer-kill.ts'
 import { tally, waitConverged, writeLoad } from './load.ts'
-import { waitSettled } from './saga-audit.ts'
+import { auditSaga, waitSettled } from './saga-audit.ts'
 import type { FaultRow } from './table.ts'
 import { auditEvents } from './verify.ts'
 
@@ -50,6 +50,7 @@ export function scenarioRunner(suite: {
     const startedAt = new Date()
     const count = options.writes ?? suite.writes
     const before = await tally(rig.sql)
+    const sagaBefore = suite.saga ? await auditSaga(rig.sql, suite.saga.initialStock) : undefined
     const [from, to] = options.triggerBetween ?? [0.2, 0.6]
     const trigger = Math.floor(count * (from + random() * (to - from)))
     let injected: Promise<Partial<FaultRow> | undefined> | undefined
@@ -72,7 +73,7 @@ export function scenarioRunner(suite: {
     const saga = suite.saga
       ? await (async (s) => {
           await waitNoLag(rig.kafka, s.fulfilmentGroup, [s.orderTopic], 120_000)
-          return waitSettled(rig.sql, s.initialStock, 300_000)
+          return waitSettled(rig.sql, s.initialStock, 300_000, startedAt)
         })(suite.saga)
       : undefined
     // The saga's own events reach the order side after it converged on the writes: wait for both.
@@ -107,10 +108,12 @@ export function scenarioRunner(suite: {
       ...extra,
       ...(saga
         ? {
-            fulfilled: saga.fulfilled,
-            cancelled: saga.cancelled,
+            fulfilled: saga.fulfilled - (sagaBefore?.fulfilled ?? 0),
+            cancelled: saga.cancelled - (sagaBefore?.cancelled ?? 0),
             stuck: saga.stuck,
             sagaWrong: saga.statusWrong + saga.stockWrong + saga.unitsWrong,
+            sagaDuplicatesSkipped: saga.duplicatesSkipped - (sagaBefore?.duplicatesSkipped ?? 0),
+            longestSettleMs: Math.round(saga.longestSettleMs),
           }
         : {}),
       recordsInKafka: audit.recordsRead,

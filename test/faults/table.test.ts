@@ -5,8 +5,10 @@ import { repoRoot } from '../../stack/lib/config.ts'
 import {
   readFailoverRun,
   readFullRun,
+  readSagaRun,
   renderFailoverTable,
   renderFaultTable,
+  renderSagaTable,
   withFaultTable,
 } from './table.ts'
 
@@ -49,6 +51,32 @@ describe("the README's fault table", () => {
         expect(row.eventsApplied, row.scenario).toBe(row.writesCommitted)
       }
       expect(rows[2]?.taskMovedS).toBeGreaterThan(0)
+    }
+  })
+
+  it('shows the committed saga run, rendered', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+    expect(withFaultTable(readme, renderSagaTable(readSagaRun()), 'saga')).toBe(readme)
+  })
+
+  it('comes from a saga run where every order ended once, both ways, with stock and units right', () => {
+    const run = readSagaRun()
+    expect(run.writes).toBeGreaterThanOrEqual(5000)
+    expect(run.rows.map((r) => r.scenario.replace(/ ×\d+$/, ''))).toEqual([
+      'fulfilment SIGKILL',
+      'order consumer SIGKILL',
+    ])
+    for (const row of run.rows) {
+      expect(row, row.scenario).toMatchObject({
+        stuck: 0,
+        sagaWrong: 0,
+        wrongById: 0,
+        lost: 0,
+        doubleApplied: 0,
+      })
+      expect(row.fulfilled, row.scenario).toBeGreaterThan(0)
+      expect(row.cancelled, row.scenario).toBeGreaterThan(0)
+      expect(row.longestSettleMs, row.scenario).toBeGreaterThan(1000)
     }
   })
 })

@@ -33,6 +33,9 @@ export interface FaultRow {
   cancelled?: number
   stuck?: number
   sagaWrong?: number
+  /** Saga only: redeliveries both inboxes skipped, and the longest an order waited to be fulfilled or cancelled. */
+  sagaDuplicatesSkipped?: number
+  longestSettleMs?: number
   /** Records the audit read from Kafka (duplicates included), and what it found wrong by id. */
   recordsInKafka: number
   wrongById: number
@@ -77,6 +80,7 @@ export function renderFaultTable(run: FaultRun): string {
 const markers = {
   fault: ['<!-- fault-table:begin (npm run faults:table) -->', '<!-- fault-table:end -->'],
   failover: ['<!-- failover-table:begin (npm run faults:table) -->', '<!-- failover-table:end -->'],
+  saga: ['<!-- saga-table:begin (npm run faults:table) -->', '<!-- saga-table:end -->'],
 } as const
 
 /** The README with the fault (or failover) table between its markers replaced by `table`. */
@@ -107,6 +111,27 @@ export function renderFailoverTable(run: FaultRun): string {
   )
   return [
     `From \`test/faults/results/failover.json\`: ${n(run.writes)} writes a scenario, seed ${run.seed}, run ${run.at}.`,
+    '',
+    head,
+    ...lines,
+  ].join('\n')
+}
+
+/** The committed result of the last full saga run (fulfilment and the order consumer killed mid-flow). */
+export const sagaRunFile = join(repoRoot, 'test', 'faults', 'results', 'saga.json')
+export const readSagaRun = () => JSON.parse(readFileSync(sagaRunFile, 'utf8')) as FaultRun
+
+/** The README's saga table, made from the saga run's result file. */
+export function renderSagaTable(run: FaultRun): string {
+  const head =
+    '| scenario | writes committed | fulfilled | cancelled | still placed | wrong (status, stock or units) | wrong by event id | redeliveries skipped | longest placed → settled (s) |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
+  const lines = run.rows.map(
+    (r) =>
+      `| ${r.scenario} | ${n(r.writesCommitted)} | ${n(r.fulfilled)} | ${n(r.cancelled)} | ${n(r.stuck)} | ${n(r.sagaWrong)} | ${n(r.wrongById)} | ${n(r.sagaDuplicatesSkipped)} | ${seconds((r.longestSettleMs ?? 0) / 1000)} |`,
+  )
+  return [
+    `From \`test/faults/results/saga.json\`: ${n(run.writes)} writes a scenario, seed ${run.seed}, run ${run.at}.`,
     '',
     head,
     ...lines,

@@ -103,7 +103,7 @@ export async function auditEvents(
   for (const [id, event] of events) {
     if (event.eventType === 'BookAdded' || event.eventType === 'OrderPlaced')
       byAggregate.set(event.key, [...(byAggregate.get(event.key) ?? []), id])
-    else {
+    else if (/^Shipment|^OrderCancelled$/.test(event.eventType)) {
       const saga = sagaByOrder.get(event.key) ?? { shipment: [], cancelled: [] }
       ;(event.eventType === 'OrderCancelled' ? saga.cancelled : saga.shipment).push(id)
       sagaByOrder.set(event.key, saga)

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { createConsumerMetrics } from '../../consumer/metrics.ts'
 import { listDeadLetters } from '../../consumer/tools/dlq.ts'
+import { sagaCheck } from '../../doctor/saga.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import { deadLetterTopic, shipmentDispatched, shipmentFailed, topicFor } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
@@ -192,5 +193,28 @@ describe('fulfilment saga', () => {
     ).toBe(404)
     expect((await api('GET', `/books/${book.id}`)).body.warehouseCapacity).toBeNull()
     expect((await api('PUT', `/books/${book.id}/warehouse-capacity`, { capacity: null })).status).toBe(200)
+  })
+
+  it('is reported by the doctor when an order waits for an answer that does not come', async () => {
+    const targets = {
+      connectorName: p.connectorEnv.CONNECTOR_NAME,
+      slotName: p.connectorEnv.CONNECTOR_SLOT_NAME,
+      publication: p.connectorEnv.CONNECTOR_PUBLICATION,
+      namespace: p.namespace,
+      consumerGroup: `consumer-${p.id}`,
+      fulfilmentGroup: `fulfilment-${p.id}`,
+      maxSlotRetainedBytes: 512 * 1024 * 1024,
+      maxConsumerLag: 1000,
+      staleAfterS: 2,
+    }
+    const doctor = () =>
+      sagaCheck.run({ sql: p.database.db.$client, connect: p.connect, kafka: p.kafka }, targets)
+    expect(await doctor()).toEqual([expect.objectContaining({ check: 'saga.orders', severity: 'ok' })])
+    await fulfilment.stop()
+    const book = await addBook(2)
+    await order(book.id, 1)
+    await expect
+      .poll(async () => (await doctor()).map((f) => [f.check, f.severity]), { timeout: 30_000 })
+      .toEqual([['saga.orders', 'fail']])
   })
 })

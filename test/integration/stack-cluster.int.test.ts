@@ -127,11 +127,12 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
       timeout: 360_000,
     }, async () => {
       expect(processesUnder(stackDir)).toEqual([])
-      const ports = await findFreePortRun(3)
+      const ports = await findFreePortRun(4)
       const service = {
         API_PORT: String(ports),
         CONSUMER_HEALTH_PORT: String(ports + 1),
         CONSOLE_PORT: String(ports + 2),
+        FULFILMENT_HEALTH_PORT: String(ports + 3),
       }
       // The folder's saved shape (three nodes, two workers) is what npm start brings up.
       const start = spawn(tsx, [join(repoRoot, 'scripts', 'start.ts')], {
@@ -150,6 +151,9 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
         await vi.waitFor(() => expect(output).toContain('npm run smoke'), { timeout: 300_000, interval: 500 })
         const smoke = cli('smoke', [], service)
         expect(smoke.code, smoke.output).toBe(0)
+        // Both ends of the saga, through fulfilment as npm start runs it.
+        expect(smoke.output).toMatch(/\[OK\] order \S+ fulfilled/)
+        expect(smoke.output).toMatch(/\[OK\] order \S+ cancelled/)
         expect(JSON.parse(cli('stack-status', ['--json'], {}).output).kafka.nodes).toHaveLength(3)
         // The console it started: its URL printed with the token generated into the folder's secrets.
         const printed = /Ops console: (http:\/\/127\.0\.0\.1:\d+\/)#token=([0-9a-f]+)/.exec(output)
