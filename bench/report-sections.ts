@@ -117,7 +117,7 @@ export function consumerSection(c: ConsumerPhaseResult): string[] {
 export function sagaSection(s: SagaResult): string[] {
   const t = s.placedToFulfilledMs
   return [
-    `The saga's whole loop (API → outbox → Debezium → fulfilment's inbox, shipment and outbox → Debezium → the order service's consumer), on a stack of its own with the fulfilment service: order placed → fulfilled from the database's own timestamps, at ${s.steadyRate} orders/s for ${s.steadyOrders.toLocaleString('en-US')} orders, and a burst of ${s.burstOrders.toLocaleString('en-US')} orders placed as fast as the API took them, from the first placed to the last fulfilled:`,
+    `The saga's whole loop (API → outbox → Debezium → fulfilment's inbox, shipment and outbox → Debezium → the order service's consumer), on a stack of its own with the fulfilment service: order placed → fulfilled (created_at from the API, fulfilled_at from Postgres, clocks of one machine), at ${s.steadyRate} orders/s for ${s.steadyOrders.toLocaleString('en-US')} orders, and a burst of ${s.burstOrders.toLocaleString('en-US')} orders placed as fast as the API took them, from the first placed to the last fulfilled:`,
     '',
     '| placed → fulfilled, p50 / p95 / p99 / max ms | burst: orders fulfilled end to end per s |',
     '|---|---|',
