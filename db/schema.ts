@@ -127,8 +127,11 @@ export const idempotencyKeys = pgTable(
   ],
 )
 
-/** The consumer's inbox: an event id here has been applied and must not be applied again. */
-export const consumedEvents = pgTable('consumed_events', {
+/**
+ * An inbox's columns: an event id here has been applied and must not be applied again. The
+ * order service's consumer and fulfilment each have one (the same consumer runtime writes both).
+ */
+const inboxColumns = () => ({
   eventId: uuid('event_id').primaryKey(),
   eventType: text('event_type').notNull(),
   topic: text('topic').notNull(),
@@ -146,6 +149,9 @@ export const consumedEvents = pgTable('consumed_events', {
   /** Deliveries of this event after the first, each skipped: a count that survives restarts. */
   redeliveries: integer('redeliveries').notNull().default(0),
 })
+
+/** The order service consumer's inbox. */
+export const consumedEvents = pgTable('consumed_events', inboxColumns())
 
 /** Read model built only from events: what the shop sells and how many copies went. */
 export const catalogue = pgTable('catalogue', {
@@ -179,18 +185,7 @@ export const shipments = pgTable(
 )
 
 /** Fulfilment's inbox: the same columns as the consumer's, so one runtime serves both. */
-export const fulfilmentInbox = pgTable('fulfilment_inbox', {
-  eventId: uuid('event_id').primaryKey(),
-  eventType: text('event_type').notNull(),
-  topic: text('topic').notNull(),
-  partition: integer('partition').notNull(),
-  kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
-  consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' })
-    .notNull()
-    .default(sql`clock_timestamp()`),
-  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }),
-  redeliveries: integer('redeliveries').notNull().default(0),
-})
+export const fulfilmentInbox = pgTable('fulfilment_inbox', inboxColumns())
 
 /** Fulfilment's own outbox, read by the same connector as `outbox` (same columns, same router). */
 export const fulfilmentOutbox = pgTable('fulfilment_outbox', {

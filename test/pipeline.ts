@@ -9,6 +9,7 @@ import { type IncomingEvent, toIncoming } from '../consumer/incoming-event.ts'
 import { createConsumerMetrics } from '../consumer/metrics.ts'
 import { openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
+import type { DoctorTargets } from '../doctor/check.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
@@ -120,3 +121,19 @@ export async function startPipeline(
 }
 
 export type Pipeline = Awaited<ReturnType<typeof startPipeline>>
+
+/** What the doctor (and the console) check on `pipeline`: its connector, slot, namespace and group. */
+export const doctorTargetsOf = (
+  pipeline: Pipeline,
+  overrides: Partial<DoctorTargets> = {},
+): DoctorTargets => ({
+  connectorName: pipeline.connectorEnv.CONNECTOR_NAME,
+  slotName: pipeline.connectorEnv.CONNECTOR_SLOT_NAME,
+  publication: pipeline.connectorEnv.CONNECTOR_PUBLICATION,
+  namespace: pipeline.namespace,
+  consumerGroup: `consumer-${pipeline.id}`,
+  maxSlotRetainedBytes: 512 * 1024 * 1024,
+  maxConsumerLag: 1000,
+  staleAfterS: 3,
+  ...overrides,
+})

@@ -88,29 +88,35 @@ describe.sequential(`saga fault injection (${writes} writes per scenario, seed $
     return { uncommittedAtKill: uncommitted }
   }
 
-  it('the fulfilment service is SIGKILLed mid-flow, again and again; every order still ends once', async () => {
-    const row = await scenario(
-      `fulfilment SIGKILL ×${kills}`,
-      killRepeatedly('fulfilment', fulfilmentGroup, 'fulfilment_inbox'),
-      { spreadOverMs: kills * 60_000, writes: Math.max(writes, 3000), triggerBetween: [0.1, 0.2] },
-    )
-    expect(row.stuck).toBe(0)
-    expect(row.sagaWrong).toBe(0)
-    expect(row.longestSettleMs, 'orders waited out the kills').toBeGreaterThan(1000)
-    expect(row.uncommittedAtKill, 'the kills hit applied but uncommitted records').toBeGreaterThan(0)
-    expect(row.sagaDuplicatesSkipped, 'that work was redelivered and skipped').toBeGreaterThan(0)
-  })
+  const victims = [
+    {
+      who: 'the fulfilment service',
+      label: 'fulfilment',
+      name: 'fulfilment',
+      groupId: fulfilmentGroup,
+      inbox: 'fulfilment_inbox',
+    },
+    {
+      who: 'the order service consumer',
+      label: 'order consumer',
+      name: 'consumer-1',
+      groupId: group,
+      inbox: 'consumed_events',
+    },
+  ] as const
 
-  it('the order service consumer is SIGKILLed mid-flow, again and again; every order still ends once', async () => {
-    const row = await scenario(
-      `order consumer SIGKILL ×${kills}`,
-      killRepeatedly('consumer-1', group, 'consumed_events'),
-      { spreadOverMs: kills * 60_000, writes: Math.max(writes, 3000), triggerBetween: [0.1, 0.2] },
-    )
-    expect(row.stuck).toBe(0)
-    expect(row.sagaWrong).toBe(0)
-    expect(row.longestSettleMs, 'orders waited out the kills').toBeGreaterThan(1000)
-    expect(row.uncommittedAtKill, 'the kills hit applied but uncommitted records').toBeGreaterThan(0)
-    expect(row.sagaDuplicatesSkipped, 'that work was redelivered and skipped').toBeGreaterThan(0)
-  })
+  for (const v of victims) {
+    it(`${v.who} is SIGKILLed mid-flow, again and again; every order still ends once`, async () => {
+      const row = await scenario(`${v.label} SIGKILL ×${kills}`, killRepeatedly(v.name, v.groupId, v.inbox), {
+        spreadOverMs: kills * 60_000,
+        writes: Math.max(writes, 3000),
+        triggerBetween: [0.1, 0.2],
+      })
+      expect(row.stuck).toBe(0)
+      expect(row.sagaWrong).toBe(0)
+      expect(row.longestSettleMs, 'orders waited out the kills').toBeGreaterThan(1000)
+      expect(row.uncommittedAtKill, 'the kills hit applied but uncommitted records').toBeGreaterThan(0)
+      expect(row.sagaDuplicatesSkipped, 'that work was redelivered and skipped').toBeGreaterThan(0)
+    })
+  }
 })

@@ -9,7 +9,7 @@ import type { DoctorSetup } from '../../doctor/config.ts'
 import { isRunning } from '../../lib/connect-client.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { type Pipeline, startPipeline } from '../pipeline.ts'
+import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
 const token = 'c'.repeat(48)
@@ -28,16 +28,7 @@ describe('ops console in a browser', () => {
   const doctorOf = (pipeline: Pipeline, connectUrl = pipeline.connectorEnv.CONNECT_URL): DoctorSetup => ({
     connector: { ...pipeline.connectorEnv, CONNECT_URL: connectUrl },
     databaseUrl: pipeline.db.url,
-    targets: {
-      connectorName: pipeline.connectorEnv.CONNECTOR_NAME,
-      slotName: pipeline.connectorEnv.CONNECTOR_SLOT_NAME,
-      publication: pipeline.connectorEnv.CONNECTOR_PUBLICATION,
-      namespace: pipeline.namespace,
-      consumerGroup: `consumer-${pipeline.id}`,
-      maxSlotRetainedBytes: 512 * 1024 * 1024,
-      maxConsumerLag: 1000,
-      staleAfterS: 30,
-    },
+    targets: doctorTargetsOf(pipeline, { staleAfterS: 30 }),
   })
   const open = (connectUrl?: string) =>
     startConsole({

@@ -6,7 +6,7 @@ import type { Finding } from '../../doctor/finding.ts'
 import { runDoctor } from '../../doctor/run-doctor.ts'
 import type { ConnectClient } from '../../lib/connect-client.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
-import { type Pipeline, startPipeline } from '../pipeline.ts'
+import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
 
@@ -16,16 +16,7 @@ describe('doctor', () => {
   let sql: postgres.Sql
   let targets: DoctorTargets
   const pipelineOptions = { connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' } }
-  const targetsOf = (pipeline: Pipeline): DoctorTargets => ({
-    connectorName: pipeline.connectorEnv.CONNECTOR_NAME,
-    slotName: pipeline.connectorEnv.CONNECTOR_SLOT_NAME,
-    publication: pipeline.connectorEnv.CONNECTOR_PUBLICATION,
-    namespace: pipeline.namespace,
-    consumerGroup: `consumer-${pipeline.id}`,
-    maxSlotRetainedBytes: 512 * 1024 * 1024,
-    maxConsumerLag: 1000,
-    staleAfterS: 3,
-  })
+  const targetsOf = (pipeline: Pipeline) => doctorTargetsOf(pipeline)
   /**
    * A pipeline of the test's own, for a test that breaks it for good (stops its consumer, deletes
    * its connector): the shared one stays healthy, so every test passes alone and in any order.

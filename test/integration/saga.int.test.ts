@@ -6,7 +6,7 @@ import { sagaCheck } from '../../doctor/saga.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import { deadLetterTopic, shipmentDispatched, shipmentFailed, topicFor } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { type Pipeline, startPipeline } from '../pipeline.ts'
+import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
 
@@ -196,17 +196,7 @@ describe('fulfilment saga', () => {
   })
 
   it('is reported by the doctor when an order waits for an answer that does not come', async () => {
-    const targets = {
-      connectorName: p.connectorEnv.CONNECTOR_NAME,
-      slotName: p.connectorEnv.CONNECTOR_SLOT_NAME,
-      publication: p.connectorEnv.CONNECTOR_PUBLICATION,
-      namespace: p.namespace,
-      consumerGroup: `consumer-${p.id}`,
-      fulfilmentGroup: `fulfilment-${p.id}`,
-      maxSlotRetainedBytes: 512 * 1024 * 1024,
-      maxConsumerLag: 1000,
-      staleAfterS: 2,
-    }
+    const targets = doctorTargetsOf(p, { fulfilmentGroup: `fulfilment-${p.id}`, staleAfterS: 2 })
     const doctor = () =>
       sagaCheck.run({ sql: p.database.db.$client, connect: p.connect, kafka: p.kafka }, targets)
     expect(await doctor()).toEqual([expect.objectContaining({ check: 'saga.orders', severity: 'ok' })])
