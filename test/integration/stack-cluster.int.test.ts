@@ -163,7 +163,10 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
         )
         await vi.waitFor(
           async () => {
-            const overview = (await (await fetch(`${printed?.[1]}api/overview`)).json()) as {
+            // As the page asks (the console answers only calls with its header).
+            const overview = (await (
+              await fetch(`${printed?.[1]}api/overview`, { headers: { 'x-console': '1' } })
+            ).json()) as {
               stages: { id: string; severity: string }[]
             }
             expect(overview.stages.find((st) => st.id === 'connector')?.severity).toBe('ok')
