@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ConnectClient } from '../lib/connect-client.ts'
+import { type ConnectClient, ConnectError } from '../lib/connect-client.ts'
 import { buildConsoleApp } from './app.ts'
 import { createRecentEvents } from './recent-events.ts'
 import type { Sampler } from './sampler.ts'
@@ -39,7 +39,7 @@ async function consoleApp() {
     allowedHosts: () => [host],
     logger: false,
   })
-  return { app, calls, events }
+  return { app, calls, events, connect }
 }
 
 let app: Awaited<ReturnType<typeof consoleApp>>['app'] | undefined
@@ -123,6 +123,23 @@ describe('console guards', () => {
     }
     // The page itself (HTML, script) stays a plain GET.
     expect((await app.inject({ method: 'GET', url: '/', headers: { host } })).statusCode).toBe(200)
+  })
+
+  it('says an action whose answer never came has an unknown outcome, not that it was refused', async () => {
+    const built = await consoleApp()
+    app = built.app
+    built.connect.pause = async () => {
+      throw new ConnectError('Kafka Connect at http://127.0.0.1:9 is not reachable', undefined, true)
+    }
+    const { cookie, csrfToken } = await csrf(app)
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/connector/pause',
+      headers: { ...page, cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${token}` },
+      payload: {},
+    })
+    expect(response.statusCode).toBe(502)
+    expect(response.json().message).toMatch(/outcome is unknown/)
   })
 
   it('never sends the token to the page', async () => {

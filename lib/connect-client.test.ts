@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { type ConnectorState, type ConnectorStatus, isInState, isRunning } from './connect-client.ts'
+import {
+  type ConnectorState,
+  type ConnectorStatus,
+  createConnectClient,
+  isInState,
+  isRunning,
+  withoutUserinfo,
+} from './connect-client.ts'
 
 const statusOf = (connector: ConnectorState, ...tasks: ConnectorState[]): ConnectorStatus => ({
   name: 'outbox',
@@ -22,5 +29,15 @@ describe('isRunning', () => {
   it('is isInState for RUNNING; PAUSED is tested the same way', () => {
     expect(isInState(statusOf('PAUSED', 'PAUSED'), 'PAUSED')).toBe(true)
     expect(isInState(statusOf('PAUSED', 'RUNNING'), 'PAUSED')).toBe(false)
+  })
+})
+
+describe('a Connect URL with a password in it', () => {
+  it('is never repeated in an error (the console shows these to every reader)', async () => {
+    const client = createConnectClient('http://ops:hunter2-secret@127.0.0.1:9', 1000)
+    const error = (await client.status('outbox').catch((e: unknown) => e)) as Error
+    expect(error.message).toContain('http://127.0.0.1:9 is not reachable')
+    expect(error.message).not.toContain('hunter2')
+    expect(withoutUserinfo('http://a:b@h:1/x')).toBe('http://h:1/x')
   })
 })
