@@ -1,5 +1,6 @@
 import type { PayloadOf } from '../lib/events.ts'
 import { fromCents, orderCancelled } from '../lib/events.ts'
+import { appendOutboxRow } from './append-outbox-row.ts'
 import type { Sql, TxGuard } from './catalogue.ts'
 
 /**
@@ -106,12 +107,6 @@ export async function cancelOrders(
       cancelledAt: row.cancelled_at,
       cancelReason: row.cancel_reason,
     })
-    // As appendOutboxEvent does: the insert reaches Debezium through the WAL, the row goes at once.
-    await sql`
-      insert into outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
-      select ${event.id}::uuid, ${event.aggregateType}::text, ${event.aggregateId}::text, ${event.eventType}::text,
-             ${JSON.stringify(event.payload)}::jsonb, (now() at time zone 'utc')
-      where txid_current() = ${tx}::bigint`
-    await sql`delete from outbox where id = ${event.id} and txid_current() = ${tx}::bigint`
+    await appendOutboxRow(sql, tx, 'outbox', event)
   }
 }

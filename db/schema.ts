@@ -85,7 +85,7 @@ export const orders = pgTable(
  * `created_at` is `timestamp` without time zone (UTC) because the EventRouter's timestamp field
  * accepts Debezium's Timestamp/MicroTimestamp types only; `timestamptz` makes it throw.
  */
-export const outbox = pgTable('outbox', {
+const outboxColumns = () => ({
   id: uuid('id').primaryKey(),
   aggregateType: text('aggregate_type').notNull(),
   aggregateId: text('aggregate_id').notNull(),
@@ -95,6 +95,8 @@ export const outbox = pgTable('outbox', {
   /** W3C traceparent of the request that wrote the event, so a trace can cross Kafka. */
   traceContext: text('trace_context'),
 })
+
+export const outbox = pgTable('outbox', outboxColumns())
 
 /**
  * Written by Debezium's heartbeat.action.query so a quiet outbox still has changes in the
@@ -188,12 +190,4 @@ export const shipments = pgTable(
 export const fulfilmentInbox = pgTable('fulfilment_inbox', inboxColumns())
 
 /** Fulfilment's own outbox, read by the same connector as `outbox` (same columns, same router). */
-export const fulfilmentOutbox = pgTable('fulfilment_outbox', {
-  id: uuid('id').primaryKey(),
-  aggregateType: text('aggregate_type').notNull(),
-  aggregateId: text('aggregate_id').notNull(),
-  eventType: text('event_type').notNull(),
-  payload: jsonb('payload').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: false, precision: 6, mode: 'string' }).notNull(),
-  traceContext: text('trace_context'),
-})
+export const fulfilmentOutbox = pgTable('fulfilment_outbox', outboxColumns())

@@ -1,3 +1,4 @@
+import { appendOutboxRow } from '../consumer/append-outbox-row.ts'
 import type { InboxApp } from '../consumer/apply-event.ts'
 import type { Sql, TxGuard } from '../consumer/catalogue.ts'
 import type { PayloadOf, Shipment } from '../lib/events.ts'
@@ -21,13 +22,7 @@ export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'Order
       on conflict (order_id) do nothing
       returning order_id`
     if (created.length === 0) continue
-    // Inserted and deleted at once, as the order service's outbox: Debezium reads the WAL.
-    await sql`
-      insert into fulfilment_outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
-      select ${event.id}::uuid, ${event.aggregateType}::text, ${event.aggregateId}::text, ${event.eventType}::text,
-             ${JSON.stringify(event.payload)}::jsonb, (now() at time zone 'utc')
-      where txid_current() = ${tx}::bigint`
-    await sql`delete from fulfilment_outbox where id = ${event.id} and txid_current() = ${tx}::bigint`
+    await appendOutboxRow(sql, tx, 'fulfilment_outbox', event)
   }
 }
 
