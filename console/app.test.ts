@@ -125,6 +125,28 @@ describe('console guards', () => {
     expect((await app.inject({ method: 'GET', url: '/', headers: { host } })).statusCode).toBe(200)
   })
 
+  it('answers no API call without its header however the path is spelled (percent-encoded, doubled slashes, a dot segment)', async () => {
+    app = (await consoleApp()).app
+    const spellings = [
+      '/%61pi/dead-letters',
+      '/%61%70%69/overview',
+      '/api%2Fevents',
+      '/API/dead-letters',
+      '//api/dead-letters',
+      '/./api/dead-letters',
+      '/x/../api/dead-letters',
+      '/api/dead-letters/',
+      '/api/dead-letters?x=1',
+      '/%2561pi/dead-letters',
+    ]
+    for (const url of spellings) {
+      const bare = await app.inject({ method: 'GET', url, headers: { host } })
+      // Whatever the router makes of the path, no API handler runs without the header: refused
+      // (403) or no such route (404), never an answer or a handler's own failure.
+      expect([403, 404], `${url} answered ${bare.statusCode}: ${bare.body}`).toContain(bare.statusCode)
+    }
+  })
+
   it('says an action whose answer never came has an unknown outcome, not that it was refused', async () => {
     const built = await consoleApp()
     app = built.app
