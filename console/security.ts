@@ -34,7 +34,9 @@ export async function registerSecurity(
     // A page elsewhere can make a browser send a simple GET (an <img>, a form) but not one with a
     // header of our own without a CORS preflight, which the console never answers: so no other
     // site can make it read Kafka on its behalf.
-    if (request.url.startsWith('/api/') && request.headers[consoleHeader] !== '1')
+    // The route the router matched, not the raw URL: the router decodes and normalises the path
+    // (`/%61pi/…` is `/api/…` to it), so a test of the raw string can be spelled around.
+    if (request.routeOptions.url?.startsWith('/api/') && request.headers[consoleHeader] !== '1')
       return reply.code(403).send({
         code: 'CONSOLE_HEADER_REQUIRED',
         message: `the console's API answers its own page (header ${consoleHeader}: 1)`,
