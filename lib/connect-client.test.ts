@@ -5,8 +5,8 @@ import {
   createConnectClient,
   isInState,
   isRunning,
-  withoutUserinfo,
 } from './connect-client.ts'
+import { withoutUserinfo } from './redact.ts'
 
 const statusOf = (connector: ConnectorState, ...tasks: ConnectorState[]): ConnectorStatus => ({
   name: 'outbox',

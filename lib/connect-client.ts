@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
 import { CodedError } from './errors.ts'
+import { withoutUserinfo } from './redact.ts'
 
 /** The Kafka Connect REST API, behind one module. Errors carry Connect's own message. */
 export class ConnectError extends CodedError<'CONNECT_REQUEST_FAILED'> {
@@ -17,18 +18,6 @@ export class ConnectError extends CodedError<'CONNECT_REQUEST_FAILED'> {
 
 /** A connector that did not reach the state it was waited for: a part FAILED, or time ran out. */
 export class ConnectorStateError extends CodedError<'TASK_FAILED' | 'NOT_RUNNING_IN_TIME'> {}
-
-/** The URL without `user:password@`, for anything that may be shown or logged. */
-export function withoutUserinfo(url: string): string {
-  try {
-    const parsed = new URL(url)
-    parsed.username = ''
-    parsed.password = ''
-    return parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '')
-  } catch {
-    return '(unparseable url)'
-  }
-}
 
 export interface ConnectorPlugin {
   class: string

@@ -1,5 +1,6 @@
+import { redactUrl } from '../lib/redact.ts'
 import { loadStackConfig } from '../stack/lib/config.ts'
-import { redactUrl, secretFile } from '../stack/lib/secrets.ts'
+import { secretFile } from '../stack/lib/secrets.ts'
 import { type ComponentStatus, stackStatus } from '../stack/lib/stack.ts'
 import { hasFlag, runCli } from './cli.ts'
 
@@ -17,7 +18,7 @@ runCli(async () => {
       ...status.postgres,
     },
     kafka: { brokers: info.kafka.brokers, ...status.kafka },
-    connect: { url: info.connect.url, ...status.connect },
+    connect: { ...status.connect, url: redactUrl(info.connect.url) },
   }
   if (hasFlag('--json')) {
     console.log(JSON.stringify(report, null, 2))
@@ -27,7 +28,7 @@ runCli(async () => {
       `${s.managed ? `pid ${s.pid ?? '-'}`.padEnd(10) : 'external  '} ports ${s.ports.join(',').padEnd(12)} ${where}`
     console.log(line('postgres', report.postgres.url, status.postgres))
     for (const node of status.kafka.nodes) console.log(line(node.name, node.broker, node))
-    for (const worker of status.connect.workers) console.log(line(worker.name, worker.url, worker))
+    for (const worker of status.connect.workers) console.log(line(worker.name, redactUrl(worker.url), worker))
     console.log(
       status.ok ? 'Stack is healthy.' : 'Stack is not healthy: `npm run stack:up` starts what is missing.',
     )

@@ -1,6 +1,6 @@
+import { redactUrl } from '../lib/redact.ts'
 import { loadStackConfig } from '../stack/lib/config.ts'
 import { consoleReporter, formatDuration } from '../stack/lib/report.ts'
-import { redactUrl } from '../stack/lib/secrets.ts'
 import { stackComponents, stackUp } from '../stack/lib/stack.ts'
 import { runCli } from './cli.ts'
 

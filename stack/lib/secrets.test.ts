@@ -2,7 +2,8 @@ import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ensureSecret, readSecret, redactUrl, secretFile } from './secrets.ts'
+import { redactUrl } from '../../lib/redact.ts'
+import { ensureSecret, readSecret, secretFile } from './secrets.ts'
 
 describe('local stack secrets', () => {
   it('are generated once, kept private to the owner, and stable across calls', () => {

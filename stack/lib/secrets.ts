@@ -26,14 +26,3 @@ export function readSecret(secretsDir: string, name: string): string | undefined
 export function secretFile(secretsDir: string, name: string): string {
   return join(secretsDir, `${name}.password`)
 }
-
-/** `postgres://user:secret@host/db` → `postgres://user@host/db`, for anything that gets printed. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '(unparseable url)'
-  }
-}

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { debeziumPostgresClass } from '../../lib/connect-client.ts'
 import { kafkaAnswers, parseBrokers } from '../../lib/kafka.ts'
+import { redactUrl } from '../../lib/redact.ts'
 import { type ComponentName, ensureStarted, ensureStopped, type StartOutcome } from './component.ts'
 import { type StackConfig, type Topology, topologyFile } from './config.ts'
 import {
@@ -175,7 +176,7 @@ async function assertExternalHealthy(config: StackConfig, info: StackInfo): Prom
   if (!config.managed.kafka && !(await kafkaAnswers(info.kafka.brokers)))
     problems.push(`KAFKA_BROKERS (${info.kafka.brokers.join(',')}) does not answer metadata requests`)
   if (!config.managed.connect && !(await connectListsDebezium(info.connect.url)))
-    problems.push(`CONNECT_URL (${info.connect.url}) does not list ${debeziumPostgresClass}`)
+    problems.push(`CONNECT_URL (${redactUrl(info.connect.url)}) does not list ${debeziumPostgresClass}`)
   if (problems.length > 0) {
     throw new StackError('NOT_HEALTHY', `External components are not usable:\n  - ${problems.join('\n  - ')}`)
   }

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { redactText } from './redact.ts'
+
+describe('redactText', () => {
+  it('replaces the password of every URL in a text, keeping the user, host and path', () => {
+    const text =
+      'cannot reach Connect at http://admin:s3cret@127.0.0.1:9/x; db postgres://outbox:p%40ss@db:5432/outbox, ' +
+      '{"url":"https://u:tok3n@h"}'
+    const redacted = redactText(text)
+    expect(redacted).not.toMatch(/s3cret|p%40ss|tok3n/)
+    expect(redacted).toContain('http://admin:***@127.0.0.1:9/x')
+    expect(redacted).toContain('postgres://outbox:***@db:5432/outbox')
+    expect(redacted).toContain('"url":"https://u:***@h"')
+  })
+
+  it('leaves URLs without a password, ports and e-mail addresses as they are', () => {
+    const text = 'http://127.0.0.1:18083 postgres://outbox@127.0.0.1:55432/outbox mail a@b.c at 10:30'
+    expect(redactText(text)).toBe(text)
+  })
+})

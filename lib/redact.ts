@@ -1,0 +1,36 @@
+/**
+ * Passwords written into URLs (`CONNECT_URL=http://admin:secret@…`, a `DATABASE_URL`) must never
+ * reach a terminal, a log line or an error. Everything that prints a URL goes through here.
+ */
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`; a URL without a password is unchanged. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(unparseable url)'
+  }
+}
+
+/** The URL without `user:password@` at all, for a page that has no use for the user either. */
+export function withoutUserinfo(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ''
+    parsed.password = ''
+    return parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '')
+  } catch {
+    return '(unparseable url)'
+  }
+}
+
+// scheme://user:password@ — the password runs to the first '@' that ends the authority (an '@'
+// inside a password must be percent-encoded for the URL to parse at all).
+const userinfoPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]*@/gi
+
+/** Every URL's password in a free text (an error message, a JSON document) replaced by `***`. */
+export function redactText(text: string): string {
+  return text.replace(userinfoPassword, '$1:***@')
+}
