@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { createConsumerMetrics } from '../../consumer/metrics.ts'
 import { listDeadLetters } from '../../consumer/tools/dlq.ts'
+import { freshnessCheck } from '../../doctor/freshness.ts'
 import { sagaCheck } from '../../doctor/saga.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import { deadLetterTopic, shipmentDispatched, shipmentFailed, topicFor } from '../../lib/events.ts'
@@ -195,6 +196,26 @@ describe('fulfilment saga', () => {
     expect((await api('PUT', `/books/${book.id}/warehouse-capacity`, { capacity: null })).status).toBe(200)
   })
 
+  it("keeps the doctor's freshness ok on an idle pipeline after a capacity change, which writes no event", async () => {
+    // staleAfterS 0: any write whose event is not applied yet fails at once, whatever its age.
+    const fresh = async () =>
+      (
+        await freshnessCheck.run(
+          { sql: p.database.db.$client, connect: p.connect, kafka: p.kafka },
+          doctorTargetsOf(p, { staleAfterS: 0 }),
+        )
+      ).map((f) => [f.severity, f.detail])
+    const book = await addBook(5)
+    await api('PUT', `/books/${book.id}/warehouse-capacity`, { capacity: 1 })
+    const [fulfilled, cancelled] = [await order(book.id, 1), await order(book.id, 2)]
+    await expect.poll(async () => (await orderOf(fulfilled.id)).status, { timeout: 30_000 }).toBe('fulfilled')
+    await expect.poll(async () => (await orderOf(cancelled.id)).status, { timeout: 30_000 }).toBe('cancelled')
+    // Every event of the saga (placed, shipped, cancelled) applied by both services: fresh.
+    await expect.poll(fresh, { timeout: 30_000 }).toEqual([['ok', expect.any(String)]])
+    expect((await api('PUT', `/books/${book.id}/warehouse-capacity`, { capacity: 4 })).status).toBe(200)
+    expect(await fresh()).toEqual([['ok', expect.any(String)]])
+  })
+
   it('is reported by the doctor when an order waits for an answer that does not come', async () => {
     const targets = doctorTargetsOf(p, { fulfilmentGroup: `fulfilment-${p.id}`, staleAfterS: 2 })
     const doctor = () =>
@@ -206,5 +227,19 @@ describe('fulfilment saga', () => {
     await expect
       .poll(async () => (await doctor()).map((f) => [f.check, f.severity]), { timeout: 30_000 })
       .toEqual([['saga.orders', 'fail']])
+  })
+
+  it("reports, in the doctor's freshness, an order that fulfilment has not applied", async () => {
+    await fulfilment.stop()
+    const book = await addBook(2)
+    await order(book.id, 1)
+    const check = () =>
+      freshnessCheck.run(
+        { sql: p.database.db.$client, connect: p.connect, kafka: p.kafka },
+        doctorTargetsOf(p, { staleAfterS: 0 }),
+      )
+    await expect
+      .poll(async () => (await check()).map((f) => [f.severity, f.detail]), { timeout: 30_000 })
+      .toEqual([['fail', expect.stringMatching(/fulfilment_inbox/)]])
   })
 })
