@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { unownedSlots } from '../../connector/slot-backlog.ts'
 import type { DoctorTargets } from '../../doctor/check.ts'
 import type { Finding } from '../../doctor/finding.ts'
+import { freshnessCheck } from '../../doctor/freshness.ts'
 import { runDoctor } from '../../doctor/run-doctor.ts'
 import type { ConnectClient } from '../../lib/connect-client.ts'
-import { deadLetterTopic } from '../../lib/events.ts'
+import { bookAdded, deadLetterTopic } from '../../lib/events.ts'
 import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -223,5 +224,49 @@ describe('doctor', () => {
         await qSql`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${slot} and not active`
       }
     })
+  })
+
+  it('keeps freshness ok for a writer whose clock runs ahead of the database, once its event is applied', async () => {
+    // A book and its BookAdded written by a service whose clock is 2 s ahead: both times come
+    // from that clock, as the API writes them (the row's time, then the event's).
+    const [{ ahead }] = await sql<{ ahead: Date }[]>`select now() + interval '2 seconds' as ahead`
+    const at = ahead.toISOString()
+    const event = bookAdded({
+      id: crypto.randomUUID(),
+      title: 'Skewed',
+      author: 'Clock',
+      price: 1,
+      stock: 1,
+      createdAt: at,
+      updatedAt: at,
+      removedAt: null,
+    })
+    await sql.begin(async (tx) => {
+      await tx`insert into books (id, title, author, price_cents, stock, created_at, updated_at)
+        values (${event.aggregateId}, 'Skewed', 'Clock', 100, 1, ${at}, ${at})`
+      await tx`insert into outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
+        values (${event.id}, 'book', ${event.aggregateId}, 'BookAdded', ${sql.json(event.payload)},
+                ${at.replace('T', ' ').replace('Z', '')})`
+      await tx`delete from outbox where id = ${event.id}`
+    })
+    await expect
+      .poll(async () => (await sql`select 1 from consumed_events where event_id = ${event.id}`).length, {
+        timeout: 20_000,
+      })
+      .toBe(1)
+    // Wait until the database's clock has passed the write's own time, then any age counts.
+    await expect
+      .poll(
+        async () => (await sql<{ past: boolean }[]>`select now() > ${at}::timestamptz as past`)[0]?.past,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true)
+    const fresh = await freshnessCheck.run(
+      { sql, connect: p.connect, kafka: p.kafka },
+      { ...targets, staleAfterS: 0 },
+    )
+    expect(fresh.map((f) => [f.severity, f.detail])).toEqual([['ok', expect.any(String)]])
   })
 })
