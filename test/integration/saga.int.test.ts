@@ -202,7 +202,7 @@ describe('fulfilment saga', () => {
       (
         await freshnessCheck.run(
           { sql: p.database.db.$client, connect: p.connect, kafka: p.kafka },
-          doctorTargetsOf(p, { staleAfterS: 0 }),
+          doctorTargetsOf(p, { staleAfterS: 0, fulfilmentGroup: `fulfilment-${p.id}` }),
         )
       ).map((f) => [f.severity, f.detail])
     const book = await addBook(5)
@@ -236,7 +236,7 @@ describe('fulfilment saga', () => {
     const check = () =>
       freshnessCheck.run(
         { sql: p.database.db.$client, connect: p.connect, kafka: p.kafka },
-        doctorTargetsOf(p, { staleAfterS: 0 }),
+        doctorTargetsOf(p, { staleAfterS: 0, fulfilmentGroup: `fulfilment-${p.id}` }),
       )
     await expect
       .poll(async () => (await check()).map((f) => [f.severity, f.detail]), { timeout: 30_000 })
