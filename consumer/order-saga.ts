@@ -107,6 +107,6 @@ export async function cancelOrders(
       cancelledAt: row.cancelled_at,
       cancelReason: row.cancel_reason,
     })
-    await appendOutboxRow(sql, tx, 'outbox', event)
+    await appendOutboxRow(sql, tx, 'outbox', event, row.cancelled_at)
   }
 }

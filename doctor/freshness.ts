@@ -1,31 +1,117 @@
-import type { DoctorCheck } from './check.ts'
-import { finding } from './finding.ts'
+import type postgres from 'postgres'
+import type { DoctorCheck, DoctorTargets } from './check.ts'
+import { type Finding, finding } from './finding.ts'
 
-/** End to end: a domain write older than `staleAfterS` that no applied event has caught up with. */
+/** A row's timestamp that is set by the same write that appends an event to an outbox. */
+type Source = readonly [table: string, column: string]
+
+/**
+ * Each inbox, and the writes whose events it receives. Only writes that append an event count:
+ * `books.updated_at` also moves when a warehouse capacity changes, which writes no event (fulfilment
+ * takes the capacity from OrderPlaced), so it would read as a write nothing ever applies.
+ */
+const streams: { inbox: string; sources: Source[]; checked: (t: DoctorTargets) => boolean }[] = [
+  {
+    // The order service's consumer reads every topic of the namespace.
+    inbox: 'consumed_events',
+    sources: [
+      ['books', 'created_at'], // BookAdded
+      ['books', 'removed_at'], // BookRemoved
+      ['orders', 'created_at'], // OrderPlaced
+      ['orders', 'cancelled_at'], // OrderCancelled
+      ['shipments', 'created_at'], // ShipmentDispatched, ShipmentFailed
+    ],
+    checked: () => true,
+  },
+  {
+    // Fulfilment reads the order topic, when the pipeline runs it (FULFILMENT_GROUP).
+    inbox: 'fulfilment_inbox',
+    sources: [
+      ['orders', 'created_at'],
+      ['orders', 'cancelled_at'],
+    ],
+    checked: (t) => Boolean(t.fulfilmentGroup),
+  },
+]
+
+interface StreamState {
+  /** ISO text: the same whichever client's type parsers the caller's `sql` has. */
+  written: string | null
+  applied: string | null
+  ageS: number | null
+  pending: boolean
+}
+
+/**
+ * Whether the newest write that produced an event has been applied, read from one clock: each
+ * event carries its writer's time (the outbox row's created_at, which the consumer records as
+ * `occurred_at`), stamped no earlier than the row it describes and by the same clock. So the newest
+ * write is applied once an event at least as new is, however far the writer's clock is from the
+ * database's. The age, which only decides when a pending write counts as stuck, is taken on the
+ * database's clock.
+ */
+async function stateOf(sql: postgres.Sql, inbox: string, sources: Source[]): Promise<StreamState> {
+  // Identifiers come from the fixed list above, never from input.
+  const newest = sources.map(([table, column]) => `(select max(${column}) from ${table})`).join(', ')
+  const [row] = await sql.unsafe<
+    { written: string | null; applied: string | null; age_s: number | null; pending: boolean }[]
+  >(
+    `select to_json(w.at)#>>'{}' as written, to_json(a.at)#>>'{}' as applied,
+            extract(epoch from now() - w.at)::float8 as age_s,
+            coalesce(date_trunc('milliseconds', w.at) > coalesce(a.at, '-infinity'), false) as pending
+     from (select greatest(${newest}) as at) w,
+          (select max(occurred_at) as at from ${inbox}) a`,
+  )
+  return {
+    written: row?.written ?? null,
+    applied: row?.applied ?? null,
+    ageS: row?.age_s ?? null,
+    pending: row?.pending ?? false,
+  }
+}
+
+/** The tables that exist here: a split deployment keeps fulfilment's in a database of its own. */
+async function existingTables(sql: postgres.Sql, names: string[]): Promise<Set<string>> {
+  const rows = await sql<{ name: string }[]>`
+    select name from unnest(${names}::text[]) as name where to_regclass(name) is not null`
+  return new Set(rows.map((r) => r.name))
+}
+
+/** End to end: a write that produced an event, older than `staleAfterS`, that no inbox has applied. */
 export const freshnessCheck: DoctorCheck = {
   name: 'pipeline.freshness',
   hintWhenUnreachable: 'is Postgres up (npm run stack:status)? if it is, run npm run db:migrate',
   async run({ sql }, t) {
-    const [row] = await sql<{ written: Date | null; applied: Date | null }[]>`
-      select greatest((select max(updated_at) from books), (select max(created_at) from orders)) as written,
-             (select max(consumed_at) from consumed_events) as applied`
-    if (!row?.written) return [finding('pipeline.freshness', 'ok', 'nothing written yet')]
-    const ageS = (Date.now() - row.written.getTime()) / 1000
-    const behindS = row.applied
-      ? (row.written.getTime() - row.applied.getTime()) / 1000
-      : Number.POSITIVE_INFINITY
-    const detail = `newest write ${row.written.toISOString()}, newest applied event ${row.applied?.toISOString() ?? 'none'}`
-    if (behindS > 0 && ageS > t.staleAfterS) {
-      return [
-        finding(
-          'pipeline.freshness',
-          'fail',
-          `${detail}: a write ${Math.round(ageS)} s old is not applied yet`,
-          'follow the first failing check above',
-          row,
-        ),
-      ]
+    const wanted = streams.filter((s) => s.checked(t))
+    const names = [...new Set(wanted.flatMap((s) => [s.inbox, ...s.sources.map(([table]) => table)]))]
+    const present = await existingTables(sql, names)
+    const parts: string[] = []
+    const stuck: string[] = []
+    const data: Record<string, StreamState> = {}
+    for (const stream of wanted) {
+      const sources = stream.sources.filter(([table]) => present.has(table))
+      if (!present.has(stream.inbox) || sources.length === 0) continue
+      const state = await stateOf(sql, stream.inbox, sources)
+      data[stream.inbox] = state
+      if (!state.written) continue
+      parts.push(
+        `${stream.inbox}: newest write ${state.written}, newest applied event ${state.applied ?? 'none'}`,
+      )
+      if (state.pending && (state.ageS ?? 0) > t.staleAfterS)
+        stuck.push(`${stream.inbox} has not applied a write ${Math.round(state.ageS ?? 0)} s old`)
     }
-    return [finding('pipeline.freshness', 'ok', detail, undefined, row)]
+    if (parts.length === 0) return [finding('pipeline.freshness', 'ok', 'nothing written yet')]
+    const detail = parts.join('; ')
+    const result: Finding =
+      stuck.length > 0
+        ? finding(
+            'pipeline.freshness',
+            'fail',
+            `${stuck.join('; ')} (${detail}): a write is not applied yet`,
+            'follow the first failing check above',
+            data,
+          )
+        : finding('pipeline.freshness', 'ok', detail, undefined, data)
+    return [result]
   },
 }

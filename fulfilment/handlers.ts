@@ -22,7 +22,7 @@ export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'Order
       on conflict (order_id) do nothing
       returning order_id`
     if (created.length === 0) continue
-    await appendOutboxRow(sql, tx, 'fulfilment_outbox', event)
+    await appendOutboxRow(sql, tx, 'fulfilment_outbox', event, shipment.createdAt)
   }
 }
 

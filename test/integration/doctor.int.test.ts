@@ -229,8 +229,9 @@ describe('doctor', () => {
   it('keeps freshness ok for a writer whose clock runs ahead of the database, once its event is applied', async () => {
     // A book and its BookAdded written by a service whose clock is 2 s ahead: both times come
     // from that clock, as the API writes them (the row's time, then the event's).
-    const [{ ahead }] = await sql<{ ahead: Date }[]>`select now() + interval '2 seconds' as ahead`
-    const at = ahead.toISOString()
+    const [clock] = await sql<{ ahead: Date }[]>`select now() + interval '2 seconds' as ahead`
+    if (!clock) throw new Error('no clock')
+    const at = clock.ahead.toISOString()
     const event = bookAdded({
       id: crypto.randomUUID(),
       title: 'Skewed',
