@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import type { ConnectClient, ConnectorStatus } from '../lib/connect-client.ts'
 import { debeziumPostgresClass } from '../lib/connect-client.ts'
 import type { ConnectorEnv } from './config.ts'
@@ -14,6 +15,9 @@ export async function validateConnector(
     entry.value.errors.map((error) => `${entry.value.name}: ${error}`),
   )
 }
+
+const anyFailed = (status: ConnectorStatus | undefined) =>
+  status !== undefined && [status.connector, ...status.tasks].some((part) => part.state === 'FAILED')
 
 /**
  * Validates the outbox connector's config with Connect, creates or updates it (a PUT, so running
@@ -34,8 +38,19 @@ export async function registerConnector(
     )
   }
   report('Connect accepts the config')
+  const before = await connect.status(env.CONNECTOR_NAME)
   const { created } = await connect.putConfig(env.CONNECTOR_NAME, config)
   report(`${created ? 'created' : 'updated'} connector ${env.CONNECTOR_NAME}`)
+  // A FAILED part stays FAILED through a config update (Connect does not restart it): a start
+  // that failed, then fixed and registered again, would report the old trace for ever.
+  if (anyFailed(before)) {
+    report('restarting the connector and its FAILED task(s) with this config')
+    await connect.restart(env.CONNECTOR_NAME)
+    // The status shows the old FAILED for a moment after the restart is accepted: wait for the
+    // restart to show, so a FAILED seen from here on is this config's own.
+    const deadline = Date.now() + 15_000
+    while (Date.now() < deadline && anyFailed(await connect.status(env.CONNECTOR_NAME))) await delay(200)
+  }
   return connect.waitForState(env.CONNECTOR_NAME, 'RUNNING', env.CONNECTOR_WAIT_TIMEOUT_S * 1000)
 }
 

@@ -46,7 +46,11 @@ type Located = Pick<Component, 'name' | 'dir'>
 export const recordFile = (component: Located) => join(component.dir, 'process.json')
 export const logFile = (component: Located) => join(component.dir, `${component.name}.log`)
 
-export type StartOutcome = 'started' | 'already-running'
+/** `adopted`: left running by an owner that is gone (an `npm start` killed outright), now the caller's. */
+export type StartOutcome = 'started' | 'already-running' | 'adopted'
+
+/** Who starts a component and stops it again on its way out (see ProcessRecord.owner). */
+export type Owner = NonNullable<ProcessRecord['owner']>
 
 /**
  * Starts `component` unless our own process already runs it, then waits until its probe passes.
@@ -56,14 +60,18 @@ export async function ensureStarted(
   component: Component,
   reporter: Reporter,
   timeoutMs: number,
+  owner?: Owner,
 ): Promise<StartOutcome> {
   const file = recordFile(component)
   const existing = readRecord(file)
   if (existing && isOurs(existing)) {
+    // An owner that is gone (killed before it could stop what it started) hands it to this one.
+    const orphaned = owner !== undefined && existing.owner !== undefined && !isOurs(existing.owner)
+    if (orphaned) writeRecord(file, { ...existing, owner })
     await waitHealthy(component, existing, reporter, timeoutMs)
     // Idempotent setup (roles, grants) also runs here, so a newer checkout needs no restart.
     await component.afterStart?.(reporter)
-    return 'already-running'
+    return orphaned ? 'adopted' : 'already-running'
   }
   await removeRecord(file)
   for (const { port, envVar } of component.ports) await assertPortFree(port, component.name, envVar)
@@ -79,7 +87,9 @@ export async function ensureStarted(
     ports: component.ports.map((p) => p.port),
     logFile: log,
     startedAt: new Date().toISOString(),
+    ...(owner ? { owner } : {}),
   }
+  // Written before the wait: an owner stopped while this starts still finds it and stops it.
   writeRecord(file, record)
   await waitHealthy(component, record, reporter, timeoutMs)
   await component.afterStart?.(reporter)

@@ -11,6 +11,11 @@ export interface ProcessRecord {
   ports: number[]
   logFile: string
   startedAt: string
+  /**
+   * The `npm start` that started (or took over) this component and stops it when it stops; absent
+   * for `stack:up`'s, which run until `stack:down`. Its own pid and marker, so a dead one is told.
+   */
+  owner?: { pid: number; marker: string }
 }
 
 export interface StartOptions {
@@ -61,7 +66,7 @@ export function writeRecord(file: string, record: ProcessRecord): void {
 }
 
 /** True when `pid` runs and its command line carries our marker (pids get reused). */
-export function isOurs(record: ProcessRecord | undefined): boolean {
+export function isOurs(record: Pick<ProcessRecord, 'pid' | 'marker'> | undefined): boolean {
   if (record === undefined) return false
   try {
     const cmdline = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').replaceAll('\0', ' ')

@@ -4,7 +4,13 @@ import { join } from 'node:path'
 import { debeziumPostgresClass } from '../../lib/connect-client.ts'
 import { kafkaAnswers, parseBrokers } from '../../lib/kafka.ts'
 import { redactUrl } from '../../lib/redact.ts'
-import { type ComponentName, ensureStarted, ensureStopped, type StartOutcome } from './component.ts'
+import {
+  type ComponentName,
+  ensureStarted,
+  ensureStopped,
+  type Owner,
+  type StartOutcome,
+} from './component.ts'
 import { type StackConfig, type Topology, topologyFile } from './config.ts'
 import {
   connectComponent,
@@ -102,6 +108,8 @@ export function liveConnectUrl(config: StackConfig): string {
 export async function stackUp(
   config: StackConfig,
   reporter: Reporter,
+  /** Set by `npm start`: what it starts is marked as its own, to be stopped on its way out. */
+  owner?: Owner,
 ): Promise<{ info: StackInfo; outcomes: Partial<Record<ComponentName, StartOutcome>> }> {
   const { managed } = config
   const needJvm = managed.kafka || managed.connect
@@ -119,7 +127,7 @@ export async function stackUp(
   const outcomes: Partial<Record<ComponentName, StartOutcome>> = {}
   const start = async (component: Parameters<typeof ensureStarted>[0]) => {
     outcomes[component.name] = await reporter.step(`${component.name}`, () =>
-      ensureStarted(component, reporter, timeoutMs),
+      ensureStarted(component, reporter, timeoutMs, owner),
     )
   }
 
@@ -199,6 +207,17 @@ export async function stopComponents(config: StackConfig, names: ComponentName[]
     })
   }
   return results
+}
+
+/**
+ * The components whose record names `ownerPid` as their owner and that still run: what one
+ * `npm start` started or took over, however far it got, for it to stop on its way out.
+ */
+export function componentsOwnedBy(config: StackConfig, ownerPid: number): ComponentName[] {
+  return startOrder(componentsOnDisk(config)).filter((name) => {
+    const record = readRecord(join(config.stackDir, name, 'process.json'))
+    return record?.owner?.pid === ownerPid && isOurs(record)
+  })
 }
 
 /** Stops every process this stack started, newest first; `purge` also deletes data, logs and secrets. */
