@@ -57,7 +57,14 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
     vi.waitFor(() => expect(leftRunning()).toEqual([]), { timeout: 60_000, interval: 500 })
 
   afterAll(() => {
-    for (const child of started) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL')
+    for (const child of started) {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // Gone between the look and the kill.
+      }
+    }
     spawnSync(tsx, [join(repoRoot, 'scripts', 'stack-down.ts'), '--purge'], { env, timeout: 120_000 })
     rmSync(stackDir, { recursive: true, force: true })
   }, 180_000)
