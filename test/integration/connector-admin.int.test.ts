@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -38,6 +39,11 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     return { code: result.status, output: `${result.stdout}${result.stderr}` }
   }
   const state = async () => (await p.connect.status(p.connectorEnv.CONNECTOR_NAME))?.tasks[0]?.state
+  /** What the connector's slot holds unconfirmed, counted as connector:delete counts it; -1 without a slot. */
+  const pending = async (sql: postgres.Sql) => {
+    const info = (await listSlots(sql)).find((s) => s.slotName === p.connectorEnv.CONNECTOR_SLOT_NAME)
+    return info ? (await slotBacklog(sql, info, p.connectorEnv.CONNECTOR_PUBLICATION)).unconfirmedEvents : -1
+  }
 
   it('pauses and resumes, returning once the task reports the new state', async () => {
     expect(cli('pause')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: PAUSED/) })
@@ -64,18 +70,44 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     expect(rejected.output).toMatch(/password authentication failed for user "no_such_role"/)
   })
 
+  it('counts fulfilment’s pending shipment events (not heartbeats) before --drop-slot, keeping them', async () => {
+    const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    try {
+      await expect.poll(() => pending(sql), { timeout: 30_000 }).toBe(0)
+      expect(cli('pause').code).toBe(0)
+      // A shipment event as fulfilment writes it (inserted and deleted at once), and a heartbeat.
+      const orderId = randomUUID()
+      await sql.begin(async (tx) => {
+        await tx`insert into fulfilment_outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
+          values (${randomUUID()}, 'shipment', ${orderId}, 'ShipmentDispatched', ${JSON.stringify({ orderId })}::jsonb, now() at time zone 'utc')`
+        await tx`delete from fulfilment_outbox`
+      })
+      await sql`insert into outbox_heartbeat (beat_at) values (now())`
+      expect(await pending(sql)).toBe(1)
+
+      const refused = cli('delete', ['--drop-slot'])
+      expect(refused.code).toBe(1)
+      expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 1 event\(s\)/)
+      expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeDefined()
+
+      // Kept, so the connector delivers it once resumed.
+      expect(cli('resume').code).toBe(0)
+      await expect
+        .poll(() => p.records.some((r) => r.topic === `${p.namespace}.shipment` && r.key === orderId), {
+          timeout: 30_000,
+        })
+        .toBe(true)
+    } finally {
+      await sql.end()
+    }
+  })
+
   it('refuses --drop-slot without --yes, saying how many events would be lost, and changes nothing', async () => {
     const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
     const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
-    const pending = async () => {
-      const info = (await listSlots(sql)).find((s) => s.slotName === slot)
-      return info
-        ? (await slotBacklog(sql, info, p.connectorEnv.CONNECTOR_PUBLICATION)).unconfirmedEvents
-        : -1
-    }
     try {
       // Let the connector confirm what startPipeline wrote, then hold new events back.
-      await expect.poll(pending, { timeout: 30_000 }).toBe(0)
+      await expect.poll(() => pending(sql), { timeout: 30_000 }).toBe(0)
       expect(cli('pause').code).toBe(0)
       for (const title of ['one', 'two', 'three']) {
         const response = await p.app.inject({
@@ -85,7 +117,7 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
         })
         expect(response.statusCode).toBe(201)
       }
-      expect(await pending()).toBe(3)
+      expect(await pending(sql)).toBe(3)
 
       const refused = cli('delete', ['--drop-slot'])
       expect(refused.code).toBe(1)
@@ -93,7 +125,7 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
       expect(refused.output).toContain('Nothing was deleted')
       expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeDefined()
       expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(true)
-      expect(await pending()).toBe(3)
+      expect(await pending(sql)).toBe(3)
 
       const result = cli('delete', ['--drop-slot', '--yes'])
       expect(result.code).toBe(0)
