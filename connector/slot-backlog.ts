@@ -1,5 +1,6 @@
 import type postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
+import { heartbeatTable } from '../lib/replication.ts'
 import { SlotError, type SlotInfo } from './slots.ts'
 
 /** What a slot holds that its consumer has not confirmed: lost for good if the slot is dropped. */
@@ -7,18 +8,49 @@ export interface SlotBacklog {
   slotName: string
   /** WAL between the slot's confirmed position and now. */
   unconfirmedBytes: number
-  /** Outbox rows inserted in that WAL and published: events never delivered if the slot goes. */
+  /**
+   * Inserts the publication sends from that WAL, into any of its tables but the heartbeat's:
+   * events never delivered if the slot goes.
+   */
   unconfirmedEvents: number
 }
 
-/** pgoutput's Insert message: 'I', then the relation's OID as a 32-bit big-endian integer. */
+/** pgoutput (protocol 1) message tags: a Relation names a table, an Insert points at one by OID. */
+const relationTag = 0x52
 const insertTag = 0x49
 
 /**
- * Counts the outbox events a slot has not confirmed, without touching the slot: it decodes a
- * temporary copy (pg_copy_logical_replication_slot), which works while the connector still
- * streams the original and vanishes with this session. `sql` must be connected to the slot's
- * database as a role that may manage slots.
+ * The events among decoded pgoutput messages: every Insert except into `ignoredTable`
+ * (`schema.name`). pgoutput sends a table's Relation message ('R', OID, schema, name as
+ * NUL-terminated strings) before its first change in a decoding session, so the OIDs resolve
+ * without a catalogue (which might have changed since); an Insert into a table never named still
+ * counts, since a count that errs must err towards asking.
+ */
+export function countPublishedInserts(messages: readonly Buffer[], ignoredTable: string): number {
+  const ignoredOids = new Set<number>()
+  let count = 0
+  for (const data of messages) {
+    if (data.length < 5) continue
+    if (data[0] === relationTag) {
+      const schemaEnd = data.indexOf(0, 5)
+      const nameEnd = data.indexOf(0, schemaEnd + 1)
+      if (schemaEnd < 0 || nameEnd < 0) continue
+      const name = `${data.toString('utf8', 5, schemaEnd)}.${data.toString('utf8', schemaEnd + 1, nameEnd)}`
+      if (name === ignoredTable) ignoredOids.add(data.readUInt32BE(1))
+      else ignoredOids.delete(data.readUInt32BE(1))
+    } else if (data[0] === insertTag && !ignoredOids.has(data.readUInt32BE(1))) {
+      count += 1
+    }
+  }
+  return count
+}
+
+/**
+ * Counts the events a slot has not confirmed (see SlotBacklog), without touching the slot: it
+ * decodes a temporary copy (pg_copy_logical_replication_slot), which works while the connector
+ * still streams the original and vanishes with this session. It reads the publication, not the
+ * connector's config, so it works with Connect down or the connector gone. `sql` must be connected
+ * to the slot's database as a role that may manage slots.
  */
 export async function slotBacklog(
   sql: postgres.Sql,
@@ -34,15 +66,18 @@ export async function slotBacklog(
       from pg_replication_slots where slot_name = ${slot.slotName}`
     if (!lag) throw new SlotError('SLOT_NOT_FOUND', `no replication slot named ${slot.slotName}`)
     await tx`select pg_copy_logical_replication_slot(${slot.slotName}, ${copy}, true)`
-    const [outbox] = await tx<{ oid: number }[]>`select 'public.outbox'::regclass::oid::int8 as oid`
     const changes = await tx<{ data: Buffer }[]>`
       select data from pg_logical_slot_peek_binary_changes(${copy}, null, null,
         'proto_version', '1', 'publication_names', ${publication})`
     await tx`select pg_drop_replication_slot(${copy})`
-    const unconfirmedEvents = changes.filter(
-      ({ data }) => data[0] === insertTag && data.length >= 5 && data.readUInt32BE(1) === Number(outbox?.oid),
-    ).length
-    return { slotName: slot.slotName, unconfirmedBytes: lag.bytes ?? 0, unconfirmedEvents }
+    return {
+      slotName: slot.slotName,
+      unconfirmedBytes: lag.bytes ?? 0,
+      unconfirmedEvents: countPublishedInserts(
+        changes.map((c) => c.data),
+        heartbeatTable,
+      ),
+    }
   })
 }
 
