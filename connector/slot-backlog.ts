@@ -13,6 +13,11 @@ export interface SlotBacklog {
    * events never delivered if the slot goes.
    */
   unconfirmedEvents: number
+  /**
+   * The slot is invalidated (wal_status `lost`): the WAL it needed is gone, and with it whatever it
+   * held, so there is nothing left to count (unconfirmedEvents is 0) and dropping it loses nothing more.
+   */
+  lost: boolean
 }
 
 /** pgoutput (protocol 1) message tags: a Relation names a table, an Insert points at one by OID. */
@@ -49,8 +54,9 @@ export function countPublishedInserts(messages: readonly Buffer[], ignoredTable:
  * Counts the events a slot has not confirmed (see SlotBacklog), without touching the slot: it
  * decodes a temporary copy (pg_copy_logical_replication_slot), which works while the connector
  * still streams the original and vanishes with this session. It reads the publication, not the
- * connector's config, so it works with Connect down or the connector gone. `sql` must be connected
- * to the slot's database as a role that may manage slots.
+ * connector's config, so it works with Connect down or the connector gone. A lost slot cannot be
+ * copied (Postgres refuses) and has nothing to count: it comes back `lost`. `sql` must be
+ * connected to the slot's database as a role that may manage slots.
  */
 export async function slotBacklog(
   sql: postgres.Sql,
@@ -60,25 +66,43 @@ export async function slotBacklog(
   if (slot.plugin !== 'pgoutput')
     throw new SlotError('NOT_PERMITTED', `slot ${slot.slotName} uses ${slot.plugin}; only pgoutput is read`)
   const copy = `backlog_${process.pid}_${Date.now().toString(36)}`
-  return sql.begin(async (tx) => {
-    const [lag] = await tx<{ bytes: number }[]>`
-      select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 as bytes
+  const position = async (q: postgres.Sql | postgres.TransactionSql) => {
+    const [row] = await q<{ bytes: number | null; walStatus: string | null }[]>`
+      select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 as bytes,
+             wal_status as "walStatus"
       from pg_replication_slots where slot_name = ${slot.slotName}`
-    if (!lag) throw new SlotError('SLOT_NOT_FOUND', `no replication slot named ${slot.slotName}`)
-    await tx`select pg_copy_logical_replication_slot(${slot.slotName}, ${copy}, true)`
-    const changes = await tx<{ data: Buffer }[]>`
-      select data from pg_logical_slot_peek_binary_changes(${copy}, null, null,
-        'proto_version', '1', 'publication_names', ${publication})`
-    await tx`select pg_drop_replication_slot(${copy})`
-    return {
-      slotName: slot.slotName,
-      unconfirmedBytes: lag.bytes ?? 0,
-      unconfirmedEvents: countPublishedInserts(
-        changes.map((c) => c.data),
-        heartbeatTable,
-      ),
-    }
+    if (!row) throw new SlotError('SLOT_NOT_FOUND', `no replication slot named ${slot.slotName}`)
+    return row
+  }
+  const lost = (bytes: number | null): SlotBacklog => ({
+    slotName: slot.slotName,
+    unconfirmedBytes: bytes ?? 0,
+    unconfirmedEvents: 0,
+    lost: true,
   })
+  try {
+    return await sql.begin(async (tx) => {
+      const lag = await position(tx)
+      if (lag.walStatus === 'lost') return lost(lag.bytes)
+      await tx`select pg_copy_logical_replication_slot(${slot.slotName}, ${copy}, true)`
+      const changes = await tx<{ data: Buffer }[]>`
+        select data from pg_logical_slot_peek_binary_changes(${copy}, null, null,
+          'proto_version', '1', 'publication_names', ${publication})`
+      await tx`select pg_drop_replication_slot(${copy})`
+      const data = changes.map((c) => c.data)
+      return {
+        slotName: slot.slotName,
+        unconfirmedBytes: lag.bytes ?? 0,
+        unconfirmedEvents: countPublishedInserts(data, heartbeatTable),
+        lost: false,
+      }
+    })
+  } catch (error) {
+    // Invalidated between the look and the copy (a checkpoint can do it at any moment).
+    const now = await position(sql).catch(() => undefined)
+    if (now?.walStatus === 'lost') return lost(now.bytes)
+    throw error
+  }
 }
 
 /**
