@@ -11,7 +11,7 @@ import { type Pipeline, startPipeline } from '../pipeline.ts'
 const stack = inject('stack')
 
 /** The connector admin commands, run as a user runs them, against a connector of this file's own. */
-describe('connector:pause, resume, validate, diff and delete --drop-slot', () => {
+describe('connector:pause, stop, resume, validate, diff and delete --drop-slot', () => {
   let p: Pipeline
   let env: NodeJS.ProcessEnv
   beforeAll(async () => {
@@ -38,6 +38,14 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     )
     return { code: result.status, output: `${result.stdout}${result.stderr}` }
   }
+  const slots = (args: string[]) => {
+    const result = spawnSync(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [join(repoRoot, 'scripts', 'slots.ts'), ...args],
+      { env, encoding: 'utf8', timeout: 120_000 },
+    )
+    return { code: result.status, output: `${result.stdout}${result.stderr}` }
+  }
   const state = async () => (await p.connect.status(p.connectorEnv.CONNECTOR_NAME))?.tasks[0]?.state
   /** What the connector's slot holds unconfirmed, counted as connector:delete counts it; -1 without a slot. */
   const pending = async (sql: postgres.Sql) => {
@@ -50,6 +58,42 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     expect(await state()).toBe('PAUSED')
     expect(cli('resume')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: RUNNING/) })
     expect(await state()).toBe('RUNNING')
+  })
+
+  it('connector:stop releases the slot so slots:advance works (pause does not), and resume runs it again', async () => {
+    const name = p.connectorEnv.CONNECTOR_NAME
+    const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+    const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    const slotActive = async () => (await listSlots(sql)).find((s) => s.slotName === slot)?.active
+    try {
+      // A paused task keeps its replication connection: refused, with a hint that works.
+      expect(cli('pause').code).toBe(0)
+      const refused = slots(['advance', slot, '--yes'])
+      expect(refused.code).toBe(1)
+      expect(refused.output).toMatch(/SLOT_ACTIVE: .*npm run connector:stop/)
+      expect(cli('resume').code).toBe(0)
+
+      expect(cli('stop')).toMatchObject({ code: 0, output: expect.stringMatching(/STOPPED/) })
+      expect((await p.connect.status(name))?.connector.state).toBe('STOPPED')
+      expect(await p.connect.getConfig(name)).toMatchObject({ 'slot.name': slot })
+      await expect.poll(slotActive, { timeout: 10_000 }).toBe(false)
+      expect(slots(['advance', slot, '--yes'])).toMatchObject({
+        code: 0,
+        output: expect.stringMatching(new RegExp(`advanced ${slot} from`)),
+      })
+
+      expect(cli('resume')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: RUNNING/) })
+      await expect.poll(slotActive, { timeout: 30_000 }).toBe(true)
+      const response = await p.app.inject({
+        method: 'POST',
+        url: '/books',
+        payload: { title: 'after stop', author: 'A', price: 1, stock: 1 },
+      })
+      const bookId = response.json().id
+      await expect.poll(() => p.records.some((r) => r.key === bookId), { timeout: 30_000 }).toBe(true)
+    } finally {
+      await sql.end()
+    }
   })
 
   it('validates the config, and diffs it against what Connect runs', () => {
