@@ -94,10 +94,9 @@ export async function advanceSlot(sql: postgres.Sql, name: string, options: { co
   if (slot.active) {
     throw new SlotError(
       'SLOT_ACTIVE',
-      `slot ${name} is in use by pid ${slot.activePid}; pause or stop its connector first`,
-      {
-        retryable: true,
-      },
+      `slot ${name} is in use by pid ${slot.activePid}; stop its connector first with \`npm run connector:stop\` ` +
+        '(a paused connector keeps its slot) and run it again with `npm run connector:resume` afterwards',
+      { retryable: true },
     )
   }
   const [moved] = await privileged(
