@@ -81,4 +81,21 @@ describe('a lost replication slot', () => {
       await connect.remove(env.CONNECTOR_NAME)
     }
   })
+
+  it('is dropped by slots:drop --force with Connect unreachable, saying there was nothing to count', async () => {
+    const slot = uniqueName('lost').toLowerCase()
+    await pg.lostSlot(slot)
+    const result = spawnSync(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [join(repoRoot, 'scripts', 'slots.ts'), 'drop', slot, '--force'],
+      {
+        env: { ...process.env, DATABASE_ADMIN_URL: pg.adminUrl, CONNECT_URL: 'http://127.0.0.1:9' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    )
+    expect(`${result.stdout}${result.stderr}`).toMatch(/lost \(wal_status lost\).* no backlog to count/)
+    expect(result.status).toBe(0)
+    expect(await slotExists(slot)).toBe(false)
+  })
 })
