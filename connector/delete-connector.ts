@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
-import { type SlotBacklog, slotBacklog } from './slot-backlog.ts'
-import { dropSlot, humanBytes, listSlots, SlotError } from './slots.ts'
+import { backlogOnItsDatabase, describeBacklog, describeDrop, type SlotBacklog } from './slot-backlog.ts'
+import { dropSlot, listSlots, SlotError } from './slots.ts'
 
 export interface DeleteConnectorRequest {
   connectorName: string
@@ -19,26 +19,6 @@ export interface DeleteConnectorResult {
   /** The slot's backlog when it was dropped (what was never delivered); undefined if kept or absent. */
   dropped?: SlotBacklog
   slotFound: boolean
-}
-
-/** "12 event(s) in 3.1 KiB of WAL": what a slot holds that its connector has not confirmed. */
-export const describeBacklog = (b: SlotBacklog) =>
-  b.lost
-    ? 'lost (wal_status lost): the WAL it needed is gone, so there is no backlog to count, and whatever it held was never delivered'
-    : `${b.unconfirmedEvents} event(s) in ${humanBytes(b.unconfirmedBytes)} of WAL not yet confirmed`
-
-/** The slot's backlog, read on the slot's own database (logical decoding is per database). */
-async function backlogOf(admin: postgres.Sql, adminUrl: string, slotName: string, publication: string) {
-  const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
-  if (!slot) return undefined
-  const url = new URL(adminUrl)
-  url.pathname = `/${slot.database ?? ''}`
-  const onDatabase = postgres(url.toString(), { max: 1, onnotice: () => {} })
-  try {
-    return await slotBacklog(onDatabase, slot, publication)
-  } finally {
-    await onDatabase.end({ timeout: 2 })
-  }
 }
 
 /**
@@ -79,7 +59,7 @@ export async function deleteConnector(
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
     const before = request.dropSlot
-      ? await backlogOf(admin, adminUrl, request.slotName, request.publication)
+      ? await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication)
       : undefined
     if (before) log(`replication slot ${request.slotName}: ${describeBacklog(before)}`)
     if (before && !request.confirm && before.unconfirmedEvents > 0) {
@@ -101,7 +81,8 @@ export async function deleteConnector(
       return { connectorExisted, slotFound: false }
     }
     await untilReleased(connect, admin, request, 10_000)
-    const dropped = (await backlogOf(admin, adminUrl, request.slotName, request.publication)) ?? before
+    const dropped =
+      (await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication)) ?? before
     // Events written between the first count and the connector's stop are as lost as the others.
     if (!request.confirm && dropped.unconfirmedEvents > 0) {
       throw new SlotError(
@@ -112,11 +93,7 @@ export async function deleteConnector(
     }
     // Force ends a walsender that lingers past the wait, now that no connector will reconnect.
     await dropSlot(admin, request.slotName, { force: true })
-    log(
-      dropped.lost
-        ? `dropped replication slot ${request.slotName}, which was ${describeBacklog(dropped)}`
-        : `dropped replication slot ${request.slotName}; ${describeBacklog(dropped)} were never delivered`,
-    )
+    log(describeDrop(request.slotName, dropped))
     return { connectorExisted, slotFound: true, dropped }
   } finally {
     await admin.end({ timeout: 2 })

@@ -1,7 +1,7 @@
-import type postgres from 'postgres'
+import postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
 import { heartbeatTable } from '../lib/replication.ts'
-import { SlotError, type SlotInfo } from './slots.ts'
+import { humanBytes, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
 /** What a slot holds that its consumer has not confirmed: lost for good if the slot is dropped. */
 export interface SlotBacklog {
@@ -19,6 +19,18 @@ export interface SlotBacklog {
    */
   lost: boolean
 }
+
+/** "12 event(s) in 3.1 KiB of WAL not yet confirmed": what a slot holds that its consumer has not confirmed. */
+export const describeBacklog = (b: SlotBacklog) =>
+  b.lost
+    ? 'lost (wal_status lost): the WAL it needed is gone, so there is no backlog to count, and whatever it held was never delivered'
+    : `${b.unconfirmedEvents} event(s) in ${humanBytes(b.unconfirmedBytes)} of WAL not yet confirmed`
+
+/** The line that reports a dropped slot and what went with it. */
+export const describeDrop = (slotName: string, b: SlotBacklog) =>
+  b.lost
+    ? `dropped replication slot ${slotName}, which was ${describeBacklog(b)}`
+    : `dropped replication slot ${slotName}; ${describeBacklog(b)} were never delivered`
 
 /** pgoutput (protocol 1) message tags: a Relation names a table, an Insert points at one by OID. */
 const relationTag = 0x52
@@ -64,7 +76,7 @@ export async function slotBacklog(
   publication: string,
 ): Promise<SlotBacklog> {
   if (slot.plugin !== 'pgoutput')
-    throw new SlotError('NOT_PERMITTED', `slot ${slot.slotName} uses ${slot.plugin}; only pgoutput is read`)
+    throw new SlotError('NOT_COUNTABLE', `slot ${slot.slotName} uses ${slot.plugin}; only pgoutput is read`)
   const copy = `backlog_${process.pid}_${Date.now().toString(36)}`
   const position = async (q: postgres.Sql | postgres.TransactionSql) => {
     const [row] = await q<{ bytes: number | null; walStatus: string | null }[]>`
@@ -84,6 +96,12 @@ export async function slotBacklog(
     return await sql.begin(async (tx) => {
       const lag = await position(tx)
       if (lag.walStatus === 'lost') return lost(lag.bytes)
+      const [known] = await tx`select 1 from pg_publication where pubname = ${publication}`
+      if (!known)
+        throw new SlotError(
+          'NOT_COUNTABLE',
+          `no publication ${publication} on the database of ${slot.slotName}, so its events cannot be decoded`,
+        )
       await tx`select pg_copy_logical_replication_slot(${slot.slotName}, ${copy}, true)`
       const changes = await tx<{ data: Buffer }[]>`
         select data from pg_logical_slot_peek_binary_changes(${copy}, null, null,
@@ -102,6 +120,29 @@ export async function slotBacklog(
     const now = await position(sql).catch(() => undefined)
     if (now?.walStatus === 'lost') return lost(now.bytes)
     throw error
+  }
+}
+
+/**
+ * The backlog of the slot named `slotName` (see slotBacklog), read on the slot's own database,
+ * since logical decoding is per database: `adminUrl` names the server and a role that may manage
+ * slots, and its database is swapped for the slot's. undefined when there is no such slot.
+ */
+export async function backlogOnItsDatabase(
+  admin: postgres.Sql,
+  adminUrl: string,
+  slotName: string,
+  publication: string,
+): Promise<SlotBacklog | undefined> {
+  const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
+  if (!slot) return undefined
+  const url = new URL(adminUrl)
+  url.pathname = `/${slot.database ?? ''}`
+  const onDatabase = postgres(url.toString(), { max: 1, onnotice: () => {} })
+  try {
+    return await slotBacklog(onDatabase, slot, publication)
+  } finally {
+    await onDatabase.end({ timeout: 2 })
   }
 }
 

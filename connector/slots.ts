@@ -24,6 +24,10 @@ export type SlotErrorCode =
   | 'SLOT_IN_USE_BY_CONNECTOR'
   | 'CONFIRMATION_REQUIRED'
   | 'NOT_PERMITTED'
+  /** Connect could not be asked whether a connector uses the slot. */
+  | 'OWNER_UNKNOWN'
+  /** The slot's events cannot be decoded here (not pgoutput, or no such publication on its database). */
+  | 'NOT_COUNTABLE'
 
 export class SlotError extends CodedError<SlotErrorCode> {}
 

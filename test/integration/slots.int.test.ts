@@ -29,13 +29,13 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     await sql`select pg_create_logical_replication_slot(${name}, 'pgoutput')`
     return name
   }
-  /** `npm run slots:<command>` as a user runs it, with Connect unreachable (nothing listens on port 9). */
-  const slotsWithoutConnect = (args: string[]) => {
+  /** `npm run slots:<command>` as a user runs it; by default with Connect unreachable (nothing listens on port 9). */
+  const slotsCli = (args: string[], connectUrl = 'http://127.0.0.1:9') => {
     const result = spawnSync(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
       [join(repoRoot, 'scripts', 'slots.ts'), ...args],
       {
-        env: { ...process.env, DATABASE_ADMIN_URL: p.db.url, CONNECT_URL: 'http://127.0.0.1:9' },
+        env: { ...process.env, DATABASE_ADMIN_URL: p.db.url, CONNECT_URL: connectUrl },
         encoding: 'utf8',
         timeout: 120_000,
       },
@@ -156,25 +156,37 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     await appendEvent('outbox')
     await appendEvent('fulfilment_outbox')
 
-    const unforced = slotsWithoutConnect(['drop', name])
+    const unforced = slotsCli(['drop', name])
     expect(unforced.code).toBe(1)
     expect(unforced.output).toMatch(/cannot reach Connect/)
-    const refused = slotsWithoutConnect(['drop', name, '--force'])
+    const refused = slotsCli(['drop', name, '--force'])
     expect(refused.code).toBe(1)
     expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 2 event\(s\)/)
     expect(refused.output).toContain('Nothing was dropped')
     expect(await slotExists(name)).toBe(true)
 
-    const confirmed = slotsWithoutConnect(['drop', name, '--force', '--yes'])
+    const confirmed = slotsCli(['drop', name, '--force', '--yes'])
     expect(confirmed.code).toBe(0)
     expect(confirmed.output).toMatch(/dropped replication slot \S+; 2 event\(s\) in .* were never delivered/)
+    expect(await slotExists(name)).toBe(false)
+  })
+
+  it('slots:drop refuses, without --yes, an orphaned slot that still holds events', async () => {
+    // What connector:delete without --drop-slot leaves: no connector, the slot and its events.
+    const name = await newSlot()
+    await appendEvent('fulfilment_outbox')
+    const refused = slotsCli(['drop', name], stack.connect.url)
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 1 event\(s\)/)
+    expect(await slotExists(name)).toBe(true)
+    expect(slotsCli(['drop', name, '--yes'], stack.connect.url).code).toBe(0)
     expect(await slotExists(name)).toBe(false)
   })
 
   it('with Connect unreachable, slots:drop --force drops a slot that holds no event', async () => {
     const name = await newSlot()
     await churn()
-    const result = slotsWithoutConnect(['drop', name, '--force'])
+    const result = slotsCli(['drop', name, '--force'])
     expect(result.code).toBe(0)
     expect(result.output).toMatch(/dropped replication slot \S+; 0 event\(s\)/)
     expect(await slotExists(name)).toBe(false)
