@@ -10,7 +10,7 @@ import {
 } from '../lib/config.ts'
 import { debeziumPostgresClass } from '../lib/connect-client.ts'
 import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
-import { outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
+import { heartbeatTable, outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier')
 
@@ -95,8 +95,7 @@ export const loadConnectorConfig = (source: Record<string, string | undefined> =
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** One row in the heartbeat table, rewritten by each beat: an insert the publication carries. */
-export const heartbeatActionQuery =
-  'WITH gone AS (DELETE FROM public.outbox_heartbeat) INSERT INTO public.outbox_heartbeat (beat_at) VALUES (now())'
+export const heartbeatActionQuery = `WITH gone AS (DELETE FROM ${heartbeatTable}) INSERT INTO ${heartbeatTable} (beat_at) VALUES (now())`
 
 function heartbeat(env: ConnectorEnv): Record<string, string> {
   if (env.CONNECTOR_HEARTBEAT_INTERVAL_MS === 0) return {}
@@ -127,7 +126,7 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     // needs no ownership of anything.
     'publication.autocreate.mode': 'disabled',
     // Two outboxes, the order service's and fulfilment's: one database here, so one connector.
-    'table.include.list': 'public.outbox,public.fulfilment_outbox,public.outbox_heartbeat',
+    'table.include.list': `public.outbox,public.fulfilment_outbox,${heartbeatTable}`,
     'snapshot.mode': 'no_data',
     'tombstones.on.delete': 'false',
     'poll.interval.ms': String(env.CONNECTOR_POLL_INTERVAL_MS),
@@ -154,7 +153,7 @@ export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> 
     // Heartbeat-table changes are dropped before Kafka; the EventRouter sees outbox rows only.
     predicates: 'isHeartbeatTable,isOutboxTable',
     'predicates.isHeartbeatTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
-    'predicates.isHeartbeatTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.outbox_heartbeat`,
+    'predicates.isHeartbeatTable.pattern': escapeRegex(`${env.CONNECTOR_TOPIC_PREFIX}.${heartbeatTable}`),
     'predicates.isOutboxTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
     'predicates.isOutboxTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.(fulfilment_)?outbox`,
     transforms: 'dropHeartbeat,outbox',

@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
-import { type SlotBacklog, slotBacklog } from './slot-backlog.ts'
-import { dropSlot, humanBytes, listSlots, SlotError } from './slots.ts'
+import { backlogOnItsDatabase, describeBacklog, describeDrop, type SlotBacklog } from './slot-backlog.ts'
+import { dropSlot, listSlots, SlotError } from './slots.ts'
 
 export interface DeleteConnectorRequest {
   connectorName: string
@@ -21,30 +21,22 @@ export interface DeleteConnectorResult {
   slotFound: boolean
 }
 
-/** "12 event(s) in 3.1 KiB of WAL": what a slot holds that its connector has not confirmed. */
-export const describeBacklog = (b: SlotBacklog) =>
-  `${b.unconfirmedEvents} event(s) in ${humanBytes(b.unconfirmedBytes)} of WAL not yet confirmed`
-
-/** The slot's backlog, read on the slot's own database (logical decoding is per database). */
-async function backlogOf(admin: postgres.Sql, adminUrl: string, slotName: string, publication: string) {
-  const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
-  if (!slot) return undefined
-  const url = new URL(adminUrl)
-  url.pathname = `/${slot.database ?? ''}`
-  const onDatabase = postgres(url.toString(), { max: 1, onnotice: () => {} })
-  try {
-    return await slotBacklog(onDatabase, slot, publication)
-  } finally {
-    await onDatabase.end({ timeout: 2 })
-  }
-}
-
-/** The task lets go of its slot a moment after the connector is deleted. */
-async function untilInactive(admin: postgres.Sql, slotName: string, timeoutMs: number) {
+/**
+ * The deleted connector's task has let go of its slot: Connect no longer reports the connector
+ * (its task is stopped) and no session holds the slot. An inactive slot alone proves nothing: a
+ * task between two attempts (one failing on a lost slot, say) holds none, and would create the
+ * slot again right after a drop.
+ */
+async function untilReleased(
+  connect: ConnectClient,
+  admin: postgres.Sql,
+  request: DeleteConnectorRequest,
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
-    if (!slot?.active) return
+    const slot = (await listSlots(admin)).find((s) => s.slotName === request.slotName)
+    if (!slot?.active && !(await connect.status(request.connectorName))) return
     await delay(100)
   }
 }
@@ -55,7 +47,8 @@ async function untilInactive(admin: postgres.Sql, slotName: string, timeoutMs: n
  * refused call changes nothing. The count is taken again after the connector has stopped, since
  * writes go on meanwhile: without `confirm`, events found then keep the slot (the connector is
  * gone by then, and registering it again delivers them). With `confirm`, that second count is
- * what the result reports as never delivered.
+ * what the result reports as never delivered. A lost slot has nothing left to lose (see
+ * SlotBacklog.lost): it is dropped without asking, and the connector with it.
  */
 export async function deleteConnector(
   connect: ConnectClient,
@@ -66,7 +59,7 @@ export async function deleteConnector(
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
     const before = request.dropSlot
-      ? await backlogOf(admin, adminUrl, request.slotName, request.publication)
+      ? await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication)
       : undefined
     if (before) log(`replication slot ${request.slotName}: ${describeBacklog(before)}`)
     if (before && !request.confirm && before.unconfirmedEvents > 0) {
@@ -87,8 +80,9 @@ export async function deleteConnector(
       log(`no replication slot ${request.slotName} to drop`)
       return { connectorExisted, slotFound: false }
     }
-    await untilInactive(admin, request.slotName, 10_000)
-    const dropped = (await backlogOf(admin, adminUrl, request.slotName, request.publication)) ?? before
+    await untilReleased(connect, admin, request, 10_000)
+    const dropped =
+      (await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication)) ?? before
     // Events written between the first count and the connector's stop are as lost as the others.
     if (!request.confirm && dropped.unconfirmedEvents > 0) {
       throw new SlotError(
@@ -99,7 +93,7 @@ export async function deleteConnector(
     }
     // Force ends a walsender that lingers past the wait, now that no connector will reconnect.
     await dropSlot(admin, request.slotName, { force: true })
-    log(`dropped replication slot ${request.slotName}; ${describeBacklog(dropped)} were never delivered`)
+    log(describeDrop(request.slotName, dropped))
     return { connectorExisted, slotFound: true, dropped }
   } finally {
     await admin.end({ timeout: 2 })

@@ -1,24 +1,74 @@
-import type postgres from 'postgres'
+import postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
-import { SlotError, type SlotInfo } from './slots.ts'
+import { heartbeatTable } from '../lib/replication.ts'
+import { humanBytes, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
 /** What a slot holds that its consumer has not confirmed: lost for good if the slot is dropped. */
 export interface SlotBacklog {
   slotName: string
   /** WAL between the slot's confirmed position and now. */
   unconfirmedBytes: number
-  /** Outbox rows inserted in that WAL and published: events never delivered if the slot goes. */
+  /**
+   * Inserts the publication sends from that WAL, into any of its tables but the heartbeat's:
+   * events never delivered if the slot goes.
+   */
   unconfirmedEvents: number
+  /**
+   * The slot is invalidated (wal_status `lost`): the WAL it needed is gone, and with it whatever it
+   * held, so there is nothing left to count (unconfirmedEvents is 0) and dropping it loses nothing more.
+   */
+  lost: boolean
 }
 
-/** pgoutput's Insert message: 'I', then the relation's OID as a 32-bit big-endian integer. */
+/** "12 event(s) in 3.1 KiB of WAL not yet confirmed": what a slot holds that its consumer has not confirmed. */
+export const describeBacklog = (b: SlotBacklog) =>
+  b.lost
+    ? 'lost (wal_status lost): the WAL it needed is gone, so there is no backlog to count, and whatever it held was never delivered'
+    : `${b.unconfirmedEvents} event(s) in ${humanBytes(b.unconfirmedBytes)} of WAL not yet confirmed`
+
+/** The line that reports a dropped slot and what went with it. */
+export const describeDrop = (slotName: string, b: SlotBacklog) =>
+  b.lost
+    ? `dropped replication slot ${slotName}, which was ${describeBacklog(b)}`
+    : `dropped replication slot ${slotName}; ${describeBacklog(b)} were never delivered`
+
+/** pgoutput (protocol 1) message tags: a Relation names a table, an Insert points at one by OID. */
+const relationTag = 0x52
 const insertTag = 0x49
 
 /**
- * Counts the outbox events a slot has not confirmed, without touching the slot: it decodes a
- * temporary copy (pg_copy_logical_replication_slot), which works while the connector still
- * streams the original and vanishes with this session. `sql` must be connected to the slot's
- * database as a role that may manage slots.
+ * The events among decoded pgoutput messages: every Insert except into `ignoredTable`
+ * (`schema.name`). pgoutput sends a table's Relation message ('R', OID, schema, name as
+ * NUL-terminated strings) before its first change in a decoding session, so the OIDs resolve
+ * without a catalogue (which might have changed since); an Insert into a table never named still
+ * counts, since a count that errs must err towards asking.
+ */
+export function countPublishedInserts(messages: readonly Buffer[], ignoredTable: string): number {
+  const ignoredOids = new Set<number>()
+  let count = 0
+  for (const data of messages) {
+    if (data.length < 5) continue
+    if (data[0] === relationTag) {
+      const schemaEnd = data.indexOf(0, 5)
+      const nameEnd = data.indexOf(0, schemaEnd + 1)
+      if (schemaEnd < 0 || nameEnd < 0) continue
+      const name = `${data.toString('utf8', 5, schemaEnd)}.${data.toString('utf8', schemaEnd + 1, nameEnd)}`
+      if (name === ignoredTable) ignoredOids.add(data.readUInt32BE(1))
+      else ignoredOids.delete(data.readUInt32BE(1))
+    } else if (data[0] === insertTag && !ignoredOids.has(data.readUInt32BE(1))) {
+      count += 1
+    }
+  }
+  return count
+}
+
+/**
+ * Counts the events a slot has not confirmed (see SlotBacklog), without touching the slot: it
+ * decodes a temporary copy (pg_copy_logical_replication_slot), which works while the connector
+ * still streams the original and vanishes with this session. It reads the publication, not the
+ * connector's config, so it works with Connect down or the connector gone. A lost slot cannot be
+ * copied (Postgres refuses) and has nothing to count: it comes back `lost`. `sql` must be
+ * connected to the slot's database as a role that may manage slots.
  */
 export async function slotBacklog(
   sql: postgres.Sql,
@@ -26,24 +76,74 @@ export async function slotBacklog(
   publication: string,
 ): Promise<SlotBacklog> {
   if (slot.plugin !== 'pgoutput')
-    throw new SlotError('NOT_PERMITTED', `slot ${slot.slotName} uses ${slot.plugin}; only pgoutput is read`)
+    throw new SlotError('NOT_COUNTABLE', `slot ${slot.slotName} uses ${slot.plugin}; only pgoutput is read`)
   const copy = `backlog_${process.pid}_${Date.now().toString(36)}`
-  return sql.begin(async (tx) => {
-    const [lag] = await tx<{ bytes: number }[]>`
-      select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 as bytes
+  const position = async (q: postgres.Sql | postgres.TransactionSql) => {
+    const [row] = await q<{ bytes: number | null; walStatus: string | null }[]>`
+      select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 as bytes,
+             wal_status as "walStatus"
       from pg_replication_slots where slot_name = ${slot.slotName}`
-    if (!lag) throw new SlotError('SLOT_NOT_FOUND', `no replication slot named ${slot.slotName}`)
-    await tx`select pg_copy_logical_replication_slot(${slot.slotName}, ${copy}, true)`
-    const [outbox] = await tx<{ oid: number }[]>`select 'public.outbox'::regclass::oid::int8 as oid`
-    const changes = await tx<{ data: Buffer }[]>`
-      select data from pg_logical_slot_peek_binary_changes(${copy}, null, null,
-        'proto_version', '1', 'publication_names', ${publication})`
-    await tx`select pg_drop_replication_slot(${copy})`
-    const unconfirmedEvents = changes.filter(
-      ({ data }) => data[0] === insertTag && data.length >= 5 && data.readUInt32BE(1) === Number(outbox?.oid),
-    ).length
-    return { slotName: slot.slotName, unconfirmedBytes: lag.bytes ?? 0, unconfirmedEvents }
+    if (!row) throw new SlotError('SLOT_NOT_FOUND', `no replication slot named ${slot.slotName}`)
+    return row
+  }
+  const lost = (bytes: number | null): SlotBacklog => ({
+    slotName: slot.slotName,
+    unconfirmedBytes: bytes ?? 0,
+    unconfirmedEvents: 0,
+    lost: true,
   })
+  try {
+    return await sql.begin(async (tx) => {
+      const lag = await position(tx)
+      if (lag.walStatus === 'lost') return lost(lag.bytes)
+      const [known] = await tx`select 1 from pg_publication where pubname = ${publication}`
+      if (!known)
+        throw new SlotError(
+          'NOT_COUNTABLE',
+          `no publication ${publication} on the database of ${slot.slotName}, so its events cannot be decoded`,
+        )
+      await tx`select pg_copy_logical_replication_slot(${slot.slotName}, ${copy}, true)`
+      const changes = await tx<{ data: Buffer }[]>`
+        select data from pg_logical_slot_peek_binary_changes(${copy}, null, null,
+          'proto_version', '1', 'publication_names', ${publication})`
+      await tx`select pg_drop_replication_slot(${copy})`
+      const data = changes.map((c) => c.data)
+      return {
+        slotName: slot.slotName,
+        unconfirmedBytes: lag.bytes ?? 0,
+        unconfirmedEvents: countPublishedInserts(data, heartbeatTable),
+        lost: false,
+      }
+    })
+  } catch (error) {
+    // Invalidated between the look and the copy (a checkpoint can do it at any moment).
+    const now = await position(sql).catch(() => undefined)
+    if (now?.walStatus === 'lost') return lost(now.bytes)
+    throw error
+  }
+}
+
+/**
+ * The backlog of the slot named `slotName` (see slotBacklog), read on the slot's own database,
+ * since logical decoding is per database: `adminUrl` names the server and a role that may manage
+ * slots, and its database is swapped for the slot's. undefined when there is no such slot.
+ */
+export async function backlogOnItsDatabase(
+  admin: postgres.Sql,
+  adminUrl: string,
+  slotName: string,
+  publication: string,
+): Promise<SlotBacklog | undefined> {
+  const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
+  if (!slot) return undefined
+  const url = new URL(adminUrl)
+  url.pathname = `/${slot.database ?? ''}`
+  const onDatabase = postgres(url.toString(), { max: 1, onnotice: () => {} })
+  try {
+    return await slotBacklog(onDatabase, slot, publication)
+  } finally {
+    await onDatabase.end({ timeout: 2 })
+  }
 }
 
 /**

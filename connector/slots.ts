@@ -24,6 +24,10 @@ export type SlotErrorCode =
   | 'SLOT_IN_USE_BY_CONNECTOR'
   | 'CONFIRMATION_REQUIRED'
   | 'NOT_PERMITTED'
+  /** Connect could not be asked whether a connector uses the slot. */
+  | 'OWNER_UNKNOWN'
+  /** The slot's events cannot be decoded here (not pgoutput, or no such publication on its database). */
+  | 'NOT_COUNTABLE'
 
 export class SlotError extends CodedError<SlotErrorCode> {}
 
@@ -94,10 +98,9 @@ export async function advanceSlot(sql: postgres.Sql, name: string, options: { co
   if (slot.active) {
     throw new SlotError(
       'SLOT_ACTIVE',
-      `slot ${name} is in use by pid ${slot.activePid}; pause or stop its connector first`,
-      {
-        retryable: true,
-      },
+      `slot ${name} is in use by pid ${slot.activePid}; stop its connector first with \`npm run connector:stop\` ` +
+        '(a paused connector keeps its slot) and run it again with `npm run connector:resume` afterwards',
+      { retryable: true },
     )
   }
   const [moved] = await privileged(

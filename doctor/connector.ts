@@ -25,12 +25,14 @@ export const connectorCheck: DoctorCheck = {
         ),
       ]
     }
-    if (parts.some((part) => part.state === 'PAUSED')) {
+    // Paused or stopped (connector:stop, before slots:advance) on purpose: resume is the way back.
+    const halted = parts.find((part) => part.state === 'PAUSED' || part.state === 'STOPPED')
+    if (halted) {
       return [
         finding(
           'connect.connector',
           'fail',
-          `${t.connectorName} is PAUSED: no events leave the outbox`,
+          `${t.connectorName} is ${halted.state}: no events leave the outbox`,
           'npm run connector:resume',
           status,
         ),

@@ -18,7 +18,8 @@ export function replicationSlotFinding(slot: SlotInfo | undefined, t: DoctorTarg
       'postgres.slot',
       'fail',
       `${t.slotName} is lost: ${lag}`,
-      'the WAL it needed is gone; events in it were never delivered — drop and re-register',
+      'the WAL it needed is gone; events in it were never delivered — ' +
+        'npm run connector:delete -- --drop-slot --yes, then npm run connector:register',
       slot,
     )
   }

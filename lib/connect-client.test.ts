@@ -30,6 +30,12 @@ describe('isRunning', () => {
     expect(isInState(statusOf('PAUSED', 'PAUSED'), 'PAUSED')).toBe(true)
     expect(isInState(statusOf('PAUSED', 'RUNNING'), 'PAUSED')).toBe(false)
   })
+
+  it('holds STOPPED once the connector is stopped and its tasks are gone (Connect removes them)', () => {
+    expect(isInState(statusOf('STOPPED'), 'STOPPED')).toBe(true)
+    expect(isInState(statusOf('STOPPED', 'RUNNING'), 'STOPPED')).toBe(false)
+    expect(isInState(statusOf('RUNNING'), 'STOPPED')).toBe(false)
+  })
 })
 
 describe('a Connect URL with a password in it', () => {

@@ -41,15 +41,13 @@ export interface ConnectorStatus {
 
 /**
  * The connector and every one of its tasks report `state`. A connector without tasks is in no
- * state yet (the tasks do the work, and Connect lists them a moment after the connector).
+ * state yet (the tasks do the work, and Connect lists them a moment after the connector) — except
+ * STOPPED, where Connect removes the tasks: stopped once the connector says so and none is left.
  */
 export function isInState(status: ConnectorStatus | undefined, state: ConnectorState): boolean {
-  return (
-    status !== undefined &&
-    status.connector.state === state &&
-    status.tasks.length > 0 &&
-    status.tasks.every((task) => task.state === state)
-  )
+  if (status === undefined || status.connector.state !== state) return false
+  if (state === 'STOPPED') return status.tasks.every((task) => task.state === state)
+  return status.tasks.length > 0 && status.tasks.every((task) => task.state === state)
 }
 
 /** The connector and all its tasks are RUNNING: the one test of "the connector delivers". */
@@ -66,7 +64,14 @@ export interface ConnectClient {
   /** undefined when no connector has that name. */
   status(name: string): Promise<ConnectorStatus | undefined>
   restart(name: string): Promise<void>
+  /** PUT …/pause: the task stays, with its connections (a Debezium task keeps its slot active). */
   pause(name: string): Promise<void>
+  /**
+   * PUT …/stop (Connect 3.5+): the tasks are shut down and removed, config and offsets kept, so a
+   * Debezium task lets go of its slot. State STOPPED; `resume` starts it again.
+   */
+  stop(name: string): Promise<void>
+  /** PUT …/resume: runs a PAUSED or a STOPPED connector again. */
   resume(name: string): Promise<void>
   /** Returns false when there was no such connector. */
   remove(name: string): Promise<boolean>
@@ -171,6 +176,9 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
     },
     pause: async (name) => {
       await call('PUT', `${connector(name)}/pause`)
+    },
+    stop: async (name) => {
+      await call('PUT', `${connector(name)}/stop`)
     },
     resume: async (name) => {
       await call('PUT', `${connector(name)}/resume`)

@@ -15,7 +15,7 @@ interface Loaded {
   source: Record<string, string | undefined>
 }
 
-/** `npm run connector:<command>`: register, status, restart, delete, pause, resume, validate, diff. */
+/** `npm run connector:<command>`: register, status, restart, delete, pause, stop, resume, validate, diff. */
 const commands: Record<string, (loaded: Loaded) => Promise<number>> = {
   async register({ env }) {
     const admin = createKafka({
@@ -69,6 +69,11 @@ const commands: Record<string, (loaded: Loaded) => Promise<number>> = {
   async pause({ env }) {
     return setState(env, 'pause', 'PAUSED')
   },
+  /** Unlike pause, stop ends the task and its replication connection: the slot is free to advance. */
+  async stop({ env }) {
+    return setState(env, 'stop', 'STOPPED')
+  },
+  /** Runs a paused or a stopped connector again. */
   async resume({ env }) {
     return setState(env, 'resume', 'RUNNING')
   },
@@ -102,12 +107,16 @@ function adminUrl(source: Record<string, string | undefined>) {
   return url
 }
 
-/** Pauses or resumes, then waits until the connector and its tasks report `state`. */
-async function setState(env: ConnectorEnv, action: 'pause' | 'resume', state: 'PAUSED' | 'RUNNING') {
+/** Pauses, stops or resumes, then waits until the connector and its tasks report `state`. */
+async function setState(
+  env: ConnectorEnv,
+  action: 'pause' | 'stop' | 'resume',
+  state: 'PAUSED' | 'STOPPED' | 'RUNNING',
+) {
   const connect = createConnectClient(env.CONNECT_URL)
   if (!(await connect.status(env.CONNECTOR_NAME)))
     throw new ConnectorError('NOT_FOUND', `No connector named ${env.CONNECTOR_NAME}.`)
-  await (action === 'pause' ? connect.pause(env.CONNECTOR_NAME) : connect.resume(env.CONNECTOR_NAME))
+  await connect[action](env.CONNECTOR_NAME)
   const status = await connect.waitForState(env.CONNECTOR_NAME, state, env.CONNECTOR_WAIT_TIMEOUT_S * 1000)
   for (const line of describeStatus(status)) console.log(line)
   return 0

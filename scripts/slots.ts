@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { z } from 'zod'
-import { advanceSlot, connectorOwningSlot, dropSlot, humanBytes, listSlots } from '../connector/slots.ts'
+import { connectorEnvSchema } from '../connector/config.ts'
+import { dropUnownedSlot } from '../connector/drop-unowned-slot.ts'
+import { advanceSlot, humanBytes, listSlots } from '../connector/slots.ts'
 import { httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
@@ -10,9 +12,11 @@ import { runCli } from './cli.ts'
 const slotsEnv = z.object({
   DATABASE_ADMIN_URL: postgresUrl,
   CONNECT_URL: httpUrl,
+  /** The publication a slot's events are decoded through, to count what a drop would lose. */
+  CONNECTOR_PUBLICATION: connectorEnvSchema.shape.CONNECTOR_PUBLICATION,
 })
 
-/** `npm run slots:list [-- --json]`, `slots:advance -- <slot> --yes`, `slots:drop -- <slot> [--force]`. */
+/** `npm run slots:list [-- --json]`, `slots:advance -- <slot> --yes`, `slots:drop -- <slot> [--force] [--yes]`. */
 runCli(async () => {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -42,7 +46,7 @@ runCli(async () => {
       return 0
     }
     if (!slot || (command !== 'advance' && command !== 'drop')) {
-      console.error('usage: slots.ts list [--json] | advance <slot> --yes | drop <slot> [--force]')
+      console.error('usage: slots.ts list [--json] | advance <slot> --yes | drop <slot> [--force] [--yes]')
       return 2
     }
     if (command === 'advance') {
@@ -55,19 +59,15 @@ runCli(async () => {
       )
       return 0
     }
-    const owner = await connectorOwningSlot(createConnectClient(env.CONNECT_URL), slot).catch(
-      (cause: unknown) => {
-        if (values.force) return undefined
-        throw new Error(
-          `cannot reach Connect at ${env.CONNECT_URL} to check that no connector uses ${slot}; add --force to drop anyway`,
-          {
-            cause,
-          },
-        )
+    const dropped = await dropUnownedSlot(
+      createConnectClient(env.CONNECT_URL),
+      env.DATABASE_ADMIN_URL,
+      { slotName: slot, publication: env.CONNECTOR_PUBLICATION, force: values.force, confirm: values.yes },
+      (line) => {
+        if (!values.json) console.log(line)
       },
     )
-    await dropSlot(sql, slot, { force: values.force ?? false, ownedByConnector: owner })
-    console.log(values.json ? JSON.stringify({ slot, dropped: true }) : `dropped replication slot ${slot}`)
+    if (values.json) console.log(JSON.stringify({ slot, dropped: true, backlog: dropped ?? null }))
     return 0
   } finally {
     await sql.end({ timeout: 2 })

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -10,7 +11,7 @@ import { type Pipeline, startPipeline } from '../pipeline.ts'
 const stack = inject('stack')
 
 /** The connector admin commands, run as a user runs them, against a connector of this file's own. */
-describe('connector:pause, resume, validate, diff and delete --drop-slot', () => {
+describe('connector:pause, stop, resume, validate, diff and delete --drop-slot', () => {
   let p: Pipeline
   let env: NodeJS.ProcessEnv
   beforeAll(async () => {
@@ -37,13 +38,63 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     )
     return { code: result.status, output: `${result.stdout}${result.stderr}` }
   }
+  const slots = (args: string[]) => {
+    const result = spawnSync(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [join(repoRoot, 'scripts', 'slots.ts'), ...args],
+      { env, encoding: 'utf8', timeout: 120_000 },
+    )
+    return { code: result.status, output: `${result.stdout}${result.stderr}` }
+  }
   const state = async () => (await p.connect.status(p.connectorEnv.CONNECTOR_NAME))?.tasks[0]?.state
+  /** What the connector's slot holds unconfirmed, counted as connector:delete counts it; -1 without a slot. */
+  const pending = async (sql: postgres.Sql) => {
+    const info = (await listSlots(sql)).find((s) => s.slotName === p.connectorEnv.CONNECTOR_SLOT_NAME)
+    return info ? (await slotBacklog(sql, info, p.connectorEnv.CONNECTOR_PUBLICATION)).unconfirmedEvents : -1
+  }
 
   it('pauses and resumes, returning once the task reports the new state', async () => {
     expect(cli('pause')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: PAUSED/) })
     expect(await state()).toBe('PAUSED')
     expect(cli('resume')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: RUNNING/) })
     expect(await state()).toBe('RUNNING')
+  })
+
+  it('connector:stop releases the slot so slots:advance works (pause does not), and resume runs it again', async () => {
+    const name = p.connectorEnv.CONNECTOR_NAME
+    const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+    const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    const slotActive = async () => (await listSlots(sql)).find((s) => s.slotName === slot)?.active
+    try {
+      // A paused task keeps its replication connection: refused, with a hint that works.
+      expect(cli('pause').code).toBe(0)
+      const refused = slots(['advance', slot, '--yes'])
+      expect(refused.code).toBe(1)
+      expect(refused.output).toMatch(/SLOT_ACTIVE: .*npm run connector:stop/)
+      expect(cli('resume').code).toBe(0)
+
+      expect(cli('stop')).toMatchObject({ code: 0, output: expect.stringMatching(/STOPPED/) })
+      expect((await p.connect.status(name))?.connector.state).toBe('STOPPED')
+      expect(await p.connect.getConfig(name)).toMatchObject({ 'slot.name': slot })
+      // Straight after the command, as a user would: the slot is free already.
+      expect(await slotActive()).toBe(false)
+      expect(slots(['advance', slot, '--yes'])).toMatchObject({
+        code: 0,
+        output: expect.stringMatching(new RegExp(`advanced ${slot} from`)),
+      })
+
+      expect(cli('resume')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: RUNNING/) })
+      await expect.poll(slotActive, { timeout: 30_000 }).toBe(true)
+      const response = await p.app.inject({
+        method: 'POST',
+        url: '/books',
+        payload: { title: 'after stop', author: 'A', price: 1, stock: 1 },
+      })
+      const bookId = response.json().id
+      await expect.poll(() => p.records.some((r) => r.key === bookId), { timeout: 30_000 }).toBe(true)
+    } finally {
+      await sql.end()
+    }
   })
 
   it('validates the config, and diffs it against what Connect runs', () => {
@@ -64,18 +115,44 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
     expect(rejected.output).toMatch(/password authentication failed for user "no_such_role"/)
   })
 
+  it('counts fulfilment’s pending shipment events (not heartbeats) before --drop-slot, keeping them', async () => {
+    const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
+    try {
+      await expect.poll(() => pending(sql), { timeout: 30_000 }).toBe(0)
+      expect(cli('pause').code).toBe(0)
+      // A shipment event as fulfilment writes it (inserted and deleted at once), and a heartbeat.
+      const orderId = randomUUID()
+      await sql.begin(async (tx) => {
+        await tx`insert into fulfilment_outbox (id, aggregate_type, aggregate_id, event_type, payload, created_at)
+          values (${randomUUID()}, 'shipment', ${orderId}, 'ShipmentDispatched', ${JSON.stringify({ orderId })}::jsonb, now() at time zone 'utc')`
+        await tx`delete from fulfilment_outbox`
+      })
+      await sql`insert into outbox_heartbeat (beat_at) values (now())`
+      expect(await pending(sql)).toBe(1)
+
+      const refused = cli('delete', ['--drop-slot'])
+      expect(refused.code).toBe(1)
+      expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 1 event\(s\)/)
+      expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeDefined()
+
+      // Kept, so the connector delivers it once resumed.
+      expect(cli('resume').code).toBe(0)
+      await expect
+        .poll(() => p.records.some((r) => r.topic === `${p.namespace}.shipment` && r.key === orderId), {
+          timeout: 30_000,
+        })
+        .toBe(true)
+    } finally {
+      await sql.end()
+    }
+  })
+
   it('refuses --drop-slot without --yes, saying how many events would be lost, and changes nothing', async () => {
     const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
     const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
-    const pending = async () => {
-      const info = (await listSlots(sql)).find((s) => s.slotName === slot)
-      return info
-        ? (await slotBacklog(sql, info, p.connectorEnv.CONNECTOR_PUBLICATION)).unconfirmedEvents
-        : -1
-    }
     try {
       // Let the connector confirm what startPipeline wrote, then hold new events back.
-      await expect.poll(pending, { timeout: 30_000 }).toBe(0)
+      await expect.poll(() => pending(sql), { timeout: 30_000 }).toBe(0)
       expect(cli('pause').code).toBe(0)
       for (const title of ['one', 'two', 'three']) {
         const response = await p.app.inject({
@@ -85,7 +162,7 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
         })
         expect(response.statusCode).toBe(201)
       }
-      expect(await pending()).toBe(3)
+      expect(await pending(sql)).toBe(3)
 
       const refused = cli('delete', ['--drop-slot'])
       expect(refused.code).toBe(1)
@@ -93,7 +170,7 @@ describe('connector:pause, resume, validate, diff and delete --drop-slot', () =>
       expect(refused.output).toContain('Nothing was deleted')
       expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeDefined()
       expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(true)
-      expect(await pending()).toBe(3)
+      expect(await pending(sql)).toBe(3)
 
       const result = cli('delete', ['--drop-slot', '--yes'])
       expect(result.code).toBe(0)

@@ -1,8 +1,10 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { advanceSlot, connectorOwningSlot, dropSlot, listSlots } from '../../connector/slots.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
 import { newestPgBin } from '../../stack/lib/prereqs.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 import { uniqueName } from '../support.ts'
@@ -27,6 +29,28 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     await sql`select pg_create_logical_replication_slot(${name}, 'pgoutput')`
     return name
   }
+  /** `npm run slots:<command>` as a user runs it; by default with Connect unreachable (nothing listens on port 9). */
+  const slotsCli = (args: string[], connectUrl = 'http://127.0.0.1:9') => {
+    const result = spawnSync(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [join(repoRoot, 'scripts', 'slots.ts'), ...args],
+      {
+        env: { ...process.env, DATABASE_ADMIN_URL: p.db.url, CONNECT_URL: connectUrl },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    )
+    return { code: result.status, output: `${result.stdout}${result.stderr}` }
+  }
+  const slotExists = async (name: string) => (await listSlots(sql)).some((s) => s.slotName === name)
+  /** An event as the services write one: inserted into an outbox and deleted in one transaction. */
+  const appendEvent = (table: 'outbox' | 'fulfilment_outbox') =>
+    sql.begin(async (tx) => {
+      const id = randomUUID()
+      await tx`insert into ${tx(table)} (id, aggregate_type, aggregate_id, event_type, payload, created_at)
+        values (${id}, 'it', ${id}, 'ItHappened', '{}'::jsonb, now() at time zone 'utc')`
+      await tx`delete from ${tx(table)} where id = ${id}`
+    })
   const churn = () => sql`insert into churn (filler) select repeat('x', 1000) from generate_series(1, 500)`
 
   it('lists each slot with plugin, database, activity, LSNs, retained WAL and wal_status', async () => {
@@ -125,6 +149,47 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     } finally {
       holder.kill()
     }
+  })
+
+  it('with Connect unreachable, slots:drop counts what a slot holds and refuses to lose it without --yes', async () => {
+    const name = await newSlot()
+    await appendEvent('outbox')
+    await appendEvent('fulfilment_outbox')
+
+    const unforced = slotsCli(['drop', name])
+    expect(unforced.code).toBe(1)
+    expect(unforced.output).toMatch(/cannot reach Connect/)
+    const refused = slotsCli(['drop', name, '--force'])
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 2 event\(s\)/)
+    expect(refused.output).toContain('Nothing was dropped')
+    expect(await slotExists(name)).toBe(true)
+
+    const confirmed = slotsCli(['drop', name, '--force', '--yes'])
+    expect(confirmed.code).toBe(0)
+    expect(confirmed.output).toMatch(/dropped replication slot \S+; 2 event\(s\) in .* were never delivered/)
+    expect(await slotExists(name)).toBe(false)
+  })
+
+  it('slots:drop refuses, without --yes, an orphaned slot that still holds events', async () => {
+    // What connector:delete without --drop-slot leaves: no connector, the slot and its events.
+    const name = await newSlot()
+    await appendEvent('fulfilment_outbox')
+    const refused = slotsCli(['drop', name], stack.connect.url)
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 1 event\(s\)/)
+    expect(await slotExists(name)).toBe(true)
+    expect(slotsCli(['drop', name, '--yes'], stack.connect.url).code).toBe(0)
+    expect(await slotExists(name)).toBe(false)
+  })
+
+  it('with Connect unreachable, slots:drop --force drops a slot that holds no event', async () => {
+    const name = await newSlot()
+    await churn()
+    const result = slotsCli(['drop', name, '--force'])
+    expect(result.code).toBe(0)
+    expect(result.output).toMatch(/dropped replication slot \S+; 0 event\(s\)/)
+    expect(await slotExists(name)).toBe(false)
   })
 
   it('says which privilege is missing when the role may not manage slots', async () => {
