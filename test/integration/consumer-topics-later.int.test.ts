@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createEventConsumer, type EventConsumer } from '../../consumer/event-consumer.ts'
+import { fulfilmentApp } from '../../fulfilment/handlers.ts'
+import { topicFor } from '../../lib/events.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { bookPayload, eventRecord } from '../consumer-fixture.ts'
+import { type Pipeline, startPipeline } from '../pipeline.ts'
+
+const stack = inject('stack')
+
+/**
+ * The README's promise that a consumer started before `connector:register` works, on the real
+ * stack: both consumers start while their namespace has no topic at all, then the connector is
+ * registered (creating the topics) and events flow through Debezium. The order side reads every
+ * `<namespace>.*` topic (a pattern), fulfilment its order topic by name.
+ */
+describe('a consumer started before its topics exist', () => {
+  let p: Pipeline
+  let orderSide: EventConsumer
+  let fulfilment: EventConsumer
+  let fulfilmentStarted: Promise<unknown>
+  let topicsAtStart: string[] = []
+  const groupOf = (id: string) => ({ orderSide: `consumer-${id}`, fulfilment: `fulfilment-${id}` })
+
+  beforeAll(async () => {
+    p = await startPipeline(stack, {
+      consumer: false,
+      beforeConnector: async ({ kafka, admin, db, namespace, id }) => {
+        topicsAtStart = (await admin.listTopics()).filter((t) => t.startsWith(namespace))
+        const common = {
+          kafka,
+          db,
+          namespace,
+          retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 200 },
+        }
+        orderSide = createEventConsumer({
+          ...common,
+          groupId: groupOf(id).orderSide,
+          log: createLogger('it-order-side', 'silent'),
+        })
+        fulfilment = createEventConsumer({
+          ...common,
+          groupId: groupOf(id).fulfilment,
+          topics: [topicFor('order', namespace)],
+          app: fulfilmentApp,
+          log: createLogger('it-fulfilment', 'silent'),
+        })
+        await orderSide.start()
+        // Kept as a settled promise: a start that fails is the first test's finding, not a crash.
+        fulfilmentStarted = fulfilment.start().then(
+          () => 'started',
+          (error: Error) => error,
+        )
+        await fulfilmentStarted
+      },
+    })
+  })
+  afterAll(async () => {
+    await fulfilment?.stop()
+    await orderSide?.stop()
+    await p?.stop()
+  })
+
+  const api = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
+    const response = await p.app.inject({
+      method,
+      url,
+      ...(payload ? { payload } : {}),
+      ...(url === '/orders' ? { headers: { 'idempotency-key': crypto.randomUUID() } } : {}),
+    })
+    return { status: response.statusCode, body: response.json() }
+  }
+  const addBook = async (title: string) => {
+    const { status, body } = await api('POST', '/books', { title, author: 'L', price: 3, stock: 5 })
+    expect(status).toBe(201)
+    return body as { id: string }
+  }
+  const inCatalogue = async (bookIds: string[]) =>
+    (
+      await p.database.db.$client<
+        { n: number }[]
+      >`select count(*)::int as n from catalogue where book_id = any(${bookIds}::uuid[])`
+    )[0]?.n
+  /** The ids of the events Debezium routed for these books, once the recorder has seen them. */
+  const routedEventIds = async (bookIds: string[]) => {
+    const ids = () =>
+      p.records.filter((r) => r.key !== null && bookIds.includes(r.key)).map((r) => String(r.headers.id))
+    await expect.poll(() => ids().length, { timeout: 30_000 }).toBe(bookIds.length)
+    return ids()
+  }
+  /** Inbox rows for these events, and how often any of them was delivered again. */
+  const inbox = async (eventIds: string[]) =>
+    (
+      await p.database.db.$client<{ rows: number; redeliveries: number }[]>`
+        select count(*)::int as rows, coalesce(sum(redeliveries), 0)::int as redeliveries
+        from consumed_events where event_id = any(${eventIds}::uuid[])`
+    )[0]
+  /** Records the group has not committed yet, over the namespace's event topics. */
+  const uncommitted = async (groupId: string) => {
+    const topics = (await p.admin.listTopics()).filter((t) => t.startsWith(`${p.namespace}.`))
+    let behind = 0
+    for (const group of await p.admin.fetchOffsets({ groupId, topics })) {
+      const high = await p.admin.fetchTopicOffsets(group.topic)
+      for (const { partition, offset } of group.partitions) {
+        const end = Number(high.find((h) => h.partition === partition)?.high ?? 0)
+        behind += end - Math.max(0, Number(offset))
+      }
+    }
+    return behind
+  }
+
+  it('starts while its namespace has no topic, and applies what the connector then routes: once each, committed', async () => {
+    expect(topicsAtStart).toEqual([])
+    // Posted at once, most likely before the consumer has noticed the new topics: read from their
+    // beginning, nothing written before it noticed is lost.
+    const first = await addBook('Before it noticed')
+    await expect.poll(() => inCatalogue([first.id]), { timeout: 30_000 }).toBe(1)
+    const second = await addBook('After it noticed')
+    await expect.poll(() => inCatalogue([second.id]), { timeout: 30_000 }).toBe(1)
+    expect(await inbox(await routedEventIds([first.id, second.id]))).toEqual({ rows: 2, redeliveries: 0 })
+    expect(orderSide.state).toBe('running')
+    await expect.poll(() => uncommitted(groupOf(p.id).orderSide), { timeout: 30_000 }).toBe(0)
+  })
+
+  it('fulfilment, naming its order topic, waits for it instead of failing its start, then answers orders', async () => {
+    expect(await fulfilmentStarted).toBe('started')
+    const book = await addBook('Ordered later')
+    const placed = await api('POST', '/orders', {
+      customerId: crypto.randomUUID(),
+      bookId: book.id,
+      quantity: 1,
+    })
+    expect(placed.status).toBe(201)
+    const orderId = (placed.body as { id: string }).id
+    await expect
+      .poll(async () => (await api('GET', `/orders/${orderId}`)).body.status, { timeout: 30_000 })
+      .toBe('fulfilled')
+    expect(fulfilment.state).toBe('running')
+  })
+
+  it('reads a topic created while it reads others from its beginning, skipping and repeating nothing', async () => {
+    const extra = `${p.namespace}.extra`
+    await p.admin.createTopics({ topics: [{ topic: extra, numPartitions: 2 }], waitForLeaders: true })
+    const direct = Array.from({ length: 5 }, (_, i) => bookPayload(`Extra ${i}`))
+    const producer = p.kafka.producer()
+    await producer.connect()
+    const records = direct.map((b) => eventRecord(b))
+    await producer.send({ topic: extra, messages: records })
+    await producer.disconnect()
+    const routed = await Promise.all(Array.from({ length: 5 }, (_, i) => addBook(`Routed ${i}`)))
+    const ids = [...direct.map((b) => b.id), ...routed.map((b) => b.id)]
+    const duplicatesBefore = orderSide.stats.duplicates
+    await expect.poll(() => inCatalogue(ids), { timeout: 30_000 }).toBe(10)
+    const eventIds = [
+      ...records.map((r) => String(r.headers?.id)),
+      ...(await routedEventIds(routed.map((b) => b.id))),
+    ]
+    expect(await inbox(eventIds)).toEqual({ rows: 10, redeliveries: 0 })
+    expect(orderSide.stats.duplicates).toBe(duplicatesBefore)
+    expect(orderSide.stats.deadLettered).toBe(0)
+    await expect.poll(() => uncommitted(groupOf(p.id).orderSide), { timeout: 30_000 }).toBe(0)
+  })
+})
