@@ -14,19 +14,21 @@ import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.
 import { orderSide } from './handlers.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { RetryPolicy } from './process-message.ts'
+import { createTopicWatch } from './topic-watch.ts'
 
 export type { ConsumerState } from './consumer-state.ts'
 export type { ConsumerStats } from './handle-batch.ts'
 
 export interface EventConsumer {
+  /** Resolves once subscribed to the topics that exist; the others are read once they appear. */
   start(): Promise<void>
   /** Stops after the message in hand; resolved offsets are committed, the rest is redelivered. */
   stop(): Promise<void>
   readonly state: ConsumerState
   readonly stats: ConsumerStats
+  /** The topics read, and those still waited for (named ones missing, or the pattern unmatched). */
+  readonly topics: { reading: string[]; waitingFor: string[] }
 }
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 export interface EventConsumerOptions {
   kafka: Kafka
@@ -44,14 +46,17 @@ export interface EventConsumerOptions {
   deadLetterTopic?: DeadLetterTopicSettings
   /** What it applies and where it records it; the order service's consumer when not given. */
   app?: InboxApp
-  /** The topics to read; every `<namespace>.*` topic when not given. */
+  /** The topics to read; every `<namespace>.*` topic when not given. Either may not exist yet. */
   topics?: string[]
+  /** How often the topic list is read for wanted topics that appeared; 5000 when not given. */
+  topicWatchIntervalMs?: number
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
   onFatal?: (error: Error) => void
 }
 
 /**
- * Consumes every `<namespace>.*` topic in `groupId`. Records are applied in batches of a
+ * Consumes every `<namespace>.*` topic (or the `topics` named) in `groupId`, also those created
+ * after it started: each is read from its beginning once it appears (see createTopicWatch). Records are applied in batches of a
  * partition, one by one when a batch fails (see handleBatch); an offset is resolved only once its
  * record and every one before it is done, and only resolved offsets are committed. A crash
  * therefore redelivers, and the inbox makes redelivery a no-op.
@@ -108,12 +113,28 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) fail(payload.error)
   })
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (lifecycle.state === 'starting' || lifecycle.state === 'waiting') lifecycle.move('running')
+  })
+  const admin = options.kafka.admin()
+  const watch = createTopicWatch({
+    admin,
+    selection: { namespace: options.namespace, ...(options.topics ? { topics: options.topics } : {}) },
+    intervalMs: options.topicWatchIntervalMs ?? 5000,
+    log,
+    subscribe: subscribeTo,
+    active: () => ['starting', 'waiting', 'running'].includes(lifecycle.state),
+  })
+  let runningInKafkajs = false
 
   return {
     get state(): ConsumerState {
       return lifecycle.state
     },
     stats,
+    get topics() {
+      return { reading: watch.topics, waitingFor: watch.waitingFor }
+    },
     async start() {
       lifecycle.require('starting')
       try {
@@ -127,39 +148,54 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async stop() {
       // A failed consumer stays failed; disconnecting still leaves the group cleanly.
       lifecycle.move('stopping')
+      await watch.stop()
       await consumer.disconnect()
       await producer.disconnect()
+      await admin.disconnect()
       lifecycle.move('stopped')
     },
   }
 
   async function connectAndRun() {
-    const admin = options.kafka.admin()
     await admin.connect()
     await ensureDeadLetterTopic(
       admin,
       options.namespace,
       options.deadLetterTopic ?? defaultDeadLetterTopicSettings,
-    ).finally(() => admin.disconnect())
+    )
     await producer.connect()
     await consumer.connect()
-    await consumer.subscribe({
-      topics: options.topics ?? [new RegExp(`^${escapeRegExp(options.namespace)}\\.`)],
-      fromBeginning: true,
-    })
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (lifecycle.state === 'starting') lifecycle.move('running')
-    })
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
-      // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
-      // threshold, would leave them uncommitted until the next record, and the group would show a
-      // lag that no record explains. (Resolving a batch's last record already resolves past a
-      // marker that follows it: kafkajs maps it to the batch's last offset.)
-      autoCommitThreshold: 1,
-      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-      eachBatch: (payload) => handleBatch(rule, payload),
-    })
+    await watch.start()
+    if (watch.topics.length === 0) lifecycle.move('waiting')
+  }
+
+  /**
+   * Adds `topics` to what kafkajs reads. kafkajs subscribes only while stopped, so it is stopped
+   * first: stop() lets the batch in hand finish (handleBatch ends at the record in hand once it
+   * sees the consumer is not running), commits every resolved offset and leaves the group; run()
+   * then rejoins and fetches each partition from its committed offset, so nothing is skipped and
+   * nothing resolved is applied again. A new topic has no committed offset and is read from its
+   * beginning, so nothing written to it before the watch noticed is lost.
+   */
+  async function subscribeTo(topics: string[]) {
+    if (runningInKafkajs) await consumer.stop()
+    try {
+      await consumer.subscribe({ topics, fromBeginning: true })
+    } finally {
+      // Run again even if subscribe failed: the topics already read must go on being read; the
+      // watch offers the failed ones again at its next check.
+      runningInKafkajs = true
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
+        // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
+        // threshold, would leave them uncommitted until the next record, and the group would show a
+        // lag that no record explains. (Resolving a batch's last record already resolves past a
+        // marker that follows it: kafkajs maps it to the batch's last offset.)
+        autoCommitThreshold: 1,
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+        eachBatch: (payload) => handleBatch(rule, payload),
+      })
+    }
   }
 }

@@ -3,11 +3,15 @@ import type { ConsumerState, EventConsumer } from './event-consumer.ts'
 import { startHealthServer } from './health.ts'
 
 describe('the consumer health endpoint', () => {
-  it('answers 200 only while consuming, 503 in every other state', async () => {
+  it('answers 200 only while consuming or waiting for its topics, 503 in every other state', async () => {
     let state: ConsumerState = 'starting'
+    let topics = { reading: [] as string[], waitingFor: ['ns.order'] }
     const consumer = {
       get state() {
         return state
+      },
+      get topics() {
+        return topics
       },
       stats: { applied: 4, duplicates: 1, deadLettered: 0, retries: 2 },
     } as EventConsumer
@@ -19,10 +23,21 @@ describe('the consumer health endpoint', () => {
       }
       expect(await check()).toEqual({
         status: 503,
-        body: { state: 'starting', applied: 4, duplicates: 1, deadLettered: 0, retries: 2 },
+        body: {
+          state: 'starting',
+          applied: 4,
+          duplicates: 1,
+          deadLettered: 0,
+          retries: 2,
+          topics: [],
+          waitingFor: ['ns.order'],
+        },
       })
+      state = 'waiting'
+      expect(await check()).toMatchObject({ status: 200, body: { waitingFor: ['ns.order'] } })
       state = 'running'
-      expect((await check()).status).toBe(200)
+      topics = { reading: ['ns.order'], waitingFor: [] }
+      expect(await check()).toMatchObject({ status: 200, body: { topics: ['ns.order'], waitingFor: [] } })
       for (const other of ['stopping', 'stopped', 'failed'] as const) {
         state = other
         expect((await check()).status).toBe(503)

@@ -3,7 +3,9 @@ import type { EventConsumer } from './event-consumer.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 
 /**
- * `GET /health` (and `GET /metrics`, Prometheus text): health is 200 only while the consumer is in its group and consuming; 503 while starting,
+ * `GET /health` (and `GET /metrics`, Prometheus text): health is 200 while the consumer is in its
+ * group and consuming, or waiting for its topics to exist (started before `connector:register`:
+ * nothing to read, nothing wrong; the body's `waitingFor` says which); 503 while starting,
  * stopping, or after a fatal error, so a supervisor or load balancer sees the real state.
  */
 export async function startHealthServer(
@@ -19,8 +21,10 @@ export async function startHealthServer(
     )
   }
   app.get('/health', async (_request, reply) => {
-    const body = { state: consumer.state, ...consumer.stats }
-    return reply.code(consumer.state === 'running' ? 200 : 503).send(body)
+    const { reading, waitingFor } = consumer.topics
+    const body = { state: consumer.state, ...consumer.stats, topics: reading, waitingFor }
+    const healthy = consumer.state === 'running' || consumer.state === 'waiting'
+    return reply.code(healthy ? 200 : 503).send(body)
   })
   await app.listen({ port, host })
   return app

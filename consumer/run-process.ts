@@ -67,6 +67,7 @@ export async function runConsumerProcess(p: ConsumerProcess) {
     retry: retryPolicyOf(config),
     partitionsConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
     batchSize: config.CONSUMER_BATCH_SIZE,
+    topicWatchIntervalMs: config.CONSUMER_TOPIC_WATCH_MS,
     deadLetterTopic: deadLetterTopicSettingsOf(config),
     onFatal: (error) =>
       void exit(1, { err: error }, 'consumer stopped by a fatal error; exiting 1 for a restart'),

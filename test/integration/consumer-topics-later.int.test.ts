@@ -32,6 +32,7 @@ describe('a consumer started before its topics exist', () => {
           db,
           namespace,
           retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 200 },
+          topicWatchIntervalMs: 250,
         }
         orderSide = createEventConsumer({
           ...common,
