@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.ts'
 import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
 import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
+import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
 import { orderSide } from './handlers.ts'
 import type { ConsumerMetrics } from './metrics.ts'
@@ -28,7 +29,12 @@ export interface EventConsumer {
   readonly stats: ConsumerStats
   /** The topics read, and those still waited for (named ones missing, or the pattern unmatched). */
   readonly topics: { reading: string[]; waitingFor: string[] }
+  /** Whether kafkajs is in the group now (see createGroupMembership), and why not. */
+  readonly group: MembershipVerdict
 }
+
+/** The group session: a member not heard from for this long is evicted, and reported out of its group. */
+const sessionTimeoutMs = 30_000
 
 export interface EventConsumerOptions {
   kafka: Kafka
@@ -68,8 +74,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: sessionTimeoutMs / 10,
     // read_committed (kafkajs's default, said here on purpose): with exactly-once delivery on
     // (CONNECTOR_EXACTLY_ONCE), records of a transaction Connect aborted are never seen.
     readUncommitted: false,
@@ -109,13 +115,19 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     stats,
     metrics: options.metrics,
   }
-  // kafkajs restarts itself after most errors; when it gives up, so do we, loudly.
+  const membership = createGroupMembership({ staleAfterMs: sessionTimeoutMs })
+  // kafkajs restarts itself after most errors (and logs each crash), out of the group until it
+  // has joined again; when it gives up, so do we, loudly.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
+    membership.crashed(payload.error)
     if (!payload.restart) fail(payload.error)
   })
   consumer.on(consumer.events.GROUP_JOIN, () => {
+    membership.joined()
     if (lifecycle.state === 'starting' || lifecycle.state === 'waiting') lifecycle.move('running')
   })
+  consumer.on(consumer.events.HEARTBEAT, () => membership.alive())
+  consumer.on(consumer.events.FETCH, () => membership.alive())
   const admin = options.kafka.admin()
   const watch = createTopicWatch({
     admin,
@@ -134,6 +146,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     stats,
     get topics() {
       return { reading: watch.topics, waitingFor: watch.waitingFor }
+    },
+    get group() {
+      return membership.verdict()
     },
     async start() {
       lifecycle.require('starting')
