@@ -136,6 +136,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     log,
     subscribe: subscribeTo,
     active: () => ['starting', 'waiting', 'running'].includes(lifecycle.state),
+    canSubscribe: () => !runningInKafkajs || membership.verdict().inGroup,
   })
   let runningInKafkajs = false
 

@@ -34,6 +34,11 @@ export interface TopicWatchOptions {
   subscribe: (topics: string[]) => Promise<void>
   /** False once the consumer stops or fails: no more subscriptions. */
   active: () => boolean
+  /**
+   * False while kafkajs is out of its group after a crash it restarts from: its restart timer
+   * would start a second runner beside the one a re-subscribe starts. The topics wait a check.
+   */
+  canSubscribe: () => boolean
 }
 
 /**
@@ -57,7 +62,7 @@ export function createTopicWatch(options: TopicWatchOptions) {
     const fresh = selected.wanted.filter((t) => !subscribed.has(t))
     const ready = fresh.length > 0 ? await withLeaders(admin, fresh) : []
     waitingFor = [...selected.waitingFor, ...fresh.filter((t) => !ready.includes(t))]
-    if (ready.length === 0 || !options.active()) return
+    if (ready.length === 0 || !options.active() || !options.canSubscribe()) return
     log.info({ topics: ready }, 'new topics to read: subscribing, from their beginning')
     await options.subscribe(ready)
     for (const t of ready) subscribed.add(t)
