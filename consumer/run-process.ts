@@ -83,7 +83,11 @@ export async function runConsumerProcess(p: ConsumerProcess) {
   process.on('SIGTERM', () => void exit(0, { signal: 'SIGTERM' }, 'stopping: finishing the message in hand'))
 
   await consumer.start()
-  log.info({ group: p.groupId, namespace: config.TOPIC_NAMESPACE }, `${p.name} running`)
+  // 'waiting' when none of its topics exists yet: started, and reading each once it appears.
+  log.info(
+    { group: p.groupId, namespace: config.TOPIC_NAMESPACE, state: consumer.state, ...consumer.topics },
+    `${p.name} started`,
+  )
 }
 
 /** An entry point's last word: a coded error as one line, anything else in full; exit 1. */
