@@ -97,8 +97,8 @@ describe('a consumer started before its topics exist', () => {
         from consumed_events where event_id = any(${eventIds}::uuid[])`
     )[0]
   /** Records the group has not committed yet, over the namespace's event topics. */
-  const uncommitted = async (groupId: string) => {
-    const topics = (await p.admin.listTopics()).filter((t) => t.startsWith(`${p.namespace}.`))
+  const uncommitted = async (groupId: string, namespace = p.namespace) => {
+    const topics = (await p.admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`))
     let behind = 0
     for (const group of await p.admin.fetchOffsets({ groupId, topics })) {
       const high = await p.admin.fetchTopicOffsets(group.topic)
@@ -160,5 +160,48 @@ describe('a consumer started before its topics exist', () => {
     expect(orderSide.stats.duplicates).toBe(duplicatesBefore)
     expect(orderSide.stats.deadLettered).toBe(0)
     await expect.poll(() => uncommitted(groupOf(p.id).orderSide), { timeout: 30_000 }).toBe(0)
+  })
+
+  it('reads records written to a new topic before it noticed the topic, at the default watch interval', async () => {
+    // A namespace of its own (outside the order side's pattern) and a consumer polling the topic
+    // list every 5 s: the new topic is created and written to well inside one interval.
+    const ns = `it.${p.id}.late`
+    const book = `${ns}.book`
+    const extra = `${ns}.extra`
+    const groupId = `late-${p.id}`
+    const send = async (topic: string, count: number) => {
+      const records = Array.from({ length: count }, (_, i) => eventRecord(bookPayload(`Late ${i}`)))
+      const producer = p.kafka.producer()
+      await producer.connect()
+      await producer.send({ topic, messages: records })
+      await producer.disconnect()
+      return records.map((r) => String(r.headers?.id))
+    }
+    await p.admin.createTopics({ topics: [{ topic: book, numPartitions: 2 }], waitForLeaders: true })
+    const late = createEventConsumer({
+      kafka: p.kafka,
+      db: p.database.db,
+      groupId,
+      namespace: ns,
+      log: createLogger('it-late', 'silent'),
+      retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 200 },
+    })
+    try {
+      const ids = await send(book, 3)
+      await late.start()
+      await expect.poll(() => late.stats.applied, { timeout: 20_000 }).toBe(3)
+
+      await p.admin.createTopics({ topics: [{ topic: extra, numPartitions: 2 }], waitForLeaders: true })
+      ids.push(...(await send(extra, 5)), ...(await send(book, 3)))
+      expect(late.topics.reading).toEqual([book])
+      await expect.poll(() => late.stats.applied, { timeout: 20_000 }).toBe(11)
+      expect(late.topics).toEqual({ reading: [book, extra], waitingFor: [] })
+      expect(late.stats).toMatchObject({ duplicates: 0, deadLettered: 0 })
+      expect(await inbox(ids)).toEqual({ rows: 11, redeliveries: 0 })
+      await expect.poll(() => uncommitted(groupId, ns), { timeout: 20_000 }).toBe(0)
+    } finally {
+      await late.stop()
+      await p.admin.deleteTopics({ topics: [book, extra, `${ns}-dlq`] })
+    }
   })
 })
