@@ -62,10 +62,10 @@ export interface EventConsumerOptions {
 
 /**
  * Consumes every `<namespace>.*` topic (or the `topics` named) in `groupId`, also those created
- * after it started: each is read from its beginning once it appears (see createTopicWatch). Records are applied in batches of a
- * partition, one by one when a batch fails (see handleBatch); an offset is resolved only once its
- * record and every one before it is done, and only resolved offsets are committed. A crash
- * therefore redelivers, and the inbox makes redelivery a no-op.
+ * after it started: each is read from its beginning once it appears (see createTopicWatch).
+ * Records are applied in batches of a partition, one by one when a batch fails (see handleBatch);
+ * an offset is resolved only once its record and every one before it is done, and only resolved
+ * offsets are committed. A crash therefore redelivers, and the inbox makes redelivery a no-op.
  * start() creates the dead-letter topic if it is missing (a consumer may start before
  * connector:register), so the first dead letter never needs the broker to auto-create it.
  */
