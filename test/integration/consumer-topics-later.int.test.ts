@@ -20,6 +20,8 @@ describe('a consumer started before its topics exist', () => {
   let fulfilment: EventConsumer
   let fulfilmentStarted: Promise<unknown>
   let topicsAtStart: string[] = []
+  /** What each consumer said of itself once started, before any of its topics existed. */
+  const beforeTopics: Record<string, { state: string; waitingFor: string[] }> = {}
   const groupOf = (id: string) => ({ orderSide: `consumer-${id}`, fulfilment: `fulfilment-${id}` })
 
   beforeAll(async () => {
@@ -53,6 +55,8 @@ describe('a consumer started before its topics exist', () => {
           (error: Error) => error,
         )
         await fulfilmentStarted
+        for (const [name, c] of Object.entries({ orderSide, fulfilment }))
+          beforeTopics[name] = { state: c.state, waitingFor: c.topics?.waitingFor }
       },
     })
   })
@@ -112,6 +116,7 @@ describe('a consumer started before its topics exist', () => {
 
   it('starts while its namespace has no topic, and applies what the connector then routes: once each, committed', async () => {
     expect(topicsAtStart).toEqual([])
+    expect(beforeTopics.orderSide).toEqual({ state: 'waiting', waitingFor: [`${p.namespace}.*`] })
     // Posted at once, most likely before the consumer has noticed the new topics: read from their
     // beginning, nothing written before it noticed is lost.
     const first = await addBook('Before it noticed')
@@ -125,6 +130,10 @@ describe('a consumer started before its topics exist', () => {
 
   it('fulfilment, naming its order topic, waits for it instead of failing its start, then answers orders', async () => {
     expect(await fulfilmentStarted).toBe('started')
+    expect(beforeTopics.fulfilment).toEqual({
+      state: 'waiting',
+      waitingFor: [topicFor('order', p.namespace)],
+    })
     const book = await addBook('Ordered later')
     const placed = await api('POST', '/orders', {
       customerId: crypto.randomUUID(),
