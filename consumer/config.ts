@@ -28,7 +28,12 @@ export const consumerEnvSchema = z.object({
    * the WAL) less often; a batch with any failing record is redone one record at a time.
    */
   CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
-  /** `GET /health` (200 only while consuming); 0 turns it off. */
+  /**
+   * How often the consumer reads the topic list for a wanted topic that appeared since it started
+   * (one metadata request each time); a new topic is read from its beginning either way.
+   */
+  CONSUMER_TOPIC_WATCH_MS: z.coerce.number().int().min(50).max(300_000).default(5000),
+  /** `GET /health` (200 only while consuming or waiting for its topics); 0 turns it off. */
   CONSUMER_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
   LOG_LEVEL: logLevel,
 })

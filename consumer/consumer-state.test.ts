@@ -41,4 +41,11 @@ describe('the consumer lifecycle', () => {
   it('is running only after starting: a group join before start() changes nothing', () => {
     expect(walk('running').lifecycle.state).toBe('created')
   })
+
+  it('may wait for its topics after starting, then run once it joins its group', () => {
+    const { lifecycle, moved } = walk('starting', 'waiting', 'running', 'stopping', 'stopped')
+    expect(moved).toEqual([true, true, true, true, true])
+    expect(lifecycle.state).toBe('stopped')
+    expect(walk('starting', 'running', 'waiting').lifecycle.state).toBe('running')
+  })
 })

@@ -1,6 +1,14 @@
 import { ConsumerError } from './errors.ts'
 
-export type ConsumerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+export type ConsumerState =
+  | 'created'
+  | 'starting'
+  /** Started, with none of its topics in existence yet: nothing to read, and nothing wrong. */
+  | 'waiting'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'failed'
 
 /**
  * Where each state may go. `failed` and `stopped` are final: a consumer is started once, and a
@@ -10,7 +18,8 @@ export type ConsumerState = 'created' | 'starting' | 'running' | 'stopping' | 's
  */
 export const consumerTransitions: Readonly<Record<ConsumerState, readonly ConsumerState[]>> = {
   created: ['starting', 'stopped'],
-  starting: ['running', 'stopping', 'failed'],
+  starting: ['waiting', 'running', 'stopping', 'failed'],
+  waiting: ['running', 'stopping', 'failed'],
   running: ['stopping', 'failed'],
   stopping: ['stopped'],
   stopped: [],

@@ -10,23 +10,31 @@ import type { Logger } from '../lib/logger.ts'
 import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
 import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
+import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
 import { orderSide } from './handlers.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { RetryPolicy } from './process-message.ts'
+import { createTopicWatch } from './topic-watch.ts'
 
 export type { ConsumerState } from './consumer-state.ts'
 export type { ConsumerStats } from './handle-batch.ts'
 
 export interface EventConsumer {
+  /** Resolves once subscribed to the topics that exist; the others are read once they appear. */
   start(): Promise<void>
   /** Stops after the message in hand; resolved offsets are committed, the rest is redelivered. */
   stop(): Promise<void>
   readonly state: ConsumerState
   readonly stats: ConsumerStats
+  /** The topics read, and those still waited for (named ones missing, or the pattern unmatched). */
+  readonly topics: { reading: string[]; waitingFor: string[] }
+  /** Whether kafkajs is in the group now (see createGroupMembership), and why not. */
+  readonly group: MembershipVerdict
 }
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/** The group session: a member not heard from for this long is evicted, and reported out of its group. */
+const sessionTimeoutMs = 30_000
 
 export interface EventConsumerOptions {
   kafka: Kafka
@@ -44,17 +52,20 @@ export interface EventConsumerOptions {
   deadLetterTopic?: DeadLetterTopicSettings
   /** What it applies and where it records it; the order service's consumer when not given. */
   app?: InboxApp
-  /** The topics to read; every `<namespace>.*` topic when not given. */
+  /** The topics to read; every `<namespace>.*` topic when not given. Either may not exist yet. */
   topics?: string[]
+  /** How often the topic list is read for wanted topics that appeared; 5000 when not given. */
+  topicWatchIntervalMs?: number
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
   onFatal?: (error: Error) => void
 }
 
 /**
- * Consumes every `<namespace>.*` topic in `groupId`. Records are applied in batches of a
- * partition, one by one when a batch fails (see handleBatch); an offset is resolved only once its
- * record and every one before it is done, and only resolved offsets are committed. A crash
- * therefore redelivers, and the inbox makes redelivery a no-op.
+ * Consumes every `<namespace>.*` topic (or the `topics` named) in `groupId`, also those created
+ * after it started: each is read from its beginning once it appears (see createTopicWatch).
+ * Records are applied in batches of a partition, one by one when a batch fails (see handleBatch);
+ * an offset is resolved only once its record and every one before it is done, and only resolved
+ * offsets are committed. A crash therefore redelivers, and the inbox makes redelivery a no-op.
  * start() creates the dead-letter topic if it is missing (a consumer may start before
  * connector:register), so the first dead letter never needs the broker to auto-create it.
  */
@@ -63,8 +74,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: sessionTimeoutMs / 10,
     // read_committed (kafkajs's default, said here on purpose): with exactly-once delivery on
     // (CONNECTOR_EXACTLY_ONCE), records of a transaction Connect aborted are never seen.
     readUncommitted: false,
@@ -104,16 +115,42 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     stats,
     metrics: options.metrics,
   }
-  // kafkajs restarts itself after most errors; when it gives up, so do we, loudly.
+  const membership = createGroupMembership({ staleAfterMs: sessionTimeoutMs })
+  // kafkajs restarts itself after most errors (and logs each crash), out of the group until it
+  // has joined again; when it gives up, so do we, loudly.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
+    membership.crashed(payload.error)
     if (!payload.restart) fail(payload.error)
   })
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    membership.joined()
+    if (lifecycle.state === 'starting' || lifecycle.state === 'waiting') lifecycle.move('running')
+  })
+  consumer.on(consumer.events.HEARTBEAT, () => membership.alive())
+  consumer.on(consumer.events.FETCH, () => membership.alive())
+  const admin = options.kafka.admin()
+  const watch = createTopicWatch({
+    admin,
+    selection: { namespace: options.namespace, ...(options.topics ? { topics: options.topics } : {}) },
+    intervalMs: options.topicWatchIntervalMs ?? 5000,
+    log,
+    subscribe: subscribeTo,
+    active: () => ['starting', 'waiting', 'running'].includes(lifecycle.state),
+    canSubscribe: () => !runningInKafkajs || membership.verdict().inGroup,
+  })
+  let runningInKafkajs = false
 
   return {
     get state(): ConsumerState {
       return lifecycle.state
     },
     stats,
+    get topics() {
+      return { reading: watch.topics, waitingFor: watch.waitingFor }
+    },
+    get group() {
+      return membership.verdict()
+    },
     async start() {
       lifecycle.require('starting')
       try {
@@ -127,39 +164,54 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async stop() {
       // A failed consumer stays failed; disconnecting still leaves the group cleanly.
       lifecycle.move('stopping')
+      await watch.stop()
       await consumer.disconnect()
       await producer.disconnect()
+      await admin.disconnect()
       lifecycle.move('stopped')
     },
   }
 
   async function connectAndRun() {
-    const admin = options.kafka.admin()
     await admin.connect()
     await ensureDeadLetterTopic(
       admin,
       options.namespace,
       options.deadLetterTopic ?? defaultDeadLetterTopicSettings,
-    ).finally(() => admin.disconnect())
+    )
     await producer.connect()
     await consumer.connect()
-    await consumer.subscribe({
-      topics: options.topics ?? [new RegExp(`^${escapeRegExp(options.namespace)}\\.`)],
-      fromBeginning: true,
-    })
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (lifecycle.state === 'starting') lifecycle.move('running')
-    })
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
-      // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
-      // threshold, would leave them uncommitted until the next record, and the group would show a
-      // lag that no record explains. (Resolving a batch's last record already resolves past a
-      // marker that follows it: kafkajs maps it to the batch's last offset.)
-      autoCommitThreshold: 1,
-      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-      eachBatch: (payload) => handleBatch(rule, payload),
-    })
+    await watch.start()
+    if (watch.topics.length === 0) lifecycle.move('waiting')
+  }
+
+  /**
+   * Adds `topics` to what kafkajs reads. kafkajs subscribes only while stopped, so it is stopped
+   * first: stop() lets the batch in hand finish (handleBatch ends at the record in hand once it
+   * sees the consumer is not running), commits every resolved offset and leaves the group; run()
+   * then rejoins and fetches each partition from its committed offset, so nothing is skipped and
+   * nothing resolved is applied again. A new topic has no committed offset and is read from its
+   * beginning, so nothing written to it before the watch noticed is lost.
+   */
+  async function subscribeTo(topics: string[]) {
+    if (runningInKafkajs) await consumer.stop()
+    try {
+      await consumer.subscribe({ topics, fromBeginning: true })
+    } finally {
+      // Run again even if subscribe failed: the topics already read must go on being read; the
+      // watch offers the failed ones again at its next check.
+      runningInKafkajs = true
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
+        // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
+        // threshold, would leave them uncommitted until the next record, and the group would show a
+        // lag that no record explains. (Resolving a batch's last record already resolves past a
+        // marker that follows it: kafkajs maps it to the batch's last offset.)
+        autoCommitThreshold: 1,
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+        eachBatch: (payload) => handleBatch(rule, payload),
+      })
+    }
   }
 }

@@ -3,8 +3,12 @@ import type { EventConsumer } from './event-consumer.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 
 /**
- * `GET /health` (and `GET /metrics`, Prometheus text): health is 200 only while the consumer is in its group and consuming; 503 while starting,
- * stopping, or after a fatal error, so a supervisor or load balancer sees the real state.
+ * `GET /health` (and `GET /metrics`, Prometheus text): health is 200 while the consumer is in its
+ * group and consuming, or waiting for its topics to exist (started before `connector:register`:
+ * nothing to read, nothing wrong; the body's `waitingFor` says which); 503 while starting,
+ * stopping, after a fatal error, or while a running consumer is out of its group (kafkajs crashed
+ * and has not rejoined, or no heartbeat or fetch for a session: `reason` says which), so a
+ * supervisor or load balancer sees the real state.
  */
 export async function startHealthServer(
   consumer: EventConsumer,
@@ -19,8 +23,14 @@ export async function startHealthServer(
     )
   }
   app.get('/health', async (_request, reply) => {
-    const body = { state: consumer.state, ...consumer.stats }
-    return reply.code(consumer.state === 'running' ? 200 : 503).send(body)
+    const { reading, waitingFor } = consumer.topics
+    const body = { state: consumer.state, ...consumer.stats, topics: reading, waitingFor }
+    if (consumer.state === 'waiting') return reply.code(200).send(body)
+    if (consumer.state !== 'running') return reply.code(503).send(body)
+    const group = consumer.group
+    return group.inGroup
+      ? reply.code(200).send(body)
+      : reply.code(503).send({ ...body, reason: group.reason })
   })
   await app.listen({ port, host })
   return app

@@ -67,6 +67,7 @@ export async function runConsumerProcess(p: ConsumerProcess) {
     retry: retryPolicyOf(config),
     partitionsConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
     batchSize: config.CONSUMER_BATCH_SIZE,
+    topicWatchIntervalMs: config.CONSUMER_TOPIC_WATCH_MS,
     deadLetterTopic: deadLetterTopicSettingsOf(config),
     onFatal: (error) =>
       void exit(1, { err: error }, 'consumer stopped by a fatal error; exiting 1 for a restart'),
@@ -82,7 +83,11 @@ export async function runConsumerProcess(p: ConsumerProcess) {
   process.on('SIGTERM', () => void exit(0, { signal: 'SIGTERM' }, 'stopping: finishing the message in hand'))
 
   await consumer.start()
-  log.info({ group: p.groupId, namespace: config.TOPIC_NAMESPACE }, `${p.name} running`)
+  // 'waiting' when none of its topics exists yet: started, and reading each once it appears.
+  log.info(
+    { group: p.groupId, namespace: config.TOPIC_NAMESPACE, state: consumer.state, ...consumer.topics },
+    `${p.name} started`,
+  )
 }
 
 /** An entry point's last word: a coded error as one line, anything else in full; exit 1. */

@@ -26,6 +26,13 @@ describe('isTransient', () => {
     },
   )
 
+  it.each(['42P01', '42703', '42883', '42704', '3F000', '42501'])(
+    'retries %s: a table, column, function, type or schema missing, or a grant missing, is the deploy (code before its migration), never the event',
+    (code) => {
+      expect(isTransient(pgError(code))).toBe(true)
+    },
+  )
+
   it('retries any failed system call: a database host that does not resolve or cannot be reached', () => {
     expect(isTransient(dnsError())).toBe(true)
     const unreachable = Object.assign(new Error('connect EHOSTUNREACH 10.0.0.5:5432'), {
@@ -39,8 +46,8 @@ describe('isTransient', () => {
     expect(isTransient(new Error('Failed query: insert …', { cause: pgError('40001') }))).toBe(true)
   })
 
-  it.each(['23505', '23514', '42P01', '22P02'])(
-    'does not retry %s (a bug or bad data, not "not now")',
+  it.each(['23505', '23502', '23514', '22P02', '22001', '22003'])(
+    'does not retry %s: bad data (class 22) or a broken constraint (class 23) is the event',
     (code) => {
       expect(isTransient(pgError(code))).toBe(false)
     },

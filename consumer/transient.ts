@@ -1,7 +1,7 @@
 /**
  * Errors that say "not now" rather than "never": the database restarting, unreachable, read-only
  * after a failover, out of disk or memory; a serialization failure or deadlock (the transaction lost
- * a race), a statement timeout. Retrying the same message later can succeed; dead-lettering it would
+ * a race), a statement timeout; a table, column or grant the code expects not there yet. Retrying the same message later can succeed; dead-lettering it would
  * set aside a good event. When in doubt about the database rather than the event, it counts as
  * transient: outlasting the retries then stops the consumer, which a restart undoes, instead of
  * dead-lettering every event while the database is away.
@@ -9,6 +9,16 @@
 const transientSqlStates = new Set([
   '25006', // read_only_sql_transaction (a standby after a failover, maintenance)
   '3D000', // invalid_catalog_name: the database is gone or the URL points elsewhere
+  // The schema or the role is not what the code expects: code deployed before its migration, a
+  // split database missing a grant. Every event fails alike until the deploy is fixed, and the
+  // statement text comes from our code, never from the event, so dead-lettering would only set
+  // aside good events. Data errors (class 22) and broken constraints (class 23) stay permanent.
+  '3F000', // invalid_schema_name
+  '42P01', // undefined_table
+  '42703', // undefined_column
+  '42704', // undefined_object (a type or constraint a migration creates)
+  '42883', // undefined_function (a function or operator a migration or extension creates)
+  '42501', // insufficient_privilege
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '55P03', // lock_not_available

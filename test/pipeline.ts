@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { type Consumer, logLevel } from 'kafkajs'
+import { type Admin, type Consumer, type Kafka, logLevel } from 'kafkajs'
 import type { ProvidedContext } from 'vitest'
 import { buildApp } from '../api/app.ts'
 import { loadConnectorConfig } from '../connector/config.ts'
@@ -7,7 +7,7 @@ import { provisionConnector } from '../connector/provision.ts'
 import { createEventConsumer } from '../consumer/event-consumer.ts'
 import { type IncomingEvent, toIncoming } from '../consumer/incoming-event.ts'
 import { createConsumerMetrics } from '../consumer/metrics.ts'
-import { openDatabase } from '../db/client.ts'
+import { type Db, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import type { DoctorTargets } from '../doctor/check.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
@@ -26,7 +26,21 @@ export type RecordedMessage = IncomingEvent & { timestamp: string }
  */
 export async function startPipeline(
   stack: ProvidedContext['stack'],
-  options: { consumer?: boolean; connector?: Record<string, string> } = {},
+  options: {
+    consumer?: boolean
+    connector?: Record<string, string>
+    /**
+     * Runs once the database is migrated, before any topic of the namespace exists and before the
+     * connector is registered: to start consumers first, as an operator may.
+     */
+    beforeConnector?: (early: {
+      kafka: Kafka
+      admin: Admin
+      db: Db
+      namespace: string
+      id: string
+    }) => Promise<void>
+  } = {},
 ) {
   const id = uniqueName('p').toLowerCase()
   const db = await createTestDatabase(stack.postgres.adminUrl, `it_${id}`)
@@ -59,9 +73,10 @@ export async function startPipeline(
   const admin = kafka.admin()
   await admin.connect()
   const connect = createConnectClient(stack.connect.url)
+  const database = openDatabase(db.url, { max: 5 })
+  await options.beforeConnector?.({ kafka, admin, db: database.db, namespace, id })
   await provisionConnector(admin, connect, connectorEnv, () => {})
 
-  const database = openDatabase(db.url, { max: 5 })
   const app = await buildApp({ db: database.db, logger: false })
 
   const records: RecordedMessage[] = []

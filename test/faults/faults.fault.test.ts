@@ -4,7 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aggregateTypes, topicFor } from '../../lib/events.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
+import { findFreePort } from '../../stack/lib/ports.ts'
 import { type Rig, startRig } from '../../stack/rig.ts'
+import { freezeKafkaWatchingHealth } from './broker-freeze.ts'
 import { killWithUncommittedWork, waitGroupComplete } from './consumer-kill.ts'
 import { seededRandom } from './load.ts'
 import { scenarioRunner } from './scenario.ts'
@@ -19,6 +21,8 @@ import type { FaultRow } from './table.ts'
 const writes = Number(process.env.FAULT_WRITES ?? 5000)
 const kafkaOutageMs = Number(process.env.FAULT_KAFKA_OUTAGE_MS ?? 30_000)
 const connectOutageMs = Number(process.env.FAULT_CONNECT_OUTAGE_MS ?? 120_000)
+/** Longer than the consumer's 30 s session timeout, so the frozen broker costs it its group. */
+const kafkaFreezeMs = Number(process.env.FAULT_KAFKA_FREEZE_MS ?? 45_000)
 const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000)
 const random = seededRandom(seed)
 
@@ -31,6 +35,8 @@ const eventTopics = aggregateTypes.map((type) => topicFor(type))
 describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed})`, () => {
   let rig: Rig
   const rows: FaultRow[] = []
+  /** consumer-1's /health, watched while the broker is frozen. */
+  let healthUrl = ''
 
   beforeAll(async () => {
     // consumer-1 applies batches of 5 records, consumer-2 of 10: a fetch is then applied in
@@ -39,10 +45,12 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
     // suite's backlog is one transaction applied in milliseconds since the consumer went onto
     // prepared statements: two full runs could not freeze consumer-2 holding uncommitted work in
     // 40 tries. The code path is the same at every size.)
+    const healthPort = await findFreePort()
+    healthUrl = `http://127.0.0.1:${healthPort}/health`
     rig = await startRig({
       consumers: 2,
       consumerEnv: {
-        'consumer-1': { CONSUMER_BATCH_SIZE: '5' },
+        'consumer-1': { CONSUMER_BATCH_SIZE: '5', CONSUMER_HEALTH_PORT: String(healthPort) },
         'consumer-2': { CONSUMER_BATCH_SIZE: '10' },
       },
     })
@@ -125,6 +133,34 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
       },
     )
     expect(row.maxDelayMs, 'events waited out the outage').toBeGreaterThan(kafkaOutageMs)
+  })
+
+  it("Kafka is frozen (SIGSTOP) past a session: the consumer's /health leaves 200 while it is out of its group, and returns to 200", async () => {
+    let watched: Awaited<ReturnType<typeof freezeKafkaWatchingHealth>> | undefined
+    const row = await scenario(
+      `kafka frozen ${kafkaFreezeMs / 1000} s`,
+      async () => {
+        watched = await freezeKafkaWatchingHealth(rig, {
+          freezeMs: kafkaFreezeMs,
+          healthUrl,
+          recoverWithinMs: 180_000,
+        })
+        return undefined
+      },
+      { spreadOverMs: kafkaFreezeMs * 2 },
+    )
+    const { during = [], after = [] } = watched ?? {}
+    console.log(
+      `[faults] consumer-1 /health during the freeze: ${during.map((s) => `${s.atMs}ms ${s.status}`).join(', ')}; after: ${after.map((s) => `${s.atMs}ms ${s.status}`).join(', ')}`,
+    )
+    expect(during[0]?.status, 'healthy as the freeze began').toBe(200)
+    // Out of its group by membership, not by the process dying: /health itself still answers.
+    const out = during.find((s) => s.status === 503)
+    expect(out, '/health left 200 during the freeze').toBeDefined()
+    expect(out?.reason).toMatch(/heartbeat|fetch|crashed/)
+    expect(after.at(-1)?.status, '/health back to 200 after the thaw').toBe(200)
+    expect(after.at(-1)?.state).toBe('running')
+    expect(row.maxDelayMs, 'events waited out the freeze').toBeGreaterThan(kafkaFreezeMs)
   })
 
   it('Connect is down for minutes while writes continue', async () => {
