@@ -10,8 +10,8 @@ import { ensureTopics } from '../lib/kafka.ts'
 /**
  * Creates one topic per aggregate type with `partitions` partitions, and the dead-letter topic
  * with its own partitions and retention, before any event flows. Relying on auto-creation would
- * give whatever the broker's default is (or nothing, where auto-creation is off), and a consumer
- * that subscribes by pattern would not see a topic created after it started.
+ * give whatever the broker's default is (or nothing, where auto-creation is off). (Consumers do
+ * not depend on it: they watch for topics created after they started, see consumer/topic-watch.ts.)
  */
 export async function ensureEventTopics(
   admin: Admin,
