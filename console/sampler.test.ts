@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it, vi } from 'vitest'
 import type { DoctorDeps } from '../doctor/check.ts'
 import { createRecentEvents } from './recent-events.ts'
@@ -41,6 +43,46 @@ describe('what the console keeps', () => {
     const text = JSON.stringify(await sampler.refresh())
     expect(text).toContain('cannot reach http://127.0.0.1:9/health')
     expect(text).not.toMatch(/secret/)
+  })
+
+  it("shows the consumer's own word: out of its group with the reason, and waiting for its topics", async () => {
+    let health = {
+      status: 503,
+      body: { state: 'running', reason: 'kafkajs crashed 4 s ago (boom) and has not rejoined' },
+    }
+    const server = createServer((_request, response) => {
+      response.writeHead(health.status, { 'content-type': 'application/json' })
+      response.end(JSON.stringify(health.body))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const consumerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const consumerStage = async () => {
+      const sampler = createSampler({
+        deps: {} as DoctorDeps,
+        targets: {} as never,
+        checks: [],
+        apiUrl: nowhere,
+        consumerUrl,
+        timeoutMs: 1000,
+        keepMs: 60_000,
+        intervalMs: 60_000,
+      })
+      const sample = await sampler.refresh()
+      return sample.stages.find((stage) => stage.id === 'consumer')
+    }
+    try {
+      const out = await consumerStage()
+      expect(out?.severity).toBe('fail')
+      expect(out?.details.join(' ')).toContain('has not rejoined')
+      // Not "start the consumer": it runs, and kafkajs rejoins by itself.
+      expect(out?.hint ?? '').not.toMatch(/start the consumer/)
+      health = { status: 200, body: { state: 'waiting', waitingFor: ['ns.*'] } as never }
+      const waiting = await consumerStage()
+      expect(waiting?.severity).toBe('warn')
+      expect(waiting?.details.join(' ')).toMatch(/waiting for ns\.\*/)
+    } finally {
+      server.close()
+    }
   })
 
   it('keeps the newest events up to its capacity, numbering on across what fell off', () => {
