@@ -36,6 +36,44 @@ export interface SamplerOptions {
   checks?: readonly DoctorCheck[]
 }
 
+/**
+ * The consumer's /health as a finding, in its own words: a consumer that answers is running, so
+ * a 503 is its reason (out of its group: kafkajs rejoins by itself), not "start the consumer"; a
+ * consumer waiting for its topics (started before connector:register) is amber, not consuming.
+ */
+function consumerFinding(shown: string, health: { body?: string; problem?: string }) {
+  let said: { state?: string; reason?: string; waitingFor?: string[] } = {}
+  try {
+    said = health.body ? JSON.parse(health.body) : {}
+  } catch {
+    // Not our consumer's JSON: judged by the status alone.
+  }
+  if (health.problem && health.body === undefined)
+    return finding(
+      'consumer.health',
+      'fail',
+      `consumer: ${health.problem}`,
+      'start the consumer: npm run consumer (or npm start); its log says why it stopped',
+    )
+  if (health.problem)
+    return finding(
+      'consumer.health',
+      'fail',
+      `consumer at ${shown} is ${said.state ?? 'unhealthy'}${said.reason ? `: ${said.reason}` : ''}`,
+      said.reason
+        ? 'kafkajs rejoins by itself once the broker answers: check Kafka (stack:status); its log says more'
+        : 'its log says why',
+    )
+  if (said.state === 'waiting')
+    return finding(
+      'consumer.health',
+      'warn',
+      `consumer at ${shown} is waiting for ${(said.waitingFor ?? []).join(', ')} to exist`,
+      'register the connector (npm run connector:register), which creates the topics',
+    )
+  return finding('consumer.health', 'ok', `consumer at ${shown} is consuming`)
+}
+
 /** A GET that never throws: the body of a 2xx, else a finding-ready reason. */
 async function fetchText(url: string, timeoutMs: number): Promise<{ body?: string; problem?: string }> {
   // What is shown names the URL without any password in it: the page is open to every reader.
@@ -87,14 +125,7 @@ export async function takeSample(o: SamplerOptions): Promise<Sample> {
   const api = apiHealth.problem
     ? finding('api.health', 'fail', apiHealth.problem, 'start the API: npm run api (or npm start)')
     : finding('api.health', 'ok', `${withoutUserinfo(o.apiUrl)} answers`)
-  const consumer = consumerHealth.problem
-    ? finding(
-        'consumer.health',
-        'fail',
-        `consumer: ${consumerHealth.problem}`,
-        'start the consumer: npm run consumer (or npm start); its log says why it stopped',
-      )
-    : finding('consumer.health', 'ok', `consumer at ${withoutUserinfo(o.consumerUrl)} is consuming`)
+  const consumer = consumerFinding(withoutUserinfo(o.consumerUrl), consumerHealth)
   const apiView = apiMetrics.body && !apiMetrics.problem ? parseMetrics(apiMetrics.body) : undefined
   const consumerView =
     consumerMetrics.body && !consumerMetrics.problem ? parseMetrics(consumerMetrics.body) : undefined
