@@ -112,4 +112,25 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
     expect(await second.exited, second.output()).toBe(0)
     await untilNothingRuns()
   })
+
+  it('leaves running a stack that stack:up started, when Ctrl-C stops the npm start that used it', {
+    timeout: 420_000,
+  }, async () => {
+    const up = spawnSync(tsx, [join(repoRoot, 'scripts', 'stack-up.ts')], {
+      env,
+      encoding: 'utf8',
+      timeout: 300_000,
+    })
+    expect(up.status, `${up.stdout}${up.stderr}`).toBe(0)
+    const running = leftRunning()
+    const run = npmStart()
+    await vi.waitFor(() => expect(run.output()).toContain('npm run smoke'), {
+      timeout: 300_000,
+      interval: 500,
+    })
+    run.child.kill('SIGINT')
+    expect(await run.exited, run.output()).toBe(0)
+    expect(run.output()).not.toMatch(/Stopping postgres|Stopping kafka|Stopping connect/)
+    expect(leftRunning()).toEqual(running)
+  })
 })
