@@ -127,6 +127,39 @@ describe('dlq:redrive and dlq:list on a multi-partition dead-letter topic', () =
     expect(await redrive(kafka, dlq, group)).toBe(0)
   })
 
+  it("sends a letter home with its original record timestamp, the event's own time (the doctor's freshness reads it)", async () => {
+    const { dlq, book } = await namespace()
+    const written = String(Date.now() - 3_600_000)
+    const id = crypto.randomUUID()
+    const message = deadLetterMessage(
+      {
+        topic: book,
+        partition: 0,
+        offset: '7',
+        key: id,
+        timestamp: written,
+        headers: { id, event_type: 'BookAdded' },
+        value: JSON.stringify({ id }),
+      },
+      { code: 'HANDLER_FAILED', message: 'it: blocked', attempts: 1 },
+    )
+    await producer.send({ topic: dlq, acks: -1, messages: [message] })
+    expect(await redrive(kafka, dlq, uniqueName('it-redrive'))).toBe(1)
+    const stamps: string[] = []
+    const groupId = uniqueName('it-dlq-stamp')
+    const reader = kafka.consumer({ groupId, maxWaitTimeInMs: 100 })
+    await reader.connect()
+    try {
+      await reader.subscribe({ topic: book, fromBeginning: true })
+      await reader.run({ eachMessage: async ({ message: m }) => void stamps.push(m.timestamp) })
+      await expect.poll(() => stamps.length, { timeout: 20_000 }).toBe(1)
+    } finally {
+      await reader.disconnect()
+      await admin.deleteGroups([groupId]).catch(() => {})
+    }
+    expect(stamps).toEqual([written])
+  })
+
   it('dlq:list and a dry run leave no consumer group behind, even when the run fails, and move nothing', async () => {
     const { dlq, book } = await namespace()
     for (const partition of [0, 1, 2]) await deadLetter(dlq, partition, letter(book))
