@@ -6,6 +6,8 @@ export const dlqHeader = {
   topic: 'dlq.original.topic',
   partition: 'dlq.original.partition',
   offset: 'dlq.original.offset',
+  /** The original record's timestamp (ms): when the event was written; a redrive stamps it back. */
+  timestamp: 'dlq.original.timestamp',
   key: 'dlq.original.key',
   eventId: 'dlq.event.id',
   errorCode: 'dlq.error.code',
@@ -40,6 +42,7 @@ export function deadLetterMessage(
       [dlqHeader.topic]: message.topic,
       [dlqHeader.partition]: String(message.partition),
       [dlqHeader.offset]: message.offset,
+      ...(message.timestamp ? { [dlqHeader.timestamp]: message.timestamp } : {}),
       [dlqHeader.key]: message.key ?? '',
       [dlqHeader.eventId]: message.headers.id ?? '',
       [dlqHeader.errorCode]: failure.code,

@@ -45,6 +45,12 @@ export function toDeadLetter(message: KafkaMessage, partition: number): DeadLett
   }
 }
 
+/** The `timestamp` a redrive gives a letter: the original record's, when the letter kept it. */
+function originalTimestamp(message: KafkaMessage): { timestamp?: string } {
+  const value = message.headers?.[dlqHeader.timestamp]?.toString()
+  return value && /^\d+$/.test(value) ? { timestamp: value } : {}
+}
+
 /** Another redrive (a command, the console) is reading through `groupId` right now. */
 export class RedriveBusyError extends CodedError<'REDRIVE_BUSY'> {}
 
@@ -139,7 +145,9 @@ export async function redriveDeadLetters(
         .send({
           topic: letter.original.topic,
           acks: -1,
-          messages: [{ key: message.key, value: message.value, headers }],
+          // The event's own time, as it first arrived (a letter from before the header existed
+          // gets the broker's now): consumers record it as when the event was written.
+          messages: [{ key: message.key, value: message.value, headers, ...originalTimestamp(message) }],
         })
         .catch((cause: unknown) => {
           throw new Error(
