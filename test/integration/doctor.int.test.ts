@@ -270,4 +270,15 @@ describe('doctor', () => {
     )
     expect(fresh.map((f) => [f.severity, f.detail])).toEqual([['ok', expect.any(String)]])
   })
+
+  it("says fulfilment's inbox is not checked where its table is not in this database (fulfilment split off)", async () => {
+    await ownPipeline(async (_q, _doctorOf, qSql) => {
+      await qSql`drop table fulfilment_inbox`
+      const [fresh] = await freshnessCheck.run(
+        { sql: qSql, connect: p.connect, kafka: p.kafka },
+        { ...targets, fulfilmentGroup: 'outbox-cdc-fulfilment' },
+      )
+      expect(fresh?.detail).toMatch(/fulfilment_inbox is not in this database/)
+    })
+  })
 })
