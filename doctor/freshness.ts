@@ -86,11 +86,16 @@ export const freshnessCheck: DoctorCheck = {
     const names = [...new Set(wanted.flatMap((s) => [s.inbox, ...s.sources.map(([table]) => table)]))]
     const present = await existingTables(sql, names)
     const parts: string[] = []
+    const unchecked: string[] = []
     const stuck: string[] = []
     const data: Record<string, StreamState> = {}
     for (const stream of wanted) {
       const sources = stream.sources.filter(([table]) => present.has(table))
-      if (!present.has(stream.inbox) || sources.length === 0) continue
+      // A service split into a database of its own keeps its inbox there: say it went unchecked.
+      if (!present.has(stream.inbox) || sources.length === 0) {
+        unchecked.push(`${stream.inbox} is not in this database, so it is not checked here`)
+        continue
+      }
       const state = await stateOf(sql, stream.inbox, sources)
       data[stream.inbox] = state
       if (!state.written) continue
@@ -100,8 +105,9 @@ export const freshnessCheck: DoctorCheck = {
       if (state.pending && (state.ageS ?? 0) > t.staleAfterS)
         stuck.push(`${stream.inbox} has not applied a write ${Math.round(state.ageS ?? 0)} s old`)
     }
-    if (parts.length === 0) return [finding('pipeline.freshness', 'ok', 'nothing written yet')]
-    const detail = parts.join('; ')
+    if (parts.length === 0)
+      return [finding('pipeline.freshness', 'ok', ['nothing written yet', ...unchecked].join('; '))]
+    const detail = [...parts, ...unchecked].join('; ')
     const result: Finding =
       stuck.length > 0
         ? finding(
