@@ -13,6 +13,13 @@ describe('redactText', () => {
     expect(redacted).toContain('"url":"https://u:***@h"')
   })
 
+  it("masks the whole password when it holds an unencoded '@' (URL parsers and postgres.js accept one)", () => {
+    const redacted = redactText('DATABASE_URL=postgres://u:p@ss@db.example:5432/x and http://a:b@c@h/')
+    expect(redacted).not.toMatch(/p@ss|:b@c/)
+    expect(redacted).toContain('postgres://u:***@db.example:5432/x')
+    expect(redacted).toContain('http://a:***@h/')
+  })
+
   it('leaves URLs without a password, ports and e-mail addresses as they are', () => {
     const text = 'http://127.0.0.1:18083 postgres://outbox@127.0.0.1:55432/outbox mail a@b.c at 10:30'
     expect(redactText(text)).toBe(text)
