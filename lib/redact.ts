@@ -26,9 +26,10 @@ export function withoutUserinfo(url: string): string {
   }
 }
 
-// scheme://user:password@ — the password runs to the first '@' that ends the authority (an '@'
-// inside a password must be percent-encoded for the URL to parse at all).
-const userinfoPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]*@/gi
+// scheme://user:password@ — the password runs to the last '@' before the host: URL parsers and
+// postgres.js take an unencoded '@' inside a password, so the first '@' may be part of it. (A
+// password with a space in it cannot be told from the text around it; percent-encode it.)
+const userinfoPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi
 
 /** Every URL's password in a free text (an error message, a JSON document) replaced by `***`. */
 export function redactText(text: string): string {
