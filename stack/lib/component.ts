@@ -65,13 +65,17 @@ export async function ensureStarted(
   const file = recordFile(component)
   const existing = readRecord(file)
   if (existing && isOurs(existing)) {
-    // An owner that is gone (killed before it could stop what it started) hands it to this one.
-    const orphaned = owner !== undefined && existing.owner !== undefined && !isOurs(existing.owner)
-    if (orphaned) writeRecord(file, { ...existing, owner })
+    // An owner that is gone (killed before it could stop what it started) hands it to this
+    // caller: to this npm start, or, for stack:up (no owner), to nobody: it runs until stack:down.
+    const orphaned = existing.owner !== undefined && !isOurs(existing.owner)
+    if (orphaned) {
+      const { owner: _gone, ...unowned } = existing
+      writeRecord(file, owner ? { ...unowned, owner } : unowned)
+    }
     await waitHealthy(component, existing, reporter, timeoutMs)
     // Idempotent setup (roles, grants) also runs here, so a newer checkout needs no restart.
     await component.afterStart?.(reporter)
-    return orphaned ? 'adopted' : 'already-running'
+    return orphaned && owner ? 'adopted' : 'already-running'
   }
   await removeRecord(file)
   for (const { port, envVar } of component.ports) await assertPortFree(port, component.name, envVar)
