@@ -11,6 +11,15 @@ describe('the topics a consumer wants', () => {
     })
   })
 
+  it('never read a nested namespace under theirs, nor its dead-letter topic', () => {
+    const nested = ['ns.book', 'ns.v2.book', 'ns.v2-dlq', 'ns.v2.order']
+    expect(selectTopics({ namespace: 'ns' }, nested)).toEqual({ wanted: ['ns.book'], waitingFor: [] })
+    expect(selectTopics({ namespace: 'ns' }, ['ns.v2.book', 'ns.v2-dlq'])).toEqual({
+      wanted: [],
+      waitingFor: ['ns.*'],
+    })
+  })
+
   it('wait for the pattern while nothing matches it, as before connector:register', () => {
     expect(selectTopics({ namespace: 'ns' }, ['ns-dlq', 'nsx.book'])).toEqual({
       wanted: [],
