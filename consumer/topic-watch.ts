@@ -1,7 +1,8 @@
 import type { Admin } from 'kafkajs'
+import { isEventTopicOf } from '../lib/events.ts'
 import type { Logger } from '../lib/logger.ts'
 
-/** What a consumer reads: the topics it names, or every `<namespace>.*` topic. */
+/** What a consumer reads: the topics it names, or every `<namespace>.*` topic (isEventTopicOf). */
 export interface TopicSelection {
   namespace: string
   topics?: string[]
@@ -20,9 +21,8 @@ export function selectTopics(selection: TopicSelection, listed: readonly string[
       waitingFor: selection.topics.filter((t) => !present.has(t)),
     }
   }
-  const prefix = `${selection.namespace}.`
-  const wanted = listed.filter((t) => t.startsWith(prefix)).sort()
-  return { wanted, waitingFor: wanted.length === 0 ? [`${prefix}*`] : [] }
+  const wanted = listed.filter((t) => isEventTopicOf(selection.namespace, t)).sort()
+  return { wanted, waitingFor: wanted.length === 0 ? [`${selection.namespace}.*`] : [] }
 }
 
 export interface TopicWatchOptions {
