@@ -2,11 +2,11 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Admin, Kafka } from 'kafkajs'
 import type postgres from 'postgres'
 import { outboxTimestamp } from '../api/repositories/outbox.ts'
-import { orderPlaced } from '../lib/events.ts'
+import { isEventTopicOf, orderPlaced } from '../lib/events.ts'
 
-/** Sum of the end offsets of every topic under `namespace.` — how many records it holds. */
+/** Sum of the end offsets of `namespace`'s event topics (isEventTopicOf): how many records it holds. */
 export async function recordsIn(admin: Admin, namespace: string): Promise<number> {
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`))
+  const topics = (await admin.listTopics()).filter((t) => isEventTopicOf(namespace, t))
   let total = 0
   for (const topic of topics) {
     for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high)

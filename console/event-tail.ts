@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Consumer, Kafka } from 'kafkajs'
 import { deleteGroup } from '../consumer/tools/read-topic.ts'
+import { isEventTopicOf } from '../lib/events.ts'
 
 /** An event as the tail shows it: where it is in Kafka, its headers, its payload parsed when JSON. */
 export interface TailedEvent {
@@ -67,7 +68,7 @@ export function startEventTail(o: TailOptions) {
   let lastShown = ''
 
   const eventTopics = async () =>
-    (await admin.listTopics()).filter((t) => t.startsWith(`${o.namespace}.`)).sort()
+    (await admin.listTopics()).filter((t) => isEventTopicOf(o.namespace, t)).sort()
 
   /** Groups whose deletion failed (Kafka away): tried again at each look and at stop(). */
   const leftover = new Set<string>()

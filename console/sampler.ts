@@ -38,7 +38,7 @@ export interface SamplerOptions {
 
 /**
  * The consumer's /health as a finding, in its own words: a consumer that answers is running, so
- * a 503 is its reason (out of its group: kafkajs rejoins by itself), not "start the consumer"; a
+ * a 503 is its reason (out of its group: kafkajs retries, its log says why), not "start the consumer"; a
  * consumer waiting for its topics (started before connector:register) is amber, not consuming.
  */
 function consumerFinding(shown: string, health: { body?: string; problem?: string }) {
@@ -61,7 +61,7 @@ function consumerFinding(shown: string, health: { body?: string; problem?: strin
       'fail',
       `consumer at ${shown} is ${said.state ?? 'unhealthy'}${said.reason ? `: ${said.reason}` : ''}`,
       said.reason
-        ? 'kafkajs rejoins by itself once the broker answers: check Kafka (stack:status); its log says more'
+        ? "kafkajs retries joining while the broker is away: check Kafka (stack:status); the consumer's log says why it is out (a topic it read deleted fails it, for its supervisor to restart)"
         : 'its log says why',
     )
   if (said.state === 'waiting')

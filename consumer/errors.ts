@@ -12,6 +12,11 @@ export type ConsumerErrorCode =
   | 'HANDLER_FAILED'
   /** The database connection was replaced inside a batch transaction: nothing written, retry. */
   | 'CONNECTION_REPLACED'
+  /**
+   * A topic the consumer reads was deleted: kafkajs cannot unsubscribe and would restart for ever,
+   * reading nothing. Not retryable in-process: a fresh start reads the topics that exist.
+   */
+  | 'TOPIC_DELETED'
   /** A lifecycle call the consumer's state does not allow (start twice, start after stop). */
   | 'INVALID_STATE'
 

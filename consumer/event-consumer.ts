@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.ts'
 import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
 import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
+import { ConsumerError } from './errors.ts'
 import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
 import { orderSide } from './handlers.ts'
@@ -62,7 +63,9 @@ export interface EventConsumerOptions {
 
 /**
  * Consumes every `<namespace>.*` topic (or the `topics` named) in `groupId`, also those created
- * after it started: each is read from its beginning once it appears (see createTopicWatch).
+ * after it started: each is read from its beginning once it appears (see createTopicWatch). One
+ * deleted while read fails the consumer (TOPIC_DELETED, through `onFatal`): kafkajs cannot drop
+ * it and would read none of the others, while a fresh start reads those that exist.
  * Records are applied in batches of a partition, one by one when a batch fails (see handleBatch);
  * an offset is resolved only once its record and every one before it is done, and only resolved
  * offsets are committed. A crash therefore redelivers, and the inbox makes redelivery a no-op.
@@ -137,6 +140,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     subscribe: subscribeTo,
     active: () => ['starting', 'waiting', 'running'].includes(lifecycle.state),
     canSubscribe: () => !runningInKafkajs || membership.verdict().inGroup,
+    onTopicsGone: (topics) =>
+      fail(
+        new ConsumerError(
+          'TOPIC_DELETED',
+          `${topics.join(', ')} deleted while being read: kafkajs cannot drop a topic, so nothing is read until the consumer starts afresh (and reads the topics that exist)`,
+        ),
+      ),
   })
   let runningInKafkajs = false
 
@@ -198,8 +208,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     try {
       await consumer.subscribe({ topics, fromBeginning: true })
     } finally {
-      // Run again even if subscribe failed: the topics already read must go on being read; the
-      // watch offers the failed ones again at its next check.
+      // Run again even if subscribe failed: the topics already read must go on being read. kafkajs
+      // keeps the new ones subscribed even so (it records them before refreshing metadata): one
+      // that exists is read once run() refreshes, one deleted meanwhile the watch sees go.
       runningInKafkajs = true
       await consumer.run({
         eachBatchAutoResolve: false,

@@ -1,7 +1,8 @@
 import type { Admin } from 'kafkajs'
+import { isEventTopicOf } from '../lib/events.ts'
 import type { Logger } from '../lib/logger.ts'
 
-/** What a consumer reads: the topics it names, or every `<namespace>.*` topic. */
+/** What a consumer reads: the topics it names, or every `<namespace>.*` topic (isEventTopicOf). */
 export interface TopicSelection {
   namespace: string
   topics?: string[]
@@ -20,9 +21,8 @@ export function selectTopics(selection: TopicSelection, listed: readonly string[
       waitingFor: selection.topics.filter((t) => !present.has(t)),
     }
   }
-  const prefix = `${selection.namespace}.`
-  const wanted = listed.filter((t) => t.startsWith(prefix)).sort()
-  return { wanted, waitingFor: wanted.length === 0 ? [`${prefix}*`] : [] }
+  const wanted = listed.filter((t) => isEventTopicOf(selection.namespace, t)).sort()
+  return { wanted, waitingFor: wanted.length === 0 ? [`${selection.namespace}.*`] : [] }
 }
 
 export interface TopicWatchOptions {
@@ -39,6 +39,13 @@ export interface TopicWatchOptions {
    * would start a second runner beside the one a re-subscribe starts. The topics wait a check.
    */
   canSubscribe: () => boolean
+  /**
+   * Called with topics handed to `subscribe` that no longer exist (missing from the topic list at
+   * two checks in a row, so a broker whose metadata lags a creation is not taken for a deletion).
+   * kafkajs cannot unsubscribe, and with a deleted topic among its subscriptions every restart
+   * fails again: none of the other topics is read until the consumer starts afresh.
+   */
+  onTopicsGone: (topics: string[]) => void
 }
 
 /**
@@ -47,25 +54,39 @@ export interface TopicWatchOptions {
  * at subscribe time and never again, and a named topic that does not exist fails its start; so
  * the consumer subscribes only to topics that exist and this watch brings in the rest, whatever
  * the order of start-up (consumer before `connector:register`, before the saga's shipment topic).
- * A failed check (the broker away) is logged and tried again at the next interval.
+ * A failed check (the broker away) is logged and tried again at the next interval. A topic read
+ * that is deleted is reported to `onTopicsGone` (the consumer fails, for a fresh start).
  */
 export function createTopicWatch(options: TopicWatchOptions) {
   const { admin, log } = options
   const subscribed = new Set<string>()
+  /** Topics read that the last check did not list. */
+  let missingOnce = new Set<string>()
   let waitingFor: string[] = []
   let timer: NodeJS.Timeout | undefined
   let inFlight: Promise<void> = Promise.resolve()
 
   async function check() {
     const listed = await admin.listTopics()
+    const present = new Set(listed)
+    const missing = [...subscribed].filter((t) => !present.has(t))
+    const gone = missing.filter((t) => missingOnce.has(t))
+    missingOnce = new Set(missing)
+    if (gone.length > 0) {
+      if (options.active()) options.onTopicsGone(gone)
+      return
+    }
     const selected = selectTopics(options.selection, listed)
     const fresh = selected.wanted.filter((t) => !subscribed.has(t))
     const ready = fresh.length > 0 ? await withLeaders(admin, fresh) : []
     waitingFor = [...selected.waitingFor, ...fresh.filter((t) => !ready.includes(t))]
     if (ready.length === 0 || !options.active() || !options.canSubscribe()) return
     log.info({ topics: ready }, 'new topics to read: subscribing, from their beginning')
-    await options.subscribe(ready)
+    // Counted as read before subscribing: kafkajs records a topic before the metadata refresh that
+    // may fail (the topic deleted since this check), and reads it from then on whatever the outcome,
+    // so a topic deleted meanwhile is one this watch must see go.
     for (const t of ready) subscribed.add(t)
+    await options.subscribe(ready)
   }
 
   const schedule = () => {

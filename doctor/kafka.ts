@@ -1,3 +1,4 @@
+import { isEventTopicOf } from '../lib/events.ts'
 import type { DoctorCheck } from './check.ts'
 import { consumerLagFinding } from './consumer-lag.ts'
 import { deadLettersFinding, redriveGroupOf } from './dead-letters.ts'
@@ -15,7 +16,7 @@ export const kafkaCheck: DoctorCheck = {
     await admin.connect()
     try {
       const all = await admin.listTopics()
-      const topics = all.filter((name) => name.startsWith(`${t.namespace}.`)).sort()
+      const topics = all.filter((name) => isEventTopicOf(t.namespace, name)).sort()
       if (topics.length === 0)
         return [
           finding(

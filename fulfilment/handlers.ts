@@ -1,6 +1,7 @@
 import { appendOutboxRow } from '../consumer/append-outbox-row.ts'
 import type { InboxApp } from '../consumer/apply-event.ts'
 import type { Sql, TxGuard } from '../consumer/catalogue.ts'
+import { ConsumerError } from '../consumer/errors.ts'
 import type { PayloadOf, Shipment } from '../lib/events.ts'
 import { decideShipment } from './decide.ts'
 
@@ -8,9 +9,11 @@ import { decideShipment } from './decide.ts'
  * For each new order: a shipment and its event in fulfilment's own outbox, in the transaction
  * that records the order in fulfilment's inbox. The shipment's key is the order's id, so an order
  * is decided once even if the inbox were bypassed: a second insert does nothing and appends nothing.
+ * Every shipment of the batch carries the database's transaction time (see transactionTime).
  */
 export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'OrderPlaced'>[]): Promise<void> {
-  const now = new Date()
+  if (orders.length === 0) return
+  const now = await transactionTime(sql, tx)
   for (const order of orders) {
     const event = decideShipment(order, now)
     const shipment = event.payload as Shipment
@@ -24,6 +27,27 @@ export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'Order
     if (created.length === 0) continue
     await appendOutboxRow(sql, tx, 'fulfilment_outbox', event, shipment.createdAt)
   }
+}
+
+/**
+ * The batch transaction's `now()`, to the millisecond (what an event's ISO time holds, so the row
+ * and its event carry the same instant). Never fulfilment's own clock: the shipment's time becomes
+ * the outbox row's `created_at` and so the Kafka record's timestamp, and the broker refuses a record
+ * more than `log.message.timestamp.after.max.ms` ahead of its clock, failing the connector for every
+ * service. Guarded like every statement of the batch: on a replaced connection (see catalogue.ts)
+ * there is no row, and the batch fails as retryable instead of writing.
+ */
+async function transactionTime(sql: Sql, tx: TxGuard): Promise<Date> {
+  const [row] = await sql<{ now: string }[]>`
+    select to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now
+    where txid_current() = ${tx}::bigint`
+  if (!row)
+    throw new ConsumerError(
+      'CONNECTION_REPLACED',
+      'the database connection was replaced inside the batch transaction',
+      { retryable: true },
+    )
+  return new Date(row.now)
 }
 
 /**

@@ -14,9 +14,23 @@ export const topicFor = (aggregateType: AggregateType, namespace = defaultTopicN
 
 /**
  * Where a consumer sets aside what it cannot apply: beside the namespace, not under it, so the
- * `<namespace>.*` subscription never matches it.
+ * `<namespace>.*` subscription never matches it (see isEventTopicOf).
  */
 export const deadLetterTopic = (namespace: string) => `${namespace}-dlq`
+
+/**
+ * Whether `topic` is one of `namespace`'s event topics, `<namespace>.<aggregate_type>`: what
+ * `<namespace>.*` means wherever topics are listed (consumer, replay, doctor, console, tests). The
+ * rest after `<namespace>.` is one aggregate name: no '.', so a nested namespace's topics
+ * (`outbox.events.v2.book` under `outbox.events`) are not this one's, and no `-dlq` name, so
+ * neither is a nested namespace's dead-letter topic (`outbox.events.v2-dlq`).
+ */
+export function isEventTopicOf(namespace: string, topic: string): boolean {
+  const prefix = `${namespace}.`
+  if (!topic.startsWith(prefix)) return false
+  const aggregate = topic.slice(prefix.length)
+  return aggregate.length > 0 && !aggregate.includes('.') && !aggregate.endsWith('-dlq')
+}
 
 export const aggregateTypes = ['book', 'order', 'shipment'] as const
 export type AggregateType = (typeof aggregateTypes)[number]

@@ -11,6 +11,7 @@ import { type Db, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import type { DoctorTargets } from '../doctor/check.ts'
 import { createConnectClient } from '../lib/connect-client.ts'
+import { isEventTopicOf } from '../lib/events.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
@@ -127,7 +128,7 @@ export async function startPipeline(
       await database.close()
       await connect.remove(connectorEnv.CONNECTOR_NAME)
       await admin.deleteTopics({
-        topics: (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`)),
+        topics: (await admin.listTopics()).filter((t) => isEventTopicOf(namespace, t)),
       })
       await admin.disconnect()
       await db.drop()

@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs'
 import { CodedError } from '../../lib/errors.ts'
+import { isEventTopicOf } from '../../lib/events.ts'
 
 export type ReplayFrom =
   | { kind: 'beginning' }
@@ -40,7 +41,7 @@ export async function replayGroup(kafka: Kafka, groupId: string, namespace: stri
         `group ${groupId} has ${group.members.length} active member(s) (state ${group.state}); stop the consumers, then replay`,
       )
     }
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`)).sort()
+    const topics = (await admin.listTopics()).filter((t) => isEventTopicOf(namespace, t)).sort()
     const moved: { topic: string; partition: number; offset: string }[] = []
     for (const topic of topics) {
       const ends = await admin.fetchTopicOffsets(topic)
