@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { advanceSlot, connectorOwningSlot, dropSlot, listSlots } from '../../connector/slots.ts'
+import { isRunning } from '../../lib/connect-client.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { newestPgBin } from '../../stack/lib/prereqs.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
@@ -183,12 +184,27 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     expect(await slotExists(name)).toBe(false)
   })
 
-  it('with Connect unreachable, slots:drop --force drops a slot that holds no event', async () => {
+  it('with Connect unreachable, slots:drop --force drops a slot that holds no event only with --yes (it may be a stopped connector’s)', async () => {
     const name = await newSlot()
     await churn()
-    const result = slotsCli(['drop', name, '--force'])
+    const refused = slotsCli(['drop', name, '--force'])
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: /)
+    expect(await slotExists(name)).toBe(true)
+    const result = slotsCli(['drop', name, '--force', '--yes'])
     expect(result.code).toBe(0)
     expect(result.output).toMatch(/dropped replication slot \S+; 0 event\(s\)/)
+    expect(await slotExists(name)).toBe(false)
+  })
+
+  it('slots:drop refuses a physical slot without --yes: nothing in it can be counted', async () => {
+    const name = uniqueName('it_phys').toLowerCase()
+    await sql`select pg_create_physical_replication_slot(${name}, true)`
+    const refused = slotsCli(['drop', name], stack.connect.url)
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: .*physical/)
+    expect(await slotExists(name)).toBe(true)
+    expect(slotsCli(['drop', name, '--yes'], stack.connect.url).code).toBe(0)
     expect(await slotExists(name)).toBe(false)
   })
 
@@ -212,5 +228,18 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
       await sql.unsafe(`drop role ${role}`)
       await dropSlot(sql, name, { force: false })
     }
+  })
+
+  // Last in the file: a build that drops the slot leaves this file's connector FAILED for good.
+  it('with Connect unreachable, slots:drop --force refuses without --yes to drop a live connector’s active slot', async () => {
+    const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+    const active = async () => (await listSlots(sql)).find((s) => s.slotName === slot)?.active
+    await expect.poll(active, { timeout: 30_000 }).toBe(true)
+    const refused = slotsCli(['drop', slot, '--force'])
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: .*active/)
+    expect(refused.output).toContain('Nothing was dropped')
+    expect(await active()).toBe(true)
+    expect(isRunning(await p.connect.status(p.connectorEnv.CONNECTOR_NAME))).toBe(true)
   })
 })
