@@ -97,6 +97,15 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
     }
   })
 
+  it('connector:pause on a STOPPED connector returns once Connect reports it PAUSED (with no task)', async () => {
+    const name = p.connectorEnv.CONNECTOR_NAME
+    expect(cli('stop').code).toBe(0)
+    const paused = cli('pause', [], { CONNECTOR_WAIT_TIMEOUT_S: '15' })
+    expect(paused).toMatchObject({ code: 0, output: expect.stringMatching(/connector \S+: PAUSED/) })
+    expect(await p.connect.status(name)).toMatchObject({ connector: { state: 'PAUSED' }, tasks: [] })
+    expect(cli('resume')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: RUNNING/) })
+  })
+
   it('validates the config, and diffs it against what Connect runs', () => {
     expect(cli('validate')).toMatchObject({
       code: 0,
