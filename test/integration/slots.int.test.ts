@@ -230,6 +230,32 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     }
   })
 
+  it('does not call an event already in Kafka "never delivered": it counts what the slot has not confirmed', async () => {
+    // A copy of the connector's slot taken now stays where the connector had confirmed, as the
+    // connector's own slot does until its next offset flush: what follows reaches Kafka through
+    // the connector, and the copy still counts it.
+    const name = uniqueName('it_lag').toLowerCase()
+    await sql`select pg_copy_logical_replication_slot(${p.connectorEnv.CONNECTOR_SLOT_NAME}, ${name})`
+    const response = await p.app.inject({
+      method: 'POST',
+      url: '/books',
+      payload: { title: 'delivered', author: 'A', price: 1, stock: 1 },
+    })
+    const bookId = response.json().id
+    await expect.poll(() => p.records.some((r) => r.key === bookId), { timeout: 30_000 }).toBe(true)
+
+    const refused = slotsCli(['drop', name], stack.connect.url)
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: .*[1-9]\d* event\(s\)/)
+    expect(refused.output).not.toMatch(/not delivered|never delivered/)
+    expect(refused.output).toMatch(/not confirmed/)
+    expect(refused.output).toMatch(/already be in Kafka/)
+    const dropped = slotsCli(['drop', name, '--yes'], stack.connect.url)
+    expect(dropped.code).toBe(0)
+    expect(dropped.output).not.toMatch(/not delivered|never delivered/)
+    expect(await slotExists(name)).toBe(false)
+  })
+
   // Last in the file: a build that drops the slot leaves this file's connector FAILED for good.
   it('with Connect unreachable, slots:drop --force refuses without --yes to drop a live connector’s active slot', async () => {
     const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
