@@ -1,6 +1,12 @@
 import postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
-import { backlogOnItsDatabase, describeBacklog, describeDrop, type SlotBacklog } from './slot-backlog.ts'
+import {
+  backlogOnItsDatabase,
+  describeBacklog,
+  describeDrop,
+  type SlotBacklog,
+  unconfirmedRefusal,
+} from './slot-backlog.ts'
 import { connectorOwningSlot, dropSlot, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
 export interface DropUnownedSlotRequest {
@@ -90,7 +96,7 @@ export async function dropUnownedSlot(
               if (!(error instanceof SlotError && error.code === 'NOT_COUNTABLE')) throw error
               if (!request.confirm)
                 throw refuse(
-                  `${error.message}; dropping ${request.slotName} may lose events it has not delivered`,
+                  `${error.message}; dropping ${request.slotName} may lose events it has not confirmed`,
                 )
               log(`${error.message}; dropping it as --yes says`)
               return undefined
@@ -100,8 +106,7 @@ export async function dropUnownedSlot(
     if (backlog && backlog.unconfirmedEvents > 0 && !request.confirm) {
       throw new SlotError(
         'CONFIRMATION_REQUIRED',
-        `dropping ${request.slotName} loses the ${backlog.unconfirmedEvents} event(s) it has not delivered. ` +
-          'Nothing was dropped; run again with --yes if that is what you want, or let its connector catch up first.',
+        unconfirmedRefusal(request.slotName, backlog.unconfirmedEvents, 'dropped'),
       )
     }
     // Counted first, so a refusal shows what the slot holds; a count of 0 does not make these safe.

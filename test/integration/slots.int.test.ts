@@ -162,13 +162,17 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     expect(unforced.output).toMatch(/cannot reach Connect/)
     const refused = slotsCli(['drop', name, '--force'])
     expect(refused.code).toBe(1)
-    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 2 event\(s\)/)
+    expect(refused.output).toMatch(
+      /CONFIRMATION_REQUIRED: dropping \S+ discards the 2 event\(s\) it has not confirmed/,
+    )
     expect(refused.output).toContain('Nothing was dropped')
     expect(await slotExists(name)).toBe(true)
 
     const confirmed = slotsCli(['drop', name, '--force', '--yes'])
     expect(confirmed.code).toBe(0)
-    expect(confirmed.output).toMatch(/dropped replication slot \S+; 2 event\(s\) in .* were never delivered/)
+    expect(confirmed.output).toMatch(
+      /dropped replication slot \S+; 2 event\(s\) in .* not yet confirmed went with it/,
+    )
     expect(await slotExists(name)).toBe(false)
   })
 
@@ -178,7 +182,9 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     await appendEvent('fulfilment_outbox')
     const refused = slotsCli(['drop', name], stack.connect.url)
     expect(refused.code).toBe(1)
-    expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 1 event\(s\)/)
+    expect(refused.output).toMatch(
+      /CONFIRMATION_REQUIRED: dropping \S+ discards the 1 event\(s\) it has not confirmed/,
+    )
     expect(await slotExists(name)).toBe(true)
     expect(slotsCli(['drop', name, '--yes'], stack.connect.url).code).toBe(0)
     expect(await slotExists(name)).toBe(false)
