@@ -1,14 +1,21 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
-import { backlogOnItsDatabase, describeBacklog, describeDrop, type SlotBacklog } from './slot-backlog.ts'
+import {
+  backlogOnItsDatabase,
+  describeBacklog,
+  describeDrop,
+  type SlotBacklog,
+  unconfirmedCaveat,
+  unconfirmedRefusal,
+} from './slot-backlog.ts'
 import { dropSlot, listSlots, SlotError } from './slots.ts'
 
 export interface DeleteConnectorRequest {
   connectorName: string
   slotName: string
   publication: string
-  /** Also drop the connector's replication slot (the events it has not confirmed are lost). */
+  /** Also drop the connector's replication slot (what it has not delivered of its unconfirmed events is lost). */
   dropSlot: boolean
   /** Required with `dropSlot` when the slot holds anything unconfirmed. */
   confirm: boolean
@@ -16,7 +23,7 @@ export interface DeleteConnectorRequest {
 
 export interface DeleteConnectorResult {
   connectorExisted: boolean
-  /** The slot's backlog when it was dropped (what was never delivered); undefined if kept or absent. */
+  /** The slot's backlog when it was dropped (what it had not confirmed); undefined if kept or absent. */
   dropped?: SlotBacklog
   slotFound: boolean
 }
@@ -47,7 +54,8 @@ async function untilReleased(
  * refused call changes nothing. The count is taken again after the connector has stopped, since
  * writes go on meanwhile: without `confirm`, events found then keep the slot (the connector is
  * gone by then, and registering it again delivers them). With `confirm`, that second count is
- * what the result reports as never delivered. A lost slot has nothing left to lose (see
+ * what the result reports as dropped unconfirmed. Unconfirmed is not undelivered (see
+ * SlotBacklog.unconfirmedEvents): the count errs towards asking. A lost slot has nothing left to lose (see
  * SlotBacklog.lost): it is dropped without asking, and the connector with it.
  */
 export async function deleteConnector(
@@ -65,8 +73,7 @@ export async function deleteConnector(
     if (before && !request.confirm && before.unconfirmedEvents > 0) {
       throw new SlotError(
         'CONFIRMATION_REQUIRED',
-        `dropping ${request.slotName} loses the ${before.unconfirmedEvents} event(s) it has not delivered. ` +
-          'Nothing was deleted; run again with --yes if that is what you want, or let the connector catch up first.',
+        unconfirmedRefusal(request.slotName, before.unconfirmedEvents, 'deleted'),
       )
     }
     const connectorExisted = await connect.remove(request.connectorName)
@@ -87,8 +94,9 @@ export async function deleteConnector(
     if (!request.confirm && dropped.unconfirmedEvents > 0) {
       throw new SlotError(
         'CONFIRMATION_REQUIRED',
-        `${dropped.unconfirmedEvents} event(s) reached ${request.slotName} while the connector stopped; ` +
-          `the connector is deleted but the slot is kept. Register the connector again to deliver them, or run again with --yes to drop it.`,
+        `${dropped.unconfirmedEvents} event(s) the connector had not confirmed were in ${request.slotName} once it stopped ` +
+          `(${unconfirmedCaveat}); the connector is deleted but the slot is kept. ` +
+          'Register the connector again to deliver the rest, or run again with --yes to drop it.',
       )
     }
     // Force ends a walsender that lingers past the wait, now that no connector will reconnect.

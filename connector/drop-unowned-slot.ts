@@ -1,7 +1,13 @@
 import postgres from 'postgres'
 import type { ConnectClient } from '../lib/connect-client.ts'
-import { backlogOnItsDatabase, describeBacklog, describeDrop, type SlotBacklog } from './slot-backlog.ts'
-import { connectorOwningSlot, dropSlot, listSlots, SlotError } from './slots.ts'
+import {
+  backlogOnItsDatabase,
+  describeBacklog,
+  describeDrop,
+  type SlotBacklog,
+  unconfirmedRefusal,
+} from './slot-backlog.ts'
+import { connectorOwningSlot, dropSlot, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
 export interface DropUnownedSlotRequest {
   slotName: string
@@ -9,33 +15,58 @@ export interface DropUnownedSlotRequest {
   publication: string
   /** End the session holding an active slot; also go on when Connect cannot say who owns the slot. */
   force: boolean
-  /** Required when the slot holds events it has not delivered, or when they cannot be counted. */
+  /**
+   * Required when the slot holds events it has not confirmed, when they cannot be counted (a
+   * physical slot), and whenever Connect cannot say whose slot it is.
+   */
   confirm: boolean
 }
 
-/** Whose slot it is; undefined for none. Connect down is no answer: only `force` goes on without one. */
-async function ownerOf(connect: ConnectClient, request: DropUnownedSlotRequest, log: (line: string) => void) {
+/** Whose slot it is: `known` false when Connect could not be asked (only `force` goes on then). */
+async function ownerOf(
+  connect: ConnectClient,
+  request: DropUnownedSlotRequest,
+  log: (line: string) => void,
+): Promise<{ known: boolean; owner?: string | undefined }> {
   try {
-    return await connectorOwningSlot(connect, request.slotName)
+    return { known: true, owner: await connectorOwningSlot(connect, request.slotName) }
   } catch (cause) {
     if (!request.force)
       throw new SlotError(
         'OWNER_UNKNOWN',
         `cannot reach Connect to check that no connector uses ${request.slotName}; ` +
-          'add --force to drop it anyway (what it holds is counted first)',
+          'add --force --yes to drop it anyway (what it holds is counted first)',
         { cause, retryable: true },
       )
     log(`cannot reach Connect: ${request.slotName} may be a connector's; counting what it holds`)
-    return undefined
+    return { known: false }
   }
+}
+
+/**
+ * Why dropping `slot` needs `confirm` even with nothing counted, or undefined. With the owner
+ * unknown, an active slot is most likely a live connector's (its task would fail for good and
+ * every later event be lost), and an inactive one may be a stopped connector's (resumed, it would
+ * create a new slot and skip what was written in between): a count of 0 proves neither safe.
+ * A physical slot cannot be decoded, so nothing in it can be counted.
+ */
+function needsConfirmation(slot: SlotInfo, ownerKnown: boolean): string | undefined {
+  if (slot.slotType === 'physical')
+    return `${slot.slotName} is a physical slot, whose contents cannot be counted (a standby or backup may stream from it)`
+  if (ownerKnown) return undefined
+  return slot.active
+    ? `Connect cannot be reached, and ${slot.slotName} is active (pid ${slot.activePid}): most likely a live connector's, whose task would fail for good, losing every later event`
+    : `Connect cannot be reached, so ${slot.slotName} may be a stopped connector's: resumed, it would make a new slot and skip every event written meanwhile`
 }
 
 /**
  * `slots:drop`: drops a slot that no connector owns. Refuses a connector's slot (delete the
  * connector with --drop-slot instead), and an active one unless `force`. Dropping discards what
  * the slot has not confirmed, so it counts that first, as connector:delete does, and with any
- * event there (or none countable) refuses without `confirm`, dropping nothing. A lost slot has
- * nothing left to count. Returns the backlog that went with the slot (undefined: not countable).
+ * event there (or none countable) refuses without `confirm`, dropping nothing. It also wants
+ * `confirm` when Connect cannot say whose slot it is and for a physical slot (needsConfirmation).
+ * A lost slot has nothing left to count. Returns the backlog that went with the slot (undefined:
+ * not countable).
  */
 export async function dropUnownedSlot(
   connect: ConnectClient,
@@ -45,13 +76,18 @@ export async function dropUnownedSlot(
 ): Promise<SlotBacklog | undefined> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
-    const owner = await ownerOf(connect, request, log)
+    const { known, owner } = await ownerOf(connect, request, log)
     const slot = (await listSlots(admin)).find((s) => s.slotName === request.slotName)
     if (owner || !slot) {
       // dropSlot refuses a connector's slot and a missing one, each with its own code and hint.
       await dropSlot(admin, request.slotName, { force: false, ownedByConnector: owner })
       return undefined
     }
+    const refuse = (why: string) =>
+      new SlotError(
+        'CONFIRMATION_REQUIRED',
+        `${why}. Nothing was dropped; run again with --yes if that is what you want.`,
+      )
     const backlog =
       slot.slotType === 'physical'
         ? undefined
@@ -59,10 +95,8 @@ export async function dropUnownedSlot(
             (error: unknown) => {
               if (!(error instanceof SlotError && error.code === 'NOT_COUNTABLE')) throw error
               if (!request.confirm)
-                throw new SlotError(
-                  'CONFIRMATION_REQUIRED',
-                  `${error.message}; dropping ${request.slotName} may lose events it has not delivered. ` +
-                    'Nothing was dropped; run again with --yes if that is what you want.',
+                throw refuse(
+                  `${error.message}; dropping ${request.slotName} may lose events it has not confirmed`,
                 )
               log(`${error.message}; dropping it as --yes says`)
               return undefined
@@ -72,10 +106,13 @@ export async function dropUnownedSlot(
     if (backlog && backlog.unconfirmedEvents > 0 && !request.confirm) {
       throw new SlotError(
         'CONFIRMATION_REQUIRED',
-        `dropping ${request.slotName} loses the ${backlog.unconfirmedEvents} event(s) it has not delivered. ` +
-          'Nothing was dropped; run again with --yes if that is what you want, or let its connector catch up first.',
+        unconfirmedRefusal(request.slotName, backlog.unconfirmedEvents, 'dropped'),
       )
     }
+    // Counted first, so a refusal shows what the slot holds; a count of 0 does not make these safe.
+    const unsafe = needsConfirmation(slot, known)
+    if (unsafe && !request.confirm) throw refuse(unsafe)
+    if (unsafe) log(`${unsafe}; dropping it as --yes says`)
     await dropSlot(admin, request.slotName, { force: request.force })
     log(backlog ? describeDrop(request.slotName, backlog) : `dropped replication slot ${request.slotName}`)
     return backlog

@@ -22,7 +22,8 @@ const anyFailed = (status: ConnectorStatus | undefined) =>
 /**
  * Validates the outbox connector's config with Connect, creates or updates it (a PUT, so running
  * it twice is harmless), then waits until the connector and its task run. A FAILED task fails
- * with its stack trace; nothing is submitted when validation finds errors.
+ * with its stack trace; nothing is submitted when validation finds errors. A connector found
+ * STOPPED or PAUSED gets the config but stays so: CONNECTOR_STOPPED / CONNECTOR_PAUSED at once.
  */
 export async function registerConnector(
   connect: ConnectClient,
@@ -41,6 +42,16 @@ export async function registerConnector(
   const before = await connect.status(env.CONNECTOR_NAME)
   const { created } = await connect.putConfig(env.CONNECTOR_NAME, config)
   report(`${created ? 'created' : 'updated'} connector ${env.CONNECTOR_NAME}`)
+  // An operator stopped or paused it on purpose (to advance its slot, say): resuming it here would
+  // undo that unasked, and waiting for RUNNING would only time out. The config is put either way.
+  const halted = before?.connector.state
+  if (halted === 'STOPPED' || halted === 'PAUSED') {
+    throw new ConnectorError(
+      `CONNECTOR_${halted}`,
+      `connector ${env.CONNECTOR_NAME} is ${halted}, so it was left ${halted} with this config; ` +
+        'run `npm run connector:resume` when it should deliver again',
+    )
+  }
   // A FAILED part stays FAILED through a config update (Connect does not restart it): a start
   // that failed, then fixed and registered again, would report the old trace for ever.
   if (anyFailed(before)) {

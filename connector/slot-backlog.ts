@@ -3,14 +3,16 @@ import type { ConnectClient } from '../lib/connect-client.ts'
 import { heartbeatTable } from '../lib/replication.ts'
 import { humanBytes, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
-/** What a slot holds that its consumer has not confirmed: lost for good if the slot is dropped. */
+/** What a slot holds that its consumer has not confirmed: what it has not delivered of that is lost with the slot. */
 export interface SlotBacklog {
   slotName: string
   /** WAL between the slot's confirmed position and now. */
   unconfirmedBytes: number
   /**
-   * Inserts the publication sends from that WAL, into any of its tables but the heartbeat's:
-   * events never delivered if the slot goes.
+   * Inserts the publication sends from that WAL, into any of its tables but the heartbeat's: the
+   * events the connector has not confirmed. An upper bound on what dropping the slot loses: Debezium
+   * confirms only at an offset flush after a heartbeat (seconds to a minute after delivery), and a
+   * stopped or paused task confirms nothing, so some of these may be in Kafka already.
    */
   unconfirmedEvents: number
   /**
@@ -23,14 +25,33 @@ export interface SlotBacklog {
 /** "12 event(s) in 3.1 KiB of WAL not yet confirmed": what a slot holds that its consumer has not confirmed. */
 export const describeBacklog = (b: SlotBacklog) =>
   b.lost
-    ? 'lost (wal_status lost): the WAL it needed is gone, so there is no backlog to count, and whatever it held was never delivered'
+    ? 'lost (wal_status lost): the WAL it needed is gone, so there is no backlog to count, and what of it the connector had not read is lost'
     : `${b.unconfirmedEvents} event(s) in ${humanBytes(b.unconfirmedBytes)} of WAL not yet confirmed`
+
+/**
+ * Why an unconfirmed count is not a count of undelivered events, and how to be sure: said with
+ * every count that asks for --yes or reports a drop, so nobody reads it as "never delivered".
+ */
+export const unconfirmedCaveat =
+  'some may already be in Kafka: Debezium confirms what it delivered only at its next offset flush after a heartbeat ' +
+  '(offset.flush.interval.ms, CONNECTOR_HEARTBEAT_INTERVAL_MS), and a stopped or paused connector confirms nothing'
+
+/** How to make the count exact before dropping: let a running connector confirm. */
+export const untilConfirmedHint =
+  'to be sure, let the connector run until the count reaches 0 (resume it if paused or stopped)'
 
 /** The line that reports a dropped slot and what went with it. */
 export const describeDrop = (slotName: string, b: SlotBacklog) =>
   b.lost
     ? `dropped replication slot ${slotName}, which was ${describeBacklog(b)}`
-    : `dropped replication slot ${slotName}; ${describeBacklog(b)} were never delivered`
+    : b.unconfirmedEvents === 0
+      ? `dropped replication slot ${slotName}; ${describeBacklog(b)}`
+      : `dropped replication slot ${slotName}; ${describeBacklog(b)} went with it (${unconfirmedCaveat}; the rest are lost)`
+
+/** The refusal for a slot holding unconfirmed events: what is at stake, and how to be sure. */
+export const unconfirmedRefusal = (slotName: string, events: number, nothingWas: 'dropped' | 'deleted') =>
+  `dropping ${slotName} discards the ${events} event(s) it has not confirmed; ${unconfirmedCaveat}, the rest would be lost. ` +
+  `Nothing was ${nothingWas}; ${untilConfirmedHint}, or run again with --yes if that is what you want.`
 
 /** pgoutput (protocol 1) message tags: a Relation names a table, an Insert points at one by OID. */
 const relationTag = 0x52

@@ -36,6 +36,12 @@ describe('isRunning', () => {
     expect(isInState(statusOf('STOPPED', 'RUNNING'), 'STOPPED')).toBe(false)
     expect(isInState(statusOf('RUNNING'), 'STOPPED')).toBe(false)
   })
+
+  it('holds PAUSED for a connector paused while STOPPED: Connect reports it PAUSED with no tasks', () => {
+    expect(isInState(statusOf('PAUSED'), 'PAUSED')).toBe(true)
+    expect(isInState(statusOf('PAUSED', 'RUNNING'), 'PAUSED')).toBe(false)
+    expect(isInState(statusOf('RUNNING'), 'RUNNING')).toBe(false)
+  })
 })
 
 describe('a Connect URL with a password in it', () => {

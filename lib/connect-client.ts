@@ -40,13 +40,14 @@ export interface ConnectorStatus {
 }
 
 /**
- * The connector and every one of its tasks report `state`. A connector without tasks is in no
- * state yet (the tasks do the work, and Connect lists them a moment after the connector) — except
- * STOPPED, where Connect removes the tasks: stopped once the connector says so and none is left.
+ * The connector and every one of its tasks report `state`. A RUNNING connector without tasks is
+ * not running yet (the tasks do the work, and Connect lists them a moment after the connector).
+ * STOPPED and PAUSED need none: Connect removes the tasks on stop, and pausing a STOPPED connector
+ * reports it PAUSED with no tasks (none are started until it is resumed).
  */
 export function isInState(status: ConnectorStatus | undefined, state: ConnectorState): boolean {
   if (status === undefined || status.connector.state !== state) return false
-  if (state === 'STOPPED') return status.tasks.every((task) => task.state === state)
+  if (state === 'STOPPED' || state === 'PAUSED') return status.tasks.every((task) => task.state === state)
   return status.tasks.length > 0 && status.tasks.every((task) => task.state === state)
 }
 

@@ -97,6 +97,15 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
     }
   })
 
+  it('connector:pause on a STOPPED connector returns once Connect reports it PAUSED (with no task)', async () => {
+    const name = p.connectorEnv.CONNECTOR_NAME
+    expect(cli('stop').code).toBe(0)
+    const paused = cli('pause', [], { CONNECTOR_WAIT_TIMEOUT_S: '15' })
+    expect(paused).toMatchObject({ code: 0, output: expect.stringMatching(/connector \S+: PAUSED/) })
+    expect(await p.connect.status(name)).toMatchObject({ connector: { state: 'PAUSED' }, tasks: [] })
+    expect(cli('resume')).toMatchObject({ code: 0, output: expect.stringMatching(/task 0: RUNNING/) })
+  })
+
   it('validates the config, and diffs it against what Connect runs', () => {
     expect(cli('validate')).toMatchObject({
       code: 0,
@@ -132,7 +141,9 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
 
       const refused = cli('delete', ['--drop-slot'])
       expect(refused.code).toBe(1)
-      expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 1 event\(s\)/)
+      expect(refused.output).toMatch(
+        /CONFIRMATION_REQUIRED: dropping \S+ discards the 1 event\(s\) it has not confirmed/,
+      )
       expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeDefined()
 
       // Kept, so the connector delivers it once resumed.
@@ -147,7 +158,7 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
     }
   })
 
-  it('refuses --drop-slot without --yes, saying how many events would be lost, and changes nothing', async () => {
+  it('refuses --drop-slot without --yes, saying how many events it has not confirmed, and changes nothing', async () => {
     const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
     const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
     try {
@@ -166,7 +177,9 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
 
       const refused = cli('delete', ['--drop-slot'])
       expect(refused.code).toBe(1)
-      expect(refused.output).toMatch(/CONFIRMATION_REQUIRED: dropping \S+ loses the 3 event\(s\)/)
+      expect(refused.output).toMatch(
+        /CONFIRMATION_REQUIRED: dropping \S+ discards the 3 event\(s\) it has not confirmed/,
+      )
       expect(refused.output).toContain('Nothing was deleted')
       expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeDefined()
       expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(true)
@@ -175,7 +188,7 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
       const result = cli('delete', ['--drop-slot', '--yes'])
       expect(result.code).toBe(0)
       expect(result.output).toMatch(
-        new RegExp(`dropped replication slot ${slot}; 3 event\\(s\\) in .* were never delivered`),
+        new RegExp(`dropped replication slot ${slot}; 3 event\\(s\\) in .* not yet confirmed went with it`),
       )
       expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeUndefined()
       expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(false)

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { buildConnectorConfig } from '../../connector/config.ts'
 import { registerConnector } from '../../connector/register.ts'
@@ -30,4 +31,36 @@ describe('connector:register', () => {
     expect(isRunning(status)).toBe(true)
     expect((await p.connect.getConfig(name))?.['publication.name']).toBe(p.connectorEnv.CONNECTOR_PUBLICATION)
   })
+
+  it.each([
+    ['STOPPED', 'stop'],
+    ['PAUSED', 'pause'],
+  ] as const)(
+    'fails at once on a connector an operator left %s, naming connector:resume, and leaves it so',
+    async (state, action) => {
+      const name = p.connectorEnv.CONNECTOR_NAME
+      await p.connect.waitForState(name, 'RUNNING', 30_000)
+      await p.connect[action](name)
+      try {
+        await p.connect.waitForState(name, state, 30_000)
+        // A wait far past the test's own timeout: only an answer at once passes.
+        const outcome = await Promise.race([
+          registerConnector(p.connect, { ...p.connectorEnv, CONNECTOR_WAIT_TIMEOUT_S: 600 }, () => {}).then(
+            () => 'registered',
+            (error: unknown) => error,
+          ),
+          delay(20_000, 'still waiting after 20 s'),
+        ])
+        expect(outcome).toMatchObject({
+          code: `CONNECTOR_${state}`,
+          retryable: false,
+          message: expect.stringMatching(/npm run connector:resume/),
+        })
+        expect((await p.connect.status(name))?.connector.state).toBe(state)
+      } finally {
+        await p.connect.resume(name)
+        await p.connect.waitForState(name, 'RUNNING', 30_000)
+      }
+    },
+  )
 })
