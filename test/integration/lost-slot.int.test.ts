@@ -82,12 +82,12 @@ describe('a lost replication slot', () => {
     }
   })
 
-  it('is dropped by slots:drop --force with Connect unreachable, saying there was nothing to count', async () => {
+  it('is dropped by slots:drop --force --yes with Connect unreachable (an unknown owner needs --yes), saying there was nothing to count', async () => {
     const slot = uniqueName('lost').toLowerCase()
     await pg.lostSlot(slot)
     const result = spawnSync(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
-      [join(repoRoot, 'scripts', 'slots.ts'), 'drop', slot, '--force'],
+      [join(repoRoot, 'scripts', 'slots.ts'), 'drop', slot, '--force', '--yes'],
       {
         env: { ...process.env, DATABASE_ADMIN_URL: pg.adminUrl, CONNECT_URL: 'http://127.0.0.1:9' },
         encoding: 'utf8',
