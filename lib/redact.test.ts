@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { redactText } from './redact.ts'
+import { redactText, redactUrl } from './redact.ts'
 
 describe('redactText', () => {
   it('replaces the password of every URL in a text, keeping the user, host and path', () => {
@@ -23,5 +23,20 @@ describe('redactText', () => {
   it('leaves URLs without a password, ports and e-mail addresses as they are', () => {
     const text = 'http://127.0.0.1:18083 postgres://outbox@127.0.0.1:55432/outbox mail a@b.c at 10:30'
     expect(redactText(text)).toBe(text)
+  })
+})
+
+describe('redactUrl', () => {
+  // stack:status --json prints connect.url through here; scripts and tests compare it with the
+  // URL they configured, so only the password may change, never the spelling.
+  it('returns a URL without a password exactly as written (no trailing slash added)', () => {
+    expect(redactUrl('http://127.0.0.1:18083')).toBe('http://127.0.0.1:18083')
+    expect(redactUrl('http://127.0.0.1:18083/')).toBe('http://127.0.0.1:18083/')
+    expect(redactUrl('postgres://outbox@127.0.0.1:55432/outbox')).toBe('postgres://outbox@127.0.0.1:55432/outbox')
+  })
+
+  it('masks the password and keeps the rest as written', () => {
+    expect(redactUrl('http://admin:s3cret@127.0.0.1:18083')).toBe('http://admin:***@127.0.0.1:18083')
+    expect(redactUrl('postgres://u:p@ss@db:5432/x')).toBe('postgres://u:***@db:5432/x')
   })
 })
