@@ -5,13 +5,14 @@
 
 /** `postgres://user:secret@host/db` → `postgres://user:***@host/db`; a URL without a password is unchanged. */
 export function redactUrl(url: string): string {
+  // Parsed only to tell a URL from garbage; the text itself is masked, so a URL without a password
+  // comes back exactly as written (URL#toString would add a '/' that callers compare against).
   try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
+    new URL(url)
   } catch {
     return '(unparseable url)'
   }
+  return redactText(url)
 }
 
 /** The URL without `user:password@` at all, for a page that has no use for the user either. */
