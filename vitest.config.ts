@@ -10,15 +10,22 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/*.fault.test.ts', 'node_modules/**', '.stack/**'],
+          exclude: ['**/*.int.test.ts', '**/*.fault.test.ts', 'node_modules/**', '.stack/**', '.tmp/**'],
         },
       },
       {
         test: {
           name: 'integration',
+          // After the unit files: a group of its own, since it runs more files at once.
+          sequence: { groupOrder: 1 },
           include: ['**/*.int.test.ts'],
-          exclude: ['node_modules/**', '.stack/**'],
+          exclude: ['node_modules/**', '.stack/**', '.tmp/**'],
+          // The files wait on Kafka, Connect and Postgres far more than they compute, and each
+          // owns its database, group, topics and connector names (uniqueName), so several run at
+          // once on two cores. Vitest's default here would be one (cores - 1).
+          maxWorkers: 4,
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -28,6 +35,7 @@ export default defineConfig({
         // Kills real processes on a stack of its own; run on purpose (npm run test:faults).
         test: {
           name: 'faults',
+          sequence: { groupOrder: 2 },
           include: ['test/faults/**/*.fault.test.ts'],
           // Each file runs a whole stack of its own: one at a time on two cores.
           fileParallelism: false,

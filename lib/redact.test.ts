@@ -32,7 +32,9 @@ describe('redactUrl', () => {
   it('returns a URL without a password exactly as written (no trailing slash added)', () => {
     expect(redactUrl('http://127.0.0.1:18083')).toBe('http://127.0.0.1:18083')
     expect(redactUrl('http://127.0.0.1:18083/')).toBe('http://127.0.0.1:18083/')
-    expect(redactUrl('postgres://outbox@127.0.0.1:55432/outbox')).toBe('postgres://outbox@127.0.0.1:55432/outbox')
+    expect(redactUrl('postgres://outbox@127.0.0.1:55432/outbox')).toBe(
+      'postgres://outbox@127.0.0.1:55432/outbox',
+    )
   })
 
   it('masks the password and keeps the rest as written', () => {

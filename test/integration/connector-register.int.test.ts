@@ -56,7 +56,13 @@ describe('connector:register', () => {
           retryable: false,
           message: expect.stringMatching(/npm run connector:resume/),
         })
-        expect((await p.connect.status(name))?.connector.state).toBe(state)
+        // The config put shows as UNASSIGNED while Connect applies it (seen with other files
+        // loading the worker): what counts is the state it settles in, never RUNNING.
+        const settled = async () => {
+          const now = (await p.connect.status(name))?.connector.state
+          return now === 'UNASSIGNED' ? undefined : now
+        }
+        await expect.poll(settled, { timeout: 15_000 }).toBe(state)
       } finally {
         await p.connect.resume(name)
         await p.connect.waitForState(name, 'RUNNING', 30_000)
