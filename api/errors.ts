@@ -1,4 +1,4 @@
-import { CodedError } from '../lib/errors.ts'
+import { CodedError } from 'outbox-cdc'
 
 /** Every way an API request can fail on purpose, and the HTTP status each maps to (here only). */
 export const apiErrorStatus = {

@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Admin, Kafka } from 'kafkajs'
 import type postgres from 'postgres'
-import { outboxTimestamp } from '../api/repositories/outbox.ts'
 import { isEventTopicOf, orderPlaced } from '../lib/events.ts'
+import { outboxTimestamp } from './outbox-timestamp.ts'
 
 /** Sum of the end offsets of `namespace`'s event topics (isEventTopicOf): how many records it holds. */
 export async function recordsIn(admin: Admin, namespace: string): Promise<number> {

@@ -1,7 +1,7 @@
 import type postgres from 'postgres'
-import { outboxTimestamp } from '../api/repositories/outbox.ts'
 import { fromCents, orderPlaced } from '../lib/events.ts'
 import { type ApiClient, closedLoop, orderBody } from './load.ts'
+import { outboxTimestamp } from './outbox-timestamp.ts'
 import { type Summary, summarize } from './stats.ts'
 
 export interface WritePathResult {

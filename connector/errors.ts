@@ -1,4 +1,4 @@
-import { CodedError } from '../lib/errors.ts'
+import { CodedError } from 'outbox-cdc'
 
 /** Waiting for a state fails with the Connect client's ConnectorStateError (TASK_FAILED, NOT_RUNNING_IN_TIME). */
 export type ConnectorErrorCode =

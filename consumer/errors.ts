@@ -1,4 +1,4 @@
-import { CodedError } from '../lib/errors.ts'
+import { CodedError } from 'outbox-cdc'
 
 /**
  * Why a message could not be applied. `retryable` decides between trying again (the database was

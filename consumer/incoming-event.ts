@@ -1,5 +1,5 @@
 import type { KafkaMessage } from 'kafkajs'
-import { type EventType, eventCatalogue, isEventType } from '../lib/events.ts'
+import { bookstoreEvents, type EventType, isEventType } from '../lib/events.ts'
 import { ConsumerError } from './errors.ts'
 
 /** A Kafka record with the coordinates the inbox keeps. */
@@ -58,7 +58,7 @@ export function parseEvent(message: IncomingEvent): ParsedEvent {
   } catch (cause) {
     throw new ConsumerError('INVALID_JSON', 'the record value is not JSON', { cause })
   }
-  const parsed = eventCatalogue[eventType].payload.safeParse(json)
+  const parsed = bookstoreEvents.definitionOf(eventType).payload.safeParse(json)
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`,

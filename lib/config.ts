@@ -1,5 +1,5 @@
+import { CodedError } from 'outbox-cdc'
 import { z } from 'zod'
-import { CodedError } from './errors.ts'
 import { defaultTopicNamespace } from './events.ts'
 
 export class ConfigError extends CodedError<'CONFIG_INVALID'> {

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { CodedError } from 'outbox-cdc'
 import { request } from 'undici'
-import { CodedError } from './errors.ts'
 import { withoutUserinfo } from './redact.ts'
 
 /** The Kafka Connect REST API, behind one module. Errors carry Connect's own message. */

@@ -1,3 +1,14 @@
+import {
+  type PayloadOf as CataloguePayload,
+  deadLetterTopicOf,
+  defaultNamespace,
+  defineEvent,
+  defineEvents,
+  type EventTypeOf,
+  isEventTopicOf,
+  type OutboxEvent as ToolkitOutboxEvent,
+  topicOf,
+} from 'outbox-cdc'
 import { z } from 'zod'
 
 /**
@@ -6,34 +17,13 @@ import { z } from 'zod'
  * source to learn what happened.
  */
 
-export const defaultTopicNamespace = 'outbox.events'
+export const defaultTopicNamespace = defaultNamespace
 
 /** Debezium's EventRouter routes each event to `<namespace>.<aggregate_type>`. */
 export const topicFor = (aggregateType: AggregateType, namespace = defaultTopicNamespace) =>
-  `${namespace}.${aggregateType}`
+  topicOf(namespace, aggregateType)
 
-/**
- * Where a consumer sets aside what it cannot apply: beside the namespace, not under it, so the
- * `<namespace>.*` subscription never matches it (see isEventTopicOf).
- */
-export const deadLetterTopic = (namespace: string) => `${namespace}-dlq`
-
-/**
- * Whether `topic` is one of `namespace`'s event topics, `<namespace>.<aggregate_type>`: what
- * `<namespace>.*` means wherever topics are listed (consumer, replay, doctor, console, tests). The
- * rest after `<namespace>.` is one aggregate name: no '.', so a nested namespace's topics
- * (`outbox.events.v2.book` under `outbox.events`) are not this one's, and no `-dlq` name, so
- * neither is a nested namespace's dead-letter topic (`outbox.events.v2-dlq`).
- */
-export function isEventTopicOf(namespace: string, topic: string): boolean {
-  const prefix = `${namespace}.`
-  if (!topic.startsWith(prefix)) return false
-  const aggregate = topic.slice(prefix.length)
-  return aggregate.length > 0 && !aggregate.includes('.') && !aggregate.endsWith('-dlq')
-}
-
-export const aggregateTypes = ['book', 'order', 'shipment'] as const
-export type AggregateType = (typeof aggregateTypes)[number]
+export { deadLetterTopicOf as deadLetterTopic, isEventTopicOf }
 
 const isoTimestamp = z.iso.datetime({ offset: true })
 
@@ -84,64 +74,81 @@ export const shipmentSchema = z.object({
 })
 export type Shipment = z.infer<typeof shipmentSchema>
 
-/** Each event type with its aggregate and its payload schema: the catalogue consumers dispatch on. */
-export const eventCatalogue = {
-  BookAdded: { aggregateType: 'book', payload: bookSchema },
-  BookRemoved: { aggregateType: 'book', payload: bookSchema.extend({ removedAt: isoTimestamp }) },
-  OrderPlaced: { aggregateType: 'order', payload: orderSchema.extend({ status: z.literal('placed') }) },
+/**
+ * The bookstore's events, defined once: from here come the typed appends, the handlers' types,
+ * the topic names and each payload's JSON Schema. A shipment's events are keyed by its order, so
+ * one partition sees an order's whole saga.
+ */
+export const bookstoreEvents = defineEvents([
+  defineEvent({ type: 'BookAdded', aggregate: 'book', payload: bookSchema, aggregateId: (b) => b.id }),
+  defineEvent({
+    type: 'BookRemoved',
+    aggregate: 'book',
+    payload: bookSchema.extend({ removedAt: isoTimestamp }),
+    aggregateId: (b) => b.id,
+  }),
+  defineEvent({
+    type: 'OrderPlaced',
+    aggregate: 'order',
+    payload: orderSchema.extend({ status: z.literal('placed') }),
+    aggregateId: (o) => o.id,
+  }),
   /** The compensation: the stock is back and the order will never ship. */
-  OrderCancelled: {
-    aggregateType: 'order',
+  defineEvent({
+    type: 'OrderCancelled',
+    aggregate: 'order',
     payload: orderSchema.extend({ status: z.literal('cancelled'), cancelledAt: isoTimestamp }),
-  },
-  ShipmentDispatched: {
-    aggregateType: 'shipment',
+    aggregateId: (o) => o.id,
+  }),
+  defineEvent({
+    type: 'ShipmentDispatched',
+    aggregate: 'shipment',
     payload: shipmentSchema.extend({ status: z.literal('dispatched'), reason: z.null() }),
-  },
-  ShipmentFailed: {
-    aggregateType: 'shipment',
+    aggregateId: (s) => s.orderId,
+  }),
+  defineEvent({
+    type: 'ShipmentFailed',
+    aggregate: 'shipment',
     payload: shipmentSchema.extend({ status: z.literal('failed'), reason: z.string() }),
-  },
-} as const satisfies Record<string, { aggregateType: AggregateType; payload: z.ZodType }>
+    aggregateId: (s) => s.orderId,
+  }),
+])
 
-export type EventType = keyof typeof eventCatalogue
-export type PayloadOf<T extends EventType> = z.infer<(typeof eventCatalogue)[T]['payload']>
+export const aggregateTypes = bookstoreEvents.aggregates
+export type AggregateType = (typeof aggregateTypes)[number]
 
-export const isEventType = (value: string): value is EventType => Object.hasOwn(eventCatalogue, value)
+export type EventType = EventTypeOf<typeof bookstoreEvents>
+export type PayloadOf<T extends EventType> = CataloguePayload<typeof bookstoreEvents, T>
+
+export const isEventType = (value: string): value is EventType => bookstoreEvents.isEventType(value)
 
 /** An event as the outbox stores it; `id` becomes the Kafka `id` header and the inbox key. */
-export interface OutboxEvent<T extends EventType = EventType> {
-  id: string
-  aggregateType: AggregateType
-  aggregateId: string
-  eventType: T
-  payload: PayloadOf<T>
-}
+export type OutboxEvent<T extends EventType = EventType> = ToolkitOutboxEvent<T, PayloadOf<T>>
 
-function event<T extends EventType>(
-  eventType: T,
-  aggregateId: string,
-  payload: PayloadOf<T>,
-): OutboxEvent<T> {
+/*
+ * Built without a second parse: each payload is built by the code that wrote its row (the API's
+ * or the saga's), typed by its schema, and is the row as returned; the consumer parses on arrival.
+ */
+function event<T extends EventType>(eventType: T, payload: PayloadOf<T>): OutboxEvent<T> {
+  const definition = bookstoreEvents.definitionOf(eventType)
   return {
     id: crypto.randomUUID(),
-    aggregateType: eventCatalogue[eventType].aggregateType,
-    aggregateId,
+    aggregateType: definition.aggregate,
+    aggregateId: (definition.aggregateId as (p: PayloadOf<T>) => string)(payload),
     eventType,
     payload,
   }
 }
 
-export const bookAdded = (book: Book) => event('BookAdded', book.id, book)
-export const bookRemoved = (book: Book & { removedAt: string }) => event('BookRemoved', book.id, book)
-export const orderPlaced = (order: Order & { status: 'placed' }) => event('OrderPlaced', order.id, order)
+export const bookAdded = (book: Book) => event('BookAdded', book)
+export const bookRemoved = (book: Book & { removedAt: string }) => event('BookRemoved', book)
+export const orderPlaced = (order: Order & { status: 'placed' }) => event('OrderPlaced', order)
 export const orderCancelled = (order: Order & { status: 'cancelled'; cancelledAt: string }) =>
-  event('OrderCancelled', order.id, order)
-/** A shipment's events are keyed by its order: one partition sees an order's whole saga. */
+  event('OrderCancelled', order)
 export const shipmentDispatched = (shipment: Shipment & { status: 'dispatched'; reason: null }) =>
-  event('ShipmentDispatched', shipment.orderId, shipment)
+  event('ShipmentDispatched', shipment)
 export const shipmentFailed = (shipment: Shipment & { status: 'failed'; reason: string }) =>
-  event('ShipmentFailed', shipment.orderId, shipment)
+  event('ShipmentFailed', shipment)
 
 /** Money crosses the API and events in main units and is stored in cents. */
 export const toCents = (amount: number) => Math.round(amount * 100)

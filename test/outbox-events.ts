@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import { type EventType, eventCatalogue } from '../lib/events.ts'
+import { bookstoreEvents, type EventType } from '../lib/events.ts'
 
 export interface WrittenEvent {
   eventType: string
@@ -10,7 +10,7 @@ export interface WrittenEvent {
 /** The event the API should have written for `aggregateId`, as the reader returns it. */
 export const writtenEvent = (eventType: EventType, aggregateId: string): WrittenEvent => ({
   eventType,
-  aggregateType: eventCatalogue[eventType].aggregateType,
+  aggregateType: bookstoreEvents.definitionOf(eventType).aggregate,
   aggregateId,
 })
 

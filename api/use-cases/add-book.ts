@@ -36,7 +36,7 @@ export async function addBook(
     })
     const book: Book = toBook(row)
     const event = bookAdded(book)
-    await appendOutboxEvent(tx, event, context.traceContext)
+    await appendOutboxEvent(tx, event, { occurredAt: now, traceparent: context.traceContext })
     return { statusCode: 201, body: book, events: [event] }
   })
 }

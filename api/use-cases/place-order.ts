@@ -47,7 +47,7 @@ export async function placeOrder(
       })
       const order = toOrder(row)
       const event = orderPlaced({ ...order, status: 'placed' })
-      await appendOutboxEvent(tx, event, context.traceContext)
+      await appendOutboxEvent(tx, event, { occurredAt: now, traceparent: context.traceContext })
       return { statusCode: 201, body: order, events: [event] }
     },
   )

@@ -11,11 +11,12 @@ import type { Outcome } from './outcome.ts'
  */
 export async function removeBook(db: Db, id: string, context: { traceContext?: string }) {
   return db.transaction(async (tx) => {
-    const row = await markBookRemoved(tx, id, new Date())
+    const now = new Date()
+    const row = await markBookRemoved(tx, id, now)
     if (!row) throw new ApiError('NOT_FOUND', `No book with id ${id} is on sale.`)
     const book = toBook(row)
     const event = bookRemoved({ ...book, removedAt: book.removedAt ?? book.updatedAt })
-    await appendOutboxEvent(tx, event, context.traceContext)
+    await appendOutboxEvent(tx, event, { occurredAt: now, traceparent: context.traceContext })
     return { statusCode: 200, body: book, events: [event] } satisfies Outcome
   })
 }

@@ -1,5 +1,5 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs'
-import { CodedError } from '../../lib/errors.ts'
+import { CodedError } from 'outbox-cdc'
 import { dlqHeader } from '../dead-letter.ts'
 import { readTopicToEnd } from './read-topic.ts'
 

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import { CodedError } from '../../lib/errors.ts'
+import { CodedError } from 'outbox-cdc'
 import { isEventTopicOf } from '../../lib/events.ts'
 
 export type ReplayFrom =

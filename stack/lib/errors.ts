@@ -1,4 +1,4 @@
-import { CodedError } from '../../lib/errors.ts'
+import { CodedError } from 'outbox-cdc'
 
 /** The ways the local stack can fail; each says what to do next in its message. */
 export type StackErrorCode =

@@ -14,3 +14,15 @@ export class CodedError<Code extends string> extends Error {
     this.retryable = options.retryable ?? false
   }
 }
+
+export type EventDefinitionErrorCode = 'INVALID_EVENT_DEFINITION' | 'UNKNOWN_EVENT_TYPE' | 'INVALID_PAYLOAD'
+
+/** An event catalogue that cannot be built, or an event that does not match it. Never retryable. */
+export class EventContractError extends CodedError<EventDefinitionErrorCode> {}
+
+/** An option the toolkit cannot use as given (a table name that is not a plain identifier, say). Never retryable. */
+export class OptionsError extends CodedError<'INVALID_OPTION'> {
+  constructor(message: string) {
+    super('INVALID_OPTION', message)
+  }
+}

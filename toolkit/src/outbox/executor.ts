@@ -1,0 +1,54 @@
+import type { PgSession } from 'drizzle-orm/pg-core'
+import type postgres from 'postgres'
+
+/**
+ * What the toolkit's writes need from the caller's transaction: run one statement, with
+ * positional parameters ($1 …), as a named prepared statement. The statement's text is built
+ * once per table by the caller (see append.ts); the driver parses it once per connection, so an
+ * append never pays the describe-first round trip of an unprepared statement.
+ */
+export interface SqlExecutor {
+  run(name: string, text: string, params: unknown[]): Promise<unknown>
+  /**
+   * The transaction id (`txid_current()`) every write must run in, or undefined. postgres.js can
+   * reconnect a pooled connection whose backend died mid-transaction and send the rest of a
+   * callback on the new session, outside any transaction (porsager/postgres#1215), where each
+   * statement would commit on its own. A guarded write there writes nothing.
+   */
+  readonly txGuard?: string | undefined
+}
+
+/**
+ * A postgres.js transaction (`sql.begin(tx => …)`) as an executor. Pass `txGuard` (read with
+ * `select txid_current()` as the transaction's first statement) to guard every write.
+ */
+export function postgresJsExecutor(
+  tx: postgres.TransactionSql,
+  options: { txGuard?: string } = {},
+): SqlExecutor {
+  return {
+    run: (_name, text, params) =>
+      tx.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }),
+    txGuard: options.txGuard,
+  }
+}
+
+/**
+ * A Drizzle transaction (or database) as an executor, on any of Drizzle's Postgres drivers
+ * (postgres.js, node-postgres). It goes through the session's own prepareQuery with a name, so
+ * postgres.js prepares the statement and node-postgres sends a named one, as Drizzle's
+ * `.prepare(name)` does; `db.execute(sql)` would send it unprepared.
+ */
+export function drizzleExecutor(tx: DrizzleDatabase): SqlExecutor {
+  const session = tx._.session
+  return {
+    run: (name, text, params) =>
+      session.prepareQuery({ sql: text, params }, undefined, name, false).execute(),
+  }
+}
+
+/** A Drizzle Postgres database or transaction, whatever its driver and schema. */
+export interface DrizzleDatabase {
+  // biome-ignore lint/suspicious/noExplicitAny: any driver's session, any schema: only prepareQuery is used.
+  readonly _: { readonly session: PgSession<any, any, any> }
+}

@@ -1,0 +1,86 @@
+import { OptionsError } from '../errors.ts'
+import { type OutboxTableName, qualifiedName } from '../outbox/table-name.ts'
+
+export interface SchemaOptions {
+  /** Outbox tables, each in the publication (a service may keep one per writer). */
+  outboxes: OutboxTableName[]
+  heartbeat: OutboxTableName
+  inboxes: OutboxTableName[]
+  publication: string
+  /** The role Debezium connects as (created by a DBA: it needs REPLICATION); granted what it reads and writes. */
+  replicationRole?: string | undefined
+}
+
+const plainIdentifier = (name: string, what: string) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) || name.length > 63) {
+    throw new OptionsError(`${what} ${JSON.stringify(name)} must be a plain SQL identifier`)
+  }
+  return `"${name}"`
+}
+
+/**
+ * The toolkit's tables, publication and grants as plain SQL, for a service without drizzle-kit:
+ * the same tables as schema/drizzle.ts. Every statement is idempotent (if not exists, or checked
+ * first), so it can run at each deploy. The publication sends inserts only: the outbox's deletes
+ * must not reach Kafka.
+ */
+export function schemaSql(options: SchemaOptions): string {
+  const publication = plainIdentifier(options.publication, 'publication')
+  const published = [...options.outboxes, options.heartbeat].map(qualifiedName)
+  const statements: string[] = []
+  for (const outbox of options.outboxes) {
+    statements.push(`create table if not exists ${qualifiedName(outbox)} (
+  id uuid primary key,
+  aggregate_type text not null,
+  aggregate_id text not null,
+  event_type text not null,
+  payload jsonb not null,
+  created_at timestamp(6) without time zone not null,
+  trace_context text
+);`)
+  }
+  statements.push(`create table if not exists ${qualifiedName(options.heartbeat)} (
+  beat_at timestamp with time zone not null default now()
+);`)
+  for (const inbox of options.inboxes) {
+    statements.push(`create table if not exists ${qualifiedName(inbox)} (
+  event_id uuid primary key,
+  event_type text not null,
+  topic text not null,
+  partition integer not null,
+  kafka_offset bigint not null,
+  consumed_at timestamp with time zone not null default clock_timestamp(),
+  occurred_at timestamp with time zone,
+  redeliveries integer not null default 0
+);`)
+  }
+  const literal = options.publication.replaceAll("'", "''")
+  statements.push(`do $$
+begin
+  if not exists (select from pg_publication where pubname = '${literal}') then
+    create publication ${publication} for table ${published.join(', ')} with (publish = 'insert');
+  end if;
+end $$;`)
+  for (const table of published) {
+    statements.push(`do $$
+begin
+  if not exists (select from pg_publication_tables t where t.pubname = '${literal}'
+                 and format('%I.%I', t.schemaname, t.tablename)::regclass = '${table.replaceAll("'", "''")}'::regclass) then
+    alter publication ${publication} add table ${table};
+  end if;
+end $$;`)
+  }
+  if (options.replicationRole) {
+    const role = plainIdentifier(options.replicationRole, 'role')
+    const roleLiteral = options.replicationRole.replaceAll("'", "''")
+    // Debezium reads the outboxes' snapshot rows (there are none) and runs the heartbeat action.
+    statements.push(`do $$
+begin
+  if exists (select from pg_roles where rolname = '${roleLiteral}') then
+    grant select on ${options.outboxes.map(qualifiedName).join(', ')} to ${role};
+    grant select, insert, delete on ${qualifiedName(options.heartbeat)} to ${role};
+  end if;
+end $$;`)
+  }
+  return `${statements.join('\n\n')}\n`
+}
