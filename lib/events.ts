@@ -1,11 +1,11 @@
 import {
-  type PayloadOf as CataloguePayload,
   deadLetterTopicOf,
   defaultNamespace,
   defineEvent,
   defineEvents,
   type EventTypeOf,
   isEventTopicOf,
+  type PayloadOf as RegistryPayload,
   type OutboxEvent as ToolkitOutboxEvent,
   topicOf,
 } from 'outbox-cdc'
@@ -118,7 +118,7 @@ export const aggregateTypes = bookstoreEvents.aggregates
 export type AggregateType = (typeof aggregateTypes)[number]
 
 export type EventType = EventTypeOf<typeof bookstoreEvents>
-export type PayloadOf<T extends EventType> = CataloguePayload<typeof bookstoreEvents, T>
+export type PayloadOf<T extends EventType> = RegistryPayload<typeof bookstoreEvents, T>
 
 export const isEventType = (value: string): value is EventType => bookstoreEvents.isEventType(value)
 

@@ -17,7 +17,7 @@ export class CodedError<Code extends string> extends Error {
 
 export type EventDefinitionErrorCode = 'INVALID_EVENT_DEFINITION' | 'UNKNOWN_EVENT_TYPE' | 'INVALID_PAYLOAD'
 
-/** An event catalogue that cannot be built, or an event that does not match it. Never retryable. */
+/** An event registry that cannot be built, or an event that does not match it. Never retryable. */
 export class EventContractError extends CodedError<EventDefinitionErrorCode> {}
 
 /** An option the toolkit cannot use as given (a table name that is not a plain identifier, say). Never retryable. */

@@ -7,9 +7,9 @@ export { CodedError, EventContractError, OptionsError } from './errors.ts'
 export {
   defineEvent,
   defineEvents,
-  type EventCatalogue,
   type EventDefinition,
   type EventOf,
+  type EventRegistry,
   type EventTypeOf,
   type OutboxEvent,
   type PayloadOf,

@@ -55,20 +55,20 @@ export interface OutboxEvent<Type extends string = string, Payload = unknown> {
 
 type Definitions = readonly EventDefinition<string, string, z.ZodType>[]
 
-/** The event types of a catalogue. */
-export type EventTypeOf<C extends EventCatalogue> = C['types'][number]
+/** The event types of a registry. */
+export type EventTypeOf<C extends EventRegistry> = C['types'][number]
 
-/** The payload of event type `T` of catalogue `C`, as handlers receive it. */
-export type PayloadOf<C extends EventCatalogue, T extends EventTypeOf<C>> = z.output<
+/** The payload of event type `T` of registry `C`, as handlers receive it. */
+export type PayloadOf<C extends EventRegistry, T extends EventTypeOf<C>> = z.output<
   Extract<C['definitions'][number], { type: T }>['payload']
 >
 
-/** An event of catalogue `C`, of any of its types (a union, narrowed by `eventType`). */
-export type EventOf<C extends EventCatalogue, T extends EventTypeOf<C> = EventTypeOf<C>> = {
+/** An event of registry `C`, of any of its types (a union, narrowed by `eventType`). */
+export type EventOf<C extends EventRegistry, T extends EventTypeOf<C> = EventTypeOf<C>> = {
   [K in T]: OutboxEvent<K, PayloadOf<C, K>>
 }[T]
 
-export interface EventCatalogue<Defs extends Definitions = Definitions> {
+export interface EventRegistry<Defs extends Definitions = Definitions> {
   /** Topics are `<namespace>.<aggregate>`; dead letters go to `<namespace>-dlq`. */
   readonly namespace: string
   readonly definitions: Defs
@@ -98,11 +98,11 @@ export interface EventCatalogue<Defs extends Definitions = Definitions> {
   jsonSchemas(): Record<Defs[number]['type'], Record<string, unknown>>
 }
 
-/** The catalogue of a service's events: every name and schema the rest of the toolkit needs. */
+/** The registry of a service's events: every name and schema the rest of the toolkit needs. */
 export function defineEvents<const Defs extends Definitions>(
   definitions: Defs,
   options: { namespace?: string } = {},
-): EventCatalogue<Defs> {
+): EventRegistry<Defs> {
   const namespace = options.namespace ?? defaultNamespace
   if (!/^[A-Za-z0-9._-]+$/.test(namespace) || namespace.startsWith('.') || namespace.endsWith('.')) {
     throw new EventContractError(
@@ -128,7 +128,7 @@ export function defineEvents<const Defs extends Definitions>(
     if (!definition) {
       throw new EventContractError(
         'UNKNOWN_EVENT_TYPE',
-        `unknown event type ${JSON.stringify(type)}; this catalogue has ${[...byType.keys()].join(', ')}`,
+        `unknown event type ${JSON.stringify(type)}; this registry has ${[...byType.keys()].join(', ')}`,
       )
     }
     return definition
@@ -153,7 +153,7 @@ export function defineEvents<const Defs extends Definitions>(
     deadLetterTopic: deadLetterTopicOf(namespace),
     topicOf: (aggregate: string) => topicOf(namespace, aggregate),
     isEventType: (value: string): value is Type => byType.has(value),
-    definitionOf: definitionOf as EventCatalogue<Defs>['definitionOf'],
+    definitionOf: definitionOf as EventRegistry<Defs>['definitionOf'],
     create: ((type: string, payload: unknown, createOptions: { id?: string } = {}) => {
       const definition = definitionOf(type)
       const parsed = parsePayload(type, payload)
@@ -164,8 +164,8 @@ export function defineEvents<const Defs extends Definitions>(
         eventType: type,
         payload: parsed,
       }
-    }) as EventCatalogue<Defs>['create'],
-    parsePayload: parsePayload as EventCatalogue<Defs>['parsePayload'],
+    }) as EventRegistry<Defs>['create'],
+    parsePayload: parsePayload as EventRegistry<Defs>['parsePayload'],
     jsonSchemas: () =>
       Object.fromEntries(
         definitions.map((d) => [d.type, z.toJSONSchema(d.payload, { io: 'output', unrepresentable: 'any' })]),
