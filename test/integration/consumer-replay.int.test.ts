@@ -1,7 +1,7 @@
 import { logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type ReplayFrom, replayGroup } from '../../consumer/tools/replay.ts'
-import { createKafka } from '../../lib/kafka.ts'
+import { createKafka, ensureTopics } from '../../lib/kafka.ts'
 import { uniqueName } from '../support.ts'
 
 const stack = inject('stack')
@@ -25,7 +25,7 @@ describe('consumer:replay never skips what the group has not read', () => {
 
   beforeAll(async () => {
     await admin.connect()
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+    await ensureTopics(admin, [{ topic: topic, partitions: 2 }])
     const producer = kafka.producer({ allowAutoTopicCreation: false })
     await producer.connect()
     // Partition 0: six records a second apart; partition 1: two.

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createEventConsumer, type EventConsumer } from '../../consumer/event-consumer.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import { topicFor } from '../../lib/events.ts'
+import { ensureTopics } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord } from '../consumer-fixture.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
@@ -150,7 +151,7 @@ describe('a consumer started before its topics exist', () => {
 
   it('reads a topic created while it reads others from its beginning, skipping and repeating nothing', async () => {
     const extra = `${p.namespace}.extra`
-    await p.admin.createTopics({ topics: [{ topic: extra, numPartitions: 2 }], waitForLeaders: true })
+    await ensureTopics(p.admin, [{ topic: extra, partitions: 2 }])
     const direct = Array.from({ length: 5 }, (_, i) => bookPayload(`Extra ${i}`))
     const producer = p.kafka.producer()
     await producer.connect()
@@ -186,7 +187,7 @@ describe('a consumer started before its topics exist', () => {
       await producer.disconnect()
       return records.map((r) => String(r.headers?.id))
     }
-    await p.admin.createTopics({ topics: [{ topic: book, numPartitions: 2 }], waitForLeaders: true })
+    await ensureTopics(p.admin, [{ topic: book, partitions: 2 }])
     const late = createEventConsumer({
       kafka: p.kafka,
       db: p.database.db,
@@ -200,7 +201,7 @@ describe('a consumer started before its topics exist', () => {
       await late.start()
       await expect.poll(() => late.stats.applied, { timeout: 20_000 }).toBe(3)
 
-      await p.admin.createTopics({ topics: [{ topic: extra, numPartitions: 2 }], waitForLeaders: true })
+      await ensureTopics(p.admin, [{ topic: extra, partitions: 2 }])
       ids.push(...(await send(extra, 5)), ...(await send(book, 3)))
       expect(late.topics.reading).toEqual([book])
       await expect.poll(() => late.stats.applied, { timeout: 20_000 }).toBe(11)

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { TailedEvent } from '../../console/event-tail.ts'
+import { ensureTopics } from '../../lib/kafka.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
@@ -100,7 +101,7 @@ describe('npm run events:tail', () => {
     // It has looked and found no topic at all: what comes now is new.
     await expect.poll(() => t.stderr(), { timeout: 30_000 }).toContain('topic yet: waiting for one')
     const topic = `${namespace}.book`
-    await p.admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+    await ensureTopics(p.admin, [{ topic: topic, partitions: 1 }])
     try {
       const producer = p.kafka.producer()
       await producer.connect()
