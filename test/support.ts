@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
+import type { Admin } from 'kafkajs'
+import pRetry from 'p-retry'
 import postgres from 'postgres'
 
 /** A name no other test (or earlier run) uses: topics, groups, databases, slots. */
@@ -77,4 +79,18 @@ export function processesUnder(dir: string): number[] {
       }
     })
     .map(Number)
+}
+
+/**
+ * admin.createTopics with waitForLeaders, retried while a partition's metadata has not reached
+ * the broker that answers (UNKNOWN_TOPIC_OR_PARTITION, retriable): kafkajs waits out
+ * LEADER_NOT_AVAILABLE only, and under the load of several files at once the other shows too.
+ * A retry finds the topic made and only waits for its leaders.
+ */
+export function createTopics(admin: Admin, options: Parameters<Admin['createTopics']>[0]): Promise<boolean> {
+  return pRetry(() => admin.createTopics({ ...options, waitForLeaders: true }), {
+    retries: 8,
+    minTimeout: 250,
+    shouldRetry: ({ error }) => (error as { retriable?: boolean }).retriable === true,
+  })
 }

@@ -5,7 +5,7 @@ import { startHealthServer } from '../../consumer/health.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
 
@@ -23,7 +23,7 @@ describe('the consumer health endpoint and group membership', () => {
     const ns = uniqueName('it.hg').toLowerCase()
     const topic = `${ns}.book`
     const { admin } = fixture
-    const createTopic = () => admin.createTopics({ topics: [{ topic }], waitForLeaders: true })
+    const createTopic = () => createTopics(admin, { topics: [{ topic }], waitForLeaders: true })
     await createTopic()
     fixture.onCleanup(async () => {
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(ns))

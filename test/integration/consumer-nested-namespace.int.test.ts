@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 /**
  * A namespace may sit under another (`outbox.events` and `outbox.events.v2`): a consumer of the
@@ -17,7 +17,7 @@ describe('a consumer of a namespace with another namespace nested under it', () 
     const own = `${ns}.book`
     const nested = [`${ns}.v2.book`, `${ns}.v2-dlq`]
     const { admin, kafka } = fixture
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [own, ...nested].map((topic) => ({ topic })),
       waitForLeaders: true,
     })

@@ -6,7 +6,7 @@ import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 /**
  * What the consumer does with messages it cannot apply, on the real stack: poison goes to the
@@ -21,7 +21,7 @@ describe('consumer retries and dead letters', () => {
   const namespace = async (dlqConfig: { name: string; value: string }[] = []) => {
     const ns = uniqueName('it.res').toLowerCase()
     const dlq = deadLetterTopic(ns)
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [{ topic: `${ns}.book` }, { topic: dlq, configEntries: dlqConfig }],
       waitForLeaders: true,
     })

@@ -6,7 +6,7 @@ import { type Database, openDatabase } from '../../db/client.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 /**
  * A deploy whose code runs before its migration, or whose database role misses a grant, fails
@@ -20,7 +20,7 @@ describe('a consumer whose database is missing a table or a grant', () => {
 
   const namespace = async () => {
     const ns = uniqueName('it.schema').toLowerCase()
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [{ topic: `${ns}.book` }, { topic: deadLetterTopic(ns) }],
       waitForLeaders: true,
     })

@@ -6,7 +6,7 @@ import { replayGroup } from '../../consumer/tools/replay.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 describe('dlq:list, dlq:redrive and consumer:replay', () => {
   const fixture = useConsumerFixture('tools')
@@ -16,7 +16,7 @@ describe('dlq:list, dlq:redrive and consumer:replay', () => {
   const stops: (() => Promise<void>)[] = []
 
   beforeAll(async () => {
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [{ topic: `${ns}.book`, numPartitions: 2 }, { topic: deadLetterTopic(ns) }],
       waitForLeaders: true,
     })
@@ -90,7 +90,7 @@ describe('dlq:list, dlq:redrive and consumer:replay', () => {
     // A namespace and group of its own: nothing here depends on what the test above left.
     const own = uniqueName('it.replay').toLowerCase()
     const group = uniqueName('replay-group')
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [{ topic: `${own}.book`, numPartitions: 2 }, { topic: deadLetterTopic(own) }],
       waitForLeaders: true,
     })

@@ -4,7 +4,7 @@ import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
 
@@ -21,7 +21,7 @@ describe('a consumer one of whose topics is deleted', () => {
     const ns = uniqueName('it.gone').toLowerCase()
     const [gone, kept] = [`${ns}.a`, `${ns}.b`]
     const { admin } = fixture
-    await admin.createTopics({ topics: [{ topic: gone }, { topic: kept }], waitForLeaders: true })
+    await createTopics(admin, { topics: [{ topic: gone }, { topic: kept }], waitForLeaders: true })
     fixture.onCleanup(async () => {
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(ns))
       await admin.deleteTopics({ topics: mine })

@@ -6,7 +6,7 @@ import { deadLetterTopic, topicFor } from '../../lib/events.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
 const dayMs = 24 * 60 * 60 * 1000
@@ -69,7 +69,7 @@ describe('the dead-letter topic', () => {
 
   it('is created by a consumer started before connector:register, before any poison message, and takes its dead letters', async () => {
     const ns = namespace()
-    await admin.createTopics({ topics: [{ topic: topicFor('book', ns) }], waitForLeaders: true })
+    await createTopics(admin, { topics: [{ topic: topicFor('book', ns) }], waitForLeaders: true })
     const consumer = createEventConsumer({
       kafka,
       db: fixture.database.db,
@@ -91,7 +91,7 @@ describe('the dead-letter topic', () => {
 
   it('is never auto-created by the consumer: with it deleted, a poison message stops the consumer with DEAD_LETTER_FAILED', async () => {
     const ns = namespace()
-    await admin.createTopics({ topics: [{ topic: topicFor('book', ns) }], waitForLeaders: true })
+    await createTopics(admin, { topics: [{ topic: topicFor('book', ns) }], waitForLeaders: true })
     // Few retries: the dead letter is meant to fail, and soon.
     const impatient = createKafka({
       brokers: stack.kafka.brokers,

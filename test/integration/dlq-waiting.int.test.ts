@@ -4,7 +4,7 @@ import { redriveDeadLetters } from '../../consumer/tools/dlq.ts'
 import { deadLettersFinding } from '../../doctor/dead-letters.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createKafka } from '../../lib/kafka.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
 
@@ -19,7 +19,7 @@ describe('dead letters waiting for a redrive', () => {
 
   beforeAll(async () => {
     await admin.connect()
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [
         { topic: dlq, numPartitions: 1 },
         { topic: original, numPartitions: 1 },

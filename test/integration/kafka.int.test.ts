@@ -1,7 +1,7 @@
 import { type Consumer, type EachMessagePayload, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createKafka } from '../../lib/kafka.ts'
-import { uniqueName } from '../support.ts'
+import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
 const kafka = createKafka({ brokers: stack.kafka.brokers, clientId: 'it-kafka', logLevel: logLevel.NOTHING })
@@ -19,7 +19,7 @@ describe('kafkajs against the Kafka 4 broker', () => {
   beforeAll(async () => {
     await admin.connect()
     await producer.connect()
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+    await createTopics(admin, { topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
   })
 
   afterAll(async () => {
