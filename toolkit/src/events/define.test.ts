@@ -80,3 +80,25 @@ describe('defineEvents', () => {
     expect(paid({ id, amountCents: 1.5, paidAt: '2026-01-01T00:00:00Z' })).toBe(false)
   })
 })
+
+describe('a registry whose schema does not survive JSON', () => {
+  it('refuses to create an event its own consumers could not parse back (dates, transforms)', () => {
+    const dated = defineEvents([
+      defineEvent({
+        type: 'Dated',
+        aggregate: 'thing',
+        payload: z.object({ id: z.string(), at: z.date() }),
+        aggregateId: (p) => p.id,
+      }),
+    ])
+    expect(() => dated.create('Dated', { id: 'a', at: new Date() })).toThrow(
+      expect.objectContaining({ code: 'INVALID_PAYLOAD', message: expect.stringMatching(/JSON/) }),
+    )
+  })
+
+  it('gives the payload as it travels: what consumers parse back equals what was appended', () => {
+    const event = invoices.create('InvoicePaid', { id, amountCents: 3, paidAt: '2026-01-01T00:00:00Z' })
+    const received = JSON.parse(JSON.stringify(event.payload))
+    expect(invoices.parsePayload('InvoicePaid', received)).toEqual(event.payload)
+  })
+})

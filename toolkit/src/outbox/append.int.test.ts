@@ -147,6 +147,19 @@ describe.each(writers)('appendEvent through %s', (_name, inTransaction) => {
     expect(within?.ok).toBe(true)
   })
 
+  it('keeps an occurredAt as written, microseconds and offset included, whatever the session time zone', async () => {
+    await walInserts()
+    await inTransaction(async (executor) => {
+      // The writer's session in another zone must not move the stamp.
+      await executor.run('set_zone', "set local time zone 'America/New_York'", [])
+      await appendEvent(executor, 'invoice_outbox', newEvent(), {
+        occurredAt: '2026-03-01T12:00:00.123456+02:00',
+      })
+    })
+    const [insert] = await walInserts()
+    expect(insert?.columns.created_at).toBe('2026-03-01 10:00:00.123456')
+  })
+
   it('writes nothing when the transaction rolls back', async () => {
     await walInserts()
     await expect(
