@@ -17,7 +17,7 @@ export {
 export { deadLetterTopicOf, defaultNamespace, isEventTopicOf, topicOf } from './events/topics.ts'
 export { type AppendOptions, appendEvent } from './outbox/append.ts'
 export {
-  type DrizzleDatabase,
+  type DrizzleTransaction,
   drizzleExecutor,
   postgresJsExecutor,
   type SqlExecutor,

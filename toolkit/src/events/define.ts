@@ -144,6 +144,30 @@ export function defineEvents<const Defs extends Definitions>(
     return result.data
   }
 
+  /**
+   * The payload as consumers will receive it: through JSON, then parsed by the same schema. A
+   * schema whose output is not its own input (z.date(), transforms) or not JSON (bigint) would
+   * append events that every consumer dead-letters: refused here, at the writer.
+   */
+  const travelled = (type: string, parsed: unknown) => {
+    let received: unknown
+    try {
+      received = JSON.parse(JSON.stringify(parsed) ?? 'undefined')
+    } catch (cause) {
+      throw new EventContractError('INVALID_PAYLOAD', `payload of ${type} does not survive JSON`, { cause })
+    }
+    const again = definitionOf(type).payload.safeParse(received)
+    if (!again.success) {
+      throw new EventContractError(
+        'INVALID_PAYLOAD',
+        `payload of ${type} does not survive JSON: its schema refuses what it sent ` +
+          `(${z.prettifyError(again.error).replaceAll('\n', '; ')}); keep payload schemas to JSON types, ` +
+          'without transforms (z.iso.datetime() rather than z.date())',
+      )
+    }
+    return received
+  }
+
   return Object.freeze({
     namespace,
     definitions,
@@ -156,7 +180,7 @@ export function defineEvents<const Defs extends Definitions>(
     definitionOf: definitionOf as EventRegistry<Defs>['definitionOf'],
     create: ((type: string, payload: unknown, createOptions: { id?: string } = {}) => {
       const definition = definitionOf(type)
-      const parsed = parsePayload(type, payload)
+      const parsed = travelled(type, parsePayload(type, payload))
       return {
         id: createOptions.id ?? crypto.randomUUID(),
         aggregateType: definition.aggregate,

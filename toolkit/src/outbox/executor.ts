@@ -1,5 +1,6 @@
 import type { PgSession } from 'drizzle-orm/pg-core'
 import type postgres from 'postgres'
+import { OptionsError } from '../errors.ts'
 
 /**
  * What the toolkit's writes need from the caller's transaction: run one statement, with
@@ -26,6 +27,13 @@ export function postgresJsExecutor(
   tx: postgres.TransactionSql,
   options: { txGuard?: string } = {},
 ): SqlExecutor {
+  // A client outside a transaction would commit the append on its own, whatever the caller's
+  // domain writes do. Only a transaction's sql has savepoint().
+  if (typeof (tx as { savepoint?: unknown }).savepoint !== 'function') {
+    throw new OptionsError(
+      'postgresJsExecutor needs the sql of a transaction (sql.begin(tx => …)), not a client',
+    )
+  }
   return {
     run: (_name, text, params) =>
       tx.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }),
@@ -34,12 +42,15 @@ export function postgresJsExecutor(
 }
 
 /**
- * A Drizzle transaction (or database) as an executor, on any of Drizzle's Postgres drivers
+ * A Drizzle transaction as an executor (a database is refused: the append would commit on its own), on any of Drizzle's Postgres drivers
  * (postgres.js, node-postgres). It goes through the session's own prepareQuery with a name, so
  * postgres.js prepares the statement and node-postgres sends a named one, as Drizzle's
  * `.prepare(name)` does; `db.execute(sql)` would send it unprepared.
  */
-export function drizzleExecutor(tx: DrizzleDatabase): SqlExecutor {
+export function drizzleExecutor(tx: DrizzleTransaction): SqlExecutor {
+  if (typeof (tx as { rollback?: unknown }).rollback !== 'function') {
+    throw new OptionsError('drizzleExecutor needs a transaction (db.transaction(tx => …)), not the database')
+  }
   const session = tx._.session
   return {
     run: (name, text, params) =>
@@ -47,8 +58,9 @@ export function drizzleExecutor(tx: DrizzleDatabase): SqlExecutor {
   }
 }
 
-/** A Drizzle Postgres database or transaction, whatever its driver and schema. */
-export interface DrizzleDatabase {
+/** A Drizzle Postgres transaction, whatever its driver and schema. */
+export interface DrizzleTransaction {
+  rollback(): never
   // biome-ignore lint/suspicious/noExplicitAny: any driver's session, any schema: only prepareQuery is used.
   readonly _: { readonly session: PgSession<any, any, any> }
 }

@@ -11,8 +11,9 @@ export interface SchemaOptions {
   replicationRole?: string | undefined
 }
 
+// No '$' either: the script's do-blocks are dollar-quoted.
 const plainIdentifier = (name: string, what: string) => {
-  if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) || name.length > 63) {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || name.length > 63) {
     throw new OptionsError(`${what} ${JSON.stringify(name)} must be a plain SQL identifier`)
   }
   return `"${name}"`
@@ -25,9 +26,16 @@ const plainIdentifier = (name: string, what: string) => {
  * must not reach Kafka.
  */
 export function schemaSql(options: SchemaOptions): string {
+  if (options.outboxes.length === 0) throw new OptionsError('schemaSql needs at least one outbox table')
   const publication = plainIdentifier(options.publication, 'publication')
+  const tables = [...options.outboxes, options.heartbeat, ...options.inboxes]
+  for (const table of tables) {
+    if (typeof table !== 'string') plainIdentifier(table.schema, 'schema')
+    plainIdentifier(typeof table === 'string' ? table : table.table, 'table')
+  }
   const published = [...options.outboxes, options.heartbeat].map(qualifiedName)
-  const statements: string[] = []
+  const schemas = [...new Set(tables.flatMap((t) => (typeof t === 'string' ? [] : [t.schema])))]
+  const statements: string[] = schemas.map((schema) => `create schema if not exists "${schema}";`)
   for (const outbox of options.outboxes) {
     statements.push(`create table if not exists ${qualifiedName(outbox)} (
   id uuid primary key,
@@ -61,6 +69,9 @@ begin
     create publication ${publication} for table ${published.join(', ')} with (publish = 'insert');
   end if;
 end $$;`)
+  // One made before (by hand, or by Debezium with its default) may publish deletes: the outbox's
+  // own deletes would then reach Kafka, and the heartbeat table (no key) would refuse its deletes.
+  statements.push(`alter publication ${publication} set (publish = 'insert');`)
   for (const table of published) {
     statements.push(`do $$
 begin
@@ -77,7 +88,7 @@ end $$;`)
     statements.push(`do $$
 begin
   if exists (select from pg_roles where rolname = '${roleLiteral}') then
-    grant select on ${options.outboxes.map(qualifiedName).join(', ')} to ${role};
+${schemas.map((schema) => `    grant usage on schema "${schema}" to ${role};\n`).join('')}    grant select on ${options.outboxes.map(qualifiedName).join(', ')} to ${role};
     grant select, insert, delete on ${qualifiedName(options.heartbeat)} to ${role};
   end if;
 end $$;`)
