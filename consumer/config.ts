@@ -1,3 +1,4 @@
+import { deadLetterTopicEnv } from 'outbox-cdc'
 import { z } from 'zod'
 import {
   consumerGroup,
@@ -7,7 +8,6 @@ import {
   postgresUrl,
   topicNamespace,
 } from '../lib/config.ts'
-import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
 
 export const consumerEnvSchema = z.object({
   DATABASE_URL: postgresUrl,

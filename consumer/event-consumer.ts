@@ -1,10 +1,10 @@
 import type { Kafka } from 'kafkajs'
-import type { Db } from '../db/client.ts'
 import {
   type DeadLetterTopicSettings,
   defaultDeadLetterTopicSettings,
   ensureDeadLetterTopic,
-} from '../lib/dead-letter-topic.ts'
+} from 'outbox-cdc'
+import type { Db } from '../db/client.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import type { Logger } from '../lib/logger.ts'
 import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os'
+import { createKafka, deadLetterTopicSettingsOf, parseBrokers } from 'outbox-cdc'
 import { openDatabase } from '../db/client.ts'
-import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import type { InboxApp } from './apply-event.ts'
 import { type ConsumerConfig, retryPolicyOf } from './config.ts'

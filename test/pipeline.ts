@@ -1,18 +1,16 @@
 import { join } from 'node:path'
 import { type Admin, type Consumer, type Kafka, logLevel } from 'kafkajs'
+import { createConnectClient, createKafka, provisionConnector } from 'outbox-cdc'
 import type { ProvidedContext } from 'vitest'
 import { buildApp } from '../api/app.ts'
-import { loadConnectorConfig } from '../connector/config.ts'
-import { provisionConnector } from '../connector/provision.ts'
+import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
 import { createEventConsumer } from '../consumer/event-consumer.ts'
 import { type IncomingEvent, toIncoming } from '../consumer/incoming-event.ts'
 import { createConsumerMetrics } from '../consumer/metrics.ts'
 import { type Db, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import type { DoctorTargets } from '../doctor/check.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
 import { isEventTopicOf } from '../lib/events.ts'
-import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import { createTestDatabase, uniqueName } from './support.ts'
@@ -76,7 +74,7 @@ export async function startPipeline(
   const connect = createConnectClient(stack.connect.url)
   const database = openDatabase(db.url, { max: 5 })
   await options.beforeConnector?.({ kafka, admin, db: database.db, namespace, id })
-  await provisionConnector(admin, connect, connectorEnv, () => {})
+  await provisionConnector(admin, connect, provisionOptionsOf(connectorEnv), () => {})
 
   const app = await buildApp({ db: database.db, logger: false })
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { kafkaAnswers } from '../../lib/kafka.ts'
+import { kafkaAnswers } from 'outbox-cdc'
 import type { Component, ComponentName } from './component.ts'
 import { kafkaNodePorts, portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'

@@ -1,7 +1,7 @@
 import { logLevel } from 'kafkajs'
+import { createKafka, ensureTopics } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type ReplayFrom, replayGroup } from '../../consumer/tools/replay.ts'
-import { createKafka, ensureTopics } from '../../lib/kafka.ts'
 import { uniqueName } from '../support.ts'
 
 const stack = inject('stack')

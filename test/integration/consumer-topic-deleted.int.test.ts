@@ -1,7 +1,7 @@
 import { logLevel } from 'kafkajs'
+import { createKafka } from 'outbox-cdc'
 import { describe, expect, inject, it } from 'vitest'
 import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { createTopics, uniqueName } from '../support.ts'

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { withoutUserinfo } from '../redact.ts'
 import {
   type ConnectorState,
   type ConnectorStatus,
@@ -6,7 +7,6 @@ import {
   isInState,
   isRunning,
 } from './connect-client.ts'
-import { withoutUserinfo } from './redact.ts'
 
 const statusOf = (connector: ConnectorState, ...tasks: ConnectorState[]): ConnectorStatus => ({
   name: 'outbox',

@@ -1,4 +1,4 @@
-import { CodedError } from 'outbox-cdc'
+import { CodedError } from '../errors.ts'
 
 /** Waiting for a state fails with the Connect client's ConnectorStateError (TASK_FAILED, NOT_RUNNING_IN_TIME). */
 export type ConnectorErrorCode =

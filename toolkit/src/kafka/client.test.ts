@@ -1,6 +1,6 @@
 import { type LogEntry, logLevel } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { formatKafkaLog } from './kafka.ts'
+import { formatKafkaLog } from './client.ts'
 
 const responseError = (error: string): LogEntry => ({
   namespace: 'Connection',

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { CodedError } from 'outbox-cdc'
 import { request } from 'undici'
-import { withoutUserinfo } from './redact.ts'
+import { CodedError } from '../errors.ts'
+import { withoutUserinfo } from '../redact.ts'
 
 /** The Kafka Connect REST API, behind one module. Errors carry Connect's own message. */
 export class ConnectError extends CodedError<'CONNECT_REQUEST_FAILED'> {

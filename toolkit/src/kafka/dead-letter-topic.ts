@@ -1,7 +1,7 @@
 import type { Admin } from 'kafkajs'
 import { z } from 'zod'
-import { deadLetterTopic } from './events.ts'
-import { ensureTopics, type TopicSpec } from './kafka.ts'
+import { deadLetterTopicOf } from '../events/topics.ts'
+import { ensureTopics, type TopicSpec } from './client.ts'
 
 /** How the dead-letter topic is created; a topic that exists already is left as it is. */
 export interface DeadLetterTopicSettings {
@@ -41,7 +41,7 @@ export const deadLetterTopicSettingsOf = (env: {
 }): DeadLetterTopicSettings => ({ partitions: env.DLQ_PARTITIONS, retentionMs: env.DLQ_RETENTION_MS })
 
 export const deadLetterTopicSpec = (namespace: string, settings: DeadLetterTopicSettings): TopicSpec => ({
-  topic: deadLetterTopic(namespace),
+  topic: deadLetterTopicOf(namespace),
   partitions: settings.partitions,
   configs: { 'retention.ms': String(settings.retentionMs) },
 })
