@@ -1,8 +1,6 @@
+import { ConsumerError, defineInboxApp, type Sql, type TxGuard } from 'outbox-cdc'
 import { appendOutboxRow } from '../consumer/append-outbox-row.ts'
-import type { InboxApp } from '../consumer/apply-event.ts'
-import type { Sql, TxGuard } from '../consumer/catalogue.ts'
-import { ConsumerError } from '../consumer/errors.ts'
-import type { PayloadOf, Shipment } from '../lib/events.ts'
+import { bookstoreEvents, type PayloadOf, type Shipment } from '../lib/events.ts'
 import { decideShipment } from './decide.ts'
 
 /**
@@ -55,8 +53,8 @@ async function transactionTime(sql: Sql, tx: TxGuard): Promise<Date> {
  * keys: each order writes only its own shipment, whose primary key already serialises a second
  * decision; advisory locks would only make it take turns with the order side's batches.
  */
-export const fulfilmentApp: InboxApp = {
+export const fulfilmentApp = defineInboxApp({
+  registry: bookstoreEvents,
   inbox: 'fulfilment_inbox',
   handlers: { OrderPlaced: (sql, tx, orders) => shipOrders(sql, tx, orders) },
-  lockKey: {},
-}
+})

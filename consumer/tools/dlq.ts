@@ -1,6 +1,5 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs'
-import { CodedError } from 'outbox-cdc'
-import { dlqHeader } from '../dead-letter.ts'
+import { CodedError, dlqHeader } from 'outbox-cdc'
 import { readTopicToEnd } from './read-topic.ts'
 
 export interface DeadLetter {

@@ -1,10 +1,10 @@
+import type { IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { applyBatch, applyEvent } from '../../consumer/apply-event.ts'
-import type { IncomingEvent } from '../../consumer/incoming-event.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { type Book, bookAdded, bookRemoved, orderPlaced } from '../../lib/events.ts'
+import { applyBatch, applyEvent } from '../order-side.ts'
 import { createTestDatabase } from '../support.ts'
 
 /** Hostile review of the batched apply path (apply-event.ts, catalogue.ts). */

@@ -1,11 +1,11 @@
 import { ConfigResourceTypes, logLevel } from 'kafkajs'
-import { createKafka } from 'outbox-cdc'
+import { createEventConsumer, createKafka } from 'outbox-cdc'
 import { describe, expect, inject, it } from 'vitest'
 import { ensureBookstoreTopics } from '../../connector/topics.ts'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { deadLetterTopic, topicFor } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
@@ -72,7 +72,7 @@ describe('the dead-letter topic', () => {
     await createTopics(admin, { topics: [{ topic: topicFor('book', ns) }], waitForLeaders: true })
     const consumer = createEventConsumer({
       kafka,
-      db: fixture.database.db,
+      ...orderSideOn(fixture.database.db),
       groupId: uniqueName('it-dlq-topic'),
       namespace: ns,
       log: createLogger('it', 'silent'),
@@ -102,7 +102,7 @@ describe('the dead-letter topic', () => {
     let fatal: (Error & { code?: string }) | undefined
     const consumer = createEventConsumer({
       kafka: impatient,
-      db: fixture.database.db,
+      ...orderSideOn(fixture.database.db),
       groupId: uniqueName('it-dlq-topic'),
       namespace: ns,
       log: createLogger('it', 'silent'),

@@ -1,6 +1,5 @@
-import { createKafka } from 'outbox-cdc'
+import { createKafka, dlqHeader } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { dlqHeader } from '../../consumer/dead-letter.ts'
 import { redriveDeadLetters } from '../../consumer/tools/dlq.ts'
 import { deadLettersFinding } from '../../doctor/dead-letters.ts'
 import { deadLetterTopic } from '../../lib/events.ts'

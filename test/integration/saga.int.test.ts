@@ -1,12 +1,12 @@
+import { createConsumerMetrics, createEventConsumer } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { createConsumerMetrics } from '../../consumer/metrics.ts'
 import { listDeadLetters } from '../../consumer/tools/dlq.ts'
 import { freshnessCheck } from '../../doctor/freshness.ts'
 import { sagaCheck } from '../../doctor/saga.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import { deadLetterTopic, shipmentDispatched, shipmentFailed, topicFor } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { orderSideOn } from '../order-side.ts'
 import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -24,7 +24,7 @@ describe('fulfilment saga', () => {
     p = await startPipeline(stack)
     fulfilment = createEventConsumer({
       kafka: p.kafka,
-      db: p.database.db,
+      ...orderSideOn(p.database.db),
       groupId: `fulfilment-${p.id}`,
       namespace: p.namespace,
       topics: [topicFor('order', p.namespace)],

@@ -36,6 +36,36 @@ export {
   registerConnector,
   validateConnector,
 } from './connector/register.ts'
+export {
+  type ApplyOutcome,
+  applyBatch,
+  applyEvent,
+  applyInTransaction,
+  type BatchHandler,
+  commitBatch,
+  defineInboxApp,
+  type HandlerResult,
+  type InboxApp,
+  type InboxEntry,
+  type LockKey,
+  type OnRefused,
+  type Refusal,
+  type Sql,
+  type TxGuard,
+} from './consumer/apply-event.ts'
+export { ConsumerLifecycle, type ConsumerState } from './consumer/consumer-state.ts'
+export { deadLetterMessage, dlqHeader, publishDeadLetter } from './consumer/dead-letter.ts'
+export { ConsumerError, type ConsumerErrorCode } from './consumer/errors.ts'
+export {
+  createEventConsumer,
+  type EventConsumer,
+  type EventConsumerOptions,
+} from './consumer/event-consumer.ts'
+export { type ConsumerStats, handleBatch } from './consumer/handle-batch.ts'
+export { startHealthServer } from './consumer/health.ts'
+export { type IncomingEvent, type ParsedEvent, parseEvent, toIncoming } from './consumer/incoming-event.ts'
+export { type ConsumerMetrics, createConsumerMetrics } from './consumer/metrics.ts'
+export type { RetryPolicy } from './consumer/process-message.ts'
 export { CodedError, EventContractError, OptionsError } from './errors.ts'
 export {
   defineEvent,
@@ -65,6 +95,7 @@ export {
   defaultDeadLetterTopicSettings,
   ensureDeadLetterTopic,
 } from './kafka/dead-letter-topic.ts'
+export { type Logger, silentLogger } from './logger.ts'
 export { type AppendOptions, appendEvent } from './outbox/append.ts'
 export {
   type DrizzleTransaction,

@@ -48,7 +48,7 @@ function statementsFor(table: OutboxTableName, guarded: boolean): Statements {
         (guarded ? ' where txid_current() = $8::bigint' : ''),
     ),
     remove: named(
-      `delete from ${target} where id = $1::uuid` + (guarded ? ' and txid_current() = $2::bigint' : ''),
+      `delete from ${target} where id = $1::uuid${guarded ? ' and txid_current() = $2::bigint' : ''}`,
     ),
   }
   cache.set(key, statements)

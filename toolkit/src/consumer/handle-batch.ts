@@ -1,5 +1,5 @@
 import type { KafkaMessage, Message } from 'kafkajs'
-import type { Logger } from '../lib/logger.ts'
+import type { Logger } from '../logger.ts'
 import type { ApplyOutcome } from './apply-event.ts'
 import { type IncomingEvent, toIncoming } from './incoming-event.ts'
 import { isKafkaFailure, kafkaErrorType } from './kafka-failure.ts'

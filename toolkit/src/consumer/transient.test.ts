@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dnsError } from '../test/injected-faults.ts'
+import { dnsError } from '../../test/injected-faults.ts'
 import { isTransient } from './transient.ts'
 
 const pgError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code })

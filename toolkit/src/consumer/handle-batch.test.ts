@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { buildRecords, type RecordKind, simulatePartition } from '../test/partition-simulation.ts'
+import { buildRecords, type RecordKind, simulatePartition } from '../../test/partition-simulation.ts'
 import { handleBatch } from './handle-batch.ts'
 import { createConsumerMetrics } from './metrics.ts'
 

@@ -1,4 +1,4 @@
-import { CodedError } from 'outbox-cdc'
+import { CodedError } from '../errors.ts'
 
 /**
  * Why a message could not be applied. `retryable` decides between trying again (the database was

@@ -36,7 +36,7 @@ export function createConsumerMetrics() {
     }),
     refusedTransitions: new Counter({
       name: 'consumer_refused_transitions_total',
-      help: 'Shipment events the order state machine refused (late or conflicting), by event type and the status found',
+      help: 'State changes handlers refused (late or conflicting events), by event type and the state found',
       labelNames: ['event_type', 'from'] as const,
       registers: [registry],
     }),

@@ -1,9 +1,10 @@
 import type { KafkaMessage, Producer } from 'kafkajs'
-import { dlqHeader, publishDeadLetter } from '../consumer/dead-letter.ts'
-import { type BatchRule, type ConsumerStats, handleBatch } from '../consumer/handle-batch.ts'
-import { type IncomingEvent, parseEvent } from '../consumer/incoming-event.ts'
-import type { RetryPolicy } from '../consumer/process-message.ts'
-import { createLogger, type Logger } from '../lib/logger.ts'
+import { bookstoreEvents } from '../../lib/events.ts'
+import { dlqHeader, publishDeadLetter } from '../src/consumer/dead-letter.ts'
+import { type BatchRule, type ConsumerStats, handleBatch } from '../src/consumer/handle-batch.ts'
+import { type IncomingEvent, parseEvent } from '../src/consumer/incoming-event.ts'
+import type { RetryPolicy } from '../src/consumer/process-message.ts'
+import { type Logger, silentLogger } from '../src/logger.ts'
 import {
   type DatabaseFault,
   databaseFaults,
@@ -121,7 +122,7 @@ export async function simulatePartition(scenario: Scenario): Promise<Simulation>
     database: fakeDatabase(scenario, messages, journal),
     kafka: fakeKafka(scenario, journal),
     stats: { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 },
-    log: scenario.log ?? createLogger('test', 'silent'),
+    log: scenario.log ?? silentLogger,
   }
   const faultCount = [...Object.values(scenario.faults)].reduce((sum, faults) => sum + faults.size, 0)
   let committed = 0
@@ -184,7 +185,7 @@ function fakeDatabase(scenario: Scenario, messages: KafkaMessage[], journal: Ste
     const offsets = records.map((r) => indexOf(r.offset))
     let events: ReturnType<typeof parseEvent>[]
     try {
-      events = records.map(parseEvent)
+      events = records.map((record) => parseEvent(record, bookstoreEvents))
     } catch (error) {
       journal.push({ step: 'apply', offsets, failure: 'poison' })
       throw error

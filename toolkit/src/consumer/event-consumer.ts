@@ -1,19 +1,18 @@
 import type { Kafka } from 'kafkajs'
+import type postgres from 'postgres'
+import { deadLetterTopicOf } from '../events/topics.ts'
 import {
   type DeadLetterTopicSettings,
   defaultDeadLetterTopicSettings,
   ensureDeadLetterTopic,
-} from 'outbox-cdc'
-import type { Db } from '../db/client.ts'
-import { deadLetterTopic } from '../lib/events.ts'
-import type { Logger } from '../lib/logger.ts'
+} from '../kafka/dead-letter-topic.ts'
+import type { Logger } from '../logger.ts'
 import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
 import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
 import { ConsumerError } from './errors.ts'
 import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
-import { orderSide } from './handlers.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import type { RetryPolicy } from './process-message.ts'
 import { createTopicWatch } from './topic-watch.ts'
@@ -39,7 +38,8 @@ const sessionTimeoutMs = 30_000
 
 export interface EventConsumerOptions {
   kafka: Kafka
-  db: Db
+  /** postgres.js: each batch is one transaction on it, with the inbox rows and the handlers' writes. */
+  sql: postgres.Sql
   groupId: string
   namespace: string
   log: Logger
@@ -51,14 +51,16 @@ export interface EventConsumerOptions {
   metrics?: ConsumerMetrics
   /** How `<namespace>-dlq` is created at start if it does not exist yet; the defaults when not given. */
   deadLetterTopic?: DeadLetterTopicSettings
-  /** What it applies and where it records it; the order service's consumer when not given. */
-  app?: InboxApp
+  /** What it applies and where it records it (defineInboxApp). */
+  app: InboxApp
   /** The topics to read; every `<namespace>.*` topic when not given. Either may not exist yet. */
   topics?: string[]
   /** How often the topic list is read for wanted topics that appeared; 5000 when not given. */
   topicWatchIntervalMs?: number
   /** Called once when the consumer cannot go on; the process should exit non-zero. */
   onFatal?: (error: Error) => void
+  /** Called for each state change a handler refused, after it is logged and counted. */
+  onRefused?: OnRefused
 }
 
 /**
@@ -73,7 +75,7 @@ export interface EventConsumerOptions {
  * connector:register), so the first dead letter never needs the broker to auto-create it.
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
-  const { db, log } = options
+  const { sql, log, app } = options
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
@@ -91,26 +93,26 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     maxInFlightRequests: 1,
   })
   const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
-  const dlq = deadLetterTopic(options.namespace)
+  const dlq = deadLetterTopicOf(options.namespace)
   const lifecycle = new ConsumerLifecycle()
 
   // Only the first fatal error is reported, and none once stop() has begun.
   const fail = (error: Error) => {
     if (lifecycle.move('failed')) options.onFatal?.(error)
   }
-  const app = options.app ?? orderSide
-  // A refused transition is the state machine working (a late or repeated shipment event): it is
+  // A refused change is the service's state machine working (a late or repeated event): it is
   // logged and counted, and the record is done, never dead-lettered.
   const onRefused: OnRefused = (r) => {
     options.metrics?.refusedTransitions.inc({ event_type: r.eventType, from: r.from })
-    log.warn(r, 'order status change refused: the order is not placed here (or not for that book)')
+    log.warn(r, 'state change refused by its handler: the event is done, not dead-lettered')
+    options.onRefused?.(r)
   }
   const rule: BatchRule = {
     batchSize: options.batchSize ?? 500,
     retry: options.retry,
     deadLetterTopic: dlq,
-    applyBatch: (records) => applyBatch(db, records, app, onRefused),
-    applyEvent: (record) => applyEvent(db, record, app, onRefused),
+    applyBatch: (records) => applyBatch(sql, records, app, onRefused),
+    applyEvent: (record) => applyEvent(sql, record, app, onRefused),
     publishDeadLetter: (message) => publishDeadLetter(producer, dlq, message),
     hasFailed: () => lifecycle.state === 'failed',
     onFatal: fail,

@@ -1,5 +1,5 @@
 import type { KafkaMessage } from 'kafkajs'
-import { bookstoreEvents, type EventType, isEventType } from '../lib/events.ts'
+import type { EventRegistry } from '../events/define.ts'
 import { ConsumerError } from './errors.ts'
 
 /** A Kafka record with the coordinates the inbox keeps. */
@@ -16,10 +16,10 @@ export interface IncomingEvent {
   raw?: Pick<KafkaMessage, 'key' | 'value' | 'headers'>
 }
 
-/** An event whose headers and payload passed the catalogue's checks. */
+/** An event whose headers and payload passed its registry's checks. */
 export interface ParsedEvent {
   id: string
-  eventType: EventType
+  eventType: string
   payload: unknown
 }
 
@@ -41,8 +41,11 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
   }
 }
 
-/** Reads and validates the event in a record; throws a non-retryable ConsumerError if it cannot. */
-export function parseEvent(message: IncomingEvent): ParsedEvent {
+/**
+ * Reads and validates the event in a record against `registry` (its type known, its payload
+ * passing the type's schema); throws a non-retryable ConsumerError if it cannot.
+ */
+export function parseEvent(message: IncomingEvent, registry: EventRegistry): ParsedEvent {
   // One spelling per event id (lower case, as Postgres prints a uuid), or a redelivery in upper
   // case would look like a new event to the inbox's duplicate check.
   const id = message.headers.id?.toLowerCase()
@@ -50,7 +53,7 @@ export function parseEvent(message: IncomingEvent): ParsedEvent {
   if (!id || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
     throw new ConsumerError('MISSING_HEADER', 'the id header is missing or not a uuid')
   if (!eventType) throw new ConsumerError('MISSING_HEADER', 'the event_type header is missing')
-  if (!isEventType(eventType))
+  if (!registry.isEventType(eventType))
     throw new ConsumerError('UNKNOWN_EVENT_TYPE', `no handler for event type ${eventType}`)
   let json: unknown
   try {
@@ -58,7 +61,7 @@ export function parseEvent(message: IncomingEvent): ParsedEvent {
   } catch (cause) {
     throw new ConsumerError('INVALID_JSON', 'the record value is not JSON', { cause })
   }
-  const parsed = bookstoreEvents.definitionOf(eventType).payload.safeParse(json)
+  const parsed = registry.definitionOf(eventType).payload.safeParse(json)
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`,

@@ -1,6 +1,6 @@
 import type { Message } from 'kafkajs'
-import { CodedError } from 'outbox-cdc'
 import pRetry from 'p-retry'
+import { CodedError } from '../errors.ts'
 import { deadLetterMessage } from './dead-letter.ts'
 import { ConsumerError, describeError } from './errors.ts'
 import type { IncomingEvent } from './incoming-event.ts'

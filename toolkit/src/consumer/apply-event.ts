@@ -1,27 +1,77 @@
 import type postgres from 'postgres'
-import type { Db } from '../db/client.ts'
-import type { EventType } from '../lib/events.ts'
-import type { Sql, TxGuard } from './catalogue.ts'
+import type { EventRegistry, EventTypeOf, PayloadOf } from '../events/define.ts'
+import { type OutboxTableName, qualifiedName } from '../outbox/table-name.ts'
 import { ConsumerError } from './errors.ts'
-import { type BatchHandler, orderSide, type RefusedTransition } from './handlers.ts'
 import { type IncomingEvent, type ParsedEvent, parseEvent } from './incoming-event.ts'
 
 export type ApplyOutcome = 'applied' | 'duplicate'
 
+/** The transaction a batch runs in; every statement a handler sends goes through it. */
+export type Sql = postgres.TransactionSql
 /**
- * What a service built on this runtime applies: the inbox table it records events in (the
- * columns of `consumed_events`), what each event type does, and the row key each one locks. An
- * event type without a handler is recorded in the inbox and otherwise left alone (fulfilment
- * reads the order topic, where OrderCancelled is none of its business).
+ * The batch transaction's id (`txid_current()` as text). A handler that writes adds
+ * `and txid_current() = ${tx}::bigint` to each statement: postgres.js can reconnect a pooled
+ * connection whose backend died mid-transaction and send the rest of the callback on the new
+ * session, outside any transaction (porsager/postgres#1215), where each statement would commit on
+ * its own. Guarded, such a statement writes nothing, and the batch's last check fails it.
  */
-export interface InboxApp {
-  inbox: 'consumed_events' | 'fulfilment_inbox'
-  handlers: Partial<{ [T in EventType]: BatchHandler<T> }>
-  lockKey: Partial<{ [T in EventType]: (payload: never) => string }>
+export type TxGuard = string
+
+/**
+ * A state change a handler declined (a late or repeated event the service's state machine does
+ * not allow). The event is done, not dead-lettered: the runtime logs it and counts it in
+ * `consumer_refused_transitions_total` by event type and `from`.
+ */
+export interface Refusal {
+  eventType: string
+  /** The state found, which did not allow the change. */
+  from: string
+  [detail: string]: unknown
+}
+
+/** What a handler may hand back: the state changes it refused, if any. */
+export interface HandlerResult {
+  refused?: Refusal[]
+}
+
+/**
+ * What one event type does, for all of a batch's new events of that type at once (oldest first),
+ * inside the transaction that records them in the inbox. One event is a batch of one.
+ */
+export type BatchHandler<Payload = unknown> = {
+  // Method syntax, so an app with typed handlers is still an InboxApp of the general kind.
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler with nothing to report is a plain async function
+  handle(sql: Sql, tx: TxGuard, payloads: Payload[]): Promise<HandlerResult | void>
+}['handle']
+
+/**
+ * What a service built on this runtime applies: the events it knows (`registry`), the inbox table
+ * it records them in (the toolkit's inbox columns), what each event type does, and the row key
+ * each one locks. An event type without a handler is recorded in the inbox and otherwise left
+ * alone (a service reading a topic of which only some types concern it).
+ */
+export interface InboxApp<R extends EventRegistry = EventRegistry> {
+  registry: R
+  inbox: OutboxTableName
+  handlers: { [T in EventTypeOf<R>]?: BatchHandler<PayloadOf<R, T>> }
+  /**
+   * The row each event type writes, as a key: a batch locks these keys first, in one sorted pass,
+   * so batches running at once (other partitions, other processes) never wait in a cycle.
+   */
+  lockKey?: { [T in EventTypeOf<R>]?: LockKey<PayloadOf<R, T>> }
+}
+
+/** The row key an event locks (method syntax for the same reason as BatchHandler). */
+export type LockKey<Payload> = { key(payload: Payload): string }['key']
+
+/** Checks an app once: its inbox name is a plain identifier (it ends up in SQL text). */
+export function defineInboxApp<R extends EventRegistry>(app: InboxApp<R>): InboxApp<R> {
+  qualifiedName(app.inbox)
+  return app
 }
 
 /** Called after a batch committed, for each state change its handlers refused (none when it rolled back). */
-export type OnRefused = (refused: RefusedTransition) => void
+export type OnRefused = (refused: Refusal) => void
 
 /** An event with where it was read from: what the inbox records about it. */
 export interface InboxEntry {
@@ -56,7 +106,7 @@ async function alreadyInInbox(
   sql: Sql,
   tx: TxGuard,
   entries: InboxEntry[],
-  inbox: InboxApp['inbox'],
+  inbox: OutboxTableName,
 ): Promise<Set<string>> {
   const first = new Map<string, { entry: InboxEntry; repeats: number }>()
   for (const entry of entries) {
@@ -69,7 +119,7 @@ async function alreadyInInbox(
     sql.array(rows.map(pick) as never)
   const held = await sql<{ event_id: string }[]>`
     with recorded as (
-      insert into ${sql(inbox)} as c
+      insert into ${sql(typeof inbox === 'string' ? inbox : `${inbox.schema}.${inbox.table}`)} as c
         (event_id, event_type, topic, partition, kafka_offset, occurred_at, redeliveries)
       select * from unnest(
         ${column((r) => r.entry.event.id)}::uuid[],
@@ -95,8 +145,8 @@ async function alreadyInInbox(
 export async function applyInTransaction(
   sql: Sql,
   entries: InboxEntry[],
-  app: InboxApp = orderSide,
-): Promise<{ applied: Set<InboxEntry>; tx: string; refused: RefusedTransition[] }> {
+  app: InboxApp,
+): Promise<{ applied: Set<InboxEntry>; tx: string; refused: Refusal[] }> {
   const [first] = await sql<{ tx: string }[]>`select txid_current()::text as tx`
   const tx = first?.tx ?? ''
   const held = await alreadyInInbox(sql, tx, entries, app.inbox)
@@ -108,29 +158,33 @@ export async function applyInTransaction(
     return true
   })
   const keys = toApply.flatMap(({ event }) => {
-    const keyOf = app.lockKey[event.eventType] as ((payload: unknown) => string) | undefined
+    const keyOf = (app.lockKey as Record<string, ((payload: unknown) => string) | undefined> | undefined)?.[
+      event.eventType
+    ]
     return keyOf ? [keyOf(event.payload)] : []
   })
   // Advisory locks on the row keys, taken in one sorted pass before any row is touched: two
   // batches sharing keys then queue instead of deadlocking. (Volatile functions in the select
   // list run after the ORDER BY.) Keys are hashed into 1,024 buckets, in a key space of our own
-  // (the two-number form, first number 7): a batch of 5,000 distinct books would otherwise take
+  // (the two-number form, first number 7): a batch of 5,000 distinct rows would otherwise take
   // 5,000 locks, and three such batches filled Postgres' shared lock table ("out of shared
   // memory"). Two keys in one bucket only queue, as two batches sharing a key already do.
   if (keys.length > 0)
     await sql`select pg_advisory_xact_lock(7, b) from (select distinct hashtext(k) & 1023 as b from unnest(${sql.array(keys)}::text[]) as k) s order by b`
   // Each type's handler sees its events in partition order. Read-model writes only add or set
-  // their own columns (see catalogue.ts), so grouping by type gives the same result.
-  const byType = new Map<EventType, unknown[]>()
+  // their own columns, so grouping by type gives the same result. (A service whose handlers of
+  // two types write one row in an order that matters should lock it by key and write it in one.)
+  const byType = new Map<string, unknown[]>()
   for (const { event } of toApply) {
     const payloads = byType.get(event.eventType)
     if (payloads) payloads.push(event.payload)
     else byType.set(event.eventType, [event.payload])
   }
-  const refused: RefusedTransition[] = []
+  const refused: Refusal[] = []
+  const handlers = app.handlers as Record<string, BatchHandler | undefined>
   for (const [eventType, payloads] of byType) {
-    const handler = app.handlers[eventType] as BatchHandler<EventType> | undefined
-    await handler?.(sql, tx, payloads as never, { refuse: (r) => refused.push(r) })
+    const result = await handlers[eventType]?.(sql, tx, payloads)
+    if (result?.refused) refused.push(...result.refused)
   }
   // Still the transaction we began? If the connection was replaced on the way, every guarded
   // write above wrote nothing; failing here rolls back what is left and the caller retries.
@@ -174,22 +228,22 @@ export async function commitBatch<T extends { tx: string }>(
  * All or nothing: a record that cannot be parsed, a handler that throws, or any database error
  * rejects the whole batch and changes nothing; the caller then takes the records one by one
  * (applyEvent), where each failure gets its own retries or dead letter.
- * It runs on Drizzle's postgres.js client directly (the consumer's hot path: see catalogue.ts).
+ * It runs on postgres.js directly: the consumer's hot path, with statements prepared once.
  */
 export async function applyBatch(
-  db: Db,
+  client: postgres.Sql,
   messages: IncomingEvent[],
-  app: InboxApp = orderSide,
+  app: InboxApp,
   onRefused?: OnRefused,
 ): Promise<ApplyOutcome[]> {
   const entries = messages.map((message) => ({
-    event: parseEvent(message),
+    event: parseEvent(message, app.registry),
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,
     occurredAt: occurredAt(message),
   }))
-  const { applied, refused } = await commitBatch(db.$client, (sql) => applyInTransaction(sql, entries, app))
+  const { applied, refused } = await commitBatch(client, (sql) => applyInTransaction(sql, entries, app))
   for (const r of refused) onRefused?.(r)
   return entries.map((entry) => (applied.has(entry) ? 'applied' : 'duplicate'))
 }
@@ -200,10 +254,10 @@ export async function applyBatch(
  * Kafka offset only after this returns.
  */
 export async function applyEvent(
-  db: Db,
+  client: postgres.Sql,
   message: IncomingEvent,
-  app: InboxApp = orderSide,
+  app: InboxApp,
   onRefused?: OnRefused,
 ): Promise<ApplyOutcome> {
-  return (await applyBatch(db, [message], app, onRefused))[0] as ApplyOutcome
+  return (await applyBatch(client, [message], app, onRefused))[0] as ApplyOutcome
 }

@@ -7,14 +7,14 @@ import {
   groupFaults,
   type SendFault,
   sendFaults,
-} from '../test/injected-faults.ts'
+} from '../../test/injected-faults.ts'
 import {
   type RecordKind,
   type Scenario,
   type Simulation,
   type Step,
   simulatePartition,
-} from '../test/partition-simulation.ts'
+} from '../../test/partition-simulation.ts'
 
 /**
  * The consumer's failure policy as properties over generated partitions (good records, poison,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { book } from '../test/partition-simulation.ts'
+import { bookstoreEvents } from '../../../lib/events.ts'
+import { book } from '../../test/partition-simulation.ts'
 import { ConsumerError } from './errors.ts'
 import { type IncomingEvent, parseEvent } from './incoming-event.ts'
 
@@ -15,7 +16,7 @@ const record = (overrides: Partial<IncomingEvent> = {}): IncomingEvent => ({
 
 const codeOf = (message: IncomingEvent) => {
   try {
-    parseEvent(message)
+    parseEvent(message, bookstoreEvents)
     return 'parsed'
   } catch (error) {
     expect(error).toBeInstanceOf(ConsumerError)
@@ -26,7 +27,11 @@ const codeOf = (message: IncomingEvent) => {
 
 describe('parseEvent', () => {
   it('returns the id, type and validated payload of a well-formed record', () => {
-    expect(parseEvent(record())).toEqual({ id: record().headers.id, eventType: 'BookAdded', payload: book })
+    expect(parseEvent(record(), bookstoreEvents)).toEqual({
+      id: record().headers.id,
+      eventType: 'BookAdded',
+      payload: book,
+    })
   })
 
   it.each([

@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs'
-import { isEventTopicOf } from '../lib/events.ts'
-import type { Logger } from '../lib/logger.ts'
+import { isEventTopicOf } from '../events/topics.ts'
+import type { Logger } from '../logger.ts'
 
 /** What a consumer reads: the topics it names, or every `<namespace>.*` topic (isEventTopicOf). */
 export interface TopicSelection {
@@ -53,7 +53,7 @@ export interface TopicWatchOptions {
  * its partitions have leaders. kafkajs 2.2.4 matches a subscription against the metadata it has
  * at subscribe time and never again, and a named topic that does not exist fails its start; so
  * the consumer subscribes only to topics that exist and this watch brings in the rest, whatever
- * the order of start-up (consumer before `connector:register`, before the saga's shipment topic).
+ * the order of start-up (a consumer started before its connector is registered, or before a topic another service will write).
  * A failed check (the broker away) is logged and tried again at the next interval. A topic read
  * that is deleted is reported to `onTopicsGone` (the consumer fails, for a fresh start).
  */

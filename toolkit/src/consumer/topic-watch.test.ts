@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createLogger } from '../lib/logger.ts'
+import { silentLogger } from '../logger.ts'
 import { createTopicWatch, selectTopics } from './topic-watch.ts'
 
 describe('the topics a consumer wants', () => {
@@ -55,7 +55,7 @@ describe('the topic watch, when a topic it reads is deleted', () => {
       admin,
       selection: { namespace: 'ns' },
       intervalMs: 100,
-      log: createLogger('test', 'silent'),
+      log: silentLogger,
       subscribe,
       active: () => true,
       canSubscribe: () => true,

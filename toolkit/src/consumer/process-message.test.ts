@@ -7,7 +7,7 @@ import {
   protocolError,
   type SendFault,
   sendFaults,
-} from '../test/injected-faults.ts'
+} from '../../test/injected-faults.ts'
 import { dlqHeader } from './dead-letter.ts'
 import { ConsumerError } from './errors.ts'
 import type { IncomingEvent } from './incoming-event.ts'
