@@ -91,6 +91,31 @@ describe('fulfilment saga', () => {
     expect(row).toEqual({ status: 'dispatched', reason: null })
   })
 
+  it("carries the order's traceparent through every event the saga appends for it", async () => {
+    const book = await addBook(4)
+    await api('PUT', `/books/${book.id}/warehouse-capacity`, { capacity: 1 })
+    const traceparent = `00-${crypto.randomUUID().replaceAll('-', '')}-${'ab'.repeat(8)}-01`
+    const response = await p.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { 'idempotency-key': crypto.randomUUID(), traceparent },
+      payload: { customerId: crypto.randomUUID(), bookId: book.id, quantity: 2 },
+    })
+    expect(response.statusCode).toBe(201)
+    const placed = response.json() as { id: string }
+    const orderTopic = topicFor('order', p.namespace)
+    const shipmentTopic = topicFor('shipment', p.namespace)
+    await expect
+      .poll(() => recorded(orderTopic, placed.id).map((r) => r.headers.event_type), { timeout: 30_000 })
+      .toEqual(['OrderPlaced', 'OrderCancelled'])
+    const events = [...recorded(orderTopic, placed.id), ...recorded(shipmentTopic, placed.id)]
+    expect(events.map((r) => [r.headers.event_type, r.headers.traceparent])).toEqual([
+      ['OrderPlaced', traceparent],
+      ['OrderCancelled', traceparent],
+      ['ShipmentFailed', traceparent],
+    ])
+  })
+
   it('cancels an order above the capacity, returns its stock once and appends OrderCancelled', async () => {
     const book = await addBook(4)
     await api('PUT', `/books/${book.id}/warehouse-capacity`, { capacity: 1 })
