@@ -26,7 +26,7 @@ export const orderSide = defineInboxApp({
     OrderPlaced: (sql, tx, orders) => recordSales(sql, tx, orders),
     OrderCancelled: (sql, tx, orders) => recordCancellations(sql, tx, orders),
     ShipmentDispatched: (sql, tx, shipments) => fulfilOrders(sql, tx, shipments),
-    ShipmentFailed: (sql, tx, shipments) => cancelOrders(sql, tx, shipments),
+    ShipmentFailed: (sql, tx, shipments, events) => cancelOrders(sql, tx, shipments, events),
   },
   lockKey: {
     BookAdded: (book) => book.id.toLowerCase(),

@@ -1,3 +1,4 @@
+import type { EventContext } from 'outbox-cdc'
 import type { PayloadOf } from '../lib/events.ts'
 import { fromCents, orderCancelled } from '../lib/events.ts'
 import { appendOutboxRow } from './append-outbox-row.ts'
@@ -69,9 +70,10 @@ export async function cancelOrders(
   sql: Sql,
   tx: TxGuard,
   shipments: PayloadOf<'ShipmentFailed'>[],
+  events: EventContext[],
 ): Promise<{ refused: RefusedTransition[] }> {
   const refused: RefusedTransition[] = []
-  for (const shipment of shipments) {
+  for (const [i, shipment] of shipments.entries()) {
     const [row] = await sql<CancelledRow[]>`
       update orders set status = 'cancelled', cancelled_at = clock_timestamp(), cancel_reason = ${shipment.reason}::text
       where id = ${shipment.orderId} and status = 'placed' and book_id = ${shipment.bookId}::uuid
@@ -104,7 +106,7 @@ export async function cancelOrders(
       cancelledAt: row.cancelled_at,
       cancelReason: row.cancel_reason,
     })
-    await appendOutboxRow(sql, tx, 'outbox', event, row.cancelled_at)
+    await appendOutboxRow(sql, tx, 'outbox', event, row.cancelled_at, events[i]?.traceparent)
   }
   return { refused }
 }

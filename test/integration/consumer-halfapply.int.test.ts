@@ -79,10 +79,10 @@ describe('review: a batch transaction whose connection dies between statements',
     const reached = new Promise<void>((resolve) => {
       paused = resolve
     })
-    orderSide.handlers.OrderPlaced = async (sql, tx, payloads) => {
+    orderSide.handlers.OrderPlaced = async (sql, tx, payloads, events) => {
       paused()
       await gate
-      return original?.(sql, tx, payloads)
+      return original?.(sql, tx, payloads, events)
     }
     try {
       let settled = 'pending'

@@ -44,6 +44,7 @@ export {
   type BatchHandler,
   commitBatch,
   defineInboxApp,
+  type EventContext,
   type HandlerResult,
   type InboxApp,
   type InboxEntry,

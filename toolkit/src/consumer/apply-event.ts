@@ -34,14 +34,22 @@ export interface HandlerResult {
   refused?: Refusal[]
 }
 
+/** What a handler knows of each event besides its payload. */
+export interface EventContext {
+  id: string
+  /** The cause's W3C traceparent: pass it to the events this one makes you append. */
+  traceparent?: string
+}
+
 /**
  * What one event type does, for all of a batch's new events of that type at once (oldest first),
- * inside the transaction that records them in the inbox. One event is a batch of one.
+ * inside the transaction that records them in the inbox. One event is a batch of one. `events[i]`
+ * is `payloads[i]`'s id and traceparent.
  */
 export type BatchHandler<Payload = unknown> = {
   // Method syntax, so an app with typed handlers is still an InboxApp of the general kind.
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler with nothing to report is a plain async function
-  handle(sql: Sql, tx: TxGuard, payloads: Payload[]): Promise<HandlerResult | void>
+  handle(sql: Sql, tx: TxGuard, payloads: Payload[], events: EventContext[]): Promise<HandlerResult | void>
 }['handle']
 
 /**
@@ -174,16 +182,19 @@ export async function applyInTransaction(
   // Each type's handler sees its events in partition order. Read-model writes only add or set
   // their own columns, so grouping by type gives the same result. (A service whose handlers of
   // two types write one row in an order that matters should lock it by key and write it in one.)
-  const byType = new Map<string, unknown[]>()
+  const byType = new Map<string, { payloads: unknown[]; events: EventContext[] }>()
   for (const { event } of toApply) {
-    const payloads = byType.get(event.eventType)
-    if (payloads) payloads.push(event.payload)
-    else byType.set(event.eventType, [event.payload])
+    const context = { id: event.id, ...(event.traceparent ? { traceparent: event.traceparent } : {}) }
+    const group = byType.get(event.eventType)
+    if (group) {
+      group.payloads.push(event.payload)
+      group.events.push(context)
+    } else byType.set(event.eventType, { payloads: [event.payload], events: [context] })
   }
   const refused: Refusal[] = []
   const handlers = app.handlers as Record<string, BatchHandler | undefined>
-  for (const [eventType, payloads] of byType) {
-    const result = await handlers[eventType]?.(sql, tx, payloads)
+  for (const [eventType, { payloads, events }] of byType) {
+    const result = await handlers[eventType]?.(sql, tx, payloads, events)
     if (result?.refused) refused.push(...result.refused)
   }
   // Still the transaction we began? If the connection was replaced on the way, every guarded

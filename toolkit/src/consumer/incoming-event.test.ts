@@ -61,3 +61,23 @@ describe('parseEvent', () => {
     expect(codeOf(message)).toBe(code)
   })
 })
+
+describe('parseEvent and tracing', () => {
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+  const headers = { id: '6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c0d', event_type: 'BookAdded' }
+
+  it('keeps a well-formed traceparent header for the handlers, so the events they append carry it', () => {
+    expect(parseEvent(record({ headers: { ...headers, traceparent } }), bookstoreEvents).traceparent).toBe(
+      traceparent,
+    )
+  })
+
+  it.each(['', 'not-a-trace', `${traceparent}-extra`, traceparent.toUpperCase()])(
+    'drops a malformed traceparent (%j) and applies the event anyway',
+    (bad) => {
+      const parsed = parseEvent(record({ headers: { ...headers, traceparent: bad } }), bookstoreEvents)
+      expect(parsed.payload).toEqual(book)
+      expect(parsed).not.toHaveProperty('traceparent')
+    },
+  )
+})

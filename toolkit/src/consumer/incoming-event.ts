@@ -21,7 +21,11 @@ export interface ParsedEvent {
   id: string
   eventType: string
   payload: unknown
+  /** The W3C traceparent of the work that wrote it, when the record carried a well-formed one. */
+  traceparent?: string
 }
+
+const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
 
 /** The record kafkajs delivered, with its headers decoded as text and its bytes kept beside them. */
 export function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingEvent {
@@ -68,5 +72,12 @@ export function parseEvent(message: IncomingEvent, registry: EventRegistry): Par
     )
     throw new ConsumerError('INVALID_PAYLOAD', `${eventType} payload is invalid: ${problems.join('; ')}`)
   }
-  return { id, eventType, payload: parsed.data }
+  // Tracing is context, never a reason to refuse an event: a malformed traceparent is dropped.
+  const traceparent = message.headers.traceparent
+  return {
+    id,
+    eventType,
+    payload: parsed.data,
+    ...(traceparent && traceparentPattern.test(traceparent) ? { traceparent } : {}),
+  }
 }
