@@ -5,7 +5,7 @@ import { aggregateTypes } from '../lib/events.ts'
 /**
  * The bookstore's event topics (one per aggregate) and its dead-letter topic under `namespace`,
  * for the tests and the bench that create them without a connector. (Consumers do not depend on
- * it: they watch for topics created after they started, see consumer/topic-watch.ts.)
+ * it: the toolkit's runtime watches for topics created after it started.)
  */
 export const ensureBookstoreTopics = (
   admin: Admin,

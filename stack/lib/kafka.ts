@@ -67,7 +67,7 @@ export function kafkaServerProperties(
     'transaction.state.log.min.isr': minIsr,
     'share.coordinator.state.topic.replication.factor': replicas,
     'share.coordinator.state.topic.min.isr': minIsr,
-    // Topics created with replication factor -1 (ours are: see lib/kafka.ts) take these.
+    // Topics created with replication factor -1 (ours are: see ensureTopics in the toolkit) take these.
     'default.replication.factor': replicas,
     'min.insync.replicas': minIsr,
     // Nobody else will join the group; waiting for them only slows every consumer start.
