@@ -1,8 +1,14 @@
 import { type Kafka, logLevel, type Message } from 'kafkajs'
-import { createKafka, deadLetterMessage, ensureTopics } from 'outbox-cdc'
+import {
+  createKafka,
+  type DeadLetter,
+  deadLetterMessage,
+  ensureTopics,
+  listDeadLetters,
+  redriveDeadLetters,
+} from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { ensureBookstoreTopics } from '../../connector/topics.ts'
-import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../../consumer/tools/dlq.ts'
 import { deadLetterTopic, topicFor } from '../../lib/events.ts'
 import { uniqueName } from '../support.ts'
 

@@ -1,6 +1,5 @@
-import { createKafka, dlqHeader } from 'outbox-cdc'
+import { createKafka, dlqHeader, redriveDeadLetters } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { redriveDeadLetters } from '../../consumer/tools/dlq.ts'
 import { deadLettersFinding } from '../../doctor/dead-letters.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createTopics, uniqueName } from '../support.ts'

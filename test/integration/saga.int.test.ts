@@ -1,6 +1,5 @@
-import { createConsumerMetrics, createEventConsumer } from 'outbox-cdc'
+import { createConsumerMetrics, createEventConsumer, listDeadLetters } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { listDeadLetters } from '../../consumer/tools/dlq.ts'
 import { freshnessCheck } from '../../doctor/freshness.ts'
 import { sagaCheck } from '../../doctor/saga.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'

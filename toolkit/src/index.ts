@@ -107,3 +107,12 @@ export {
 export type { OutboxTableName } from './outbox/table-name.ts'
 export { redactText, redactUrl, withoutUserinfo } from './redact.ts'
 export { type SchemaOptions, schemaSql } from './schema/sql.ts'
+export {
+  type DeadLetter,
+  listDeadLetters,
+  RedriveBusyError,
+  redriveDeadLetters,
+  toDeadLetter,
+} from './tools/dlq.ts'
+export { deleteGroup, type ReadMode, readTopicToEnd } from './tools/read-topic.ts'
+export { parseReplayFrom, type ReplayFrom, ReplayRefused, replayGroup } from './tools/replay.ts'

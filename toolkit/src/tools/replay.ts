@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs'
-import { CodedError } from 'outbox-cdc'
-import { isEventTopicOf } from '../../lib/events.ts'
+import { CodedError } from '../errors.ts'
+import { isEventTopicOf } from '../events/topics.ts'
 
 export type ReplayFrom =
   | { kind: 'beginning' }

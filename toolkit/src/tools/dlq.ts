@@ -1,5 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs'
-import { CodedError, dlqHeader } from 'outbox-cdc'
+import { dlqHeader } from '../consumer/dead-letter.ts'
+import { CodedError } from '../errors.ts'
 import { readTopicToEnd } from './read-topic.ts'
 
 export interface DeadLetter {
