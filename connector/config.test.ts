@@ -59,7 +59,7 @@ describe('the outbox connector config', () => {
         outboxTopic.test(t),
       ),
     ).toBe(false)
-    expect(config['heartbeat.action.query']).toMatch(/INSERT INTO public\.outbox_heartbeat/)
+    expect(config['heartbeat.action.query']).toMatch(/INSERT INTO "public"\."outbox_heartbeat"/)
     expect(
       buildConnectorConfig(loadConnectorConfig({ ...env, CONNECTOR_HEARTBEAT_INTERVAL_MS: '0' })),
     ).not.toHaveProperty('heartbeat.interval.ms')

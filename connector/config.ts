@@ -1,13 +1,13 @@
 import {
-  deadLetterTopicEnv,
-  deadLetterTopicSettingsOf,
   type OutboxConnectorOptions,
   outboxConnectorConfig,
   type ProvisionOptions,
   type RegisterOptions,
+  redactUrl,
 } from 'outbox-cdc'
 import { z } from 'zod'
 import {
+  ConfigError,
   connectorName,
   flag,
   httpUrl,
@@ -16,6 +16,7 @@ import {
   postgresUrl,
   topicNamespace,
 } from '../lib/config.ts'
+import { deadLetterTopicEnv, deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { aggregateTypes } from '../lib/events.ts'
 import { heartbeatTable, outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
 
@@ -96,15 +97,35 @@ export const loadConnectorConfig = (source: Record<string, string | undefined> =
 /** The bookstore's two outboxes, the order service's and fulfilment's: one database, so one connector. */
 export const outboxTables = ['public.outbox', 'public.fulfilment_outbox']
 
+/**
+ * Where Connect finds the database: DATABASE_URL's host, port and name, or CONNECTOR_DB_HOST and
+ * CONNECTOR_DB_PORT where Connect sees it elsewhere. A URL that gives no host or database name
+ * fails here, naming the variable to fix.
+ */
+function databaseOf(env: ConnectorEnv) {
+  const db = new URL(env.DATABASE_URL)
+  const problem = (what: string) =>
+    new ConfigError(`connector config is invalid:\n  DATABASE_URL: ${what} (${redactUrl(env.DATABASE_URL)})`)
+  let name: string
+  try {
+    name = decodeURIComponent(db.pathname.replace(/^\//, ''))
+  } catch {
+    throw problem('the database name is not valid percent-encoding')
+  }
+  if (name === '') throw problem('names no database')
+  const host = env.CONNECTOR_DB_HOST ?? db.hostname
+  if (host === '') throw problem('names no host Connect can reach (or set CONNECTOR_DB_HOST)')
+  const port = env.CONNECTOR_DB_PORT ?? Number(db.port || 5432)
+  if (!(port >= 1 && port <= 65_535)) throw problem(`port ${port} is not a TCP port`)
+  return { host, port, name }
+}
+
 /** The toolkit's connector options for the bookstore, from the environment parsed above. */
 export function connectorOptionsOf(env: ConnectorEnv): OutboxConnectorOptions {
-  const db = new URL(env.DATABASE_URL)
   return {
     name: env.CONNECTOR_NAME,
     database: {
-      host: env.CONNECTOR_DB_HOST ?? db.hostname,
-      port: env.CONNECTOR_DB_PORT ?? Number(db.port || 5432),
-      name: decodeURIComponent(db.pathname.replace(/^\//, '')),
+      ...databaseOf(env),
       user: env.CONNECTOR_DB_USER,
       passwordRef: env.CONNECTOR_DB_PASSWORD_REF,
     },

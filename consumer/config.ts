@@ -1,4 +1,3 @@
-import { deadLetterTopicEnv } from 'outbox-cdc'
 import { z } from 'zod'
 import {
   consumerGroup,
@@ -8,6 +7,7 @@ import {
   postgresUrl,
   topicNamespace,
 } from '../lib/config.ts'
+import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
 
 export const consumerEnvSchema = z.object({
   DATABASE_URL: postgresUrl,

@@ -4,11 +4,11 @@ import {
   createConsumerMetrics,
   createEventConsumer,
   createKafka,
-  deadLetterTopicSettingsOf,
   parseBrokers,
   startHealthServer,
 } from 'outbox-cdc'
 import { openDatabase } from '../db/client.ts'
+import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createLogger } from '../lib/logger.ts'
 import { type ConsumerConfig, retryPolicyOf } from './config.ts'
 

@@ -1,6 +1,7 @@
 /**
  * outbox-cdc: the transactional outbox, relayed by Debezium from the write-ahead log to Kafka.
- * This entry point needs postgres.js and zod; Drizzle's table definitions are in `outbox-cdc/drizzle`.
+ * This entry point needs its peers postgres.js, kafkajs and zod; Drizzle's table definitions are in
+ * `outbox-cdc/drizzle` (which needs drizzle-orm).
  */
 
 export {
@@ -90,8 +91,7 @@ export {
 } from './kafka/client.ts'
 export {
   type DeadLetterTopicSettings,
-  deadLetterTopicEnv,
-  deadLetterTopicSettingsOf,
+  deadLetterTopicSettingsSchema,
   deadLetterTopicSpec,
   defaultDeadLetterTopicSettings,
   ensureDeadLetterTopic,

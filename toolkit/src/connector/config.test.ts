@@ -35,7 +35,7 @@ describe('outboxConnectorConfig', () => {
       'topic.prefix': 'inv',
       'transforms.outbox.route.topic.replacement': 'invoicing.events.${routedByValue}',
       'heartbeat.interval.ms': '5000',
-      'heartbeat.action.query': expect.stringContaining('INSERT INTO billing.heartbeat'),
+      'heartbeat.action.query': expect.stringContaining('INSERT INTO "billing"."heartbeat"'),
     })
     expect(matches(config['predicates.isOutboxTable.pattern'], 'inv.billing.outbox')).toBe(true)
     expect(matches(config['predicates.isOutboxTable.pattern'], 'inv.billing.heartbeat')).toBe(false)

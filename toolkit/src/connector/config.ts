@@ -1,21 +1,24 @@
 import { z } from 'zod'
 import { OptionsError } from '../errors.ts'
-import { aggregateNamePattern } from '../events/topics.ts'
+import { aggregateNamePattern, isAggregateName, isNamespace } from '../events/topics.ts'
 import { debeziumPostgresClass } from './connect-client.ts'
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier')
 /** `schema.table`, both lower-case identifiers: how Debezium's table.include.list names a table. */
-const qualifiedTable = z
-  .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/, 'must be schema.table in lower case')
+const tablePattern = /^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/
+const qualifiedTable = z.string().regex(tablePattern, 'must be schema.table in lower case')
 
 /**
  * What the Debezium outbox connector is built from. Every name comes from here: nothing about any
  * one service is built in. Parsed once with zod, so a bad option fails before Connect is called.
  */
-export const outboxConnectorOptionsSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be letters, digits, ., _ or -'),
-  database: z.object({
+// Strict objects throughout: a misspelt option (exactlyonce) must fail, not leave a feature off.
+export const outboxConnectorOptionsSchema = z.strictObject({
+  // Not only dots: `.` and `..` would leave Connect's /connectors/ path.
+  name: z
+    .string()
+    .regex(/^(?!\.+$)[A-Za-z0-9._-]{1,100}$/, 'must be letters, digits, ., _ or -, not only dots'),
+  database: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(1).max(65_535).default(5432),
     name: z.string().min(1),
@@ -41,7 +44,7 @@ export const outboxConnectorOptionsSchema = z.object({
    * dropped before Kafka. `intervalMs` 0 turns beats off.
    */
   heartbeat: z
-    .object({ table: qualifiedTable, intervalMs: z.number().int().min(0).max(3_600_000) })
+    .strictObject({ table: qualifiedTable, intervalMs: z.number().int().min(0).max(3_600_000) })
     .optional(),
   slot: identifier,
   publication: identifier,
@@ -51,7 +54,9 @@ export const outboxConnectorOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9._-]+$/)
     .default('outbox'),
   /** Events go to `<namespace>.<aggregate>`. */
-  namespace: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  namespace: z
+    .string()
+    .refine(isNamespace, "must be a topic-name prefix ([A-Za-z0-9._-], no leading or trailing '.')"),
   /** How long Connect's poll waits for change events; most of the commit-to-Kafka delay. */
   pollIntervalMs: z.number().int().min(1).max(60_000).default(25),
   maxBatchSize: z.number().int().min(1).max(100_000).default(2048),
@@ -82,9 +87,19 @@ export function parseConnectorOptions(options: OutboxConnectorOptions): Parsed {
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
-/** One row in the heartbeat table, rewritten by each beat: an insert the publication carries. */
-export const heartbeatActionQuery = (table: string) =>
-  `WITH gone AS (DELETE FROM ${table}) INSERT INTO ${table} (beat_at) VALUES (now())`
+/**
+ * One row in the heartbeat table (`schema.table`), rewritten by each beat: an insert the
+ * publication carries. Quoted as schemaSql creates it, so a schema named after a keyword works.
+ */
+export function heartbeatActionQuery(table: string): string {
+  if (!tablePattern.test(table))
+    throw new OptionsError(`heartbeat table ${JSON.stringify(table)} must be schema.table in lower case`)
+  const quoted = table
+    .split('.')
+    .map((part) => `"${part}"`)
+    .join('.')
+  return `WITH gone AS (DELETE FROM ${quoted}) INSERT INTO ${quoted} (beat_at) VALUES (now())`
+}
 
 function heartbeat(options: Parsed): Record<string, string> {
   if (!options.heartbeat || options.heartbeat.intervalMs === 0) return {}
@@ -182,12 +197,12 @@ export function outboxConnectorConfig(input: OutboxConnectorOptions): Record<str
 
 /** Aggregates checked the way topics need them: one topic-name part each. */
 export function checkAggregates(aggregates: readonly string[]): string[] {
-  const bad = aggregates.filter((aggregate) => !aggregateNamePattern.test(aggregate))
+  const bad = aggregates.filter((aggregate) => !isAggregateName(aggregate))
   if (aggregates.length === 0 || bad.length > 0) {
     throw new OptionsError(
       aggregates.length === 0
         ? 'name at least one aggregate: each gets its event topic'
-        : `aggregates must match ${aggregateNamePattern}: ${bad.join(', ')}`,
+        : `aggregates must match ${aggregateNamePattern} and not end in -dlq: ${bad.join(', ')}`,
     )
   }
   return [...new Set(aggregates)]

@@ -134,8 +134,18 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
     }
     return { status: response.statusCode, body: (text ? JSON.parse(text) : undefined) as T }
   }
-  const connector = (name: string) => `/connectors/${encodeURIComponent(name)}`
-  const status = (name: string) => callOrAbsent<ConnectorStatus>('GET', `${connector(name)}/status`)
+  // A name of dots only is a path step to a URL ('..' is /, and so is '%2E%2E'): a request for it
+  // would reach another resource, so none is sent.
+  const connector = (name: string) => {
+    if (/^\.+$/.test(name))
+      throw new ConnectError(
+        `${JSON.stringify(name)} cannot name a connector: it is a URL path step`,
+        undefined,
+        false,
+      )
+    return `/connectors/${encodeURIComponent(name)}`
+  }
+  const status = async (name: string) => callOrAbsent<ConnectorStatus>('GET', `${connector(name)}/status`)
 
   async function waitForState(name: string, state: ConnectorState, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs
@@ -170,7 +180,7 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
     putConfig: async (name, config) => ({
       created: (await send('PUT', `${connector(name)}/config`, config)).status === 201,
     }),
-    getConfig: (name) => callOrAbsent<Record<string, string>>('GET', `${connector(name)}/config`),
+    getConfig: async (name) => callOrAbsent<Record<string, string>>('GET', `${connector(name)}/config`),
     status,
     restart: async (name) => {
       await call('POST', `${connector(name)}/restart?includeTasks=true&onlyFailed=false`)

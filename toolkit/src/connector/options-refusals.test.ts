@@ -159,7 +159,7 @@ describe('review: connector names and the Connect REST paths', () => {
     expect(() => outboxConnectorConfig({ ...options, name })).toThrow(invalidOption)
   })
 
-  it("createConnectClient keeps a connector named '..' under /connectors/", async () => {
+  it("createConnectClient sends nothing for a connector named '.' or '..', which a URL reads as a path step", async () => {
     const seen: string[] = []
     const server = createServer((req, res) => {
       seen.push(`${req.method} ${req.url}`)
@@ -169,8 +169,13 @@ describe('review: connector names and the Connect REST paths', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const client = createConnectClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-      await client.putConfig('..', { name: '..' })
-      expect(seen).toEqual([expect.stringMatching(/^PUT \/connectors\/[^/]+\/config$/)])
+      // WHATWG URLs read %2E%2E as '..' too, so no encoding keeps such a name under /connectors/.
+      await expect(client.putConfig('..', { name: '..' })).rejects.toMatchObject({
+        code: 'CONNECT_REQUEST_FAILED',
+      })
+      await expect(client.remove('.')).rejects.toMatchObject({ code: 'CONNECT_REQUEST_FAILED' })
+      await client.putConfig('a..b', { name: 'a..b' })
+      expect(seen).toEqual(['PUT /connectors/a..b/config'])
     } finally {
       server.close()
     }
@@ -221,5 +226,3 @@ describe('review: names the connector side accepts but the event registry refuse
     expect(sent).toEqual([])
   })
 })
-
-describe('review: the toolkit folder and the bookstore', () => {})

@@ -1,14 +1,18 @@
 import type { Admin } from 'kafkajs'
-import { topicOf } from '../events/topics.ts'
+import { z } from 'zod'
+import { OptionsError } from '../errors.ts'
+import { maxTopicNameLength, topicOf } from '../events/topics.ts'
 import { ensureTopics } from '../kafka/client.ts'
 import {
   type DeadLetterTopicSettings,
+  deadLetterTopicSettingsSchema,
   deadLetterTopicSpec,
   defaultDeadLetterTopicSettings,
 } from '../kafka/dead-letter-topic.ts'
 import { checkAggregates, type OutboxConnectorOptions, outboxConnectorConfig } from './config.ts'
 import type { ConnectClient, ConnectorStatus } from './connect-client.ts'
-import { describeStatus, type RegisterOptions, registerConnector } from './register.ts'
+import { ConnectorError } from './errors.ts'
+import { describeStatus, type RegisterOptions, registerConnector, validateConnector } from './register.ts'
 
 export interface EventTopicsOptions {
   namespace: string
@@ -19,19 +23,45 @@ export interface EventTopicsOptions {
   deadLetters?: DeadLetterTopicSettings
 }
 
-/**
- * Creates one topic per aggregate with `partitions` partitions, and the dead-letter topic with its
- * own partitions and retention, before any event flows: auto-creation would give whatever the
- * broker's default is, or nothing where it is off. Existing topics are kept as they are.
- */
-export function ensureEventTopics(admin: Admin, options: EventTopicsOptions) {
-  return ensureTopics(admin, [
+const topicsSchema = z.strictObject({
+  namespace: z.string(),
+  aggregates: z.array(z.string()),
+  partitions: z.number().int().min(1).max(1000),
+  deadLetters: deadLetterTopicSettingsSchema.optional(),
+})
+
+/** The topics `options` asks for, every name and setting checked before anything is created. */
+function plannedTopics(options: EventTopicsOptions) {
+  const parsed = topicsSchema.safeParse(options)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(topics)'}: ${issue.message}`,
+    )
+    throw new OptionsError(`invalid topic options:\n  ${lines.join('\n  ')}`)
+  }
+  const specs = [
     ...checkAggregates(options.aggregates).map((aggregate) => ({
       topic: topicOf(options.namespace, aggregate),
       partitions: options.partitions,
     })),
     deadLetterTopicSpec(options.namespace, options.deadLetters ?? defaultDeadLetterTopicSettings),
-  ])
+  ]
+  const tooLong = specs.filter((spec) => spec.topic.length > maxTopicNameLength).map((spec) => spec.topic)
+  if (tooLong.length > 0)
+    throw new OptionsError(
+      `topic names longer than Kafka's ${maxTopicNameLength} characters: ${tooLong.join(', ')}`,
+    )
+  return specs
+}
+
+/**
+ * Creates one topic per aggregate with `partitions` partitions, and the dead-letter topic with its
+ * own partitions and retention, before any event flows: auto-creation would give whatever the
+ * broker's default is, or nothing where it is off. Existing topics are kept as they are. Every
+ * name and setting is checked first: a bad one creates nothing.
+ */
+export function ensureEventTopics(admin: Admin, options: EventTopicsOptions) {
+  return ensureTopics(admin, plannedTopics(options))
 }
 
 export interface ProvisionOptions extends RegisterOptions {
@@ -52,11 +82,21 @@ export async function provisionConnector(
   options: ProvisionOptions,
   log: (line: string) => void,
 ): Promise<ConnectorStatus> {
+  // Everything is checked before anything is created: options, topic names, and Connect's verdict.
   const config = outboxConnectorConfig(options.connector)
-  const topics = await ensureEventTopics(kafkaAdmin, {
-    ...options.topics,
-    namespace: options.connector.namespace,
-  })
+  const topicOptions = { ...options.topics, namespace: options.connector.namespace }
+  plannedTopics(topicOptions)
+  if (!Number.isInteger(options.waitTimeoutMs) || options.waitTimeoutMs < 1000)
+    throw new OptionsError(
+      `waitTimeoutMs must be a whole number of milliseconds, at least 1000 (got ${options.waitTimeoutMs})`,
+    )
+  const errors = await validateConnector(connect, config)
+  if (errors.length > 0)
+    throw new ConnectorError(
+      'CONFIG_REJECTED',
+      `Connect rejected the connector config:\n  ${errors.join('\n  ')}`,
+    )
+  const topics = await ensureEventTopics(kafkaAdmin, topicOptions)
   for (const topic of topics) {
     log(`topic ${topic.topic}: ${topic.partitions} partitions${topic.created ? ' (created)' : ''}`)
   }

@@ -72,7 +72,7 @@ export interface EventConsumerOptions {
  * an offset is resolved only once its record and every one before it is done, and only resolved
  * offsets are committed. A crash therefore redelivers, and the inbox makes redelivery a no-op.
  * start() creates the dead-letter topic if it is missing (a consumer may start before
- * connector:register), so the first dead letter never needs the broker to auto-create it.
+ * its connector is provisioned), so the first dead letter never needs the broker to auto-create it.
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
   const { sql, log, app } = options

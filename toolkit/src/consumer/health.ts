@@ -4,7 +4,7 @@ import type { ConsumerMetrics } from './metrics.ts'
 
 /**
  * `GET /health` (and `GET /metrics`, Prometheus text): health is 200 while the consumer is in its
- * group and consuming, or waiting for its topics to exist (started before `connector:register`:
+ * group and consuming, or waiting for its topics to exist (started before its connector is registered:
  * nothing to read, nothing wrong; the body's `waitingFor` says which); 503 while starting,
  * stopping, after a fatal error, or while a running consumer is out of its group (kafkajs crashed
  * and has not rejoined, or no heartbeat or fetch for a session: `reason` says which), so a

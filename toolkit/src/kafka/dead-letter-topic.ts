@@ -18,27 +18,16 @@ export const defaultDeadLetterTopicSettings: DeadLetterTopicSettings = {
 }
 
 /**
- * The variables every entry point that may create the dead-letter topic reads (connector:register,
- * npm start and the consumer), so whichever of them creates it first creates the same topic.
+ * Settings a dead-letter topic can be created with: at least one partition, and a retention long
+ * enough for someone to see a letter, fix the cause and redrive it (-1 keeps letters for ever).
  */
-export const deadLetterTopicEnv = {
-  /** Partitions of `<namespace>-dlq`. */
-  DLQ_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(defaultDeadLetterTopicSettings.partitions),
-  /**
-   * How long a dead letter is kept: long enough for someone to see it (the doctor warns while any
-   * is there), fix the cause and redrive it. A letter not redriven by then is gone for good.
-   */
-  DLQ_RETENTION_MS: z.coerce
+export const deadLetterTopicSettingsSchema = z.strictObject({
+  partitions: z.number().int().min(1).max(1000),
+  retentionMs: z
     .number()
     .int()
-    .refine((ms) => ms === -1 || ms >= 60_000, 'must be -1 (keep for ever) or at least 60000')
-    .default(defaultDeadLetterTopicSettings.retentionMs),
-}
-
-export const deadLetterTopicSettingsOf = (env: {
-  DLQ_PARTITIONS: number
-  DLQ_RETENTION_MS: number
-}): DeadLetterTopicSettings => ({ partitions: env.DLQ_PARTITIONS, retentionMs: env.DLQ_RETENTION_MS })
+    .refine((ms) => ms === -1 || ms >= 60_000, 'must be -1 (keep for ever) or at least 60000'),
+})
 
 export const deadLetterTopicSpec = (namespace: string, settings: DeadLetterTopicSettings): TopicSpec => ({
   topic: deadLetterTopicOf(namespace),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { EventContractError, OptionsError } from '../errors.ts'
 import type { OutboxEvent } from '../events/define.ts'
+import { aggregateNamePattern, isAggregateName } from '../events/topics.ts'
 import type { SqlExecutor } from './executor.ts'
 import { type OutboxTableName, qualifiedName } from './table-name.ts'
 
@@ -114,7 +115,14 @@ export async function appendEvent(
 ): Promise<void> {
   const guard = executor.txGuard
   const { insert, remove } = statementsFor(table, guard !== undefined)
-  // Everything that can be refused is refused before the first statement.
+  // Everything that can be refused is refused before the first statement. The aggregate names
+  // the topic (`<namespace>.<aggregate>`): one that is no topic-name part would be routed where no
+  // subscriber looks, to a topic Connect creates with the broker's defaults.
+  if (!isAggregateName(event.aggregateType))
+    throw new EventContractError(
+      'INVALID_EVENT_DEFINITION',
+      `aggregateType ${JSON.stringify(event.aggregateType)} of ${event.eventType} ${event.id} is no topic-name part (${aggregateNamePattern}, not ending in -dlq)`,
+    )
   const insertParams: unknown[] = [
     event.id,
     event.aggregateType,
