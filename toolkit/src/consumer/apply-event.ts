@@ -78,6 +78,19 @@ export function defineInboxApp<R extends EventRegistry>(app: InboxApp<R>): Inbox
   return app
 }
 
+/**
+ * The refusals a handler returned, each an object naming the handler's event type and a `from`
+ * (`unknown` when it gave none). Anything else returned is ignored: a handler's report must never
+ * fail the writes it made.
+ */
+function refusalsOf(eventType: string, result: unknown): Refusal[] {
+  const refused = (result as HandlerResult | undefined)?.refused
+  if (!Array.isArray(refused)) return []
+  return refused
+    .filter((item): item is Refusal => typeof item === 'object' && item !== null)
+    .map((item) => ({ ...item, eventType, from: typeof item.from === 'string' ? item.from : 'unknown' }))
+}
+
 /** Called after a batch committed, for each state change its handlers refused (none when it rolled back). */
 export type OnRefused = (refused: Refusal) => void
 
@@ -125,9 +138,12 @@ async function alreadyInInbox(
   const rows = [...first.values()]
   const column = <T>(pick: (row: { entry: InboxEntry; repeats: number }) => T) =>
     sql.array(rows.map(pick) as never)
-  const held = await sql<{ event_id: string }[]>`
+  // The name goes in as checked, quoted text and the ids come back by position, not through
+  // sql(name) and row.event_id: a client made with postgres.js's `transform` (postgres.camel) would
+  // rename both, and every redelivery would look new.
+  const held: string[][] = await sql`
     with recorded as (
-      insert into ${sql(typeof inbox === 'string' ? inbox : `${inbox.schema}.${inbox.table}`)} as c
+      insert into ${sql.unsafe(qualifiedName(inbox))} as c
         (event_id, event_type, topic, partition, kafka_offset, occurred_at, redeliveries)
       select * from unnest(
         ${column((r) => r.entry.event.id)}::uuid[],
@@ -140,15 +156,15 @@ async function alreadyInInbox(
       where txid_current() = ${tx}::bigint
       on conflict (event_id) do update set redeliveries = c.redeliveries + excluded.redeliveries + 1
       returning event_id, (xmax = 0) as fresh)
-    select event_id from recorded where not fresh`
-  return new Set(held.map((row) => row.event_id))
+    select event_id from recorded where not fresh`.values()
+  return new Set(held.map((row) => row[0] as string))
 }
 
 /**
  * The consumer's SQL for a batch, inside a transaction the caller opened: one inbox statement for
  * all entries, advisory locks on the read-model rows, then one statement per event type for that
- * type's new events. Returns the entries applied (the rest were duplicates). The benchmark's SQL
- * baseline calls this too, so it measures exactly these statements.
+ * type's new events. Returns the entries applied (the rest were duplicates). Exported so that a
+ * measurement of the database's share can run exactly these statements.
  */
 export async function applyInTransaction(
   sql: Sql,
@@ -173,12 +189,13 @@ export async function applyInTransaction(
   })
   // Advisory locks on the row keys, taken in one sorted pass before any row is touched: two
   // batches sharing keys then queue instead of deadlocking. (Volatile functions in the select
-  // list run after the ORDER BY.) Keys are hashed into 1,024 buckets, in a key space of our own
-  // (the two-number form, first number 7): a batch of 5,000 distinct rows would otherwise take
-  // 5,000 locks, and three such batches filled Postgres' shared lock table ("out of shared
-  // memory"). Two keys in one bucket only queue, as two batches sharing a key already do.
+  // list run after the ORDER BY.) Keys are hashed into 1,024 buckets: a batch of 5,000 distinct
+  // rows would otherwise take 5,000 locks, and three such batches filled Postgres' shared lock
+  // table ("out of shared memory"). Two keys in one bucket only queue, as two batches sharing a key
+  // already do. The key space (the two-number form's first number) is the inbox's name hashed: an
+  // app's batches take turns with each other, never with another app's in the same database.
   if (keys.length > 0)
-    await sql`select pg_advisory_xact_lock(7, b) from (select distinct hashtext(k) & 1023 as b from unnest(${sql.array(keys)}::text[]) as k) s order by b`
+    await sql`select pg_advisory_xact_lock(hashtext(${qualifiedName(app.inbox)}), b) from (select distinct hashtext(k) & 1023 as b from unnest(${sql.array(keys)}::text[]) as k) s order by b`
   // Each type's handler sees its events in partition order. Read-model writes only add or set
   // their own columns, so grouping by type gives the same result. (A service whose handlers of
   // two types write one row in an order that matters should lock it by key and write it in one.)
@@ -195,7 +212,7 @@ export async function applyInTransaction(
   const handlers = app.handlers as Record<string, BatchHandler | undefined>
   for (const [eventType, { payloads, events }] of byType) {
     const result = await handlers[eventType]?.(sql, tx, payloads, events)
-    if (result?.refused) refused.push(...result.refused)
+    refused.push(...refusalsOf(eventType, result))
   }
   // Still the transaction we began? If the connection was replaced on the way, every guarded
   // write above wrote nothing; failing here rolls back what is left and the caller retries.
@@ -255,7 +272,14 @@ export async function applyBatch(
     occurredAt: occurredAt(message),
   }))
   const { applied, refused } = await commitBatch(client, (sql) => applyInTransaction(sql, entries, app))
-  for (const r of refused) onRefused?.(r)
+  // The batch has committed: reporting a refusal must not make it look rolled back (the caller
+  // would replay it one by one and count its events as duplicates). A callback that throws is
+  // the caller's to log; createEventConsumer does.
+  for (const r of refused) {
+    try {
+      onRefused?.(r)
+    } catch {}
+  }
   return entries.map((entry) => (applied.has(entry) ? 'applied' : 'duplicate'))
 }
 

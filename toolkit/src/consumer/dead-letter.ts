@@ -1,7 +1,7 @@
 import type { IHeaders, Message, Producer } from 'kafkajs'
 import type { IncomingEvent } from './incoming-event.ts'
 
-/** Header names on a dead letter; `dlq:redrive` reads them to send the record home. */
+/** Header names on a dead letter; a redrive (redriveDeadLetters) reads them to send the record home. */
 export const dlqHeader = {
   topic: 'dlq.original.topic',
   partition: 'dlq.original.partition',

@@ -7,6 +7,7 @@ import {
   ensureDeadLetterTopic,
 } from '../kafka/dead-letter-topic.ts'
 import type { Logger } from '../logger.ts'
+import { qualifiedName } from '../outbox/table-name.ts'
 import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
 import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
@@ -76,6 +77,8 @@ export interface EventConsumerOptions {
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
   const { sql, log, app } = options
+  // A bad inbox name fails here, before anything connects: not at the first batch.
+  qualifiedName(app.inbox)
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
@@ -105,7 +108,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const onRefused: OnRefused = (r) => {
     options.metrics?.refusedTransitions.inc({ event_type: r.eventType, from: r.from })
     log.warn(r, 'state change refused by its handler: the event is done, not dead-lettered')
-    options.onRefused?.(r)
+    try {
+      options.onRefused?.(r)
+    } catch (error) {
+      log.error({ err: error, refusal: r }, 'onRefused threw; the batch stays applied')
+    }
   }
   const rule: BatchRule = {
     batchSize: options.batchSize ?? 500,

@@ -13,7 +13,7 @@ export const deadLetterTopicOf = (namespace: string) => `${namespace}-dlq`
 /**
  * Whether `topic` is one of `namespace`'s event topics: what `<namespace>.*` means wherever topics
  * are listed. The rest after `<namespace>.` is one aggregate: no '.', so a nested namespace's
- * topics (`outbox.events.v2.book` under `outbox.events`) are not this one's, and no `-dlq` ending,
+ * topics (`outbox.events.v2.invoice` under `outbox.events`) are not this one's, and no `-dlq` ending,
  * so neither is a nested namespace's dead-letter topic.
  */
 export function isEventTopicOf(namespace: string, topic: string): boolean {

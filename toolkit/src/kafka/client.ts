@@ -37,7 +37,7 @@ export const kafkaLogCreator: logCreator = () => (entry) => {
   else console.log(line)
 }
 
-/** Parses `host:port,host:port` as given in KAFKA_BROKERS. */
+/** Parses a broker list as written in configuration: `host:port,host:port`. */
 export function parseBrokers(list: string): string[] {
   return list
     .split(',')

@@ -8,7 +8,7 @@ import { type OutboxTableName, qualifiedName } from './table-name.ts'
 export interface AppendOptions {
   /**
    * The instant the change this event describes happened, as stamped on the row it describes
-   * (an order's `created_at`, a cancellation's `cancelled_at`). The outbox row's `created_at`,
+   * (a row's `created_at`, or the time a status changed). The outbox row's `created_at`,
    * which Debezium puts on the Kafka record as its timestamp, is this instant. Without it, the
    * database's clock decides: `now()`, the start of the writing transaction. Either way the
    * writer's application clock is never read here. A string must be ISO 8601 with its offset

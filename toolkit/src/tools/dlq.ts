@@ -51,7 +51,7 @@ function originalTimestamp(message: KafkaMessage): { timestamp?: string } {
   return value && /^\d+$/.test(value) ? { timestamp: value } : {}
 }
 
-/** Another redrive (a command, the console) is reading through `groupId` right now. */
+/** Another redrive (a command, a dashboard) is reading through `groupId` right now. */
 export class RedriveBusyError extends CodedError<'REDRIVE_BUSY'> {}
 
 /**
