@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join, relative } from 'node:path'
 import type { Admin } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'

@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { readFileSync } from 'node:fs'
 import type { Kafka, KafkaMessage } from 'kafkajs'
 import postgres from 'postgres'
 import { describe, expect, it } from 'vitest'
