@@ -1,5 +1,5 @@
 import postgres from 'postgres'
-import { ensureEventTopics } from '../connector/topics.ts'
+import { ensureBookstoreTopics } from '../connector/topics.ts'
 import { drainOf, lastApplied, rawConsume, watchGroupJoin } from './consume.ts'
 import { type BaselineRecord, baselineRecord, runSqlBaseline } from './consumer-sql-baseline.ts'
 import type { BenchContext } from './context.ts'
@@ -39,7 +39,7 @@ export async function consumerPhase(ctx: BenchContext, consumerEnv: Record<strin
   say(`consumer: ${count} OrderPlaced records; the consumer vs kafkajs alone vs its SQL from postgres.js`)
   const admin = rig.kafka.admin()
   await admin.connect()
-  await ensureEventTopics(admin, namespace, 3)
+  await ensureBookstoreTopics(admin, namespace, 3)
   await admin.disconnect()
   await produceOrderEvents(rig.kafka, namespace, bookIds, count)
   const cpu = {

@@ -1,4 +1,4 @@
-import { ensureEventTopics } from '../connector/topics.ts'
+import { ensureBookstoreTopics } from '../connector/topics.ts'
 import {
   pauseConnector,
   resumeConnector,
@@ -31,7 +31,7 @@ export async function publishPhase({ rig, bookIds, settings, say }: BenchContext
   for (const name of rig.consumerNames) await rig.kill(name)
   const admin = rig.kafka.admin()
   await admin.connect()
-  await ensureEventTopics(admin, drainNamespace, 3)
+  await ensureBookstoreTopics(admin, drainNamespace, 3)
   const cdcPerS: Record<string, number> = {}
   const relayPerS: Record<string, number> = {}
   try {

@@ -1,5 +1,5 @@
 import postgres from 'postgres'
-import { ensureEventTopics } from '../connector/topics.ts'
+import { ensureBookstoreTopics } from '../connector/topics.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import type { Rig } from '../stack/rig.ts'
 import { pauseConnector, resumeConnector, setConnectorPollInterval } from './connector-control.ts'
@@ -74,7 +74,7 @@ export async function relayPhase(ctx: BenchContext): Promise<RelayComparison[]> 
   const inbox = await openRelayInbox(rig)
   const admin = rig.kafka.admin()
   await admin.connect()
-  await ensureEventTopics(admin, relayNamespace, 3)
+  await ensureBookstoreTopics(admin, relayNamespace, 3)
   await admin.disconnect()
   rig.startConsumer('relay-consumer', {
     TOPIC_NAMESPACE: relayNamespace,

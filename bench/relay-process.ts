@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline'
+import { createKafka } from 'outbox-cdc'
 import postgres from 'postgres'
 import { z } from 'zod'
 import { parseEnv } from '../lib/config.ts'
-import { createKafka } from '../lib/kafka.ts'
 import { PollingRelay } from './polling-relay.ts'
 
 /**

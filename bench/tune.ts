@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
-import { ensureEventTopics } from '../connector/topics.ts'
+import { ensureBookstoreTopics } from '../connector/topics.ts'
 import { runCli } from '../scripts/cli.ts'
 import { repoRoot } from '../stack/lib/config.ts'
 import { startRig } from '../stack/rig.ts'
@@ -67,7 +67,7 @@ async function main() {
     lines.push('| consumer setting | events/s applied |', '|---|---|')
     for (const [i, env] of (only.has('consumer') ? consumerVariants : []).entries()) {
       const namespace = `tune.consume${i}x${Date.now()}`
-      await ensureEventTopics(admin, namespace, 3)
+      await ensureBookstoreTopics(admin, namespace, 3)
       await produceOrderEvents(rig.kafka, namespace, bookIds, 30_000)
       // Timed as npm run bench times it: from the group join (watched before the process starts)
       // to the commit of the last apply transaction, not from the first record applied.

@@ -48,9 +48,18 @@ describe('the outbox connector config', () => {
       'transforms.dropHeartbeat.predicate': 'isHeartbeatTable',
       'predicates.isHeartbeatTable.pattern': 'outbox\\.public\\.outbox_heartbeat',
       'transforms.outbox.predicate': 'isOutboxTable',
-      'predicates.isOutboxTable.pattern': 'outbox\\.public\\.(fulfilment_)?outbox',
     })
-    expect(config['heartbeat.action.query']).toMatch(/INSERT INTO public\.outbox_heartbeat/)
+    // TopicNameMatches matches the whole topic name (Java's Matcher#matches).
+    const outboxTopic = new RegExp(`^(?:${config['predicates.isOutboxTable.pattern']})$`)
+    expect(
+      ['outbox.public.outbox', 'outbox.public.fulfilment_outbox'].every((t) => outboxTopic.test(t)),
+    ).toBe(true)
+    expect(
+      ['outbox.public.outbox_heartbeat', 'outbox.public.outboxes', 'outboxXpublic.outbox'].some((t) =>
+        outboxTopic.test(t),
+      ),
+    ).toBe(false)
+    expect(config['heartbeat.action.query']).toMatch(/INSERT INTO "public"\."outbox_heartbeat"/)
     expect(
       buildConnectorConfig(loadConnectorConfig({ ...env, CONNECTOR_HEARTBEAT_INTERVAL_MS: '0' })),
     ).not.toHaveProperty('heartbeat.interval.ms')

@@ -1,5 +1,13 @@
+import {
+  type OutboxConnectorOptions,
+  outboxConnectorConfig,
+  type ProvisionOptions,
+  type RegisterOptions,
+  redactUrl,
+} from 'outbox-cdc'
 import { z } from 'zod'
 import {
+  ConfigError,
   connectorName,
   flag,
   httpUrl,
@@ -8,8 +16,8 @@ import {
   postgresUrl,
   topicNamespace,
 } from '../lib/config.ts'
-import { debeziumPostgresClass } from '../lib/connect-client.ts'
-import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
+import { deadLetterTopicEnv, deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
+import { aggregateTypes } from '../lib/events.ts'
 import { heartbeatTable, outboxPublication, outboxSlot, replicationRole } from '../lib/replication.ts'
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier')
@@ -86,88 +94,72 @@ export type ConnectorEnv = z.infer<typeof connectorEnvSchema>
 export const loadConnectorConfig = (source: Record<string, string | undefined> = process.env): ConnectorEnv =>
   parseEnv(connectorEnvSchema, source, 'connector')
 
+/** The bookstore's two outboxes, the order service's and fulfilment's: one database, so one connector. */
+export const outboxTables = ['public.outbox', 'public.fulfilment_outbox']
+
 /**
- * The Debezium Postgres connector config for the outbox: pgoutput on a named slot and a
- * publication of the outbox table alone, no snapshot (an outbox's history is not to be replayed),
- * and the EventRouter routing each event to `<namespace>.<aggregate_type>` with the aggregate id as
- * key, `id` and `event_type` headers and the payload as the record's JSON value.
+ * Where Connect finds the database: DATABASE_URL's host, port and name, or CONNECTOR_DB_HOST and
+ * CONNECTOR_DB_PORT where Connect sees it elsewhere. A URL that gives no host or database name
+ * fails here, naming the variable to fix.
  */
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-
-/** One row in the heartbeat table, rewritten by each beat: an insert the publication carries. */
-export const heartbeatActionQuery = `WITH gone AS (DELETE FROM ${heartbeatTable}) INSERT INTO ${heartbeatTable} (beat_at) VALUES (now())`
-
-function heartbeat(env: ConnectorEnv): Record<string, string> {
-  if (env.CONNECTOR_HEARTBEAT_INTERVAL_MS === 0) return {}
-  return {
-    'heartbeat.interval.ms': String(env.CONNECTOR_HEARTBEAT_INTERVAL_MS),
-    'heartbeat.action.query': heartbeatActionQuery,
+function databaseOf(env: ConnectorEnv) {
+  const db = new URL(env.DATABASE_URL)
+  const problem = (what: string) =>
+    new ConfigError(`connector config is invalid:\n  DATABASE_URL: ${what} (${redactUrl(env.DATABASE_URL)})`)
+  let name: string
+  try {
+    name = decodeURIComponent(db.pathname.replace(/^\//, ''))
+  } catch {
+    throw problem('the database name is not valid percent-encoding')
   }
+  if (name === '') throw problem('names no database')
+  const host = env.CONNECTOR_DB_HOST ?? db.hostname
+  if (host === '') throw problem('names no host Connect can reach (or set CONNECTOR_DB_HOST)')
+  const port = env.CONNECTOR_DB_PORT ?? Number(db.port || 5432)
+  if (!(port >= 1 && port <= 65_535)) throw problem(`port ${port} is not a TCP port`)
+  return { host, port, name }
 }
 
-export function buildConnectorConfig(env: ConnectorEnv): Record<string, string> {
-  const db = new URL(env.DATABASE_URL)
+/** The toolkit's connector options for the bookstore, from the environment parsed above. */
+export function connectorOptionsOf(env: ConnectorEnv): OutboxConnectorOptions {
   return {
     name: env.CONNECTOR_NAME,
-    'connector.class': debeziumPostgresClass,
-    'tasks.max': '1',
-    'plugin.name': 'pgoutput',
-    'database.hostname': env.CONNECTOR_DB_HOST ?? db.hostname,
-    'database.port': String(env.CONNECTOR_DB_PORT ?? (db.port || 5432)),
-    'database.dbname': decodeURIComponent(db.pathname.replace(/^\//, '')),
-    'database.user': env.CONNECTOR_DB_USER,
-    'database.password': env.CONNECTOR_DB_PASSWORD_REF,
-    'topic.prefix': env.CONNECTOR_TOPIC_PREFIX,
-    'slot.name': env.CONNECTOR_SLOT_NAME,
-    'slot.drop.on.stop': 'false',
-    ...(env.CONNECTOR_SLOT_FAILOVER ? { 'slot.failover': 'true' } : {}),
-    'publication.name': env.CONNECTOR_PUBLICATION,
-    // The migration creates the publication (as the table's owner), so the replication role
-    // needs no ownership of anything.
-    'publication.autocreate.mode': 'disabled',
-    // Two outboxes, the order service's and fulfilment's: one database here, so one connector.
-    'table.include.list': `public.outbox,public.fulfilment_outbox,${heartbeatTable}`,
-    'snapshot.mode': 'no_data',
-    'tombstones.on.delete': 'false',
-    'poll.interval.ms': String(env.CONNECTOR_POLL_INTERVAL_MS),
-    'max.batch.size': String(env.CONNECTOR_MAX_BATCH_SIZE),
+    database: {
+      ...databaseOf(env),
+      user: env.CONNECTOR_DB_USER,
+      passwordRef: env.CONNECTOR_DB_PASSWORD_REF,
+    },
+    outboxes: outboxTables,
+    heartbeat: { table: heartbeatTable, intervalMs: env.CONNECTOR_HEARTBEAT_INTERVAL_MS },
+    slot: env.CONNECTOR_SLOT_NAME,
+    publication: env.CONNECTOR_PUBLICATION,
+    topicPrefix: env.CONNECTOR_TOPIC_PREFIX,
+    namespace: env.TOPIC_NAMESPACE,
+    pollIntervalMs: env.CONNECTOR_POLL_INTERVAL_MS,
+    maxBatchSize: env.CONNECTOR_MAX_BATCH_SIZE,
     ...(env.CONNECTOR_PRODUCER_LINGER_MS === undefined
       ? {}
-      : { 'producer.override.linger.ms': String(env.CONNECTOR_PRODUCER_LINGER_MS) }),
-    // Debezium 3.x adds __debezium.context.* headers to every record; consumers need none of them.
-    'extended.headers.enabled': 'false',
-    // Keys are aggregate ids as plain strings; values are the payload's JSON text as written.
-    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
-    'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
-    ...heartbeat(env),
-    // Transaction per poll (`poll`, Debezium's only boundary); see CONNECTOR_EXACTLY_ONCE above.
-    ...(env.CONNECTOR_EXACTLY_ONCE
-      ? { 'exactly.once.support': 'required', 'transaction.boundary': 'poll' }
-      : {}),
-    // Debezium's heartbeats go to __debezium-heartbeat.<topic.prefix>, which nobody else creates:
-    // with the broker's auto-creation off, Connect creates a topic the connector writes to that
-    // is missing, as the broker would have (its default partitions and replication). The event
-    // topics exist before the connector starts (ensureEventTopics), so this leaves them alone.
-    'topic.creation.default.partitions': '-1',
-    'topic.creation.default.replication.factor': '-1',
-    // Heartbeat-table changes are dropped before Kafka; the EventRouter sees outbox rows only.
-    predicates: 'isHeartbeatTable,isOutboxTable',
-    'predicates.isHeartbeatTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
-    'predicates.isHeartbeatTable.pattern': escapeRegex(`${env.CONNECTOR_TOPIC_PREFIX}.${heartbeatTable}`),
-    'predicates.isOutboxTable.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
-    'predicates.isOutboxTable.pattern': `${escapeRegex(env.CONNECTOR_TOPIC_PREFIX)}\\.public\\.(fulfilment_)?outbox`,
-    transforms: 'dropHeartbeat,outbox',
-    'transforms.dropHeartbeat.type': 'org.apache.kafka.connect.transforms.Filter',
-    'transforms.dropHeartbeat.predicate': 'isHeartbeatTable',
-    'transforms.outbox.type': 'io.debezium.transforms.outbox.EventRouter',
-    'transforms.outbox.predicate': 'isOutboxTable',
-    'transforms.outbox.table.field.event.id': 'id',
-    'transforms.outbox.table.field.event.key': 'aggregate_id',
-    'transforms.outbox.table.field.event.payload': 'payload',
-    'transforms.outbox.table.field.event.timestamp': 'created_at',
-    'transforms.outbox.route.by.field': 'aggregate_type',
-    'transforms.outbox.route.topic.replacement': `${env.TOPIC_NAMESPACE}.\${routedByValue}`,
-    'transforms.outbox.table.fields.additional.placement':
-      'event_type:header:event_type,trace_context:header:traceparent',
+      : { producerLingerMs: env.CONNECTOR_PRODUCER_LINGER_MS }),
+    exactlyOnce: env.CONNECTOR_EXACTLY_ONCE,
+    slotFailover: env.CONNECTOR_SLOT_FAILOVER,
   }
 }
+
+export const buildConnectorConfig = (env: ConnectorEnv) => outboxConnectorConfig(connectorOptionsOf(env))
+
+/** How registering waits, and the command it names for a connector an operator halted. */
+export const registerOptionsOf = (env: ConnectorEnv): RegisterOptions => ({
+  waitTimeoutMs: env.CONNECTOR_WAIT_TIMEOUT_S * 1000,
+  resumeHint: 'run `npm run connector:resume`',
+})
+
+/** The connector, the bookstore's event topics and its dead-letter topic, provisioned together. */
+export const provisionOptionsOf = (env: ConnectorEnv): ProvisionOptions => ({
+  ...registerOptionsOf(env),
+  connector: connectorOptionsOf(env),
+  topics: {
+    aggregates: aggregateTypes,
+    partitions: env.TOPIC_PARTITIONS,
+    deadLetters: deadLetterTopicSettingsOf(env),
+  },
+})

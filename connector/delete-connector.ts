@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import type { ConnectClient } from 'outbox-cdc'
 import postgres from 'postgres'
-import type { ConnectClient } from '../lib/connect-client.ts'
 import {
   backlogOnItsDatabase,
   describeBacklog,

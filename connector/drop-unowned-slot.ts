@@ -1,5 +1,5 @@
+import type { ConnectClient } from 'outbox-cdc'
 import postgres from 'postgres'
-import type { ConnectClient } from '../lib/connect-client.ts'
 import {
   backlogOnItsDatabase,
   describeBacklog,

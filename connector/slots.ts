@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import type { ConnectClient } from 'outbox-cdc'
 import { CodedError } from 'outbox-cdc'
 import type postgres from 'postgres'
-import type { ConnectClient } from '../lib/connect-client.ts'
 
 export interface SlotInfo {
   slotName: string

@@ -1,26 +1,21 @@
 import type { Admin } from 'kafkajs'
-import {
-  type DeadLetterTopicSettings,
-  deadLetterTopicSpec,
-  defaultDeadLetterTopicSettings,
-} from '../lib/dead-letter-topic.ts'
-import { aggregateTypes, topicFor } from '../lib/events.ts'
-import { ensureTopics } from '../lib/kafka.ts'
+import { type DeadLetterTopicSettings, ensureEventTopics } from 'outbox-cdc'
+import { aggregateTypes } from '../lib/events.ts'
 
 /**
- * Creates one topic per aggregate type with `partitions` partitions, and the dead-letter topic
- * with its own partitions and retention, before any event flows. Relying on auto-creation would
- * give whatever the broker's default is (or nothing, where auto-creation is off). (Consumers do
- * not depend on it: they watch for topics created after they started, see consumer/topic-watch.ts.)
+ * The bookstore's event topics (one per aggregate) and its dead-letter topic under `namespace`,
+ * for the tests and the bench that create them without a connector. (Consumers do not depend on
+ * it: the toolkit's runtime watches for topics created after it started.)
  */
-export async function ensureEventTopics(
+export const ensureBookstoreTopics = (
   admin: Admin,
   namespace: string,
   partitions: number,
-  deadLetters: DeadLetterTopicSettings = defaultDeadLetterTopicSettings,
-) {
-  return ensureTopics(admin, [
-    ...aggregateTypes.map((type) => ({ topic: topicFor(type, namespace), partitions })),
-    deadLetterTopicSpec(namespace, deadLetters),
-  ])
-}
+  deadLetters?: DeadLetterTopicSettings,
+) =>
+  ensureEventTopics(admin, {
+    namespace,
+    aggregates: aggregateTypes,
+    partitions,
+    ...(deadLetters ? { deadLetters } : {}),
+  })

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Consumer, Kafka } from 'kafkajs'
-import { deleteGroup } from '../consumer/tools/read-topic.ts'
+import { deleteGroup } from 'outbox-cdc'
 import { isEventTopicOf } from '../lib/events.ts'
 
 /** An event as the tail shows it: where it is in Kafka, its headers, its payload parsed when JSON. */

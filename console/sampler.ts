@@ -1,8 +1,8 @@
+import { withoutUserinfo } from 'outbox-cdc'
 import { request } from 'undici'
 import type { DoctorCheck, DoctorDeps, DoctorTargets } from '../doctor/check.ts'
 import { type Finding, finding } from '../doctor/finding.ts'
 import { doctorChecks, runDoctor } from '../doctor/run-doctor.ts'
-import { withoutUserinfo } from '../lib/redact.ts'
 import { type Buckets, parseMetrics } from './metrics-text.ts'
 import { type Stage, toStages } from './stages.ts'
 

@@ -1,4 +1,4 @@
-import type postgres from 'postgres'
+import type { Sql, TxGuard } from 'outbox-cdc'
 import { type Book, type Order, toCents } from '../lib/events.ts'
 
 /**
@@ -10,16 +10,8 @@ import { type Book, type Order, toCents } from '../lib/events.ts'
  * prepared statement over arrays (unnest) costs a fraction of Drizzle building a multi-row insert
  * and sending it unprepared (see README, Benchmark). Each takes a whole batch of one event type.
  */
-export type Sql = postgres.TransactionSql
-
-/**
- * The transaction a batch runs in (`txid_current()` read by its first statement). Every write
- * carries `where txid_current() = <it>`: postgres.js can reconnect a pooled connection whose
- * backend died mid-transaction and send the rest of the callback on the new session, outside any
- * transaction (porsager/postgres#1215), where each statement would commit on its own. Guarded,
- * such a statement writes nothing, and the batch's last check fails it.
- */
-export type TxGuard = string
+// The batch's transaction and its guard (see TxGuard in the toolkit): every write here carries it.
+export type { Sql, TxGuard } from 'outbox-cdc'
 
 /** Book ids as keys: the uuid's text in lower case, so `A1…` and `a1…` are the one row they are. */
 const bookKey = (id: string) => id.toLowerCase()

@@ -1,3 +1,4 @@
+import type { EventContext } from 'outbox-cdc'
 import type { PayloadOf } from '../lib/events.ts'
 import { fromCents, orderCancelled } from '../lib/events.ts'
 import { appendOutboxRow } from './append-outbox-row.ts'
@@ -7,20 +8,16 @@ import type { Sql, TxGuard } from './catalogue.ts'
  * The order service's side of the fulfilment saga: shipment events move an order on. An order's
  * status only moves forward, placed → fulfilled or placed → cancelled; each move is one guarded
  * UPDATE … WHERE status = 'placed', so a late or repeated event changes nothing and is reported
- * (`refuse`) instead: the caller logs and counts it, and never dead-letters it.
+ * (returned as refused) instead: the runtime logs and counts it, and never dead-letters it.
  */
 
-/** A state change the order's state machine did not allow. */
-export interface RefusedTransition {
+/** A state change the order's state machine did not allow: the runtime logs and counts it. */
+export type RefusedTransition = {
   orderId: string
   eventType: 'ShipmentDispatched' | 'ShipmentFailed'
   /** The order's status when the event came ('missing': no such order here). */
   from: string
   to: 'fulfilled' | 'cancelled'
-}
-
-export interface SagaNotes {
-  refuse: (refused: RefusedTransition) => void
 }
 
 async function statusOf(sql: Sql, orderId: string): Promise<string> {
@@ -33,21 +30,22 @@ export async function fulfilOrders(
   sql: Sql,
   tx: TxGuard,
   shipments: PayloadOf<'ShipmentDispatched'>[],
-  notes: SagaNotes,
-): Promise<void> {
+): Promise<{ refused: RefusedTransition[] }> {
+  const refused: RefusedTransition[] = []
   for (const shipment of shipments) {
     const moved = await sql`
       update orders set status = 'fulfilled', fulfilled_at = clock_timestamp()
       where id = ${shipment.orderId} and status = 'placed' and txid_current() = ${tx}::bigint
       returning id`
     if (moved.length === 0)
-      notes.refuse({
+      refused.push({
         orderId: shipment.orderId,
         eventType: 'ShipmentDispatched',
         from: await statusOf(sql, shipment.orderId),
         to: 'fulfilled',
       })
   }
+  return { refused }
 }
 
 /** Times read as text in the API's form (`Date#toISOString`): the client hands timestamps through unparsed. */
@@ -72,9 +70,10 @@ export async function cancelOrders(
   sql: Sql,
   tx: TxGuard,
   shipments: PayloadOf<'ShipmentFailed'>[],
-  notes: SagaNotes,
-): Promise<void> {
-  for (const shipment of shipments) {
+  events: EventContext[],
+): Promise<{ refused: RefusedTransition[] }> {
+  const refused: RefusedTransition[] = []
+  for (const [i, shipment] of shipments.entries()) {
     const [row] = await sql<CancelledRow[]>`
       update orders set status = 'cancelled', cancelled_at = clock_timestamp(), cancel_reason = ${shipment.reason}::text
       where id = ${shipment.orderId} and status = 'placed' and book_id = ${shipment.bookId}::uuid
@@ -83,7 +82,7 @@ export async function cancelOrders(
         to_char(created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
         to_char(cancelled_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as cancelled_at, cancel_reason`
     if (!row) {
-      notes.refuse({
+      refused.push({
         orderId: shipment.orderId,
         eventType: 'ShipmentFailed',
         from: await statusOf(sql, shipment.orderId),
@@ -107,6 +106,7 @@ export async function cancelOrders(
       cancelledAt: row.cancelled_at,
       cancelReason: row.cancel_reason,
     })
-    await appendOutboxRow(sql, tx, 'outbox', event, row.cancelled_at)
+    await appendOutboxRow(sql, tx, 'outbox', event, row.cancelled_at, events[i]?.traceparent)
   }
+  return { refused }
 }

@@ -1,13 +1,16 @@
 import { hostname } from 'node:os'
+import type { InboxApp } from 'outbox-cdc'
+import {
+  createConsumerMetrics,
+  createEventConsumer,
+  createKafka,
+  parseBrokers,
+  startHealthServer,
+} from 'outbox-cdc'
 import { openDatabase } from '../db/client.ts'
 import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
-import type { InboxApp } from './apply-event.ts'
 import { type ConsumerConfig, retryPolicyOf } from './config.ts'
-import { createEventConsumer } from './event-consumer.ts'
-import { startHealthServer } from './health.ts'
-import { createConsumerMetrics } from './metrics.ts'
 
 export interface ConsumerProcess {
   /** `consumer`, `fulfilment`: the logger's name and the client id's start. */
@@ -58,7 +61,7 @@ export async function runConsumerProcess(p: ConsumerProcess) {
   const consumer = createEventConsumer({
     metrics,
     kafka,
-    db: database.db,
+    sql: database.db.$client,
     groupId: p.groupId,
     namespace: config.TOPIC_NAMESPACE,
     app: p.app,

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs'
+import type { ConnectClient } from 'outbox-cdc'
 import type postgres from 'postgres'
-import type { ConnectClient } from '../lib/connect-client.ts'
 import type { Finding } from './finding.ts'
 
 /** What the checks look at: the names of this pipeline's parts and the limits that make a failure. */

@@ -1,5 +1,5 @@
+import type { ConnectClient } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
-import type { ConnectClient } from '../lib/connect-client.ts'
 import type { DoctorDeps, DoctorTargets } from './check.ts'
 import { sagaCheck } from './saga.ts'
 

@@ -1,8 +1,6 @@
+import { ConsumerError, defineInboxApp, type EventContext, type Sql, type TxGuard } from 'outbox-cdc'
 import { appendOutboxRow } from '../consumer/append-outbox-row.ts'
-import type { InboxApp } from '../consumer/apply-event.ts'
-import type { Sql, TxGuard } from '../consumer/catalogue.ts'
-import { ConsumerError } from '../consumer/errors.ts'
-import type { PayloadOf, Shipment } from '../lib/events.ts'
+import { bookstoreEvents, type PayloadOf, type Shipment } from '../lib/events.ts'
 import { decideShipment } from './decide.ts'
 
 /**
@@ -11,10 +9,15 @@ import { decideShipment } from './decide.ts'
  * is decided once even if the inbox were bypassed: a second insert does nothing and appends nothing.
  * Every shipment of the batch carries the database's transaction time (see transactionTime).
  */
-export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'OrderPlaced'>[]): Promise<void> {
+export async function shipOrders(
+  sql: Sql,
+  tx: TxGuard,
+  orders: PayloadOf<'OrderPlaced'>[],
+  events: EventContext[],
+): Promise<void> {
   if (orders.length === 0) return
   const now = await transactionTime(sql, tx)
-  for (const order of orders) {
+  for (const [i, order] of orders.entries()) {
     const event = decideShipment(order, now)
     const shipment = event.payload as Shipment
     const created = await sql`
@@ -25,7 +28,7 @@ export async function shipOrders(sql: Sql, tx: TxGuard, orders: PayloadOf<'Order
       on conflict (order_id) do nothing
       returning order_id`
     if (created.length === 0) continue
-    await appendOutboxRow(sql, tx, 'fulfilment_outbox', event, shipment.createdAt)
+    await appendOutboxRow(sql, tx, 'fulfilment_outbox', event, shipment.createdAt, events[i]?.traceparent)
   }
 }
 
@@ -55,8 +58,8 @@ async function transactionTime(sql: Sql, tx: TxGuard): Promise<Date> {
  * keys: each order writes only its own shipment, whose primary key already serialises a second
  * decision; advisory locks would only make it take turns with the order side's batches.
  */
-export const fulfilmentApp: InboxApp = {
+export const fulfilmentApp = defineInboxApp({
+  registry: bookstoreEvents,
   inbox: 'fulfilment_inbox',
-  handlers: { OrderPlaced: (sql, tx, orders) => shipOrders(sql, tx, orders) },
-  lockKey: {},
-}
+  handlers: { OrderPlaced: (sql, tx, orders, events) => shipOrders(sql, tx, orders, events) },
+})

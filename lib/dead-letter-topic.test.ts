@@ -1,7 +1,8 @@
+import { deadLetterTopicSpec } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
 import { loadConnectorConfig } from '../connector/config.ts'
 import { loadConsumerConfig } from '../consumer/config.ts'
-import { deadLetterTopicSettingsOf, deadLetterTopicSpec } from './dead-letter-topic.ts'
+import { deadLetterTopicSettingsOf } from './dead-letter-topic.ts'
 
 const consumerEnv = { DATABASE_URL: 'postgres://u:p@db:5432/shop', KAFKA_BROKERS: 'k:9092' }
 const connectorEnv = {

@@ -1,21 +1,5 @@
-import type { Admin } from 'kafkajs'
+import { type DeadLetterTopicSettings, defaultDeadLetterTopicSettings } from 'outbox-cdc'
 import { z } from 'zod'
-import { deadLetterTopic } from './events.ts'
-import { ensureTopics, type TopicSpec } from './kafka.ts'
-
-/** How the dead-letter topic is created; a topic that exists already is left as it is. */
-export interface DeadLetterTopicSettings {
-  partitions: number
-  /** Kafka's `retention.ms`; -1 keeps dead letters until deleted by hand. */
-  retentionMs: number
-}
-
-const fourteenDaysMs = 14 * 24 * 60 * 60 * 1000
-
-export const defaultDeadLetterTopicSettings: DeadLetterTopicSettings = {
-  partitions: 3,
-  retentionMs: fourteenDaysMs,
-}
 
 /**
  * The variables every entry point that may create the dead-letter topic reads (connector:register,
@@ -39,19 +23,3 @@ export const deadLetterTopicSettingsOf = (env: {
   DLQ_PARTITIONS: number
   DLQ_RETENTION_MS: number
 }): DeadLetterTopicSettings => ({ partitions: env.DLQ_PARTITIONS, retentionMs: env.DLQ_RETENTION_MS })
-
-export const deadLetterTopicSpec = (namespace: string, settings: DeadLetterTopicSettings): TopicSpec => ({
-  topic: deadLetterTopic(namespace),
-  partitions: settings.partitions,
-  configs: { 'retention.ms': String(settings.retentionMs) },
-})
-
-/** Creates `<namespace>-dlq` unless it exists, so the first dead letter never depends on auto-creation. */
-export async function ensureDeadLetterTopic(
-  admin: Admin,
-  namespace: string,
-  settings: DeadLetterTopicSettings,
-) {
-  const [topic] = await ensureTopics(admin, [deadLetterTopicSpec(namespace, settings)])
-  return topic
-}

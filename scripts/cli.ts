@@ -1,4 +1,4 @@
-import { redactText } from '../lib/redact.ts'
+import { redactText } from 'outbox-cdc'
 import { formatDuration } from '../stack/lib/report.ts'
 
 /**

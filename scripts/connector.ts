@@ -1,11 +1,21 @@
-import { buildConnectorConfig, type ConnectorEnv, loadConnectorConfig } from '../connector/config.ts'
+import {
+  ConnectorError,
+  createConnectClient,
+  createKafka,
+  describeStatus,
+  isRunning,
+  parseBrokers,
+  provisionConnector,
+  validateConnector,
+} from 'outbox-cdc'
+import {
+  buildConnectorConfig,
+  type ConnectorEnv,
+  loadConnectorConfig,
+  provisionOptionsOf,
+} from '../connector/config.ts'
 import { deleteConnector } from '../connector/delete-connector.ts'
 import { diffConnectorConfig, formatChange } from '../connector/diff.ts'
-import { ConnectorError } from '../connector/errors.ts'
-import { provisionConnector } from '../connector/provision.ts'
-import { describeStatus, validateConnector } from '../connector/register.ts'
-import { createConnectClient, isRunning } from '../lib/connect-client.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { hasFlag, runCli } from './cli.ts'
 
@@ -24,7 +34,9 @@ const commands: Record<string, (loaded: Loaded) => Promise<number>> = {
     }).admin()
     await admin.connect()
     try {
-      await provisionConnector(admin, createConnectClient(env.CONNECT_URL), env, (line) => console.log(line))
+      await provisionConnector(admin, createConnectClient(env.CONNECT_URL), provisionOptionsOf(env), (line) =>
+        console.log(line),
+      )
     } finally {
       await admin.disconnect()
     }

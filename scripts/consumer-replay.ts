@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util'
+import { createKafka, parseBrokers, parseReplayFrom, replayGroup } from 'outbox-cdc'
 import { loadConsumerConfig } from '../consumer/config.ts'
-import { parseReplayFrom, replayGroup } from '../consumer/tools/replay.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 

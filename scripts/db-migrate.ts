@@ -1,7 +1,7 @@
+import { redactUrl } from 'outbox-cdc'
 import { z } from 'zod'
 import { migrateDatabase } from '../db/migrate.ts'
 import { parseEnv, postgresUrl } from '../lib/config.ts'
-import { redactUrl } from '../lib/redact.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util'
+import { createKafka, type DeadLetter, listDeadLetters, parseBrokers, redriveDeadLetters } from 'outbox-cdc'
 import { loadConsumerConfig } from '../consumer/config.ts'
-import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../consumer/tools/dlq.ts'
 import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { deadLetterTopic } from '../lib/events.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 

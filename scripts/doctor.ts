@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util'
+import { createConnectClient, createKafka, parseBrokers } from 'outbox-cdc'
 import postgres from 'postgres'
 import { loadDoctorSetup } from '../doctor/config.ts'
 import { runDoctor } from '../doctor/run-doctor.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
+import { createKafka, parseBrokers } from 'outbox-cdc'
 import { z } from 'zod'
 import { startEventTail, type TailedEvent } from '../console/event-tail.ts'
 import { matches } from '../console/recent-events.ts'
 import { kafkaBrokers, parseEnv, topicNamespace } from '../lib/config.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 

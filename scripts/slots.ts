@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util'
+import { createConnectClient } from 'outbox-cdc'
 import postgres from 'postgres'
 import { z } from 'zod'
 import { connectorEnvSchema } from '../connector/config.ts'
 import { dropUnownedSlot } from '../connector/drop-unowned-slot.ts'
 import { advanceSlot, humanBytes, listSlots } from '../connector/slots.ts'
 import { httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 

@@ -1,10 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { CodedError } from 'outbox-cdc'
+import { CodedError, createConnectClient, isRunning } from 'outbox-cdc'
 import postgres from 'postgres'
 import { request } from 'undici'
 import { z } from 'zod'
 import { connectorName, httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
-import { createConnectClient, isRunning } from '../lib/connect-client.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 

@@ -1,4 +1,4 @@
-import { redactUrl } from '../lib/redact.ts'
+import { redactUrl } from 'outbox-cdc'
 import { loadStackConfig } from '../stack/lib/config.ts'
 import { secretFile } from '../stack/lib/secrets.ts'
 import { type ComponentStatus, stackStatus } from '../stack/lib/stack.ts'

@@ -1,4 +1,4 @@
-import { redactUrl } from '../lib/redact.ts'
+import { redactUrl } from 'outbox-cdc'
 import { loadStackConfig } from '../stack/lib/config.ts'
 import { consoleReporter, formatDuration } from '../stack/lib/report.ts'
 import { stackComponents, stackUp } from '../stack/lib/stack.ts'

@@ -1,13 +1,11 @@
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import { createConnectClient, createKafka, parseBrokers, provisionConnector } from 'outbox-cdc'
 import { request } from 'undici'
-import { loadConnectorConfig } from '../connector/config.ts'
-import { provisionConnector } from '../connector/provision.ts'
+import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
 import { consoleUrl, loadConsoleConfig } from '../console/config.ts'
 import { consoleTokenSecret, consoleUrlWithToken } from '../console/start-console.ts'
 import { migrateDatabase } from '../db/migrate.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
-import { createKafka, parseBrokers } from '../lib/kafka.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
@@ -80,7 +78,7 @@ runCli(async () => {
       await provisionConnector(
         admin,
         createConnectClient(connectorEnv.CONNECT_URL),
-        connectorEnv,
+        provisionOptionsOf(connectorEnv),
         reporter.info,
       ).finally(() => admin.disconnect())
     })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { isRunning } from '../lib/connect-client.ts'
+import { isRunning } from 'outbox-cdc'
 import { connectWorkerPort } from './lib/config.ts'
 import { connectWorkerName } from './lib/connect.ts'
 import { kafkaNodeName } from './lib/kafka.ts'

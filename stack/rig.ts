@@ -1,13 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import {
+  createConnectClient,
+  createKafka,
+  isRunning,
+  provisionConnector,
+  registerConnector,
+} from 'outbox-cdc'
 import postgres from 'postgres'
-import { loadConnectorConfig } from '../connector/config.ts'
-import { provisionConnector } from '../connector/provision.ts'
-import { registerConnector } from '../connector/register.ts'
+import {
+  buildConnectorConfig,
+  loadConnectorConfig,
+  provisionOptionsOf,
+  registerOptionsOf,
+} from '../connector/config.ts'
 import { migrateDatabase } from '../db/migrate.ts'
-import { createConnectClient, isRunning } from '../lib/connect-client.ts'
-import { createKafka } from '../lib/kafka.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import { type ComponentName, ensureStopped } from './lib/component.ts'
@@ -100,7 +108,9 @@ async function wire(
   const admin = kafka.admin()
   await admin.connect()
   const connect = createConnectClient(info.connect.url)
-  await provisionConnector(admin, connect, connectorEnv, say).finally(() => admin.disconnect())
+  await provisionConnector(admin, connect, provisionOptionsOf(connectorEnv), say).finally(() =>
+    admin.disconnect(),
+  )
 
   const apiPort = await findFreePort()
   const serviceEnv = {
@@ -158,7 +168,7 @@ async function wire(
         ...Object.fromEntries(Object.entries(connectorEnv).map(([k, v]) => [k, String(v)])),
         ...overrides,
       })
-      await registerConnector(liveConnect(), next, () => {})
+      await registerConnector(liveConnect(), buildConnectorConfig(next), registerOptionsOf(next), () => {})
     },
     consumerNames,
     get unexpectedExits() {

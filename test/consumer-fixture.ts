@@ -1,9 +1,9 @@
 import type { Admin, Kafka, Message } from 'kafkajs'
 import { logLevel } from 'kafkajs'
+import { createKafka } from 'outbox-cdc'
 import { afterAll, beforeAll, inject } from 'vitest'
 import { type Database, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
-import { createKafka } from '../lib/kafka.ts'
 import { createTestDatabase, readThrough, type TestDatabase } from './support.ts'
 
 export interface ConsumerFixture {

@@ -1,20 +1,24 @@
 import { join } from 'node:path'
 import { type Admin, type Consumer, type Kafka, logLevel } from 'kafkajs'
+import {
+  createConnectClient,
+  createConsumerMetrics,
+  createEventConsumer,
+  createKafka,
+  type IncomingEvent,
+  provisionConnector,
+  toIncoming,
+} from 'outbox-cdc'
 import type { ProvidedContext } from 'vitest'
 import { buildApp } from '../api/app.ts'
-import { loadConnectorConfig } from '../connector/config.ts'
-import { provisionConnector } from '../connector/provision.ts'
-import { createEventConsumer } from '../consumer/event-consumer.ts'
-import { type IncomingEvent, toIncoming } from '../consumer/incoming-event.ts'
-import { createConsumerMetrics } from '../consumer/metrics.ts'
+import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
 import { type Db, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import type { DoctorTargets } from '../doctor/check.ts'
-import { createConnectClient } from '../lib/connect-client.ts'
 import { isEventTopicOf } from '../lib/events.ts'
-import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
+import { orderSideOn } from './order-side.ts'
 import { createTestDatabase, uniqueName } from './support.ts'
 
 /** A record as the recorder saw it: the consumer's own view of a record, plus its timestamp. */
@@ -76,7 +80,7 @@ export async function startPipeline(
   const connect = createConnectClient(stack.connect.url)
   const database = openDatabase(db.url, { max: 5 })
   await options.beforeConnector?.({ kafka, admin, db: database.db, namespace, id })
-  await provisionConnector(admin, connect, connectorEnv, () => {})
+  await provisionConnector(admin, connect, provisionOptionsOf(connectorEnv), () => {})
 
   const app = await buildApp({ db: database.db, logger: false })
 
@@ -99,7 +103,7 @@ export async function startPipeline(
       ? undefined
       : createEventConsumer({
           kafka,
-          db: database.db,
+          ...orderSideOn(database.db),
           groupId: `consumer-${id}`,
           namespace,
           log: createLogger('it-consumer', 'silent'),

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createConnectClient, debeziumPostgresClass } from '../../lib/connect-client.ts'
+import { createConnectClient, debeziumPostgresClass } from 'outbox-cdc'
 import type { Component, ComponentName } from './component.ts'
 import { connectWorkerPort, portEnvVar, type StackConfig } from './config.ts'
 import { jarPaths } from './jars.ts'

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { kafkaAnswers } from '../../lib/kafka.ts'
+import { kafkaAnswers } from 'outbox-cdc'
 import type { Component, ComponentName } from './component.ts'
 import { kafkaNodePorts, portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
@@ -67,7 +67,7 @@ export function kafkaServerProperties(
     'transaction.state.log.min.isr': minIsr,
     'share.coordinator.state.topic.replication.factor': replicas,
     'share.coordinator.state.topic.min.isr': minIsr,
-    // Topics created with replication factor -1 (ours are: see lib/kafka.ts) take these.
+    // Topics created with replication factor -1 (ours are: see ensureTopics in the toolkit) take these.
     'default.replication.factor': replicas,
     'min.insync.replicas': minIsr,
     // Nobody else will join the group; waiting for them only slows every consumer start.

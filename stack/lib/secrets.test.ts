@@ -1,8 +1,8 @@
 import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { redactUrl } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
-import { redactUrl } from '../../lib/redact.ts'
 import { ensureSecret, readSecret, secretFile } from './secrets.ts'
 
 describe('local stack secrets', () => {

@@ -1,9 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { debeziumPostgresClass } from '../../lib/connect-client.ts'
-import { kafkaAnswers, parseBrokers } from '../../lib/kafka.ts'
-import { redactUrl } from '../../lib/redact.ts'
+import { debeziumPostgresClass, kafkaAnswers, parseBrokers, redactUrl } from 'outbox-cdc'
 import {
   type ComponentName,
   ensureStarted,

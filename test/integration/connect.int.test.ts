@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createConnectClient, debeziumPostgresClass, registerConnector } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { loadConnectorConfig } from '../../connector/config.ts'
-import { registerConnector } from '../../connector/register.ts'
-import { createConnectClient, debeziumPostgresClass } from '../../lib/connect-client.ts'
+import { buildConnectorConfig, loadConnectorConfig, registerOptionsOf } from '../../connector/config.ts'
 import { createTestDatabase } from '../support.ts'
 
 const stack = inject('stack')
@@ -106,7 +105,7 @@ describe('Kafka Connect with the Debezium Postgres connector', () => {
           }
         : {}),
     })
-    const attempt = registerConnector(connect, env, () => {})
+    const attempt = registerConnector(connect, buildConnectorConfig(env), registerOptionsOf(env), () => {})
     await expect(attempt).rejects.toMatchObject({ code: 'CONFIG_REJECTED' })
     await expect(attempt).rejects.toThrow(
       /database.hostname: .*password authentication failed for user "no_such_role"/,

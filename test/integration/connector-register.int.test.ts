@@ -1,8 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { isRunning, registerConnector } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { buildConnectorConfig } from '../../connector/config.ts'
-import { registerConnector } from '../../connector/register.ts'
-import { isRunning } from '../../lib/connect-client.ts'
+import { buildConnectorConfig, registerOptionsOf } from '../../connector/config.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -27,7 +26,12 @@ describe('connector:register', () => {
       .poll(async () => (await p.connect.status(name))?.tasks.map((t) => t.state), { timeout: 30_000 })
       .toEqual(['FAILED'])
     // The user fixes the setting and registers again: the task runs with the new config.
-    const status = await registerConnector(p.connect, p.connectorEnv, () => {})
+    const status = await registerConnector(
+      p.connect,
+      buildConnectorConfig(p.connectorEnv),
+      registerOptionsOf(p.connectorEnv),
+      () => {},
+    )
     expect(isRunning(status)).toBe(true)
     expect((await p.connect.getConfig(name))?.['publication.name']).toBe(p.connectorEnv.CONNECTOR_PUBLICATION)
   })
@@ -45,7 +49,12 @@ describe('connector:register', () => {
         await p.connect.waitForState(name, state, 30_000)
         // A wait far past the test's own timeout: only an answer at once passes.
         const outcome = await Promise.race([
-          registerConnector(p.connect, { ...p.connectorEnv, CONNECTOR_WAIT_TIMEOUT_S: 600 }, () => {}).then(
+          registerConnector(
+            p.connect,
+            buildConnectorConfig(p.connectorEnv),
+            { ...registerOptionsOf(p.connectorEnv), waitTimeoutMs: 600_000 },
+            () => {},
+          ).then(
             () => 'registered',
             (error: unknown) => error,
           ),

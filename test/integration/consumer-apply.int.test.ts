@@ -1,10 +1,10 @@
+import type { IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { applyBatch, applyEvent } from '../../consumer/apply-event.ts'
-import type { IncomingEvent } from '../../consumer/incoming-event.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { type Book, bookAdded, bookRemoved, orderPlaced } from '../../lib/events.ts'
+import { applyBatch, applyEvent } from '../order-side.ts'
 import { createTestDatabase } from '../support.ts'
 
 /** Hostile review of the batched apply path (apply-event.ts, catalogue.ts). */
@@ -304,10 +304,11 @@ describe('batched apply under hostile input', () => {
   it('a batch whose backend is terminated mid-transaction leaves nothing behind, and the pool recovers', async () => {
     const b = book()
     const events = [added(b), sale(b.id), sale(b.id)]
-    // Hold the advisory lock the batch will wait on (after its inbox insert), then kill it there.
+    // Hold the advisory lock the batch will wait on (after its inbox insert; the order side's key
+    // space is its inbox's name hashed), then kill it there.
     const blocker = await raw.reserve()
     await blocker`begin`
-    await blocker`select pg_advisory_xact_lock(7, hashtext(${b.id}) & 1023)`
+    await blocker`select pg_advisory_xact_lock(hashtext('"consumed_events"'), hashtext(${b.id}) & 1023)`
     const pending = applyBatch(database.db, events)
     let pid: number | undefined
     for (let i = 0; i < 100 && pid === undefined; i += 1) {

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm'
+import type { IncomingEvent } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { applyBatch } from '../../consumer/apply-event.ts'
-import type { IncomingEvent } from '../../consumer/incoming-event.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { bookAdded, orderPlaced } from '../../lib/events.ts'
+import { applyBatch } from '../order-side.ts'
 import { createTestDatabase } from '../support.ts'
 
 const stack = inject('stack')

@@ -1,17 +1,11 @@
+import { commitBatch, type InboxEntry, type IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import {
-  applyBatch,
-  applyEvent,
-  applyInTransaction,
-  commitBatch,
-  type InboxEntry,
-} from '../../consumer/apply-event.ts'
-import { batchHandlers } from '../../consumer/handlers.ts'
-import { type IncomingEvent, parseEvent } from '../../consumer/incoming-event.ts'
+import { orderSide } from '../../consumer/handlers.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { orderPlaced } from '../../lib/events.ts'
+import { applyBatch, applyEvent, applyInTransaction, parseEvent } from '../order-side.ts'
 import { createTestDatabase } from '../support.ts'
 
 /**
@@ -76,7 +70,7 @@ describe('review: a batch transaction whose connection dies between statements',
     const log = (...args: unknown[]) => console.log(Date.now() - t0, ...args)
     const bookId = crypto.randomUUID()
     const record = sale(bookId)
-    const original = batchHandlers.OrderPlaced
+    const original = orderSide.handlers.OrderPlaced
     let release: () => void = () => {}
     const gate = new Promise<void>((resolve) => {
       release = resolve
@@ -85,10 +79,10 @@ describe('review: a batch transaction whose connection dies between statements',
     const reached = new Promise<void>((resolve) => {
       paused = resolve
     })
-    batchHandlers.OrderPlaced = async (sql, tx, payloads, notes) => {
+    orderSide.handlers.OrderPlaced = async (sql, tx, payloads, events) => {
       paused()
       await gate
-      return original(sql, tx, payloads, notes)
+      return original?.(sql, tx, payloads, events)
     }
     try {
       let settled = 'pending'
@@ -129,7 +123,7 @@ describe('review: a batch transaction whose connection dies between statements',
       // All or nothing: either both (committed) or neither (rolled back, to be redelivered).
       expect(state?.units).toBe(state?.inbox)
     } finally {
-      batchHandlers.OrderPlaced = original
+      orderSide.handlers.OrderPlaced = original
       release()
     }
   })

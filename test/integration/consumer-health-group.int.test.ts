@@ -1,10 +1,9 @@
 import { logLevel } from 'kafkajs'
+import { createEventConsumer, createKafka, startHealthServer } from 'outbox-cdc'
 import { describe, expect, inject, it } from 'vitest'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { startHealthServer } from '../../consumer/health.ts'
-import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
@@ -38,7 +37,7 @@ describe('the consumer health endpoint and group membership', () => {
     })
     const consumer = createEventConsumer({
       kafka,
-      db: fixture.database.db,
+      ...orderSideOn(fixture.database.db),
       groupId: uniqueName('it-health-group'),
       namespace: ns,
       log: createLogger('it', 'silent'),

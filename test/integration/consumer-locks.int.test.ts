@@ -1,10 +1,10 @@
+import type { IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { applyBatch } from '../../consumer/apply-event.ts'
-import type { IncomingEvent } from '../../consumer/incoming-event.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { orderPlaced } from '../../lib/events.ts'
+import { applyBatch } from '../order-side.ts'
 import { createTestDatabase } from '../support.ts'
 
 /**

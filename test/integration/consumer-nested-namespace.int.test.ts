@@ -1,7 +1,8 @@
+import { createEventConsumer } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 /**
@@ -43,7 +44,7 @@ describe('a consumer of a namespace with another namespace nested under it', () 
     const nestedIds = await Promise.all(nested.map(send))
     const consumer = createEventConsumer({
       kafka,
-      db: fixture.database.db,
+      ...orderSideOn(fixture.database.db),
       groupId: uniqueName('it-nested-ns'),
       namespace: ns,
       log: createLogger('it', 'silent'),

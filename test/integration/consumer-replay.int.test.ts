@@ -1,7 +1,6 @@
 import { logLevel } from 'kafkajs'
+import { createKafka, ensureTopics, type ReplayFrom, replayGroup } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type ReplayFrom, replayGroup } from '../../consumer/tools/replay.ts'
-import { createKafka, ensureTopics } from '../../lib/kafka.ts'
 import { uniqueName } from '../support.ts'
 
 const stack = inject('stack')

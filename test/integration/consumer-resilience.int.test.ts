@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm'
 import type { Message } from 'kafkajs'
+import { createEventConsumer, dlqHeader } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
-import { dlqHeader } from '../../consumer/dead-letter.ts'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 /**
@@ -41,7 +41,7 @@ describe('consumer retries and dead letters', () => {
     const consumerFor = (groupId = uniqueName('resilience'), onFatal: (error: Error) => void = () => {}) => {
       const consumer = createEventConsumer({
         kafka,
-        db: fixture.database.db,
+        ...orderSideOn(fixture.database.db),
         groupId,
         namespace: ns,
         log: createLogger('it', 'silent'),

@@ -1,11 +1,12 @@
 import { sql } from 'drizzle-orm'
+import { createEventConsumer } from 'outbox-cdc'
 import postgres from 'postgres'
 import { describe, expect, it } from 'vitest'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 /**
@@ -30,7 +31,7 @@ describe('a consumer whose database is missing a table or a grant', () => {
   const consumerFor = (ns: string, groupId: string, database: Database, onFatal?: (e: Error) => void) => {
     const consumer = createEventConsumer({
       kafka,
-      db: database.db,
+      ...orderSideOn(database.db),
       groupId,
       namespace: ns,
       log: createLogger('it', 'silent'),

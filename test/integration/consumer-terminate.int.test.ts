@@ -1,10 +1,10 @@
+import type { IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { applyBatch } from '../../consumer/apply-event.ts'
-import type { IncomingEvent } from '../../consumer/incoming-event.ts'
 import { type Database, openDatabase } from '../../db/client.ts'
 import { migrateDatabase } from '../../db/migrate.ts'
 import { orderPlaced } from '../../lib/events.ts'
+import { applyBatch } from '../order-side.ts'
 import { createTestDatabase } from '../support.ts'
 
 /**
@@ -72,7 +72,7 @@ describe('a batch statement killed in flight', () => {
       const bookId = crypto.randomUUID()
       const events = [sale(bookId), sale(bookId)]
       // Another session holds the lock the batch waits on (after its inbox insert).
-      await blocker`select pg_advisory_lock(7, hashtext(${bookId}) & 1023)`
+      await blocker`select pg_advisory_lock(hashtext('"consumed_events"'), hashtext(${bookId}) & 1023)`
       const pending = applyBatch(database.db, events).then(
         () => 'committed',
         (error: unknown) => `rejected: ${String(error)}`,
@@ -87,7 +87,7 @@ describe('a batch statement killed in flight', () => {
       expect(pid).toBeDefined()
       await admin`select pg_terminate_backend(${pid as number})`
       expect(await pending).toMatch(/^rejected/)
-      await blocker`select pg_advisory_unlock(7, hashtext(${bookId}) & 1023)`
+      await blocker`select pg_advisory_unlock(hashtext('"consumed_events"'), hashtext(${bookId}) & 1023)`
       const [left] = await admin`select
         (select count(*)::int from catalogue where book_id = ${bookId}) as catalogue,
         (select count(*)::int from consumed_events where event_id = any(${admin.array(events.map((e) => e.headers.id as string))}::uuid[])) as inbox`

@@ -1,11 +1,10 @@
 import { sql } from 'drizzle-orm'
+import { createEventConsumer, listDeadLetters, redriveDeadLetters, replayGroup } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { listDeadLetters, redriveDeadLetters } from '../../consumer/tools/dlq.ts'
-import { replayGroup } from '../../consumer/tools/replay.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 describe('dlq:list, dlq:redrive and consumer:replay', () => {
@@ -29,7 +28,7 @@ describe('dlq:list, dlq:redrive and consumer:replay', () => {
   const consumer = (group = groupId, namespace = ns) => {
     const c = createEventConsumer({
       kafka,
-      db: fixture.database.db,
+      ...orderSideOn(fixture.database.db),
       groupId: group,
       namespace,
       log: createLogger('it', 'silent'),

@@ -1,9 +1,9 @@
 import { logLevel } from 'kafkajs'
+import { createEventConsumer, createKafka } from 'outbox-cdc'
 import { describe, expect, inject, it } from 'vitest'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
@@ -38,7 +38,7 @@ describe('a consumer one of whose topics is deleted', () => {
     const consumerOf = () =>
       createEventConsumer({
         kafka,
-        db: fixture.database.db,
+        ...orderSideOn(fixture.database.db),
         groupId,
         namespace: ns,
         log: createLogger('it', 'silent'),

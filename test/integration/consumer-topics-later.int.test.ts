@@ -1,10 +1,10 @@
+import { createEventConsumer, type EventConsumer, ensureTopics } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createEventConsumer, type EventConsumer } from '../../consumer/event-consumer.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import { topicFor } from '../../lib/events.ts'
-import { ensureTopics } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { bookPayload, eventRecord } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -32,7 +32,7 @@ describe('a consumer started before its topics exist', () => {
         topicsAtStart = (await admin.listTopics()).filter((t) => t.startsWith(namespace))
         const common = {
           kafka,
-          db,
+          ...orderSideOn(db),
           namespace,
           retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 200 },
           topicWatchIntervalMs: 250,
@@ -190,7 +190,7 @@ describe('a consumer started before its topics exist', () => {
     await ensureTopics(p.admin, [{ topic: book, partitions: 2 }])
     const late = createEventConsumer({
       kafka: p.kafka,
-      db: p.database.db,
+      ...orderSideOn(p.database.db),
       groupId,
       namespace: ns,
       log: createLogger('it-late', 'silent'),

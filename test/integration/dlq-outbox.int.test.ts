@@ -1,5 +1,5 @@
+import { listDeadLetters } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { listDeadLetters } from '../../consumer/tools/dlq.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 

@@ -1,10 +1,15 @@
 import { type Kafka, logLevel, type Message } from 'kafkajs'
+import {
+  createKafka,
+  type DeadLetter,
+  deadLetterMessage,
+  ensureTopics,
+  listDeadLetters,
+  redriveDeadLetters,
+} from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
-import { ensureEventTopics } from '../../connector/topics.ts'
-import { deadLetterMessage } from '../../consumer/dead-letter.ts'
-import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../../consumer/tools/dlq.ts'
+import { ensureBookstoreTopics } from '../../connector/topics.ts'
 import { deadLetterTopic, topicFor } from '../../lib/events.ts'
-import { createKafka, ensureTopics } from '../../lib/kafka.ts'
 import { uniqueName } from '../support.ts'
 
 const stack = inject('stack')
@@ -50,7 +55,7 @@ describe('dlq:redrive and dlq:list on a multi-partition dead-letter topic', () =
   /** The event topics and a three-partition dead-letter topic, provisioned as connector:register does. */
   const namespace = async () => {
     const ns = uniqueName('it.dlq').toLowerCase()
-    const provisioned = await ensureEventTopics(admin, ns, 1, { partitions: 3, retentionMs: 86_400_000 })
+    const provisioned = await ensureBookstoreTopics(admin, ns, 1, { partitions: 3, retentionMs: 86_400_000 })
     topics.push(...provisioned.map((t) => t.topic))
     return { ns, dlq: deadLetterTopic(ns), book: topicFor('book', ns) }
   }

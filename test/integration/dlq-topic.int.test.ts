@@ -1,11 +1,11 @@
 import { ConfigResourceTypes, logLevel } from 'kafkajs'
+import { createEventConsumer, createKafka } from 'outbox-cdc'
 import { describe, expect, inject, it } from 'vitest'
-import { ensureEventTopics } from '../../connector/topics.ts'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
+import { ensureBookstoreTopics } from '../../connector/topics.ts'
 import { deadLetterTopic, topicFor } from '../../lib/events.ts'
-import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { eventRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { orderSideOn } from '../order-side.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')
@@ -54,7 +54,7 @@ describe('the dead-letter topic', () => {
   it('is created with the event topics, with its own partitions and retention, and left alone once it exists', async () => {
     const ns = namespace()
     const settings = { partitions: 3, retentionMs: 3 * dayMs }
-    expect(await ensureEventTopics(admin, ns, 2, settings)).toContainEqual({
+    expect(await ensureBookstoreTopics(admin, ns, 2, settings)).toContainEqual({
       topic: deadLetterTopic(ns),
       partitions: 3,
       created: true,
@@ -62,7 +62,7 @@ describe('the dead-letter topic', () => {
     expect(await described(deadLetterTopic(ns))).toEqual({ partitions: 3, retentionMs: String(3 * dayMs) })
     expect(await described(topicFor('book', ns))).toMatchObject({ partitions: 2 })
 
-    const again = await ensureEventTopics(admin, ns, 2, { partitions: 5, retentionMs: -1 })
+    const again = await ensureBookstoreTopics(admin, ns, 2, { partitions: 5, retentionMs: -1 })
     expect(again).toContainEqual({ topic: deadLetterTopic(ns), partitions: 3, created: false })
     expect(await described(deadLetterTopic(ns))).toEqual({ partitions: 3, retentionMs: String(3 * dayMs) })
   })
@@ -72,7 +72,7 @@ describe('the dead-letter topic', () => {
     await createTopics(admin, { topics: [{ topic: topicFor('book', ns) }], waitForLeaders: true })
     const consumer = createEventConsumer({
       kafka,
-      db: fixture.database.db,
+      ...orderSideOn(fixture.database.db),
       groupId: uniqueName('it-dlq-topic'),
       namespace: ns,
       log: createLogger('it', 'silent'),
@@ -102,7 +102,7 @@ describe('the dead-letter topic', () => {
     let fatal: (Error & { code?: string }) | undefined
     const consumer = createEventConsumer({
       kafka: impatient,
-      db: fixture.database.db,
+      ...orderSideOn(fixture.database.db),
       groupId: uniqueName('it-dlq-topic'),
       namespace: ns,
       log: createLogger('it', 'silent'),

@@ -1,9 +1,7 @@
+import { createKafka, dlqHeader, redriveDeadLetters } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { dlqHeader } from '../../consumer/dead-letter.ts'
-import { redriveDeadLetters } from '../../consumer/tools/dlq.ts'
 import { deadLettersFinding } from '../../doctor/dead-letters.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
-import { createKafka } from '../../lib/kafka.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')

@@ -1,3 +1,4 @@
+import type { ConnectClient } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { unownedSlots } from '../../connector/slot-backlog.ts'
@@ -5,7 +6,6 @@ import type { DoctorTargets } from '../../doctor/check.ts'
 import type { Finding } from '../../doctor/finding.ts'
 import { freshnessCheck } from '../../doctor/freshness.ts'
 import { runDoctor } from '../../doctor/run-doctor.ts'
-import type { ConnectClient } from '../../lib/connect-client.ts'
 import { bookAdded, deadLetterTopic } from '../../lib/events.ts'
 import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 

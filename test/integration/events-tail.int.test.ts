@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { ensureTopics } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { TailedEvent } from '../../console/event-tail.ts'
-import { ensureTopics } from '../../lib/kafka.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 

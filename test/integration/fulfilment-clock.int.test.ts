@@ -40,7 +40,12 @@ describe("fulfilment's shipment time", () => {
       const [first] = await tx<{ tx: string; now: string }[]>`
         select txid_current()::text as tx,
                to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now`
-      await fulfilmentApp.handlers.OrderPlaced?.(tx, first?.tx ?? '', orders, { refuse: () => {} })
+      await fulfilmentApp.handlers.OrderPlaced?.(
+        tx,
+        first?.tx ?? '',
+        orders,
+        orders.map((o) => ({ id: o.id })),
+      )
       return first?.now
     })
     vi.useRealTimers()

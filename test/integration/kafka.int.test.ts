@@ -1,6 +1,6 @@
 import { type Consumer, type EachMessagePayload, logLevel } from 'kafkajs'
+import { createKafka } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createKafka } from '../../lib/kafka.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
 const stack = inject('stack')

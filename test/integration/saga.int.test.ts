@@ -1,12 +1,11 @@
+import { createConsumerMetrics, createEventConsumer, listDeadLetters } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createEventConsumer } from '../../consumer/event-consumer.ts'
-import { createConsumerMetrics } from '../../consumer/metrics.ts'
-import { listDeadLetters } from '../../consumer/tools/dlq.ts'
 import { freshnessCheck } from '../../doctor/freshness.ts'
 import { sagaCheck } from '../../doctor/saga.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import { deadLetterTopic, shipmentDispatched, shipmentFailed, topicFor } from '../../lib/events.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { orderSideOn } from '../order-side.ts'
 import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -24,7 +23,7 @@ describe('fulfilment saga', () => {
     p = await startPipeline(stack)
     fulfilment = createEventConsumer({
       kafka: p.kafka,
-      db: p.database.db,
+      ...orderSideOn(p.database.db),
       groupId: `fulfilment-${p.id}`,
       namespace: p.namespace,
       topics: [topicFor('order', p.namespace)],
@@ -89,6 +88,31 @@ describe('fulfilment saga', () => {
     const [row] = await p.database.db
       .$client`select status, reason from shipments where order_id = ${placed.id}`
     expect(row).toEqual({ status: 'dispatched', reason: null })
+  })
+
+  it("carries the order's traceparent through every event the saga appends for it", async () => {
+    const book = await addBook(4)
+    await api('PUT', `/books/${book.id}/warehouse-capacity`, { capacity: 1 })
+    const traceparent = `00-${crypto.randomUUID().replaceAll('-', '')}-${'ab'.repeat(8)}-01`
+    const response = await p.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { 'idempotency-key': crypto.randomUUID(), traceparent },
+      payload: { customerId: crypto.randomUUID(), bookId: book.id, quantity: 2 },
+    })
+    expect(response.statusCode).toBe(201)
+    const placed = response.json() as { id: string }
+    const orderTopic = topicFor('order', p.namespace)
+    const shipmentTopic = topicFor('shipment', p.namespace)
+    await expect
+      .poll(() => recorded(orderTopic, placed.id).map((r) => r.headers.event_type), { timeout: 30_000 })
+      .toEqual(['OrderPlaced', 'OrderCancelled'])
+    const events = [...recorded(orderTopic, placed.id), ...recorded(shipmentTopic, placed.id)]
+    expect(events.map((r) => [r.headers.event_type, r.headers.traceparent])).toEqual([
+      ['OrderPlaced', traceparent],
+      ['OrderCancelled', traceparent],
+      ['ShipmentFailed', traceparent],
+    ])
   })
 
   it('cancels an order above the capacity, returns its stock once and appends OrderCancelled', async () => {

@@ -1,8 +1,73 @@
 /**
  * outbox-cdc: the transactional outbox, relayed by Debezium from the write-ahead log to Kafka.
- * This entry point needs postgres.js and zod; Drizzle's table definitions are in `outbox-cdc/drizzle`.
+ * This entry point needs its peers postgres.js, kafkajs and zod; Drizzle's table definitions are in
+ * `outbox-cdc/drizzle` (which needs drizzle-orm).
  */
 
+export {
+  checkAggregates,
+  heartbeatActionQuery,
+  type OutboxConnectorOptions,
+  outboxConnectorConfig,
+  outboxConnectorOptionsSchema,
+} from './connector/config.ts'
+export {
+  type ConfigValidation,
+  type ConnectClient,
+  ConnectError,
+  type ConnectorPlugin,
+  type ConnectorState,
+  ConnectorStateError,
+  type ConnectorStatus,
+  createConnectClient,
+  debeziumPostgresClass,
+  isInState,
+  isRunning,
+} from './connector/connect-client.ts'
+export { ConnectorError, type ConnectorErrorCode } from './connector/errors.ts'
+export {
+  type EventTopicsOptions,
+  ensureEventTopics,
+  type ProvisionOptions,
+  provisionConnector,
+} from './connector/provision.ts'
+export {
+  describeStatus,
+  type RegisterOptions,
+  registerConnector,
+  validateConnector,
+} from './connector/register.ts'
+export {
+  type ApplyOutcome,
+  applyBatch,
+  applyEvent,
+  applyInTransaction,
+  type BatchHandler,
+  commitBatch,
+  defineInboxApp,
+  type EventContext,
+  type HandlerResult,
+  type InboxApp,
+  type InboxEntry,
+  type LockKey,
+  type OnRefused,
+  type Refusal,
+  type Sql,
+  type TxGuard,
+} from './consumer/apply-event.ts'
+export { ConsumerLifecycle, type ConsumerState } from './consumer/consumer-state.ts'
+export { deadLetterMessage, dlqHeader, publishDeadLetter } from './consumer/dead-letter.ts'
+export { ConsumerError, type ConsumerErrorCode } from './consumer/errors.ts'
+export {
+  createEventConsumer,
+  type EventConsumer,
+  type EventConsumerOptions,
+} from './consumer/event-consumer.ts'
+export { type ConsumerStats, handleBatch } from './consumer/handle-batch.ts'
+export { startHealthServer } from './consumer/health.ts'
+export { type IncomingEvent, type ParsedEvent, parseEvent, toIncoming } from './consumer/incoming-event.ts'
+export { type ConsumerMetrics, createConsumerMetrics } from './consumer/metrics.ts'
+export type { RetryPolicy } from './consumer/process-message.ts'
 export { CodedError, EventContractError, OptionsError } from './errors.ts'
 export {
   defineEvent,
@@ -15,6 +80,23 @@ export {
   type PayloadOf,
 } from './events/define.ts'
 export { deadLetterTopicOf, defaultNamespace, isEventTopicOf, topicOf } from './events/topics.ts'
+export {
+  createKafka,
+  ensureTopics,
+  formatKafkaLog,
+  kafkaAnswers,
+  kafkaLogCreator,
+  parseBrokers,
+  type TopicSpec,
+} from './kafka/client.ts'
+export {
+  type DeadLetterTopicSettings,
+  deadLetterTopicSettingsSchema,
+  deadLetterTopicSpec,
+  defaultDeadLetterTopicSettings,
+  ensureDeadLetterTopic,
+} from './kafka/dead-letter-topic.ts'
+export { type Logger, silentLogger } from './logger.ts'
 export { type AppendOptions, appendEvent } from './outbox/append.ts'
 export {
   type DrizzleTransaction,
@@ -23,4 +105,14 @@ export {
   type SqlExecutor,
 } from './outbox/executor.ts'
 export type { OutboxTableName } from './outbox/table-name.ts'
+export { redactText, redactUrl, withoutUserinfo } from './redact.ts'
 export { type SchemaOptions, schemaSql } from './schema/sql.ts'
+export {
+  type DeadLetter,
+  listDeadLetters,
+  RedriveBusyError,
+  redriveDeadLetters,
+  toDeadLetter,
+} from './tools/dlq.ts'
+export { deleteGroup, type ReadMode, readTopicToEnd } from './tools/read-topic.ts'
+export { parseReplayFrom, type ReplayFrom, ReplayRefused, replayGroup } from './tools/replay.ts'

@@ -5,6 +5,8 @@ import {
   deadLetterTopicOf,
   defaultNamespace,
   eventTypePattern,
+  isAggregateName,
+  isNamespace,
   topicOf,
 } from './topics.ts'
 
@@ -34,7 +36,7 @@ export function defineEvent<
       `event type ${JSON.stringify(definition.type)} must match ${eventTypePattern}`,
     )
   }
-  if (!aggregateNamePattern.test(definition.aggregate) || definition.aggregate.endsWith('-dlq')) {
+  if (!isAggregateName(definition.aggregate)) {
     throw new EventContractError(
       'INVALID_EVENT_DEFINITION',
       `aggregate ${JSON.stringify(definition.aggregate)} of ${definition.type} must match ` +
@@ -104,7 +106,7 @@ export function defineEvents<const Defs extends Definitions>(
   options: { namespace?: string } = {},
 ): EventRegistry<Defs> {
   const namespace = options.namespace ?? defaultNamespace
-  if (!/^[A-Za-z0-9._-]+$/.test(namespace) || namespace.startsWith('.') || namespace.endsWith('.')) {
+  if (!isNamespace(namespace)) {
     throw new EventContractError(
       'INVALID_EVENT_DEFINITION',
       `namespace ${JSON.stringify(namespace)} must be a topic-name prefix ([A-Za-z0-9._-], no leading or trailing '.')`,

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto'
 import { EventContractError, OptionsError } from '../errors.ts'
 import type { OutboxEvent } from '../events/define.ts'
+import { aggregateNamePattern, isAggregateName } from '../events/topics.ts'
 import type { SqlExecutor } from './executor.ts'
 import { type OutboxTableName, qualifiedName } from './table-name.ts'
 
 export interface AppendOptions {
   /**
    * The instant the change this event describes happened, as stamped on the row it describes
-   * (an order's `created_at`, a cancellation's `cancelled_at`). The outbox row's `created_at`,
+   * (a row's `created_at`, or the time a status changed). The outbox row's `created_at`,
    * which Debezium puts on the Kafka record as its timestamp, is this instant. Without it, the
    * database's clock decides: `now()`, the start of the writing transaction. Either way the
    * writer's application clock is never read here. A string must be ISO 8601 with its offset
@@ -48,7 +49,7 @@ function statementsFor(table: OutboxTableName, guarded: boolean): Statements {
         (guarded ? ' where txid_current() = $8::bigint' : ''),
     ),
     remove: named(
-      `delete from ${target} where id = $1::uuid` + (guarded ? ' and txid_current() = $2::bigint' : ''),
+      `delete from ${target} where id = $1::uuid${guarded ? ' and txid_current() = $2::bigint' : ''}`,
     ),
   }
   cache.set(key, statements)
@@ -114,7 +115,14 @@ export async function appendEvent(
 ): Promise<void> {
   const guard = executor.txGuard
   const { insert, remove } = statementsFor(table, guard !== undefined)
-  // Everything that can be refused is refused before the first statement.
+  // Everything that can be refused is refused before the first statement. The aggregate names
+  // the topic (`<namespace>.<aggregate>`): one that is no topic-name part would be routed where no
+  // subscriber looks, to a topic Connect creates with the broker's defaults.
+  if (!isAggregateName(event.aggregateType))
+    throw new EventContractError(
+      'INVALID_EVENT_DEFINITION',
+      `aggregateType ${JSON.stringify(event.aggregateType)} of ${event.eventType} ${event.id} is no topic-name part (${aggregateNamePattern}, not ending in -dlq)`,
+    )
   const insertParams: unknown[] = [
     event.id,
     event.aggregateType,

@@ -1,4 +1,3 @@
-import type { PgSession } from 'drizzle-orm/pg-core'
 import type postgres from 'postgres'
 import { OptionsError } from '../errors.ts'
 
@@ -58,9 +57,21 @@ export function drizzleExecutor(tx: DrizzleTransaction): SqlExecutor {
   }
 }
 
-/** A Drizzle Postgres transaction, whatever its driver and schema. */
+/**
+ * A Drizzle Postgres transaction, whatever its driver and schema: the part of it used here, spelt
+ * out rather than imported, so that the main entry's types need no drizzle-orm (an optional peer).
+ */
 export interface DrizzleTransaction {
   rollback(): never
-  // biome-ignore lint/suspicious/noExplicitAny: any driver's session, any schema: only prepareQuery is used.
-  readonly _: { readonly session: PgSession<any, any, any> }
+  readonly _: { readonly session: DrizzleSession }
+}
+
+/** What is used of Drizzle's PgSession: prepareQuery, as its own `.prepare(name)` calls it. */
+export interface DrizzleSession {
+  prepareQuery(
+    query: { sql: string; params: unknown[] },
+    fields: undefined,
+    name: string | undefined,
+    isResponseInArrayMode: boolean,
+  ): { execute(): Promise<unknown> }
 }

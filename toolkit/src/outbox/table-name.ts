@@ -2,7 +2,8 @@ import { OptionsError } from '../errors.ts'
 /** A table the toolkit writes, as `table` or `{ schema, table }`; Postgres' default schema search applies to the first. */
 export type OutboxTableName = string | { schema: string; table: string }
 
-const identifier = /^[A-Za-z_][A-Za-z0-9_$]*$/
+// No '$': schemaSql refuses it too (it would end the script's dollar quoting).
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 function quoted(name: string, what: string): string {
   // Names come from the service's own options, but they end up in SQL text: plain identifiers only.

@@ -1,0 +1,138 @@
+import { execFile, spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { createConnectClient, createKafka, deadLetterTopicOf, listDeadLetters } from 'outbox-cdc'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { connectorPasswordKey, connectorSecretsFile } from '../../lib/replication.ts'
+import { packToolkit } from '../../scripts/toolkit-pack.ts'
+import { createTestDatabase, type TestDatabase, uniqueName } from '../support.ts'
+
+const stack = inject('stack')
+const run = promisify(execFile)
+const repo = new URL('../../', import.meta.url)
+const versions = JSON.parse(readFileSync(new URL('package.json', repo), 'utf8')) as {
+  dependencies: Record<string, string>
+  devDependencies: Record<string, string>
+}
+const pinned = (name: string) => versions.dependencies[name] ?? versions.devDependencies[name] ?? 'missing'
+
+/**
+ * The package as a user gets it: packed, installed from the tarball into a new project outside the
+ * repo, type-checked against its declarations, and run as a small invoicing service of its own
+ * (test/outside/invoicing) with its own schema, outbox, inbox, publication, slot and connector.
+ */
+describe('outbox-cdc installed outside the repo', () => {
+  let dir: string
+  let db: TestDatabase
+  let sql: postgres.Sql
+  const id = uniqueName('inv').toLowerCase()
+  const namespace = `it.${id}.events`
+  let serviceEnv: Record<string, string>
+  let consumer: ReturnType<typeof spawn> | undefined
+
+  const service = (...args: string[]) =>
+    run(process.execPath, ['dist/service.js', ...args], { cwd: dir, env: serviceEnv, timeout: 180_000 })
+  const count = async (table: string) =>
+    (await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`))[0]?.n
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'outbox-cdc-outside-'))
+    const packed = await packToolkit(dir)
+    cpSync(new URL('test/outside/invoicing', repo), dir, { recursive: true })
+    const peers = ['postgres', 'kafkajs', 'zod', '@types/node', 'typescript']
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({
+        name: 'invoicing',
+        private: true,
+        type: 'module',
+        dependencies: {
+          'outbox-cdc': `file:./${packed.filename}`,
+          ...Object.fromEntries(peers.map((name) => [name, pinned(name)])),
+        },
+      }),
+    )
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], {
+      cwd: dir,
+      timeout: 240_000,
+    })
+    db = await createTestDatabase(stack.postgres.adminUrl, `it_${id}`)
+    sql = postgres(db.url, { max: 1, onnotice: () => {} })
+    serviceEnv = {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: stack.kafka.brokers.join(','),
+      CONNECT_URL: stack.connect.url,
+      NAMESPACE: namespace,
+      CONNECTOR: `it-${id}`,
+      SLOT: `slot_${id}`,
+      PUBLICATION: `pub_${id}`,
+      PASSWORD_REF: stack.secretsDir
+        ? `\${file:${join(stack.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`
+        : '${env:OUTBOX_CONNECT_DB_PASSWORD}',
+    }
+  }, 300_000)
+
+  afterAll(async () => {
+    consumer?.kill('SIGKILL')
+    await createConnectClient(stack.connect.url)
+      .remove(`it-${id}`)
+      .catch(() => {})
+    await sql?.end()
+    await db?.drop()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('type-checks with tsc against the packed declarations', async () => {
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], {
+      cwd: dir,
+      timeout: 120_000,
+    })
+  }, 150_000)
+
+  it('writes 1,000 events in its own transactions and applies each exactly once; a poison event is dead-lettered, then applied once redriven after the fix', async () => {
+    await service('migrate')
+    // Written before the connector's slot exists: never sent (an outbox has no history to replay).
+    await service('issue', '5')
+    await service('provision')
+    await service('issue', '1000')
+    consumer = spawn(process.execPath, ['dist/service.js', 'consume'], {
+      cwd: dir,
+      env: serviceEnv,
+      stdio: 'ignore',
+    })
+    await expect.poll(() => count('billing.ledger'), { timeout: 120_000, interval: 500 }).toBe(1000)
+
+    await service('issue', '1', '5000000')
+    const kafka = createKafka({ brokers: stack.kafka.brokers, clientId: `it-${id}` })
+    await expect
+      .poll(async () => (await listDeadLetters(kafka, deadLetterTopicOf(namespace))).length, {
+        timeout: 60_000,
+      })
+      .toBe(1)
+    expect(await count('billing.ledger')).toBe(1000)
+
+    await sql`alter table billing.ledger drop constraint small`
+    await service('redrive')
+    await expect.poll(() => count('billing.ledger'), { timeout: 60_000, interval: 500 }).toBe(1001)
+    // Each event once in the inbox, and every invoice issued after the connector was registered
+    // in the ledger exactly once; the five from before it, never.
+    const [inbox] = await sql<{ rows: number; ids: number }[]>`
+      select count(*)::int as rows, count(distinct event_id)::int as ids from billing.inbox`
+    expect(inbox).toEqual({ rows: 1001, ids: 1001 })
+    const [totals] = await sql<{ issued: number; booked: number; unsent: number }[]>`
+      select (select count(*)::int from billing.invoices) as issued,
+             (select count(*)::int from billing.ledger l join billing.invoices i on i.id = l.invoice_id
+               where i.amount_cents = l.amount_cents) as booked,
+             (select count(*)::int from billing.invoices i
+               where not exists (select 1 from billing.ledger l where l.invoice_id = i.id)) as unsent`
+    expect(totals).toEqual({ issued: 1006, booked: 1001, unsent: 5 })
+
+    const exited = new Promise((resolve) => consumer?.once('exit', resolve))
+    consumer.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  }, 300_000)
+})

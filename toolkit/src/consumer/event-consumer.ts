@@ -1,0 +1,237 @@
+import type { Kafka } from 'kafkajs'
+import type postgres from 'postgres'
+import { deadLetterTopicOf } from '../events/topics.ts'
+import {
+  type DeadLetterTopicSettings,
+  defaultDeadLetterTopicSettings,
+  ensureDeadLetterTopic,
+} from '../kafka/dead-letter-topic.ts'
+import type { Logger } from '../logger.ts'
+import { qualifiedName } from '../outbox/table-name.ts'
+import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
+import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
+import { publishDeadLetter } from './dead-letter.ts'
+import { ConsumerError } from './errors.ts'
+import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
+import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
+import type { ConsumerMetrics } from './metrics.ts'
+import type { RetryPolicy } from './process-message.ts'
+import { createTopicWatch } from './topic-watch.ts'
+
+export type { ConsumerState } from './consumer-state.ts'
+export type { ConsumerStats } from './handle-batch.ts'
+
+export interface EventConsumer {
+  /** Resolves once subscribed to the topics that exist; the others are read once they appear. */
+  start(): Promise<void>
+  /** Stops after the message in hand; resolved offsets are committed, the rest is redelivered. */
+  stop(): Promise<void>
+  readonly state: ConsumerState
+  readonly stats: ConsumerStats
+  /** The topics read, and those still waited for (named ones missing, or the pattern unmatched). */
+  readonly topics: { reading: string[]; waitingFor: string[] }
+  /** Whether kafkajs is in the group now (see createGroupMembership), and why not. */
+  readonly group: MembershipVerdict
+}
+
+/** The group session: a member not heard from for this long is evicted, and reported out of its group. */
+const sessionTimeoutMs = 30_000
+
+export interface EventConsumerOptions {
+  kafka: Kafka
+  /** postgres.js: each batch is one transaction on it, with the inbox rows and the handlers' writes. */
+  sql: postgres.Sql
+  groupId: string
+  namespace: string
+  log: Logger
+  retry: RetryPolicy
+  /** Partitions worked on at once; order within each partition is kept regardless. */
+  partitionsConcurrently?: number
+  /** Records of a partition applied in one transaction (1: each in its own); 500 when not given. */
+  batchSize?: number
+  metrics?: ConsumerMetrics
+  /** How `<namespace>-dlq` is created at start if it does not exist yet; the defaults when not given. */
+  deadLetterTopic?: DeadLetterTopicSettings
+  /** What it applies and where it records it (defineInboxApp). */
+  app: InboxApp
+  /** The topics to read; every `<namespace>.*` topic when not given. Either may not exist yet. */
+  topics?: string[]
+  /** How often the topic list is read for wanted topics that appeared; 5000 when not given. */
+  topicWatchIntervalMs?: number
+  /** Called once when the consumer cannot go on; the process should exit non-zero. */
+  onFatal?: (error: Error) => void
+  /** Called for each state change a handler refused, after it is logged and counted. */
+  onRefused?: OnRefused
+}
+
+/**
+ * Consumes every `<namespace>.*` topic (or the `topics` named) in `groupId`, also those created
+ * after it started: each is read from its beginning once it appears (see createTopicWatch). One
+ * deleted while read fails the consumer (TOPIC_DELETED, through `onFatal`): kafkajs cannot drop
+ * it and would read none of the others, while a fresh start reads those that exist.
+ * Records are applied in batches of a partition, one by one when a batch fails (see handleBatch);
+ * an offset is resolved only once its record and every one before it is done, and only resolved
+ * offsets are committed. A crash therefore redelivers, and the inbox makes redelivery a no-op.
+ * start() creates the dead-letter topic if it is missing (a consumer may start before
+ * its connector is provisioned), so the first dead letter never needs the broker to auto-create it.
+ */
+export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
+  const { sql, log, app } = options
+  // A bad inbox name fails here, before anything connects: not at the first batch.
+  qualifiedName(app.inbox)
+  const consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: sessionTimeoutMs / 10,
+    // read_committed (kafkajs's default, said here on purpose): with exactly-once delivery on
+    // (CONNECTOR_EXACTLY_ONCE), records of a transaction Connect aborted are never seen.
+    readUncommitted: false,
+  })
+  // Dead letters go only to the topic start() made sure of: were it deleted since, a publish
+  // fails (DEAD_LETTER_FAILED) instead of conjuring a topic with the broker's defaults.
+  const producer = options.kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
+  const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
+  const dlq = deadLetterTopicOf(options.namespace)
+  const lifecycle = new ConsumerLifecycle()
+
+  // Only the first fatal error is reported, and none once stop() has begun.
+  const fail = (error: Error) => {
+    if (lifecycle.move('failed')) options.onFatal?.(error)
+  }
+  // A refused change is the service's state machine working (a late or repeated event): it is
+  // logged and counted, and the record is done, never dead-lettered.
+  const onRefused: OnRefused = (r) => {
+    options.metrics?.refusedTransitions.inc({ event_type: r.eventType, from: r.from })
+    log.warn(r, 'state change refused by its handler: the event is done, not dead-lettered')
+    try {
+      options.onRefused?.(r)
+    } catch (error) {
+      log.error({ err: error, refusal: r }, 'onRefused threw; the batch stays applied')
+    }
+  }
+  const rule: BatchRule = {
+    batchSize: options.batchSize ?? 500,
+    retry: options.retry,
+    deadLetterTopic: dlq,
+    applyBatch: (records) => applyBatch(sql, records, app, onRefused),
+    applyEvent: (record) => applyEvent(sql, record, app, onRefused),
+    publishDeadLetter: (message) => publishDeadLetter(producer, dlq, message),
+    hasFailed: () => lifecycle.state === 'failed',
+    onFatal: fail,
+    log,
+    stats,
+    metrics: options.metrics,
+  }
+  const membership = createGroupMembership({ staleAfterMs: sessionTimeoutMs })
+  // kafkajs restarts itself after most errors (and logs each crash), out of the group until it
+  // has joined again; when it gives up, so do we, loudly.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    membership.crashed(payload.error)
+    if (!payload.restart) fail(payload.error)
+  })
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    membership.joined()
+    if (lifecycle.state === 'starting' || lifecycle.state === 'waiting') lifecycle.move('running')
+  })
+  consumer.on(consumer.events.HEARTBEAT, () => membership.alive())
+  consumer.on(consumer.events.FETCH, () => membership.alive())
+  const admin = options.kafka.admin()
+  const watch = createTopicWatch({
+    admin,
+    selection: { namespace: options.namespace, ...(options.topics ? { topics: options.topics } : {}) },
+    intervalMs: options.topicWatchIntervalMs ?? 5000,
+    log,
+    subscribe: subscribeTo,
+    active: () => ['starting', 'waiting', 'running'].includes(lifecycle.state),
+    canSubscribe: () => !runningInKafkajs || membership.verdict().inGroup,
+    onTopicsGone: (topics) =>
+      fail(
+        new ConsumerError(
+          'TOPIC_DELETED',
+          `${topics.join(', ')} deleted while being read: kafkajs cannot drop a topic, so nothing is read until the consumer starts afresh (and reads the topics that exist)`,
+        ),
+      ),
+  })
+  let runningInKafkajs = false
+
+  return {
+    get state(): ConsumerState {
+      return lifecycle.state
+    },
+    stats,
+    get topics() {
+      return { reading: watch.topics, waitingFor: watch.waitingFor }
+    },
+    get group() {
+      return membership.verdict()
+    },
+    async start() {
+      lifecycle.require('starting')
+      try {
+        await connectAndRun()
+      } catch (error) {
+        // The caller gets the rejection; the state says the consumer is not consuming.
+        lifecycle.move('failed')
+        throw error
+      }
+    },
+    async stop() {
+      // A failed consumer stays failed; disconnecting still leaves the group cleanly.
+      lifecycle.move('stopping')
+      await watch.stop()
+      await consumer.disconnect()
+      await producer.disconnect()
+      await admin.disconnect()
+      lifecycle.move('stopped')
+    },
+  }
+
+  async function connectAndRun() {
+    await admin.connect()
+    await ensureDeadLetterTopic(
+      admin,
+      options.namespace,
+      options.deadLetterTopic ?? defaultDeadLetterTopicSettings,
+    )
+    await producer.connect()
+    await consumer.connect()
+    await watch.start()
+    if (watch.topics.length === 0) lifecycle.move('waiting')
+  }
+
+  /**
+   * Adds `topics` to what kafkajs reads. kafkajs subscribes only while stopped, so it is stopped
+   * first: stop() lets the batch in hand finish (handleBatch ends at the record in hand once it
+   * sees the consumer is not running), commits every resolved offset and leaves the group; run()
+   * then rejoins and fetches each partition from its committed offset, so nothing is skipped and
+   * nothing resolved is applied again. A new topic has no committed offset and is read from its
+   * beginning, so nothing written to it before the watch noticed is lost.
+   */
+  async function subscribeTo(topics: string[]) {
+    if (runningInKafkajs) await consumer.stop()
+    try {
+      await consumer.subscribe({ topics, fromBeginning: true })
+    } finally {
+      // Run again even if subscribe failed: the topics already read must go on being read. kafkajs
+      // keeps the new ones subscribed even so (it records them before refreshing metadata): one
+      // that exists is read once run() refreshes, one deleted meanwhile the watch sees go.
+      runningInKafkajs = true
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
+        // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
+        // threshold, would leave them uncommitted until the next record, and the group would show a
+        // lag that no record explains. (Resolving a batch's last record already resolves past a
+        // marker that follows it: kafkajs maps it to the batch's last offset.)
+        autoCommitThreshold: 1,
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+        eachBatch: (payload) => handleBatch(rule, payload),
+      })
+    }
+  }
+}
