@@ -153,11 +153,15 @@ describe('ops console in a browser', () => {
     expect(await page.locator('#dlq-topic').textContent()).toContain(deadLetterTopic(p.namespace))
 
     // The preview sends nothing; cancelling it sends nothing.
+    // The preview reads the dead-letter topic to its end first: seconds under CI's load, so the
+    // polls wait as long as the redrive's own below (vitest's default is one second).
     await page.locator('#dlq-preview').click()
-    await expect.poll(() => page.locator('#dlq-confirm').isVisible()).toBe(true)
+    await expect.poll(() => page.locator('#dlq-confirm').isVisible(), { timeout: 30_000 }).toBe(true)
     expect(await page.locator('#dlq-confirm-text').textContent()).toContain(eventId)
     await page.locator('#dlq-confirm-no').click()
-    await expect.poll(() => page.locator('#dlq-outcome').textContent()).toContain('nothing sent')
+    await expect
+      .poll(() => page.locator('#dlq-outcome').textContent(), { timeout: 15_000 })
+      .toContain('nothing sent')
     expect(copiesOnTopic()).toBe(1)
 
     await page.locator('#dlq-preview').click()

@@ -67,7 +67,9 @@ describe('consumer retries and dead letters', () => {
       },
       async deadLetterOf(eventId: string) {
         await expect
-          .poll(() => dead.some((d) => d.headers[dlqHeader.eventId] === eventId), { timeout: 20_000 })
+          // A restarted consumer rejoins its group and retries before it dead-letters: under CI's
+          // load that has taken longer than 20 s.
+          .poll(() => dead.some((d) => d.headers[dlqHeader.eventId] === eventId), { timeout: 60_000 })
           .toBe(true)
         return dead.find((d) => d.headers[dlqHeader.eventId] === eventId)
       },
