@@ -34,19 +34,17 @@ export interface DeleteConnectorResult {
  * task between two attempts (one failing on a lost slot, say) holds none, and would create the
  * slot again right after a drop.
  */
-async function untilReleased(
-  connect: ConnectClient,
-  admin: postgres.Sql,
-  request: DeleteConnectorRequest,
-  timeoutMs: number,
-) {
+export async function untilReleased(released: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    const slot = (await listSlots(admin)).find((s) => s.slotName === request.slotName)
-    if (!slot?.active && !(await connect.status(request.connectorName))) return
+    if (await released()) return true
     await delay(100)
   }
+  return false
 }
+
+/** How long a deleted connector's task may take to let go of its slot (Connect under load: seconds). */
+const releaseTimeoutMs = 60_000
 
 /**
  * Deletes a connector and, when asked, its slot. Dropping a slot discards every event it has not
@@ -87,7 +85,20 @@ export async function deleteConnector(
       log(`no replication slot ${request.slotName} to drop`)
       return { connectorExisted, slotFound: false }
     }
-    await untilReleased(connect, admin, request, 10_000)
+    // Dropping a slot the task still holds, or is about to take again, would have the task create
+    // it afresh: the slot would survive its own drop. Not released in time: keep it, and say so.
+    const released = await untilReleased(async () => {
+      const slot = (await listSlots(admin)).find((s) => s.slotName === request.slotName)
+      return !slot?.active && !(await connect.status(request.connectorName))
+    }, releaseTimeoutMs)
+    if (!released) {
+      throw new SlotError(
+        'SLOT_IN_USE_BY_CONNECTOR',
+        `connector ${request.connectorName} is deleted, but its task had not let go of ${request.slotName} ` +
+          `after ${releaseTimeoutMs / 1000} s, so the slot is kept; run the same command again to drop it`,
+        { retryable: true },
+      )
+    }
     const dropped =
       (await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication)) ?? before
     // Events written between the first count and the connector's stop are as lost as the others.
