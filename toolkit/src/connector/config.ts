@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { OptionsError } from '../errors.ts'
 import { aggregateNamePattern, isAggregateName, isNamespace } from '../events/topics.ts'
+import { qualifiedName } from '../outbox/table-name.ts'
 import { debeziumPostgresClass } from './connect-client.ts'
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier')
@@ -94,10 +95,8 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
 export function heartbeatActionQuery(table: string): string {
   if (!tablePattern.test(table))
     throw new OptionsError(`heartbeat table ${JSON.stringify(table)} must be schema.table in lower case`)
-  const quoted = table
-    .split('.')
-    .map((part) => `"${part}"`)
-    .join('.')
+  const [schema = '', name = ''] = table.split('.')
+  const quoted = qualifiedName({ schema, table: name })
   return `WITH gone AS (DELETE FROM ${quoted}) INSERT INTO ${quoted} (beat_at) VALUES (now())`
 }
 
