@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { withoutUserinfo } from '../redact.ts'
 import {
@@ -51,5 +53,54 @@ describe('a Connect URL with a password in it', () => {
     expect(error.message).toContain('http://127.0.0.1:9 is not reachable')
     expect(error.message).not.toContain('hunter2')
     expect(withoutUserinfo('http://a:b@h:1/x')).toBe('http://h:1/x')
+  })
+})
+
+describe('a 409 from Connect (a config change or rebalance not yet settled everywhere)', () => {
+  // Connect answers 409 "stale configuration" to a restart sent right after a config update, and
+  // "rebalance in progress" while its workers agree on who runs what. Both pass on their own; CI
+  // saw `npm start` fail on the first one when it restarted a FAILED task with a new config.
+  async function fakeConnect(conflicts: number) {
+    const seen: string[] = []
+    const server = createServer((request, response) => {
+      seen.push(`${request.method} ${request.url}`)
+      if (seen.length <= conflicts) {
+        response.writeHead(409, { 'content-type': 'application/json' })
+        response.end(
+          '{"error_code":409,"message":"Cannot complete request momentarily due to stale configuration"}',
+        )
+        return
+      }
+      response.writeHead(204)
+      response.end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    return { url: `http://127.0.0.1:${port}`, seen, close: () => server.close() }
+  }
+
+  it('is sent again until Connect takes it', async () => {
+    const connect = await fakeConnect(3)
+    try {
+      await createConnectClient(connect.url, 1000).restart('outbox')
+      expect(connect.seen).toEqual(
+        Array(4).fill('POST /connectors/outbox/restart?includeTasks=true&onlyFailed=false'),
+      )
+    } finally {
+      connect.close()
+    }
+  })
+
+  it('fails retryable with what Connect said once the wait for it to settle is over', async () => {
+    const connect = await fakeConnect(Number.POSITIVE_INFINITY)
+    try {
+      const client = createConnectClient(connect.url, 1000, { settleWaitMs: 1500 })
+      const error = await client.pause('outbox').catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'CONNECT_REQUEST_FAILED', status: 409, retryable: true })
+      expect((error as Error).message).toContain('stale configuration')
+      expect(connect.seen.length).toBeGreaterThan(1)
+    } finally {
+      connect.close()
+    }
   })
 })

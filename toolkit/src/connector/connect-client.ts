@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import pRetry from 'p-retry'
 import { request } from 'undici'
 import { CodedError } from '../errors.ts'
 import { withoutUserinfo } from '../redact.ts'
@@ -86,7 +87,20 @@ export interface ConnectClient {
   waitForState(name: string, state: ConnectorState, timeoutMs: number): Promise<ConnectorStatus>
 }
 
-export function createConnectClient(baseUrl: string, timeoutMs = 10_000): ConnectClient {
+export interface ConnectClientOptions {
+  /**
+   * How long a request that Connect answers 409 is sent again. Connect says 409 while a config
+   * change or a rebalance has not reached every worker ("stale configuration", "rebalance in
+   * progress"): a restart sent just after a config update meets it, and it passes on its own.
+   */
+  settleWaitMs?: number
+}
+
+export function createConnectClient(
+  baseUrl: string,
+  timeoutMs = 10_000,
+  { settleWaitMs = 30_000 }: ConnectClientOptions = {},
+): ConnectClient {
   const base = baseUrl.replace(/\/+$/, '')
 
   async function call<T>(
@@ -107,7 +121,21 @@ export function createConnectClient(baseUrl: string, timeoutMs = 10_000): Connec
     }
   }
 
-  async function send<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  function send<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    return pRetry(() => sendOnce<T>(method, path, body), {
+      retries: Number.MAX_SAFE_INTEGER,
+      maxRetryTime: settleWaitMs,
+      minTimeout: 200,
+      maxTimeout: 2000,
+      shouldRetry: ({ error }) => error instanceof ConnectError && error.status === 409,
+    })
+  }
+
+  async function sendOnce<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     let response: Awaited<ReturnType<typeof request>>
     try {
       response = await request(`${base}${path}`, {
