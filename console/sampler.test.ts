@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { DoctorDeps } from 'outbox-cdc'
 import { describe, expect, it, vi } from 'vitest'
-import type { DoctorDeps } from '../doctor/check.ts'
 import { createRecentEvents } from './recent-events.ts'
 import { createSampler } from './sampler.ts'
 

@@ -1,8 +1,14 @@
-import { withoutUserinfo } from 'outbox-cdc'
+import {
+  type DoctorCheck,
+  type DoctorDeps,
+  type Finding,
+  finding,
+  runDoctor,
+  withoutUserinfo,
+} from 'outbox-cdc'
 import { request } from 'undici'
-import type { DoctorCheck, DoctorDeps, DoctorTargets } from '../doctor/check.ts'
-import { type Finding, finding } from '../doctor/finding.ts'
-import { doctorChecks, runDoctor } from '../doctor/run-doctor.ts'
+import { bookstoreChecks } from '../doctor/checks.ts'
+import type { BookstoreTargets } from '../doctor/config.ts'
 import { type Buckets, parseMetrics } from './metrics-text.ts'
 import { type Stage, toStages } from './stages.ts'
 
@@ -25,7 +31,7 @@ export interface Sample {
 
 export interface SamplerOptions {
   deps: DoctorDeps
-  targets: DoctorTargets
+  targets: BookstoreTargets
   /** Base URLs of the API and of the consumer's health server, each serving /health and /metrics. */
   apiUrl: string
   consumerUrl: string
@@ -33,7 +39,7 @@ export interface SamplerOptions {
   timeoutMs: number
   /** How much history to keep. */
   keepMs: number
-  checks?: readonly DoctorCheck[]
+  checks?: readonly DoctorCheck<BookstoreTargets>[]
 }
 
 /**
@@ -88,7 +94,11 @@ async function fetchText(url: string, timeoutMs: number): Promise<{ body?: strin
   }
 }
 
-function withTimeout(check: DoctorCheck, run: Promise<Finding[]>, timeoutMs: number): Promise<Finding[]> {
+function withTimeout(
+  check: Pick<DoctorCheck, 'name' | 'hintWhenUnreachable'>,
+  run: Promise<Finding[]>,
+  timeoutMs: number,
+): Promise<Finding[]> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<Finding[]>((resolve) => {
     timer = setTimeout(
@@ -105,7 +115,7 @@ const dataOf = <T>(findings: Finding[], check: string) =>
 
 /** Takes one sample: every doctor check and both services at once, each within the timeout. */
 export async function takeSample(o: SamplerOptions): Promise<Sample> {
-  const checks = o.checks ?? doctorChecks
+  const checks = o.checks ?? bookstoreChecks
   const [findingLists, apiHealth, apiMetrics, consumerHealth, consumerMetrics] = await Promise.all([
     Promise.all(
       checks.map((c) =>

@@ -1,5 +1,5 @@
+import { finding } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
-import { finding } from '../doctor/finding.ts'
 import { stageIds, toStages } from './stages.ts'
 
 const services = {

@@ -1,4 +1,4 @@
-import type { Finding, Severity } from '../doctor/finding.ts'
+import type { Finding, Severity } from 'outbox-cdc'
 
 /** The pipeline's path, in the order an event travels it. */
 export const stageIds = ['api', 'postgres', 'slot', 'connector', 'topics', 'consumer', 'readModel'] as const

@@ -1,7 +1,9 @@
+import { type DoctorTargets, redriveGroupOf } from 'outbox-cdc'
 import { z } from 'zod'
 import { type ConnectorEnv, loadConnectorConfig } from '../connector/config.ts'
+import { npmCommands, stackStatusHint } from '../lib/commands.ts'
 import { consumerGroup, parseEnv, postgresUrl } from '../lib/config.ts'
-import type { DoctorTargets } from './check.ts'
+import { deadLetterTopic } from '../lib/events.ts'
 
 const doctorEnv = z.object({
   DATABASE_ADMIN_URL: postgresUrl.optional(),
@@ -17,10 +19,48 @@ const doctorEnv = z.object({
   DOCTOR_STALE_AFTER_S: z.coerce.number().int().min(1).default(60),
 })
 
+/** The bookstore's pipeline: its two consumer groups, which its own checks (freshness, saga) read. */
+export interface BookstoreTargets extends DoctorTargets {
+  consumerGroup: string
+  /** The fulfilment service's group, whose lag over the order topic is checked too; none: not checked. */
+  fulfilmentGroup?: string
+}
+
+/** What the toolkit's checks need, derived from the bookstore's names: its groups, tables and commands. */
+export function bookstoreTargets(
+  t: Omit<BookstoreTargets, 'consumers' | 'deadLetters' | 'outboxTables'> &
+    Partial<Pick<BookstoreTargets, 'outboxTables'>>,
+): BookstoreTargets {
+  return {
+    outboxTables: ['public.outbox'],
+    commands: npmCommands,
+    reachHint: stackStatusHint,
+    ...t,
+    consumers: [
+      {
+        group: t.consumerGroup,
+        check: 'consumer.group',
+        start: 'start the consumer (npm run consumer, or npm start)',
+      },
+      ...(t.fulfilmentGroup
+        ? [
+            {
+              group: t.fulfilmentGroup,
+              topics: [`${t.namespace}.order`],
+              check: 'fulfilment.group',
+              start: 'start fulfilment (npm run fulfilment, or npm start)',
+            },
+          ]
+        : []),
+    ],
+    deadLetters: { topic: deadLetterTopic(t.namespace), redriveGroup: redriveGroupOf(t.consumerGroup) },
+  }
+}
+
 /** What the doctor reads, parsed once: by `npm run doctor` and by the console, the same way. */
 export interface DoctorSetup {
   connector: ConnectorEnv
-  targets: DoctorTargets
+  targets: BookstoreTargets
   /**
    * The application database, reached as the admin role when DATABASE_ADMIN_URL is set (it may
    * read pg_replication_slots fully), else as the application's own role.
@@ -37,7 +77,7 @@ export function loadDoctorSetup(env: Record<string, string | undefined>): Doctor
   return {
     connector,
     databaseUrl: url.toString(),
-    targets: {
+    targets: bookstoreTargets({
       connectorName: connector.CONNECTOR_NAME,
       slotName: connector.CONNECTOR_SLOT_NAME,
       publication: connector.CONNECTOR_PUBLICATION,
@@ -47,6 +87,6 @@ export function loadDoctorSetup(env: Record<string, string | undefined>): Doctor
       maxSlotRetainedBytes: own.DOCTOR_MAX_SLOT_RETAINED_BYTES,
       maxConsumerLag: own.DOCTOR_MAX_CONSUMER_LAG,
       staleAfterS: own.DOCTOR_STALE_AFTER_S,
-    },
+    }),
   }
 }

@@ -1,6 +1,6 @@
+import { type DoctorCheck, type Finding, finding } from 'outbox-cdc'
 import type postgres from 'postgres'
-import type { DoctorCheck, DoctorTargets } from './check.ts'
-import { type Finding, finding } from './finding.ts'
+import type { BookstoreTargets } from './config.ts'
 
 /** A row's timestamp that is set by the same write that appends an event to an outbox. */
 type Source = readonly [table: string, column: string]
@@ -10,7 +10,7 @@ type Source = readonly [table: string, column: string]
  * `books.updated_at` also moves when a warehouse capacity changes, which writes no event (fulfilment
  * takes the capacity from OrderPlaced), so it would read as a write nothing ever applies.
  */
-const streams: { inbox: string; sources: Source[]; checked: (t: DoctorTargets) => boolean }[] = [
+const streams: { inbox: string; sources: Source[]; checked: (t: BookstoreTargets) => boolean }[] = [
   {
     // The order service's consumer reads every topic of the namespace.
     inbox: 'consumed_events',
@@ -78,7 +78,7 @@ async function existingTables(sql: postgres.Sql, names: string[]): Promise<Set<s
 }
 
 /** End to end: a write that produced an event, older than `staleAfterS`, that no inbox has applied. */
-export const freshnessCheck: DoctorCheck = {
+export const freshnessCheck: DoctorCheck<BookstoreTargets> = {
   name: 'pipeline.freshness',
   hintWhenUnreachable: 'is Postgres up (npm run stack:status)? if it is, run npm run db:migrate',
   async run({ sql }, t) {

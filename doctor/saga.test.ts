@@ -1,15 +1,19 @@
-import type { ConnectClient } from 'outbox-cdc'
+import type { ConnectClient, DoctorDeps } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
-import type { DoctorDeps, DoctorTargets } from './check.ts'
+import { bookstoreTargets } from './config.ts'
 import { sagaCheck } from './saga.ts'
 
-const targets = {
+const targets = bookstoreTargets({
   connectorName: 'c',
+  slotName: 's',
+  publication: 'p',
   namespace: 'ns',
   consumerGroup: 'g',
   fulfilmentGroup: 'f',
+  maxSlotRetainedBytes: 1,
+  maxConsumerLag: 1,
   staleAfterS: 60,
-} as DoctorTargets
+})
 
 /** The two things the check reads: the connector's config, and the count of orders left placed. */
 const deps = (tableIncludeList: string, stuck = 0): DoctorDeps =>
@@ -35,6 +39,8 @@ describe('the saga check', () => {
     expect((await sagaCheck.run(deps(all, 3), targets)).map((f) => [f.check, f.severity])).toEqual([
       ['saga.orders', 'fail'],
     ])
-    expect(await sagaCheck.run(deps(all, 3), { ...targets, fulfilmentGroup: undefined })).toEqual([])
+    expect(
+      await sagaCheck.run(deps(all, 3), bookstoreTargets({ ...targets, fulfilmentGroup: undefined })),
+    ).toEqual([])
   })
 })

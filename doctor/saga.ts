@@ -1,5 +1,5 @@
-import type { DoctorCheck } from './check.ts'
-import { finding } from './finding.ts'
+import { type DoctorCheck, finding } from 'outbox-cdc'
+import type { BookstoreTargets } from './config.ts'
 
 /**
  * The saga end to end (with fulfilment in the pipeline): an order still `placed` after
@@ -7,7 +7,7 @@ import { finding } from './finding.ts'
  * running, or the connector does not capture `fulfilment_outbox` (registered before the table
  * existed), in which case its shipment events were dropped and never reach Kafka.
  */
-export const sagaCheck: DoctorCheck = {
+export const sagaCheck: DoctorCheck<BookstoreTargets> = {
   name: 'saga.orders',
   hintWhenUnreachable: 'is Postgres up? npm run stack:status',
   async run({ sql, connect }, t) {

@@ -2,7 +2,10 @@ import {
   ConnectorError,
   createConnectClient,
   createKafka,
+  deleteConnector,
   describeStatus,
+  diffConnectorConfig,
+  formatChange,
   isRunning,
   parseBrokers,
   provisionConnector,
@@ -14,8 +17,7 @@ import {
   loadConnectorConfig,
   provisionOptionsOf,
 } from '../connector/config.ts'
-import { deleteConnector } from '../connector/delete-connector.ts'
-import { diffConnectorConfig, formatChange } from '../connector/diff.ts'
+import { heartbeatTable } from '../lib/replication.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { hasFlag, runCli } from './cli.ts'
 
@@ -67,6 +69,7 @@ const commands: Record<string, (loaded: Loaded) => Promise<number>> = {
         connectorName: env.CONNECTOR_NAME,
         slotName: env.CONNECTOR_SLOT_NAME,
         publication: env.CONNECTOR_PUBLICATION,
+        heartbeatTable,
         dropSlot,
         confirm: hasFlag('--yes'),
       },

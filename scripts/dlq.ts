@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util'
-import { createKafka, type DeadLetter, listDeadLetters, parseBrokers, redriveDeadLetters } from 'outbox-cdc'
+import {
+  createKafka,
+  type DeadLetter,
+  listDeadLetters,
+  parseBrokers,
+  redriveDeadLetters,
+  redriveGroupOf,
+} from 'outbox-cdc'
 import { loadConsumerConfig } from '../consumer/config.ts'
-import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util'
-import { createConnectClient, createKafka, parseBrokers } from 'outbox-cdc'
+import { createConnectClient, createKafka, parseBrokers, runDoctor } from 'outbox-cdc'
 import postgres from 'postgres'
+import { bookstoreChecks } from '../doctor/checks.ts'
 import { loadDoctorSetup } from '../doctor/config.ts'
-import { runDoctor } from '../doctor/run-doctor.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 
@@ -25,6 +25,7 @@ runCli(async () => {
         }),
       },
       targets,
+      bookstoreChecks,
     )
     if (values.json)
       console.log(JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 2))

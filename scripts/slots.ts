@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util'
-import { createConnectClient } from 'outbox-cdc'
+import { advanceSlot, createConnectClient, dropUnownedSlot, humanBytes, listSlots } from 'outbox-cdc'
 import postgres from 'postgres'
 import { z } from 'zod'
 import { connectorEnvSchema } from '../connector/config.ts'
-import { dropUnownedSlot } from '../connector/drop-unowned-slot.ts'
-import { advanceSlot, humanBytes, listSlots } from '../connector/slots.ts'
+import { npmCommands } from '../lib/commands.ts'
 import { httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
+import { heartbeatTable } from '../lib/replication.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 
@@ -50,7 +50,7 @@ runCli(async () => {
       return 2
     }
     if (command === 'advance') {
-      const moved = await advanceSlot(sql, slot, { confirm: values.yes ?? false })
+      const moved = await advanceSlot(sql, slot, { confirm: values.yes ?? false, commands: npmCommands })
       const result = { slot, ...moved }
       console.log(
         values.json
@@ -62,7 +62,14 @@ runCli(async () => {
     const dropped = await dropUnownedSlot(
       createConnectClient(env.CONNECT_URL),
       env.DATABASE_ADMIN_URL,
-      { slotName: slot, publication: env.CONNECTOR_PUBLICATION, force: values.force, confirm: values.yes },
+      {
+        slotName: slot,
+        publication: env.CONNECTOR_PUBLICATION,
+        heartbeatTable,
+        force: values.force,
+        confirm: values.yes,
+        commands: npmCommands,
+      },
       (line) => {
         if (!values.json) console.log(line)
       },

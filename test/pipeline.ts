@@ -14,7 +14,7 @@ import { buildApp } from '../api/app.ts'
 import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
 import { type Db, openDatabase } from '../db/client.ts'
 import { migrateDatabase } from '../db/migrate.ts'
-import type { DoctorTargets } from '../doctor/check.ts'
+import { type BookstoreTargets, bookstoreTargets } from '../doctor/config.ts'
 import { isEventTopicOf } from '../lib/events.ts'
 import { createLogger } from '../lib/logger.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
@@ -145,15 +145,16 @@ export type Pipeline = Awaited<ReturnType<typeof startPipeline>>
 /** What the doctor (and the console) check on `pipeline`: its connector, slot, namespace and group. */
 export const doctorTargetsOf = (
   pipeline: Pipeline,
-  overrides: Partial<DoctorTargets> = {},
-): DoctorTargets => ({
-  connectorName: pipeline.connectorEnv.CONNECTOR_NAME,
-  slotName: pipeline.connectorEnv.CONNECTOR_SLOT_NAME,
-  publication: pipeline.connectorEnv.CONNECTOR_PUBLICATION,
-  namespace: pipeline.namespace,
-  consumerGroup: `consumer-${pipeline.id}`,
-  maxSlotRetainedBytes: 512 * 1024 * 1024,
-  maxConsumerLag: 1000,
-  staleAfterS: 3,
-  ...overrides,
-})
+  overrides: Partial<BookstoreTargets> = {},
+): BookstoreTargets =>
+  bookstoreTargets({
+    connectorName: pipeline.connectorEnv.CONNECTOR_NAME,
+    slotName: pipeline.connectorEnv.CONNECTOR_SLOT_NAME,
+    publication: pipeline.connectorEnv.CONNECTOR_PUBLICATION,
+    namespace: pipeline.namespace,
+    consumerGroup: `consumer-${pipeline.id}`,
+    maxSlotRetainedBytes: 512 * 1024 * 1024,
+    maxConsumerLag: 1000,
+    staleAfterS: 3,
+    ...overrides,
+  })

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
+import { listSlots, slotBacklog } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { slotBacklog } from '../../connector/slot-backlog.ts'
-import { listSlots } from '../../connector/slots.ts'
+import { heartbeatTable } from '../../lib/replication.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
@@ -50,7 +50,9 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
   /** What the connector's slot holds unconfirmed, counted as connector:delete counts it; -1 without a slot. */
   const pending = async (sql: postgres.Sql) => {
     const info = (await listSlots(sql)).find((s) => s.slotName === p.connectorEnv.CONNECTOR_SLOT_NAME)
-    return info ? (await slotBacklog(sql, info, p.connectorEnv.CONNECTOR_PUBLICATION)).unconfirmedEvents : -1
+    return info
+      ? (await slotBacklog(sql, info, p.connectorEnv.CONNECTOR_PUBLICATION, heartbeatTable)).unconfirmedEvents
+      : -1
   }
 
   it('pauses and resumes, returning once the task reports the new state', async () => {

@@ -1,6 +1,6 @@
-import { createKafka, dlqHeader, redriveDeadLetters } from 'outbox-cdc'
+import { createKafka, deadLettersFinding, dlqHeader, redriveDeadLetters } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { deadLettersFinding } from '../../doctor/dead-letters.ts'
+import { npmCommands } from '../../lib/commands.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
 import { createTopics, uniqueName } from '../support.ts'
 
@@ -47,7 +47,11 @@ describe('dead letters waiting for a redrive', () => {
     await admin.disconnect()
   })
 
-  const finding = async () => deadLettersFinding(admin, await admin.listTopics(), namespace, group)
+  const finding = async () =>
+    deadLettersFinding(admin, await admin.listTopics(), {
+      deadLetters: { topic: dlq, redriveGroup: group },
+      commands: npmCommands,
+    })
 
   it('refuses a second redrive while one reads through the group, and lets a dry run look', async () => {
     const other = kafka.consumer({ groupId: group })

@@ -1,13 +1,15 @@
-import type { ConnectClient } from 'outbox-cdc'
+import { type ConnectClient, type Finding, runDoctor as runChecks, unownedSlots } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { unownedSlots } from '../../connector/slot-backlog.ts'
-import type { DoctorTargets } from '../../doctor/check.ts'
-import type { Finding } from '../../doctor/finding.ts'
+import { bookstoreChecks } from '../../doctor/checks.ts'
+import { type BookstoreTargets, bookstoreTargets } from '../../doctor/config.ts'
 import { freshnessCheck } from '../../doctor/freshness.ts'
-import { runDoctor } from '../../doctor/run-doctor.ts'
 import { bookAdded, deadLetterTopic } from '../../lib/events.ts'
 import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
+
+/** The doctor as `npm run doctor` runs it: the toolkit's checks and the bookstore's. */
+const runDoctor = (deps: Parameters<typeof runChecks>[0], t: BookstoreTargets) =>
+  runChecks(deps, t, bookstoreChecks)
 
 const stack = inject('stack')
 
@@ -15,7 +17,7 @@ const stack = inject('stack')
 describe('doctor', () => {
   let p: Pipeline
   let sql: postgres.Sql
-  let targets: DoctorTargets
+  let targets: BookstoreTargets
   const pipelineOptions = { connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' } }
   const targetsOf = (pipeline: Pipeline) => doctorTargetsOf(pipeline)
   /**
@@ -126,7 +128,7 @@ describe('doctor', () => {
       const lagging = () =>
         runDoctor(
           { sql, connect: p.connect, kafka: p.kafka },
-          { ...targets, consumerGroup: groupId, maxConsumerLag: 2 },
+          bookstoreTargets({ ...targets, consumerGroup: groupId, maxConsumerLag: 2 }),
         )
       await expect
         .poll(async () => failing((await lagging()).findings)['consumer.group']?.detail, { timeout: 20_000 })
@@ -270,7 +272,7 @@ describe('doctor', () => {
       .toBe(true)
     const fresh = await freshnessCheck.run(
       { sql, connect: p.connect, kafka: p.kafka },
-      { ...targets, staleAfterS: 0 },
+      bookstoreTargets({ ...targets, staleAfterS: 0 }),
     )
     expect(fresh.map((f) => [f.severity, f.detail])).toEqual([['ok', expect.any(String)]])
   })
@@ -280,7 +282,7 @@ describe('doctor', () => {
       await qSql`drop table fulfilment_inbox`
       const [fresh] = await freshnessCheck.run(
         { sql: qSql, connect: p.connect, kafka: p.kafka },
-        { ...targets, fulfilmentGroup: 'outbox-cdc-fulfilment' },
+        bookstoreTargets({ ...targets, fulfilmentGroup: 'outbox-cdc-fulfilment' }),
       )
       expect(fresh?.detail).toMatch(/fulfilment_inbox is not in this database/)
     })

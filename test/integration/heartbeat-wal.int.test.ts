@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { listSlots } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { listSlots } from '../../connector/slots.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 import { createTestDatabase } from '../support.ts'
 

@@ -1,12 +1,10 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { createConnectClient } from 'outbox-cdc'
+import { createConnectClient, type DoctorTargets, listSlots, replicationSlotFinding } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { buildConnectorConfig, loadConnectorConfig } from '../../connector/config.ts'
-import { listSlots } from '../../connector/slots.ts'
-import type { DoctorTargets } from '../../doctor/check.ts'
-import { replicationSlotFinding } from '../../doctor/replication-slot.ts'
+import { npmCommands } from '../../lib/commands.ts'
 import { connectorPasswordKey, connectorSecretsFile } from '../../lib/replication.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { uniqueName } from '../support.ts'
@@ -63,6 +61,7 @@ describe('a lost replication slot', () => {
       const doctor = replicationSlotFinding(info, {
         slotName: slot,
         maxSlotRetainedBytes: 1,
+        commands: npmCommands,
       } as DoctorTargets)
       expect(doctor.hint).toContain('npm run connector:delete -- --drop-slot --yes')
 

@@ -24,6 +24,12 @@ export {
   isInState,
   isRunning,
 } from './connector/connect-client.ts'
+export {
+  type DeleteConnectorRequest,
+  type DeleteConnectorResult,
+  deleteConnector,
+} from './connector/delete.ts'
+export { type ConfigChange, diffConnectorConfig, formatChange, maskValue } from './connector/diff.ts'
 export { ConnectorError, type ConnectorErrorCode } from './connector/errors.ts'
 export {
   type EventTopicsOptions,
@@ -68,6 +74,12 @@ export { startHealthServer } from './consumer/health.ts'
 export { type IncomingEvent, type ParsedEvent, parseEvent, toIncoming } from './consumer/incoming-event.ts'
 export { type ConsumerMetrics, createConsumerMetrics } from './consumer/metrics.ts'
 export type { RetryPolicy } from './consumer/process-message.ts'
+export type { ConsumerTarget, DoctorCheck, DoctorDeps, DoctorTargets } from './doctor/check.ts'
+export { consumerLagFinding } from './doctor/consumer-lag.ts'
+export { deadLettersFinding, redriveGroupOf } from './doctor/dead-letters.ts'
+export { type Finding, finding, type Severity } from './doctor/finding.ts'
+export { replicationSlotFinding } from './doctor/replication-slot.ts'
+export { doctorChecks, runDoctor } from './doctor/run-doctor.ts'
 export { CodedError, EventContractError, OptionsError } from './errors.ts'
 export {
   defineEvent,
@@ -97,6 +109,7 @@ export {
   ensureDeadLetterTopic,
 } from './kafka/dead-letter-topic.ts'
 export { type Logger, silentLogger } from './logger.ts'
+export { type CommandNamer, cliCommands, type Operation } from './operations.ts'
 export { type AppendOptions, appendEvent } from './outbox/append.ts'
 export {
   type DrizzleTransaction,
@@ -107,6 +120,23 @@ export {
 export type { OutboxTableName } from './outbox/table-name.ts'
 export { redactText, redactUrl, withoutUserinfo } from './redact.ts'
 export { type SchemaOptions, schemaSql } from './schema/sql.ts'
+export {
+  describeBacklog,
+  type SlotBacklog,
+  slotBacklog,
+  unownedSlots,
+} from './slots/backlog.ts'
+export { type DropUnownedSlotRequest, dropUnownedSlot } from './slots/drop-unowned.ts'
+export {
+  advanceSlot,
+  connectorOwningSlot,
+  dropSlot,
+  humanBytes,
+  listSlots,
+  SlotError,
+  type SlotErrorCode,
+  type SlotInfo,
+} from './slots/slots.ts'
 export {
   type DeadLetter,
   listDeadLetters,

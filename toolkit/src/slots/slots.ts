@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { ConnectClient } from 'outbox-cdc'
-import { CodedError } from 'outbox-cdc'
 import type postgres from 'postgres'
+import type { ConnectClient } from '../connector/connect-client.ts'
+import { CodedError } from '../errors.ts'
+import { type CommandNamer, cliCommands } from '../operations.ts'
 
 export interface SlotInfo {
   slotName: string
@@ -31,7 +32,7 @@ export type SlotErrorCode =
 
 export class SlotError extends CodedError<SlotErrorCode> {}
 
-/** 1536 → "1.5 KiB"; what `slots:list` prints beside the exact byte count. */
+/** 1536 → "1.5 KiB"; what `slots list` prints beside the exact byte count. */
 export function humanBytes(bytes: number | null): string {
   if (bytes === null) return '-'
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -52,7 +53,7 @@ async function privileged<T>(work: () => Promise<T>): Promise<T> {
     if ((error as { code?: string }).code === '42501') {
       throw new SlotError(
         'NOT_PERMITTED',
-        'this role may not manage replication slots: connect as a superuser or a role with REPLICATION (DATABASE_ADMIN_URL)',
+        'this role may not manage replication slots: connect as a superuser or a role with REPLICATION (the admin connection)',
         { cause: error },
       )
     }
@@ -72,12 +73,12 @@ export function listSlots(sql: postgres.Sql): Promise<SlotInfo[]> {
   )
 }
 
-async function findSlot(sql: postgres.Sql, name: string): Promise<SlotInfo> {
+async function findSlot(sql: postgres.Sql, name: string, commands: CommandNamer): Promise<SlotInfo> {
   const slot = (await listSlots(sql)).find((s) => s.slotName === name)
   if (!slot)
     throw new SlotError(
       'SLOT_NOT_FOUND',
-      `no replication slot named ${name}; \`npm run slots:list\` shows them`,
+      `no replication slot named ${name}; \`${commands('slots list')}\` shows them`,
     )
   return slot
 }
@@ -86,8 +87,13 @@ async function findSlot(sql: postgres.Sql, name: string): Promise<SlotInfo> {
  * Moves a slot to the current WAL position, releasing the WAL it pinned. Every change in between
  * is skipped for good — the connector will never deliver those events — so it needs `confirm`.
  */
-export async function advanceSlot(sql: postgres.Sql, name: string, options: { confirm: boolean }) {
-  const slot = await findSlot(sql, name)
+export async function advanceSlot(
+  sql: postgres.Sql,
+  name: string,
+  options: { confirm: boolean; commands?: CommandNamer },
+) {
+  const commands = options.commands ?? cliCommands
+  const slot = await findSlot(sql, name, commands)
   if (!options.confirm) {
     throw new SlotError(
       'CONFIRMATION_REQUIRED',
@@ -98,8 +104,8 @@ export async function advanceSlot(sql: postgres.Sql, name: string, options: { co
   if (slot.active) {
     throw new SlotError(
       'SLOT_ACTIVE',
-      `slot ${name} is in use by pid ${slot.activePid}; stop its connector first with \`npm run connector:stop\` ` +
-        '(a paused connector keeps its slot) and run it again with `npm run connector:resume` afterwards',
+      `slot ${name} is in use by pid ${slot.activePid}; stop its connector first with \`${commands('connector stop')}\` ` +
+        `(a paused connector keeps its slot) and run it again with \`${commands('connector resume')}\` afterwards`,
       { retryable: true },
     )
   }
@@ -124,14 +130,15 @@ export async function advanceSlot(sql: postgres.Sql, name: string, options: { co
 export async function dropSlot(
   sql: postgres.Sql,
   name: string,
-  options: { force: boolean; ownedByConnector?: string | undefined },
+  options: { force: boolean; ownedByConnector?: string | undefined; commands?: CommandNamer },
 ) {
-  const slot = await findSlot(sql, name)
+  const commands = options.commands ?? cliCommands
+  const slot = await findSlot(sql, name, commands)
   if (options.ownedByConnector) {
     throw new SlotError(
       'SLOT_IN_USE_BY_CONNECTOR',
       `slot ${name} belongs to connector ${options.ownedByConnector}, which still exists; ` +
-        'delete it with `npm run connector:delete -- --drop-slot` instead',
+        `delete it with \`${commands('connector delete', '--drop-slot')}\` instead`,
     )
   }
   if (slot.active && !options.force) {

@@ -1,4 +1,4 @@
-import type { ConnectClient, ConnectorStatus } from 'outbox-cdc'
+import type { ConnectClient, ConnectorStatus } from '../connector/connect-client.ts'
 import { describe, expect, it } from 'vitest'
 import type { DoctorDeps, DoctorTargets } from './check.ts'
 import { connectorCheck } from './connector.ts'
@@ -8,7 +8,7 @@ const withStatus = (status: ConnectorStatus) =>
   ({ connect: { status: async () => status } as unknown as ConnectClient }) as DoctorDeps
 
 describe('the doctor on a connector that delivers nothing', () => {
-  it('names connector:resume for a STOPPED connector (npm run connector:stop leaves it so)', async () => {
+  it('names connector resume for a STOPPED connector (connector stop leaves it so), as the CLI says it or as the caller names it', async () => {
     const [found] = await connectorCheck.run(
       withStatus({ name: 'outbox', connector: { state: 'STOPPED', worker_id: 'w' }, tasks: [] }),
       targets,
@@ -16,7 +16,12 @@ describe('the doctor on a connector that delivers nothing', () => {
     expect(found).toMatchObject({
       severity: 'fail',
       detail: expect.stringMatching(/STOPPED: no events leave the outbox/),
-      hint: 'npm run connector:resume',
+      hint: 'outbox-cdc connector resume',
     })
+    const [named] = await connectorCheck.run(
+      withStatus({ name: 'outbox', connector: { state: 'STOPPED', worker_id: 'w' }, tasks: [] }),
+      { ...targets, commands: (operation) => `make ${operation.replace(' ', '-')}` },
+    )
+    expect(named?.hint).toBe('make connector-resume')
   })
 })

@@ -1,12 +1,13 @@
 import type { Admin } from 'kafkajs'
-import { deadLetterTopic } from '../lib/events.ts'
+import { cliCommands } from '../operations.ts'
+import type { DoctorTargets } from './check.ts'
 import { type Finding, finding } from './finding.ts'
 
-/** The group `dlq:redrive` (and the console's redrive) records its progress in. */
+/** The group `dlq redrive` records its progress in, by default: the consumer group's, suffixed. */
 export const redriveGroupOf = (consumerGroup: string) => `${consumerGroup}-dlq-redrive`
 
 /**
- * A warning while `<namespace>-dlq` holds dead letters not yet redriven: those past the redrive
+ * A warning while the dead-letter topic holds dead letters not yet redriven: those past the redrive
  * group's committed offsets. Redriven letters stay in the topic until its retention ends, so the
  * topic's depth alone would warn for days after everything was sent back. `allTopics` tells
  * whether the topic exists yet.
@@ -14,10 +15,10 @@ export const redriveGroupOf = (consumerGroup: string) => `${consumerGroup}-dlq-r
 export async function deadLettersFinding(
   admin: Admin,
   allTopics: string[],
-  namespace: string,
-  redriveGroup: string,
+  t: Pick<DoctorTargets, 'deadLetters' | 'commands'>,
 ): Promise<Finding> {
-  const dlq = deadLetterTopic(namespace)
+  const { topic: dlq, redriveGroup } = t.deadLetters
+  const cmd = t.commands ?? cliCommands
   let kept = 0
   let waiting = 0
   if (allTopics.includes(dlq)) {
@@ -37,7 +38,7 @@ export async function deadLettersFinding(
         'consumer.dead-letters',
         'warn',
         `${waiting} dead letter(s) waiting in ${dlq} (${kept} kept)`,
-        'npm run dlq:list, fix the cause, npm run dlq:redrive',
+        `${cmd('dlq list')}, fix the cause, ${cmd('dlq redrive')}`,
         data,
       )
     : finding(

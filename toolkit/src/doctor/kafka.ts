@@ -1,16 +1,18 @@
-import { isEventTopicOf } from '../lib/events.ts'
+import { isEventTopicOf } from '../events/topics.ts'
+import { cliCommands } from '../operations.ts'
 import type { DoctorCheck } from './check.ts'
 import { consumerLagFinding } from './consumer-lag.ts'
-import { deadLettersFinding, redriveGroupOf } from './dead-letters.ts'
+import { deadLettersFinding } from './dead-letters.ts'
 import { finding } from './finding.ts'
 
 /**
- * The event topics, then (on one admin connection) the consumer group's lag over them and the
+ * The event topics, then (on one admin connection) each consumer group's lag over them and the
  * dead letters. Without any event topic there is nothing to measure lag on: that one failure only.
+ * A group given topics none of which exist yet is not checked (nothing was ever sent to it).
  */
 export const kafkaCheck: DoctorCheck = {
   name: 'kafka',
-  hintWhenUnreachable: 'is Kafka up? npm run stack:status',
+  hintWhenUnreachable: 'is Kafka up?',
   async run({ kafka }, t) {
     const admin = kafka.admin()
     await admin.connect()
@@ -23,7 +25,7 @@ export const kafkaCheck: DoctorCheck = {
             'kafka.topics',
             'fail',
             `no ${t.namespace}.* topics`,
-            'npm run connector:register creates them',
+            `${(t.commands ?? cliCommands)('connector register')} creates them`,
           ),
         ]
       const meta = await admin.fetchTopicMetadata({ topics })
@@ -32,20 +34,13 @@ export const kafkaCheck: DoctorCheck = {
         'ok',
         meta.topics.map((m) => `${m.name} (${m.partitions.length} partitions)`).join(', '),
       )
-      const lag = await consumerLagFinding(admin, topics, t)
-      const orderTopic = `${t.namespace}.order`
-      const fulfilment =
-        t.fulfilmentGroup && topics.includes(orderTopic)
-          ? [
-              await consumerLagFinding(admin, [orderTopic], t, {
-                group: t.fulfilmentGroup,
-                check: 'fulfilment.group',
-                start: 'start fulfilment (npm run fulfilment, or npm start)',
-              }),
-            ]
-          : []
-      const dead = await deadLettersFinding(admin, all, t.namespace, redriveGroupOf(t.consumerGroup))
-      return [listed, lag, ...fulfilment, dead]
+      const lags = []
+      for (const consumer of t.consumers) {
+        const read = consumer.topics ? consumer.topics.filter((topic) => topics.includes(topic)) : topics
+        if (read.length > 0) lags.push(await consumerLagFinding(admin, read, t, consumer))
+      }
+      const dead = await deadLettersFinding(admin, all, t)
+      return [listed, ...lags, dead]
     } finally {
       await admin.disconnect()
     }

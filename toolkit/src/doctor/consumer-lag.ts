@@ -1,22 +1,24 @@
 import type { Admin } from 'kafkajs'
-import type { DoctorTargets } from './check.ts'
+import { cliCommands } from '../operations.ts'
+import type { ConsumerTarget, DoctorTargets } from './check.ts'
 import { type Finding, finding } from './finding.ts'
 
 /**
- * A consumer group's lag over `topics` (the order service's consumer by default): a failure when
- * records wait and nobody is in the group, or when the lag is above `maxConsumerLag`. A partition
- * never committed counts from its start. `check` names the finding.
+ * A consumer group's lag over `topics`: a failure when records wait and nobody is in the group, or
+ * when the lag is above `maxConsumerLag`. A partition never committed counts from its start.
+ * `consumer.check` names the finding (`consumer.group` by default).
  */
 export async function consumerLagFinding(
   admin: Admin,
   topics: string[],
   t: DoctorTargets,
-  who: { group: string; check: string; start: string } = {
-    group: t.consumerGroup,
-    check: 'consumer.group',
-    start: 'start the consumer (npm run consumer, or npm start)',
-  },
+  consumer: ConsumerTarget,
 ): Promise<Finding> {
+  const who = {
+    group: consumer.group,
+    check: consumer.check ?? 'consumer.group',
+    start: consumer.start ?? (t.commands ?? cliCommands)('start consumer', consumer.group),
+  }
   const lags: { topic: string; partition: number; lag: number }[] = []
   for (const topic of topics) {
     const [ends, committed] = await Promise.all([
@@ -40,7 +42,7 @@ export async function consumerLagFinding(
       who.check,
       'fail',
       `${detail}: above ${t.maxConsumerLag}`,
-      'the consumer is falling behind: add members (same CONSUMER_GROUP) or look at its retries',
+      `the consumer is falling behind: add members (same group, ${who.group}) or look at its retries`,
       lags,
     )
   return finding(who.check, 'ok', detail, undefined, lags)

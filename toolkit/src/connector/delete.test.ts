@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { untilReleased } from './delete-connector.ts'
+import { untilReleased } from './delete.ts'
 
 describe('untilReleased (connector:delete --drop-slot)', () => {
   it("says so when the deleted connector's task never lets go of its slot, instead of going on to drop it", async () => {

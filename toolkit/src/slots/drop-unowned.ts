@@ -1,18 +1,23 @@
-import type { ConnectClient } from 'outbox-cdc'
 import postgres from 'postgres'
+import type { ConnectClient } from '../connector/connect-client.ts'
+import type { CommandNamer } from '../operations.ts'
 import {
   backlogOnItsDatabase,
   describeBacklog,
   describeDrop,
   type SlotBacklog,
   unconfirmedRefusal,
-} from './slot-backlog.ts'
+} from './backlog.ts'
 import { connectorOwningSlot, dropSlot, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
 export interface DropUnownedSlotRequest {
   slotName: string
   /** The publication the slot's events are decoded through (the connector's). */
   publication: string
+  /** The connector's heartbeat table (schema-qualified), whose inserts are not counted as events. */
+  heartbeatTable: string
+  /** How refusals name the commands they suggest (the CLI's by default). */
+  commands?: CommandNamer
   /** End the session holding an active slot; also go on when Connect cannot say who owns the slot. */
   force: boolean
   /**
@@ -80,7 +85,11 @@ export async function dropUnownedSlot(
     const slot = (await listSlots(admin)).find((s) => s.slotName === request.slotName)
     if (owner || !slot) {
       // dropSlot refuses a connector's slot and a missing one, each with its own code and hint.
-      await dropSlot(admin, request.slotName, { force: false, ownedByConnector: owner })
+      await dropSlot(admin, request.slotName, {
+        force: false,
+        ownedByConnector: owner,
+        commands: request.commands,
+      })
       return undefined
     }
     const refuse = (why: string) =>
@@ -91,17 +100,21 @@ export async function dropUnownedSlot(
     const backlog =
       slot.slotType === 'physical'
         ? undefined
-        : await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication).catch(
-            (error: unknown) => {
-              if (!(error instanceof SlotError && error.code === 'NOT_COUNTABLE')) throw error
-              if (!request.confirm)
-                throw refuse(
-                  `${error.message}; dropping ${request.slotName} may lose events it has not confirmed`,
-                )
-              log(`${error.message}; dropping it as --yes says`)
-              return undefined
-            },
-          )
+        : await backlogOnItsDatabase(
+            admin,
+            adminUrl,
+            request.slotName,
+            request.publication,
+            request.heartbeatTable,
+          ).catch((error: unknown) => {
+            if (!(error instanceof SlotError && error.code === 'NOT_COUNTABLE')) throw error
+            if (!request.confirm)
+              throw refuse(
+                `${error.message}; dropping ${request.slotName} may lose events it has not confirmed`,
+              )
+            log(`${error.message}; dropping it as --yes says`)
+            return undefined
+          })
     if (backlog) log(`replication slot ${request.slotName}: ${describeBacklog(backlog)}`)
     if (backlog && backlog.unconfirmedEvents > 0 && !request.confirm) {
       throw new SlotError(

@@ -1,6 +1,5 @@
-import type { ConnectClient } from 'outbox-cdc'
 import postgres from 'postgres'
-import { heartbeatTable } from '../lib/replication.ts'
+import type { ConnectClient } from '../connector/connect-client.ts'
 import { humanBytes, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
 /** What a slot holds that its consumer has not confirmed: what it has not delivered of that is lost with the slot. */
@@ -34,7 +33,7 @@ export const describeBacklog = (b: SlotBacklog) =>
  */
 export const unconfirmedCaveat =
   'some may already be in Kafka: Debezium confirms what it delivered only at its next offset flush after a heartbeat ' +
-  '(offset.flush.interval.ms, CONNECTOR_HEARTBEAT_INTERVAL_MS), and a stopped or paused connector confirms nothing'
+  '(offset.flush.interval.ms, the connector heartbeat interval), and a stopped or paused connector confirms nothing'
 
 /** How to make the count exact before dropping: let a running connector confirm. */
 export const untilConfirmedHint =
@@ -61,7 +60,7 @@ const insertTag = 0x49
  * The events among decoded pgoutput messages: every Insert except into `ignoredTable`
  * (`schema.name`). pgoutput sends a table's Relation message ('R', OID, schema, name as
  * NUL-terminated strings) before its first change in a decoding session, so the OIDs resolve
- * without a catalogue (which might have changed since); an Insert into a table never named still
+ * without reading pg_class (which might have changed since); an Insert into a table never named still
  * counts, since a count that errs must err towards asking.
  */
 export function countPublishedInserts(messages: readonly Buffer[], ignoredTable: string): number {
@@ -95,6 +94,8 @@ export async function slotBacklog(
   sql: postgres.Sql,
   slot: Pick<SlotInfo, 'slotName' | 'plugin'>,
   publication: string,
+  /** The table the connector's heartbeat writes (schema-qualified): its inserts are not events. */
+  heartbeatTable: string,
 ): Promise<SlotBacklog> {
   if (slot.plugin !== 'pgoutput')
     throw new SlotError('NOT_COUNTABLE', `slot ${slot.slotName} uses ${slot.plugin}; only pgoutput is read`)
@@ -154,6 +155,7 @@ export async function backlogOnItsDatabase(
   adminUrl: string,
   slotName: string,
   publication: string,
+  heartbeatTable: string,
 ): Promise<SlotBacklog | undefined> {
   const slot = (await listSlots(admin)).find((s) => s.slotName === slotName)
   if (!slot) return undefined
@@ -161,7 +163,7 @@ export async function backlogOnItsDatabase(
   url.pathname = `/${slot.database ?? ''}`
   const onDatabase = postgres(url.toString(), { max: 1, onnotice: () => {} })
   try {
-    return await slotBacklog(onDatabase, slot, publication)
+    return await slotBacklog(onDatabase, slot, publication, heartbeatTable)
   } finally {
     await onDatabase.end({ timeout: 2 })
   }

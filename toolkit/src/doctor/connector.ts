@@ -1,15 +1,17 @@
+import { cliCommands } from '../operations.ts'
 import type { DoctorCheck } from './check.ts'
 import { finding } from './finding.ts'
 
 /** The connector and every task RUNNING; FAILED shows the start of its trace. */
 export const connectorCheck: DoctorCheck = {
   name: 'connect.worker',
-  hintWhenUnreachable: 'is Kafka Connect up? npm run stack:status',
+  hintWhenUnreachable: 'is Kafka Connect up?',
   async run({ connect }, t) {
+    const cmd = t.commands ?? cliCommands
     const status = await connect.status(t.connectorName)
     if (!status)
       return [
-        finding('connect.connector', 'fail', `no connector ${t.connectorName}`, 'npm run connector:register'),
+        finding('connect.connector', 'fail', `no connector ${t.connectorName}`, cmd('connector register')),
       ]
     const parts = [status.connector, ...status.tasks]
     const failed = parts.find((part) => part.state === 'FAILED')
@@ -20,7 +22,7 @@ export const connectorCheck: DoctorCheck = {
           'connect.connector',
           'fail',
           `${t.connectorName} FAILED:\n${trace}`,
-          'fix the cause in the trace, then npm run connector:restart',
+          `fix the cause in the trace, then ${cmd('connector restart')}`,
           status,
         ),
       ]
@@ -33,7 +35,7 @@ export const connectorCheck: DoctorCheck = {
           'connect.connector',
           'fail',
           `${t.connectorName} is ${halted.state}: no events leave the outbox`,
-          'npm run connector:resume',
+          cmd('connector resume'),
           status,
         ),
       ]
@@ -44,7 +46,7 @@ export const connectorCheck: DoctorCheck = {
           'connect.connector',
           'fail',
           `${t.connectorName}: ${parts.map((p) => p.state).join(', ') || 'no tasks'}`,
-          'npm run connector:status',
+          cmd('connector status'),
           status,
         ),
       ]

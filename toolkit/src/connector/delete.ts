@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { ConnectClient } from 'outbox-cdc'
 import postgres from 'postgres'
 import {
   backlogOnItsDatabase,
@@ -8,13 +7,16 @@ import {
   type SlotBacklog,
   unconfirmedCaveat,
   unconfirmedRefusal,
-} from './slot-backlog.ts'
-import { dropSlot, listSlots, SlotError } from './slots.ts'
+} from '../slots/backlog.ts'
+import { dropSlot, listSlots, SlotError } from '../slots/slots.ts'
+import type { ConnectClient } from './connect-client.ts'
 
 export interface DeleteConnectorRequest {
   connectorName: string
   slotName: string
   publication: string
+  /** The connector's heartbeat table (schema-qualified), whose inserts are not counted as events. */
+  heartbeatTable: string
   /** Also drop the connector's replication slot (what it has not delivered of its unconfirmed events is lost). */
   dropSlot: boolean
   /** Required with `dropSlot` when the slot holds anything unconfirmed. */
@@ -65,7 +67,13 @@ export async function deleteConnector(
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
     const before = request.dropSlot
-      ? await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication)
+      ? await backlogOnItsDatabase(
+          admin,
+          adminUrl,
+          request.slotName,
+          request.publication,
+          request.heartbeatTable,
+        )
       : undefined
     if (before) log(`replication slot ${request.slotName}: ${describeBacklog(before)}`)
     if (before && !request.confirm && before.unconfirmedEvents > 0) {
@@ -100,7 +108,13 @@ export async function deleteConnector(
       )
     }
     const dropped =
-      (await backlogOnItsDatabase(admin, adminUrl, request.slotName, request.publication)) ?? before
+      (await backlogOnItsDatabase(
+        admin,
+        adminUrl,
+        request.slotName,
+        request.publication,
+        request.heartbeatTable,
+      )) ?? before
     // Events written between the first count and the connector's stop are as lost as the others.
     if (!request.confirm && dropped.unconfirmedEvents > 0) {
       throw new SlotError(

@@ -1,15 +1,17 @@
-import { humanBytes, type SlotInfo } from '../connector/slots.ts'
+import { cliCommands } from '../operations.ts'
+import { humanBytes, type SlotInfo } from '../slots/slots.ts'
 import type { DoctorTargets } from './check.ts'
 import { type Finding, finding } from './finding.ts'
 
 /** The connector's slot: missing, lost, inactive or lagging is a failure. Pure: given the slot row. */
 export function replicationSlotFinding(slot: SlotInfo | undefined, t: DoctorTargets): Finding {
+  const cmd = t.commands ?? cliCommands
   if (!slot) {
     return finding(
       'postgres.slot',
       'fail',
       `no replication slot ${t.slotName}`,
-      'npm run connector:register (the connector creates its slot)',
+      `${cmd('connector register')} (the connector creates its slot)`,
     )
   }
   const lag = `${humanBytes(slot.retainedBytes)} retained, wal_status ${slot.walStatus}`
@@ -19,7 +21,7 @@ export function replicationSlotFinding(slot: SlotInfo | undefined, t: DoctorTarg
       'fail',
       `${t.slotName} is lost: ${lag}`,
       'the WAL it needed is gone; events in it were never delivered — ' +
-        'npm run connector:delete -- --drop-slot --yes, then npm run connector:register',
+        `${cmd('connector delete', '--drop-slot --yes')}, then ${cmd('connector register')}`,
       slot,
     )
   }
@@ -28,7 +30,7 @@ export function replicationSlotFinding(slot: SlotInfo | undefined, t: DoctorTarg
       'postgres.slot',
       'fail',
       `${t.slotName} is inactive (${lag}): nothing streams from it and WAL piles up`,
-      'check the connector below; npm run connector:status',
+      `check the connector below; ${cmd('connector status')}`,
       slot,
     )
   }
@@ -37,7 +39,7 @@ export function replicationSlotFinding(slot: SlotInfo | undefined, t: DoctorTarg
       'postgres.slot',
       'fail',
       `${t.slotName} lags: ${lag}`,
-      'the connector is not keeping up or the heartbeat is off; see npm run slots:list',
+      `the connector is not keeping up or the heartbeat is off; see ${cmd('slots list')}`,
       slot,
     )
   }

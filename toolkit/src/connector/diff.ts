@@ -15,7 +15,7 @@ export interface ConfigChange {
 }
 
 /**
- * What `connector:register` would change: the config built from the environment against the one
+ * What `connector register` would change: the config built from the environment against the one
  * Connect runs, key by key, with literal secrets masked on both sides.
  */
 export function diffConnectorConfig(
