@@ -1,15 +1,8 @@
-import type { TailedEvent } from './event-tail.ts'
+import { type EventFilter, matchesFilter as matches, type TailedEvent } from 'outbox-cdc'
 
 export type NumberedEvent = TailedEvent & { seq: number }
 
-/** What the tail filters on: exact event type and exact key; an empty filter matches everything. */
-export interface EventFilter {
-  type?: string
-  key?: string
-}
-
-export const matches = (event: TailedEvent, filter: EventFilter) =>
-  (!filter.type || event.eventType === filter.type) && (!filter.key || event.key === filter.key)
+export { type EventFilter, matches }
 
 /**
  * The newest `capacity` events the tail saw, numbered in arrival order so a page polling with

@@ -1,12 +1,11 @@
 import type { Kafka } from 'kafkajs'
-import { createConnectClient, createKafka, parseBrokers, redriveGroupOf } from 'outbox-cdc'
+import { createConnectClient, createKafka, parseBrokers, redriveGroupOf, startEventTail } from 'outbox-cdc'
 import postgres from 'postgres'
 import type { DoctorSetup } from '../doctor/config.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 import type { Logger } from '../lib/logger.ts'
 import { buildConsoleApp } from './app.ts'
 import { type ConsoleConfig, consoleUrl } from './config.ts'
-import { startEventTail } from './event-tail.ts'
 import { createRecentEvents } from './recent-events.ts'
 import { createSampler } from './sampler.ts'
 

@@ -80,7 +80,7 @@ async function existingTables(sql: postgres.Sql, names: string[]): Promise<Set<s
 /** End to end: a write that produced an event, older than `staleAfterS`, that no inbox has applied. */
 export const freshnessCheck: DoctorCheck<BookstoreTargets> = {
   name: 'pipeline.freshness',
-  hintWhenUnreachable: 'is Postgres up (npm run stack:status)? if it is, run npm run db:migrate',
+  hintWhenUnreachable: 'is Postgres up, and migrated (npm run db:migrate)?',
   async run({ sql }, t) {
     const wanted = streams.filter((s) => s.checked(t))
     const names = [...new Set(wanted.flatMap((s) => [s.inbox, ...s.sources.map(([table]) => table)]))]

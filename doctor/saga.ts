@@ -9,7 +9,7 @@ import type { BookstoreTargets } from './config.ts'
  */
 export const sagaCheck: DoctorCheck<BookstoreTargets> = {
   name: 'saga.orders',
-  hintWhenUnreachable: 'is Postgres up? npm run stack:status',
+  hintWhenUnreachable: 'is Postgres up?',
   async run({ sql, connect }, t) {
     if (!t.fulfilmentGroup) return []
     const config = await connect.getConfig(t.connectorName).catch(() => undefined)

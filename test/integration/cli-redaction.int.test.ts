@@ -45,15 +45,18 @@ describe('a password written into a URL is never printed by a command', () => {
   })
 
   it('slots:drop, finding Connect unreachable, says so without the password', () => {
-    const run = cli('slots', ['drop', 'no_such_slot_redaction'], { CONNECT_URL: deadConnect })
+    const run = cli('outbox-cdc', ['slots', 'drop', 'no_such_slot_redaction'], { CONNECT_URL: deadConnect })
     expect(run.code).not.toBe(0)
     expect(run.output).toMatch(/127\.0\.0\.1:9|Connect/)
     expect(run.output).not.toContain(secret)
   })
 
   it('connector:status with Connect unreachable does not print the password', () => {
-    const run = cli('connector', ['status'], { CONNECT_URL: deadConnect })
+    const run = cli('outbox-cdc', ['connector', 'status'], { CONNECT_URL: deadConnect })
     expect(run.code).toBe(1)
+    expect(run.output).toMatch(
+      /CONNECT_REQUEST_FAILED: Kafka Connect at http:\/\/127\.0\.0\.1:9 is not reachable/,
+    )
     expect(run.output).not.toContain(secret)
   })
 })

@@ -29,7 +29,7 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
   const cli = (command: string, args: string[] = [], extra: Record<string, string> = {}) => {
     const result = spawnSync(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
-      [join(repoRoot, 'scripts', 'connector.ts'), command, ...args],
+      [join(repoRoot, 'scripts', 'outbox-cdc.ts'), 'connector', command, ...args],
       {
         env: { ...env, ...extra },
         encoding: 'utf8',
@@ -41,7 +41,7 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
   const slots = (args: string[]) => {
     const result = spawnSync(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
-      [join(repoRoot, 'scripts', 'slots.ts'), ...args],
+      [join(repoRoot, 'scripts', 'outbox-cdc.ts'), 'slots', ...args],
       { env, encoding: 'utf8', timeout: 120_000 },
     )
     return { code: result.status, output: `${result.stdout}${result.stderr}` }

@@ -193,6 +193,23 @@ describe('doctor', () => {
     expect(after?.data ?? []).not.toContain(rogue)
   })
 
+  it("does not fail for a physical slot (a standby's or a backup's, never a connector's): an idle one is a warning", async () => {
+    const physical = `phys_${p.id}`
+    await sql`select pg_create_physical_replication_slot(${physical}, true)`
+    try {
+      const report = await doctor()
+      const unowned = report.findings.find((f) => f.check === 'postgres.unowned-slots')
+      expect(unowned?.data ?? []).not.toContain(physical)
+      expect(report.findings.find((f) => f.check === 'postgres.physical-slots')).toMatchObject({
+        severity: 'warn',
+        detail: expect.stringMatching(new RegExp(`${physical}.*no standby streams from it`)),
+        hint: expect.stringContaining(`npm run slots:drop -- ${physical}`),
+      })
+    } finally {
+      await sql`select pg_drop_replication_slot(${physical})`
+    }
+  })
+
   it("flags a slot named like another database's connector's slot: that connector does not own it", async () => {
     // One Connect cluster, two databases, both with the default slot name: the connector of the
     // other database reads its own slot, and a slot of that name here is still nobody's.

@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { ensureTopics } from 'outbox-cdc'
+import { ensureTopics, type TailedEvent } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { TailedEvent } from '../../console/event-tail.ts'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { type Pipeline, startPipeline } from '../pipeline.ts'
 
@@ -34,7 +33,15 @@ describe('npm run events:tail', () => {
     // As `npm run events:tail` starts it: node with tsx's loader, no tsx process in between.
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'scripts', 'events-tail.ts'), ...(json ? ['--json'] : []), ...args],
+      [
+        '--import',
+        'tsx',
+        join(repoRoot, 'scripts', 'outbox-cdc.ts'),
+        'events',
+        'tail',
+        ...(json ? ['--json'] : []),
+        ...args,
+      ],
       {
         cwd: repoRoot,
         env: { ...process.env, KAFKA_BROKERS: stack.kafka.brokers.join(','), TOPIC_NAMESPACE: namespace },

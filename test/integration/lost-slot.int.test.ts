@@ -67,7 +67,7 @@ describe('a lost replication slot', () => {
 
       const result = spawnSync(
         join(repoRoot, 'node_modules', '.bin', 'tsx'),
-        [join(repoRoot, 'scripts', 'connector.ts'), 'delete', '--drop-slot', '--yes'],
+        [join(repoRoot, 'scripts', 'outbox-cdc.ts'), 'connector', 'delete', '--drop-slot', '--yes'],
         { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 },
       )
       const output = `${result.stdout}${result.stderr}`
@@ -86,7 +86,7 @@ describe('a lost replication slot', () => {
     await pg.lostSlot(slot)
     const result = spawnSync(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
-      [join(repoRoot, 'scripts', 'slots.ts'), 'drop', slot, '--force', '--yes'],
+      [join(repoRoot, 'scripts', 'outbox-cdc.ts'), 'slots', 'drop', slot, '--force', '--yes'],
       {
         env: { ...process.env, DATABASE_ADMIN_URL: pg.adminUrl, CONNECT_URL: 'http://127.0.0.1:9' },
         encoding: 'utf8',

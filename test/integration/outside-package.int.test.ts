@@ -35,6 +35,19 @@ describe('outbox-cdc installed outside the repo', () => {
 
   const service = (...args: string[]) =>
     run(process.execPath, ['dist/service.js', ...args], { cwd: dir, env: serviceEnv, timeout: 180_000 })
+  /** The package's CLI as the service's operators run it: npx, with the service's config file. */
+  const cli = (...args: string[]) =>
+    run('npx', ['--no-install', 'outbox-cdc', '--config', 'dist/outbox-cdc.config.js', ...args], {
+      cwd: dir,
+      env: serviceEnv,
+      timeout: 180_000,
+    }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: error.code ?? -1,
+        stdout: `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      }),
+    )
   const count = async (table: string) =>
     (await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`))[0]?.n
 
@@ -93,11 +106,13 @@ describe('outbox-cdc installed outside the repo', () => {
     })
   }, 150_000)
 
-  it('writes 1,000 events in its own transactions and applies each exactly once; a poison event is dead-lettered, then applied once redriven after the fix', async () => {
+  it('writes 1,000 events in its own transactions and applies each exactly once; a poison event is dead-lettered, then applied once redriven after the fix; the CLI registers, redrives and doctors it', async () => {
     await service('migrate')
     // Written before the connector's slot exists: never sent (an outbox has no history to replay).
     await service('issue', '5')
-    await service('provision')
+    const registered = await cli('connector', 'register')
+    expect(registered.stdout).toMatch(/task 0: RUNNING/)
+    expect(registered.code).toBe(0)
     await service('issue', '1000')
     consumer = spawn(process.execPath, ['dist/service.js', 'consume'], {
       cwd: dir,
@@ -116,7 +131,7 @@ describe('outbox-cdc installed outside the repo', () => {
     expect(await count('billing.ledger')).toBe(1000)
 
     await sql`alter table billing.ledger drop constraint small`
-    await service('redrive')
+    expect((await cli('dlq', 'redrive')).stdout).toContain('1 dead letter(s) sent back to their topics')
     await expect.poll(() => count('billing.ledger'), { timeout: 60_000, interval: 500 }).toBe(1001)
     // Each event once in the inbox, and every invoice issued after the connector was registered
     // in the ledger exactly once; the five from before it, never.
@@ -130,6 +145,19 @@ describe('outbox-cdc installed outside the repo', () => {
              (select count(*)::int from billing.invoices i
                where not exists (select 1 from billing.ledger l where l.invoice_id = i.id)) as unsent`
     expect(totals).toEqual({ issued: 1006, booked: 1001, unsent: 5 })
+
+    // The doctor, with the toolkit's checks on this service's pipeline: green, then red once its
+    // connector is paused (no event leaves the outbox), naming the command that fixes it.
+    const healthy = await cli('doctor')
+    expect(healthy.stdout, healthy.stdout).toContain('The pipeline is healthy.')
+    expect(healthy.code).toBe(0)
+    expect((await cli('connector', 'pause')).code).toBe(0)
+    const paused = await cli('doctor')
+    expect(paused.code).toBe(1)
+    expect(paused.stdout).toMatch(
+      /✗ connect\.connector +it-\S+ is PAUSED: no events leave the outbox\n {2}→ outbox-cdc connector resume/,
+    )
+    expect((await cli('connector', 'resume')).code).toBe(0)
 
     const exited = new Promise((resolve) => consumer?.once('exit', resolve))
     consumer.kill('SIGTERM')

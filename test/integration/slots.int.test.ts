@@ -33,7 +33,7 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
   const slotsCli = (args: string[], connectUrl = 'http://127.0.0.1:9') => {
     const result = spawnSync(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
-      [join(repoRoot, 'scripts', 'slots.ts'), ...args],
+      [join(repoRoot, 'scripts', 'outbox-cdc.ts'), 'slots', ...args],
       {
         env: { ...process.env, DATABASE_ADMIN_URL: p.db.url, CONNECT_URL: connectUrl },
         encoding: 'utf8',

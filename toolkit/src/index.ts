@@ -5,6 +5,18 @@
  */
 
 export {
+  type CliConfig,
+  type CliConfigInput,
+  cliConfigSchema,
+  cliEnvOverrides,
+  defineCliConfig,
+  loadCliConfig,
+  parseCliConfig,
+} from './cli/config.ts'
+export { doctorTargetsOf } from './cli/doctor-command.ts'
+export { eventsTailGroupPrefix } from './cli/kafka-commands.ts'
+export { type CliIo, processIo, runMain, runOutboxCli, usage } from './cli/run.ts'
+export {
   checkAggregates,
   heartbeatActionQuery,
   type OutboxConnectorOptions,
@@ -144,5 +156,13 @@ export {
   redriveDeadLetters,
   toDeadLetter,
 } from './tools/dlq.ts'
+export {
+  type EventFilter,
+  type EventTail,
+  matchesFilter,
+  startEventTail,
+  type TailedEvent,
+  type TailOptions,
+} from './tools/event-tail.ts'
 export { deleteGroup, type ReadMode, readTopicToEnd } from './tools/read-topic.ts'
 export { parseReplayFrom, type ReplayFrom, ReplayRefused, replayGroup } from './tools/replay.ts'

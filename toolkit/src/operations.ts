@@ -10,10 +10,17 @@ export type Operation =
   | 'connector resume'
   | 'connector stop'
   | 'connector delete'
+  | 'connector pause'
+  | 'connector validate'
+  | 'connector diff'
   | 'slots list'
+  | 'slots advance'
   | 'slots drop'
   | 'dlq list'
   | 'dlq redrive'
+  | 'replay'
+  | 'doctor'
+  | 'events tail'
   /** Apply the service's migrations (the toolkit's tables and publication among them). */
   | 'migrate'
   /** Start a service's consumer for `args` (its consumer group). */

@@ -1,5 +1,5 @@
-import type { ConnectClient, ConnectorStatus } from '../connector/connect-client.ts'
 import { describe, expect, it } from 'vitest'
+import type { ConnectClient, ConnectorStatus } from '../connector/connect-client.ts'
 import type { DoctorDeps, DoctorTargets } from './check.ts'
 import { connectorCheck } from './connector.ts'
 

@@ -30,7 +30,7 @@ async function safely<T extends DoctorTargets>(
         check.name,
         'fail',
         `could not check: ${(error as Error).message}`,
-        t.reachHint ? `${check.hintWhenUnreachable} ${t.reachHint}` : check.hintWhenUnreachable,
+        t.reachHint ? `${check.hintWhenUnreachable} (${t.reachHint})` : check.hintWhenUnreachable,
       ),
     ]
   }

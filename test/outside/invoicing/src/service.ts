@@ -1,12 +1,9 @@
 import {
   appendEvent,
-  createConnectClient,
   createEventConsumer,
   createKafka,
   defineInboxApp,
   postgresJsExecutor,
-  provisionConnector,
-  redriveDeadLetters,
   schemaSql,
   silentLogger,
 } from 'outbox-cdc'
@@ -20,7 +17,6 @@ const env = (name: string) =>
   })()
 const sql = postgres(env('DATABASE_URL'), { max: 4, onnotice: () => {} })
 const kafka = createKafka({ brokers: env('KAFKA_BROKERS').split(','), clientId: 'invoicing' })
-const group = 'invoicing-ledger'
 
 /** The toolkit's tables in the service's own schema, then the service's own. */
 async function migrate() {
@@ -53,37 +49,6 @@ async function issue(count: number, amountCents: number) {
   }
 }
 
-async function provision() {
-  const admin = kafka.admin()
-  await admin.connect()
-  const database = new URL(env('DATABASE_URL'))
-  await provisionConnector(
-    admin,
-    createConnectClient(env('CONNECT_URL')),
-    {
-      connector: {
-        name: env('CONNECTOR'),
-        database: {
-          host: database.hostname,
-          port: Number(database.port),
-          name: database.pathname.slice(1),
-          user: 'outbox_cdc',
-          passwordRef: env('PASSWORD_REF'),
-        },
-        outboxes: ['billing.outbox'],
-        heartbeat: { table: 'billing.heartbeat', intervalMs: 5000 },
-        slot: env('SLOT'),
-        publication: env('PUBLICATION'),
-        topicPrefix: env('CONNECTOR'),
-        namespace: invoicing.namespace,
-      },
-      topics: { aggregates: invoicing.aggregates, partitions: 3 },
-      waitTimeoutMs: 120_000,
-    },
-    (line) => console.log(line),
-  ).finally(() => admin.disconnect())
-}
-
 const ledger = defineInboxApp({
   registry: invoicing,
   inbox: { schema: 'billing', table: 'inbox' },
@@ -102,7 +67,7 @@ async function consume() {
     kafka,
     sql,
     app: ledger,
-    groupId: group,
+    groupId: 'invoicing-ledger',
     namespace: invoicing.namespace,
     log: silentLogger,
     retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50 },
@@ -120,23 +85,13 @@ async function consume() {
   console.log('consuming')
 }
 
-async function redrive() {
-  const sent = await redriveDeadLetters(kafka, invoicing.deadLetterTopic, `${group}-redrive`, {
-    dryRun: false,
-    onLetter: () => {},
-  })
-  console.log(`redriven ${sent}`)
-}
-
 const [command, count, amount] = process.argv.slice(2)
 const commands: Record<string, () => Promise<void>> = {
   migrate,
   issue: () => issue(Number(count), Number(amount ?? 100)),
-  provision,
   consume,
-  redrive,
 }
 const run = commands[command ?? '']
-if (!run) throw new Error(`usage: service migrate|issue N [cents]|provision|consume|redrive`)
+if (!run) throw new Error(`usage: service migrate|issue N [cents]|consume`)
 await run()
 if (command !== 'consume') await sql.end()

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Consumer, Kafka } from 'kafkajs'
-import { deleteGroup } from 'outbox-cdc'
-import { isEventTopicOf } from '../lib/events.ts'
+import { isEventTopicOf } from '../events/topics.ts'
+import { deleteGroup } from './read-topic.ts'
 
 /** An event as the tail shows it: where it is in Kafka, its headers, its payload parsed when JSON. */
 export interface TailedEvent {
@@ -15,6 +15,15 @@ export interface TailedEvent {
   eventId: string | null
   payload: unknown
 }
+
+/** What the tail filters on: exact event type and exact key; an empty filter matches everything. */
+export interface EventFilter {
+  type?: string | undefined
+  key?: string | undefined
+}
+
+export const matchesFilter = (event: TailedEvent, filter: EventFilter) =>
+  (!filter.type || event.eventType === filter.type) && (!filter.key || event.key === filter.key)
 
 export interface TailOptions {
   kafka: Kafka

@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { z } from 'zod'
+import { type OutboxConnectorOptions, outboxConnectorOptionsSchema } from '../connector/config.ts'
+import type { ProvisionOptions } from '../connector/provision.ts'
+import type { ConsumerTarget, DoctorCheck } from '../doctor/check.ts'
+import { OptionsError } from '../errors.ts'
+import { type DeadLetterTopicSettings, deadLetterTopicSettingsSchema } from '../kafka/dead-letter-topic.ts'
+import { type CommandNamer, cliCommands } from '../operations.ts'
+
+const postgresUrl = z.string().refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// URL')
+const httpUrl = z.string().refine((url) => /^https?:\/\//.test(url), 'must be an http:// or https:// URL')
+const group = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka group id: letters, digits, . _ -')
+/** A function in a config module: kept as given (zod checks only that it is one). */
+const fn = <T>() => z.custom<T>((value) => typeof value === 'function', 'must be a function')
+
+/**
+ * What the `outbox-cdc` CLI works against: a service's own Postgres, Kafka and Connect, and its
+ * connector's options. One schema for a config file and for a service that builds the config in
+ * code; strict throughout, so a misspelt key fails instead of being ignored.
+ */
+export const cliConfigSchema = z.strictObject({
+  postgres: z.strictObject({
+    /** The service's database: the doctor reads it. */
+    url: postgresUrl,
+    /** A role that may manage replication slots (slots, connector delete --drop-slot); else `url`. */
+    adminUrl: postgresUrl.optional(),
+  }),
+  kafka: z.strictObject({ brokers: z.array(z.string().min(1)).min(1) }),
+  connect: z.strictObject({
+    url: httpUrl,
+    timeoutMs: z.number().int().min(100).default(10_000),
+  }),
+  connector: z.custom<OutboxConnectorOptions>(
+    (value) => outboxConnectorOptionsSchema.safeParse(value).success,
+  ),
+  topics: z.strictObject({
+    /** One event topic each: the registry's `aggregates`. */
+    aggregates: z.array(z.string()).min(1),
+    partitions: z.number().int().min(1).max(1000).default(3),
+    deadLetters: deadLetterTopicSettingsSchema.optional(),
+  }),
+  /** How long register, pause, stop and resume wait for the connector's new state. */
+  waitTimeoutMs: z.number().int().min(1000).default(60_000),
+  /** The consumer group `replay` moves and `dlq redrive` records its progress beside. */
+  consumer: z.strictObject({ group, redriveGroup: group.optional() }),
+  doctor: z
+    .strictObject({
+      maxSlotRetainedBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(512 * 1024 * 1024),
+      maxConsumerLag: z.number().int().min(0).default(10_000),
+      staleAfterS: z.number().int().min(1).default(60),
+      /** The groups whose lag is checked; `consumer.group` over every event topic by default. */
+      consumers: z.array(z.custom<ConsumerTarget>((v) => typeof v === 'object' && v !== null)).optional(),
+      /**
+       * The service's own checks, run after the toolkit's. They may read fields of their own,
+       * which `targets` below adds: the config cannot know their types.
+       */
+      // biome-ignore lint/suspicious/noExplicitAny: each service's checks read targets of its own shape
+      checks: z.array(z.custom<DoctorCheck<any>>((v) => typeof v === 'object' && v !== null)).default([]),
+      /** Fields the service's own checks read, added to the targets every check gets. */
+      targets: z.record(z.string(), z.unknown()).default({}),
+    })
+    .default({
+      maxSlotRetainedBytes: 512 * 1024 * 1024,
+      maxConsumerLag: 10_000,
+      staleAfterS: 60,
+      checks: [],
+      targets: {},
+    }),
+  /** How hints and usage lines name commands: the CLI's own by default. */
+  commands: fn<CommandNamer>().optional(),
+  /** Said after "is Postgres up?" and the like. */
+  reachHint: z.string().optional(),
+})
+
+export type CliConfigInput = z.input<typeof cliConfigSchema>
+export type CliConfig = z.output<typeof cliConfigSchema>
+
+/** Types a config file's default export; returns it unchanged. */
+export const defineCliConfig = (config: CliConfigInput): CliConfigInput => config
+
+/** The environment variables that override a config file: the addresses, which may hold passwords. */
+export const cliEnvOverrides = {
+  OUTBOX_CDC_DATABASE_URL: 'postgres.url',
+  OUTBOX_CDC_DATABASE_ADMIN_URL: 'postgres.adminUrl',
+  OUTBOX_CDC_KAFKA_BROKERS: 'kafka.brokers',
+  OUTBOX_CDC_CONNECT_URL: 'connect.url',
+} as const
+
+/** Parses a config, every problem on its own line with its path; the connector's options too. */
+export function parseCliConfig(input: unknown, source = 'the config'): CliConfig {
+  const parsed = cliConfigSchema.safeParse(input)
+  const connector = outboxConnectorOptionsSchema.safeParse((input as { connector?: unknown })?.connector)
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.filter((i) => i.path[0] !== 'connector')),
+    ...(connector.success
+      ? []
+      : connector.error.issues.map((i) => ({ ...i, path: ['connector', ...i.path] }))),
+  ]
+  if (!parsed.success || !connector.success) {
+    const lines = issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`)
+    throw new OptionsError(`${source} is not valid:\n  ${lines.join('\n  ')}`)
+  }
+  return { ...parsed.data, connector: connector.data }
+}
+
+/** `config` with the addresses the environment gives (cliEnvOverrides) put over the file's. */
+export function withEnvOverrides(
+  config: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Record<string, unknown> {
+  const at = (key: string) => ({ ...((config[key] as Record<string, unknown> | undefined) ?? {}) })
+  const postgres = at('postgres')
+  const kafka = at('kafka')
+  const connect = at('connect')
+  if (env.OUTBOX_CDC_DATABASE_URL) postgres.url = env.OUTBOX_CDC_DATABASE_URL
+  if (env.OUTBOX_CDC_DATABASE_ADMIN_URL) postgres.adminUrl = env.OUTBOX_CDC_DATABASE_ADMIN_URL
+  if (env.OUTBOX_CDC_KAFKA_BROKERS)
+    kafka.brokers = env.OUTBOX_CDC_KAFKA_BROKERS.split(',').map((broker) => broker.trim())
+  if (env.OUTBOX_CDC_CONNECT_URL) connect.url = env.OUTBOX_CDC_CONNECT_URL
+  return { ...config, postgres, kafka, connect }
+}
+
+/** Where the CLI looks for its config when --config names none, in this order. */
+export const defaultConfigFiles = ['outbox-cdc.config.mjs', 'outbox-cdc.config.js', 'outbox-cdc.config.json']
+
+/**
+ * Loads the config file (`--config`, OUTBOX_CDC_CONFIG, or the first of defaultConfigFiles in
+ * `cwd`): JSON, or a module whose default export is the config (a module can hold the doctor's
+ * own checks and read the environment itself). The addresses come from the environment when set.
+ */
+export async function loadCliConfig(
+  named: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Promise<CliConfig> {
+  const file = named ?? env.OUTBOX_CDC_CONFIG ?? defaultConfigFiles.find((f) => existsSync(resolve(cwd, f)))
+  if (!file)
+    throw new OptionsError(
+      `no config file: pass --config <file>, set OUTBOX_CDC_CONFIG, or add ${defaultConfigFiles.join(' or ')} here (${cwd})`,
+    )
+  const path = resolve(cwd, file)
+  if (!existsSync(path)) throw new OptionsError(`config file ${path} does not exist`)
+  let raw: unknown
+  try {
+    raw = path.endsWith('.json')
+      ? JSON.parse(await readFile(path, 'utf8'))
+      : ((await import(pathToFileURL(path).href)) as { default?: unknown }).default
+  } catch (cause) {
+    throw new OptionsError(`cannot read config file ${path}: ${(cause as Error).message}`)
+  }
+  if (typeof raw !== 'object' || raw === null)
+    throw new OptionsError(`config file ${path} must hold an object (a module: as its default export)`)
+  return parseCliConfig(withEnvOverrides(raw as Record<string, unknown>, env), `config file ${path}`)
+}
+
+/** What `provisionConnector` takes, from the config. */
+export const provisionOptionsOf = (config: CliConfig): ProvisionOptions => ({
+  connector: config.connector,
+  topics: {
+    aggregates: config.topics.aggregates,
+    partitions: config.topics.partitions,
+    ...(config.topics.deadLetters
+      ? { deadLetters: config.topics.deadLetters as DeadLetterTopicSettings }
+      : {}),
+  },
+  waitTimeoutMs: config.waitTimeoutMs,
+  resumeHint: (config.commands ?? cliCommands)('connector resume'),
+})

@@ -1,0 +1,112 @@
+import { redriveGroupOf } from '../doctor/dead-letters.ts'
+import { deadLetterTopicOf } from '../events/topics.ts'
+import { createKafka } from '../kafka/client.ts'
+import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../tools/dlq.ts'
+import { matchesFilter, startEventTail, type TailedEvent } from '../tools/event-tail.ts'
+import { parseReplayFrom, replayGroup } from '../tools/replay.ts'
+import { type CliContext, type Command, flagsOf } from './context.ts'
+
+const kafkaOf = (c: CliContext, use: string) =>
+  createKafka({ brokers: c.config.kafka.brokers, clientId: `outbox-cdc-${use}` })
+const namespaceOf = (c: CliContext) => c.config.connector.namespace
+/** The group `dlq redrive` records its progress in (the doctor reads the same one). */
+export const redriveGroupOfConfig = (c: Pick<CliContext, 'config'>) =>
+  c.config.consumer.redriveGroup ?? redriveGroupOf(c.config.consumer.group)
+
+const letterLine = (l: DeadLetter) =>
+  `${l.at ?? '?'}  ${l.errorCode ?? '?'}  ${l.eventType ?? '?'} ${l.eventId ?? '?'}  from ${l.original.topic}[${l.original.partition}]@${l.original.offset}` +
+  `  after ${l.attempts ?? '?'} attempt(s): ${l.errorMessage ?? ''}`
+
+/** `dlq <list|redrive>`: the namespace's dead-letter topic. */
+export const dlqCommands: Record<string, Command> = {
+  async list(c) {
+    const { values } = flagsOf(c.args, { json: { type: 'boolean' } })
+    const topic = deadLetterTopicOf(namespaceOf(c))
+    const letters = await listDeadLetters(kafkaOf(c, 'dlq'), topic)
+    if (values.json) c.out(JSON.stringify(letters, null, 2))
+    else {
+      for (const letter of letters) c.out(letterLine(letter))
+      c.out(`${letters.length} dead letter(s) in ${topic}`)
+    }
+    return 0
+  },
+  /** Sends each dead letter not yet redriven back to its topic; --dry-run only shows them. */
+  async redrive(c) {
+    const { values } = flagsOf(c.args, { 'dry-run': { type: 'boolean' } })
+    const dryRun = values['dry-run'] ?? false
+    const topic = deadLetterTopicOf(namespaceOf(c))
+    const sent = await redriveDeadLetters(kafkaOf(c, 'dlq'), topic, redriveGroupOfConfig(c), {
+      dryRun,
+      onLetter: (letter) => c.out(`${dryRun ? 'would send' : 'sending'} ${letterLine(letter)}`),
+    })
+    c.out(
+      dryRun
+        ? `${sent} dead letter(s) would be sent back`
+        : `${sent} dead letter(s) sent back to their topics`,
+    )
+    return 0
+  },
+}
+
+/** `replay --from <beginning|ISO timestamp|offset>`: moves the consumer group back; the inbox skips what it applied. */
+export const replayCommand: Command = async (c) => {
+  const { values } = flagsOf(c.args, { from: { type: 'string' } })
+  const from = parseReplayFrom(values.from)
+  const group = c.config.consumer.group
+  const moved = await replayGroup(kafkaOf(c, 'replay'), group, namespaceOf(c), from)
+  for (const m of moved) c.out(`${m.topic}[${m.partition}] → offset ${m.offset}`)
+  c.out(`group ${group} will re-read from there; the inbox skips what it already applied`)
+  return 0
+}
+
+/** The prefix of the group `events tail` reads through while it runs (deleted when it stops). */
+export const eventsTailGroupPrefix = 'outbox-cdc-events-tail-'
+
+const eventLines = (e: TailedEvent) =>
+  `${e.at}  ${e.topic}[${e.partition}]@${e.offset}  key=${e.key ?? '-'}  ${e.eventType ?? '?'}  ${e.eventId ?? '?'}\n` +
+  JSON.stringify(e.payload, null, 2)
+
+/**
+ * `events tail`: prints the events of every event topic as they arrive (with --from-beginning,
+ * every one still kept first), filtered by exact type and key, until Ctrl-C; then deletes the
+ * consumer group it read through.
+ */
+export const eventsTailCommand: Command = async (c) => {
+  const { values } = flagsOf(c.args, {
+    'from-beginning': { type: 'boolean' },
+    type: { type: 'string' },
+    key: { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  const namespace = namespaceOf(c)
+  const filter = { type: values.type, key: values.key }
+  let shown = 0
+  const tail = startEventTail({
+    kafka: kafkaOf(c, 'events-tail'),
+    namespace,
+    fromBeginning: values['from-beginning'] ?? false,
+    groupPrefix: eventsTailGroupPrefix,
+    onEvent: (event) => {
+      if (!matchesFilter(event, filter)) return
+      shown += 1
+      c.out(values.json ? JSON.stringify(event) : eventLines(event))
+    },
+    onError: (error) => c.err(`Kafka: ${(error as Error).message} (trying again)`),
+    onTopics: (topics) => {
+      if (values.json) return
+      c.err(
+        topics.length > 0
+          ? `reading ${topics.join(', ')}`
+          : `no ${namespace}.* topic yet: waiting for one (it is read from its first event)`,
+      )
+    },
+  })
+  if (!values.json)
+    c.err(
+      `Following ${namespace}.* ${values['from-beginning'] ? 'from the beginning' : 'from now on'}; Ctrl-C stops.`,
+    )
+  await c.untilStopped()
+  await tail.stop()
+  if (!values.json) c.err(`\n${shown} event(s) shown; no consumer group left behind.`)
+  return 0
+}

@@ -1,0 +1,83 @@
+import postgres from 'postgres'
+import { createConnectClient } from '../connector/connect-client.ts'
+import { dropUnownedSlot } from '../slots/drop-unowned.ts'
+import { advanceSlot, humanBytes, listSlots } from '../slots/slots.ts'
+import { type CliContext, type Command, flagsOf, UsageError } from './context.ts'
+
+const adminUrlOf = ({ config }: CliContext) => config.postgres.adminUrl ?? config.postgres.url
+
+async function withAdmin<T>(c: CliContext, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(adminUrlOf(c), { max: 1, onnotice: () => {} })
+  try {
+    return await work(sql)
+  } finally {
+    await sql.end({ timeout: 2 })
+  }
+}
+
+function slotArgument(positionals: string[]): string {
+  const [slot] = positionals
+  if (!slot) throw new UsageError('name the slot')
+  return slot
+}
+
+/** `slots <list|advance|drop>`: the server's replication slots, for the admin role. */
+export const slotCommands: Record<string, Command> = {
+  async list(c) {
+    const { values } = flagsOf(c.args, { json: { type: 'boolean' } })
+    const slots = await withAdmin(c, listSlots)
+    if (values.json) c.out(JSON.stringify(slots, null, 2))
+    else if (slots.length === 0) c.out('no replication slots')
+    for (const s of values.json ? [] : slots)
+      c.out(
+        `${s.slotName}  ${s.plugin ?? s.slotType}  db=${s.database ?? '-'}  ${s.active ? `active pid ${s.activePid}` : 'inactive'}  ` +
+          `restart_lsn=${s.restartLsn}  confirmed_flush_lsn=${s.confirmedFlushLsn}  ` +
+          `retained=${s.retainedBytes ?? '-'} B (${humanBytes(s.retainedBytes)})  wal_status=${s.walStatus}`,
+      )
+    return 0
+  },
+  /** Moves an inactive slot to now, skipping what it held for good: needs --yes. */
+  async advance(c) {
+    const { values, positionals } = flagsOf(
+      c.args,
+      { json: { type: 'boolean' }, yes: { type: 'boolean' } },
+      1,
+    )
+    const slot = slotArgument(positionals)
+    const moved = await withAdmin(c, (sql) =>
+      advanceSlot(sql, slot, { confirm: values.yes ?? false, commands: c.cmd }),
+    )
+    c.out(
+      values.json
+        ? JSON.stringify({ slot, ...moved })
+        : `advanced ${slot} from ${moved.from} to ${moved.to}, skipping ${humanBytes(moved.skippedBytes)}`,
+    )
+    return 0
+  },
+  /** Drops a slot no connector owns, counting first what it holds. */
+  async drop(c) {
+    const { values, positionals } = flagsOf(
+      c.args,
+      { json: { type: 'boolean' }, yes: { type: 'boolean' }, force: { type: 'boolean' } },
+      1,
+    )
+    const slot = slotArgument(positionals)
+    const dropped = await dropUnownedSlot(
+      createConnectClient(c.config.connect.url, c.config.connect.timeoutMs),
+      adminUrlOf(c),
+      {
+        slotName: slot,
+        publication: c.config.connector.publication,
+        heartbeatTable: c.config.connector.heartbeat?.table ?? '',
+        force: values.force ?? false,
+        confirm: values.yes ?? false,
+        commands: c.cmd,
+      },
+      (line) => {
+        if (!values.json) c.out(line)
+      },
+    )
+    if (values.json) c.out(JSON.stringify({ slot, dropped: true, backlog: dropped ?? null }))
+    return 0
+  },
+}
