@@ -13,7 +13,7 @@ const clusterWide = [
 
 export default defineConfig({
   // The repo runs the toolkit from its TypeScript source: tsx and tsc take it from tsconfig.json's
-  // paths, vitest from these aliases (the same two entries); a packed install takes its build.
+  // paths, vitest from these aliases (the same entries); a packed install takes its build.
   resolve: {
     alias: [
       {
@@ -23,6 +23,10 @@ export default defineConfig({
       {
         find: /^outbox-cdc\/drizzle$/,
         replacement: fileURLToPath(new URL('./toolkit/src/drizzle.ts', import.meta.url)),
+      },
+      {
+        find: /^outbox-cdc\/testing$/,
+        replacement: fileURLToPath(new URL('./toolkit/src/testing.ts', import.meta.url)),
       },
     ],
   },
