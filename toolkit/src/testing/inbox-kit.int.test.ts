@@ -87,8 +87,8 @@ describe('inboxTestKit', () => {
     const kit = inboxTestKit(sql, ledger)
     await kit.captureAppends({ schema: 'kit', table: 'outbox' })
     const issued = billing.create('InvoiceIssued', { id: kit.newId(), amountCents: 1200 })
-    expect(await kit.deliver(issued, { traceparent })).toEqual([{ outcome: 'applied', refused: [] }])
-    expect(await kit.deliver(issued)).toEqual([{ outcome: 'duplicate', refused: [] }])
+    expect(await kit.deliver(issued, { traceparent })).toEqual({ outcomes: ['applied'], refused: [] })
+    expect(await kit.deliver(issued)).toEqual({ outcomes: ['duplicate'], refused: [] })
     expect(await sql`select amount_cents from kit.ledger`).toEqual([{ amount_cents: 1200 }])
     expect(await sql`select event_id::text, topic from kit.inbox`).toEqual([
       { event_id: issued.id, topic: 'kit.events.invoice' },
@@ -111,9 +111,10 @@ describe('inboxTestKit', () => {
     await kit.deliver(billing.create('InvoiceIssued', { id, amountCents: 5 }))
     // The same invoice under a new event id: new to the inbox, refused by the handler.
     const again = { ...billing.create('InvoiceIssued', { id, amountCents: 5 }), id: kit.newId() }
-    expect(await kit.deliver(again)).toEqual([
-      { outcome: 'applied', refused: [{ eventType: 'InvoiceIssued', from: 'booked' }] },
-    ])
+    expect(await kit.deliver(again)).toEqual({
+      outcomes: ['applied'],
+      refused: [{ eventType: 'InvoiceIssued', from: 'booked' }],
+    })
     const bad = {
       ...billing.create('InvoiceIssued', { id: kit.newId(), amountCents: 1 }),
       payload: { id, amountCents: -1 },
@@ -122,5 +123,24 @@ describe('inboxTestKit', () => {
       kit.deliver([billing.create('InvoiceIssued', { id: kit.newId(), amountCents: 7 }), bad]),
     ).rejects.toThrow(/InvoiceIssued payload is invalid: amountCents/)
     expect(await sql`select count(*)::int as n from kit.ledger where amount_cents = 7`).toEqual([{ n: 0 }])
+  })
+
+  it('shows appends in the order they were made, only those since captureAppends, and stops capturing', async () => {
+    const kit = inboxTestKit(sql, ledger)
+    const outbox = { schema: 'kit', table: 'outbox' }
+    await kit.captureAppends(outbox)
+    await kit.deliver(billing.create('InvoiceIssued', { id: kit.newId(), amountCents: 3 }))
+    await kit.captureAppends(outbox)
+    const ids = Array.from({ length: 10 }, () => kit.newId())
+    await kit.deliver(ids.map((id) => billing.create('InvoiceIssued', { id, amountCents: 9 })))
+    expect((await kit.appended(outbox)).map((e) => (e.payload as { invoiceId: string }).invoiceId)).toEqual(
+      ids,
+    )
+    await kit.stopCapture(outbox)
+    const [trigger] =
+      await sql`select count(*)::int as n from pg_trigger where tgname = 'outbox_cdc_test_capture'`
+    expect(trigger).toEqual({ n: 0 })
+    await sql`alter table kit.outbox add column extra text`
+    await kit.deliver(billing.create('InvoiceIssued', { id: kit.newId(), amountCents: 4 }))
   })
 })

@@ -13,10 +13,11 @@ export interface DeliverOptions {
   occurredAt?: Date
 }
 
-/** What delivering one event did: applied, or skipped as one the inbox already held. */
+/** What delivering a batch did: each event applied, or skipped as one the inbox already held. */
 export interface Delivery {
-  outcome: ApplyOutcome
-  /** The state changes its handler refused. */
+  /** One per event delivered, in order. */
+  outcomes: ApplyOutcome[]
+  /** The state changes the batch's handlers refused (a refusal names its event type, not its event). */
   refused: Refusal[]
 }
 
@@ -69,7 +70,7 @@ export function inboxTestKit<R extends EventRegistry>(sql: postgres.Sql, app: In
      * Delivers events in one batch, as consecutive records of one partition: all applied or, when
      * a handler throws or a payload fails its schema, none (the error is thrown).
      */
-    async deliver(events: EventOf<R> | EventOf<R>[], options: DeliverOptions = {}): Promise<Delivery[]> {
+    async deliver(events: EventOf<R> | EventOf<R>[], options: DeliverOptions = {}): Promise<Delivery> {
       const batch = Array.isArray(events) ? events : [events]
       const refused: Refusal[] = []
       const outcomes = await applyBatch(
@@ -78,24 +79,39 @@ export function inboxTestKit<R extends EventRegistry>(sql: postgres.Sql, app: In
         app,
         (r) => refused.push(r),
       )
-      return outcomes.map((outcome) => ({ outcome, refused }))
+      return { outcomes, refused }
     },
     /**
-     * Records every event appended to `outbox` from now on, for appended() to show. The append
-     * deletes its row in the same transaction (Debezium reads the insert from the WAL), so the
-     * table itself stays empty: a trigger copies each insert into `<outbox>_appended` beside it.
-     * For a test database only.
+     * Records every event appended to `outbox` from now on (what an earlier capture kept is
+     * cleared), for appended() to show. The append deletes its row in the same transaction
+     * (Debezium reads the insert from the WAL), so the table itself stays empty: a trigger copies
+     * each insert into `<outbox>_appended` beside it, numbered in the order made. For a test
+     * database only; stopCapture removes the trigger, the function and the table.
      */
     async captureAppends(outbox: OutboxTableName): Promise<void> {
       const { table, capture, fn } = captureNames(outbox)
       await sql.unsafe(`
-        create table if not exists ${capture} (like ${table});
+        create table if not exists ${capture} (seq bigint generated always as identity,
+          id uuid, aggregate_type text, aggregate_id text, event_type text, payload jsonb, trace_context text);
+        truncate ${capture};
         create or replace function ${fn}() returns trigger language plpgsql as $$
-          begin insert into ${capture} select new.*; return new; end $$;
+          begin
+            insert into ${capture} (id, aggregate_type, aggregate_id, event_type, payload, trace_context)
+            values (new.id, new.aggregate_type, new.aggregate_id, new.event_type, new.payload, new.trace_context);
+            return new;
+          end $$;
         create or replace trigger outbox_cdc_test_capture after insert on ${table}
           for each row execute function ${fn}();`)
     },
-    /** The events appended to `outbox` since captureAppends, oldest first, with their traceparents. */
+    /** Removes what captureAppends added: the outbox is as the toolkit's schema made it. */
+    async stopCapture(outbox: OutboxTableName): Promise<void> {
+      const { table, capture, fn } = captureNames(outbox)
+      await sql.unsafe(`
+        drop trigger if exists outbox_cdc_test_capture on ${table};
+        drop function if exists ${fn}();
+        drop table if exists ${capture};`)
+    },
+    /** The events appended to `outbox` since captureAppends, in the order made, with their traceparents. */
     async appended(outbox: OutboxTableName): Promise<AppendedEvent[]> {
       const { capture } = captureNames(outbox)
       const rows = await sql.unsafe<
@@ -109,7 +125,7 @@ export function inboxTestKit<R extends EventRegistry>(sql: postgres.Sql, app: In
         }[]
       >(
         `select id::text, aggregate_type, aggregate_id, event_type, payload, trace_context
-         from ${capture} order by created_at, id`,
+         from ${capture} order by seq`,
       )
       return rows.map((row) => ({
         id: row.id,
