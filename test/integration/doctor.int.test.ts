@@ -205,6 +205,15 @@ describe('doctor', () => {
         detail: expect.stringMatching(new RegExp(`${physical}.*no standby streams from it`)),
         hint: expect.stringContaining(`npm run slots:drop -- ${physical}`),
       })
+      // Past the retained-WAL limit it fails like any slot, whoever owns it: the disk fills all the same.
+      const strict = await runDoctor(
+        { sql, connect: p.connect, kafka: p.kafka },
+        bookstoreTargets({ ...targets, maxSlotRetainedBytes: 1 }),
+      )
+      expect(strict.findings.find((f) => f.check === 'postgres.physical-slots')).toMatchObject({
+        severity: 'fail',
+        detail: expect.stringMatching(new RegExp(`${physical} retains .* above the 1 B limit`)),
+      })
     } finally {
       await sql`select pg_drop_replication_slot(${physical})`
     }

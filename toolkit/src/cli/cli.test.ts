@@ -124,3 +124,20 @@ describe('the outbox-cdc command', () => {
     expect(noFile.stderr).toMatch(/--config needs a file/)
   })
 })
+
+describe('the CLI, from the hostile review', () => {
+  it('answers replay without --from as a usage error (exit 2), not a crash', async () => {
+    const run = await cli(['replay'])
+    expect(run.code).toBe(2)
+    expect(run.err).toMatch(/--from is required(.|\n)*usage: outbox-cdc replay --from/)
+  })
+
+  it('loads a config that TypeScript compiled to CommonJS (exports.default)', async () => {
+    writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}')
+    writeFileSync(
+      join(dir, 'ops.cjs.js'),
+      `"use strict";Object.defineProperty(exports,"__esModule",{value:true});exports.default=${JSON.stringify(config)};`,
+    )
+    expect((await loadCliConfig('ops.cjs.js', {}, dir)).connector.name).toBe('billing')
+  })
+})

@@ -48,7 +48,8 @@ export const doctorCommand: Command = async (c) => {
     const report = await runDoctor(
       {
         sql,
-        connect: createConnectClient(config.connect.url, 5000),
+        // It reports a Connect that answers 409 as it finds it, not after waiting for it to settle.
+        connect: createConnectClient(config.connect.url, 5000, { settleWaitMs: 0 }),
         kafka: createKafka({
           brokers: config.kafka.brokers,
           clientId: 'outbox-cdc-doctor',

@@ -4,7 +4,7 @@ import { createKafka } from '../kafka/client.ts'
 import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../tools/dlq.ts'
 import { matchesFilter, startEventTail, type TailedEvent } from '../tools/event-tail.ts'
 import { parseReplayFrom, replayGroup } from '../tools/replay.ts'
-import { type CliContext, type Command, flagsOf } from './context.ts'
+import { type CliContext, type Command, flagsOf, UsageError } from './context.ts'
 
 const kafkaOf = (c: CliContext, use: string) =>
   createKafka({ brokers: c.config.kafka.brokers, clientId: `outbox-cdc-${use}` })
@@ -51,6 +51,7 @@ export const dlqCommands: Record<string, Command> = {
 /** `replay --from <beginning|ISO timestamp|offset>`: moves the consumer group back; the inbox skips what it applied. */
 export const replayCommand: Command = async (c) => {
   const { values } = flagsOf(c.args, { from: { type: 'string' } })
+  if (!values.from) throw new UsageError('--from is required: beginning, an ISO timestamp, or an offset')
   const from = parseReplayFrom(values.from)
   const group = c.config.consumer.group
   const moved = await replayGroup(kafkaOf(c, 'replay'), group, namespaceOf(c), from)

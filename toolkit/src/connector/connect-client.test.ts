@@ -104,3 +104,24 @@ describe('a 409 from Connect (a config change or rebalance not yet settled every
     }
   })
 })
+
+describe('a client that must answer fast (the doctor, the console)', () => {
+  it('with settleWaitMs 0 reports a 409 at once instead of waiting for Connect to settle', async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(409)
+      response.end('{"message":"rebalance in progress"}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    try {
+      const started = Date.now()
+      const error = await createConnectClient(`http://127.0.0.1:${port}`, 1000, { settleWaitMs: 0 })
+        .getConfig('outbox')
+        .catch((e: unknown) => e)
+      expect(error).toMatchObject({ status: 409 })
+      expect(Date.now() - started).toBeLessThan(1000)
+    } finally {
+      server.close()
+    }
+  })
+})
