@@ -157,7 +157,11 @@ export async function loadCliConfig(
   }
   // A TypeScript config compiled to CommonJS has its object under exports.default.
   const inner = (raw as { default?: unknown } | null)?.default
-  if (typeof inner === 'object' && inner !== null && Object.keys(raw as object).every((k) => k === 'default' || k === '__esModule'))
+  if (
+    typeof inner === 'object' &&
+    inner !== null &&
+    Object.keys(raw as object).every((k) => k === 'default' || k === '__esModule')
+  )
     raw = inner
   if (typeof raw !== 'object' || raw === null)
     throw new OptionsError(`config file ${path} must hold an object (a module: as its default export)`)
