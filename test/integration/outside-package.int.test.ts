@@ -107,7 +107,9 @@ describe('outbox-cdc installed outside the repo', () => {
   }, 150_000)
 
   it('writes 1,000 events in its own transactions and applies each exactly once; a poison event is dead-lettered, then applied once redriven after the fix; the CLI registers, redrives and doctors it', async () => {
-    await service('migrate')
+    expect((await service('migrate')).stdout).toContain('toolkit schema: version 0 -> 1')
+    // Every deploy migrates: the second finds the schema current.
+    expect((await service('migrate')).stdout).toContain('toolkit schema: version 1 -> 1')
     // Written before the connector's slot exists: never sent (an outbox has no history to replay).
     await service('issue', '5')
     const registered = await cli('connector', 'register')

@@ -131,6 +131,14 @@ export {
 } from './outbox/executor.ts'
 export type { OutboxTableName } from './outbox/table-name.ts'
 export { redactText, redactUrl, withoutUserinfo } from './redact.ts'
+export {
+  type MigrateOptions,
+  type MigrateResult,
+  MigrationError,
+  migrateToolkitSchema,
+  type ToolkitMigration,
+  toolkitMigrations,
+} from './schema/migrate.ts'
 export { type SchemaOptions, schemaSql } from './schema/sql.ts'
 export {
   describeBacklog,

@@ -3,8 +3,8 @@ import {
   createEventConsumer,
   createKafka,
   defineInboxApp,
+  migrateToolkitSchema,
   postgresJsExecutor,
-  schemaSql,
   silentLogger,
 } from 'outbox-cdc'
 import postgres from 'postgres'
@@ -20,15 +20,14 @@ const kafka = createKafka({ brokers: env('KAFKA_BROKERS').split(','), clientId: 
 
 /** The toolkit's tables in the service's own schema, then the service's own. */
 async function migrate() {
-  await sql.unsafe(
-    schemaSql({
-      outboxes: [{ schema: 'billing', table: 'outbox' }],
-      heartbeat: { schema: 'billing', table: 'heartbeat' },
-      inboxes: [{ schema: 'billing', table: 'inbox' }],
-      publication: env('PUBLICATION'),
-      replicationRole: 'outbox_cdc',
-    }),
-  )
+  const schema = await migrateToolkitSchema(sql, {
+    outboxes: [{ schema: 'billing', table: 'outbox' }],
+    heartbeat: { schema: 'billing', table: 'heartbeat' },
+    inboxes: [{ schema: 'billing', table: 'inbox' }],
+    publication: env('PUBLICATION'),
+    replicationRole: 'outbox_cdc',
+  })
+  console.log(`toolkit schema: version ${schema.from} -> ${schema.to}`)
   await sql`create table if not exists billing.invoices (id uuid primary key, customer text not null, amount_cents int not null)`
   // The ledger refuses amounts of a million cents or more: the poison the test sends.
   await sql`create table if not exists billing.ledger (invoice_id uuid primary key, amount_cents int not null constraint small check (amount_cents < 1000000))`

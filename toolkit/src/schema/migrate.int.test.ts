@@ -1,0 +1,146 @@
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../../test/support.ts'
+import { OptionsError } from '../errors.ts'
+import { MigrationError, migrateToolkitSchema, type ToolkitMigration } from './migrate.ts'
+import { type SchemaOptions, schemaSql } from './sql.ts'
+
+const stack = inject('stack')
+let db: TestDatabase
+let sql: postgres.Sql
+
+beforeAll(async () => {
+  db = await createTestDatabase(stack.postgres.adminUrl, 'migrate')
+  sql = postgres(db.url, { max: 6, onnotice: () => {} })
+})
+
+afterAll(async () => {
+  await sql?.end()
+  await db?.drop()
+})
+
+const service = (schema: string, publication = `${schema}_pub`): SchemaOptions => ({
+  outboxes: [{ schema, table: 'outbox' }],
+  heartbeat: { schema, table: 'heartbeat' },
+  inboxes: [{ schema, table: 'inbox' }],
+  publication,
+})
+
+// A change of a later release, as one would be written: a no-op where it is already there.
+const addNote: ToolkitMigration = {
+  version: 2,
+  name: 'inbox note',
+  sql: (o) =>
+    o.inboxes
+      .map(
+        (t) =>
+          `alter table "${(t as { schema: string }).schema}"."${(t as { table: string }).table}" add column if not exists note text;`,
+      )
+      .join('\n'),
+}
+const broken: ToolkitMigration = {
+  version: 3,
+  name: 'broken',
+  sql: () => 'alter table no_such_table add column x int;',
+}
+
+async function columns(schema: string, table: string): Promise<string[]> {
+  const rows = await sql<{ column_name: string }[]>`
+    select column_name from information_schema.columns where table_schema = ${schema} and table_name = ${table} order by ordinal_position`
+  return rows.map((r) => r.column_name)
+}
+
+async function versions(schema: string, publication: string): Promise<number[]> {
+  const rows = await sql.unsafe<{ version: number }[]>(
+    `select version from "${schema}".outbox_cdc_schema where publication = $1 order by version`,
+    [publication],
+  )
+  return rows.map((r) => r.version)
+}
+
+describe('migrateToolkitSchema on a real Postgres', () => {
+  it('makes a new schema current, records it, and finds nothing to do the second time', async () => {
+    const first = await migrateToolkitSchema(sql, service('fresh'), [addNote])
+    expect(first).toEqual({ from: 0, to: 2, applied: [1, 2] })
+    expect(await columns('fresh', 'outbox')).toContain('trace_context')
+    expect(await versions('fresh', 'fresh_pub')).toEqual([1, 2])
+    expect(await migrateToolkitSchema(sql, service('fresh'), [addNote])).toEqual({
+      from: 2,
+      to: 2,
+      applied: [],
+    })
+  })
+
+  it('adopts a schema made by schemaSql before migrations, then applies only the later changes', async () => {
+    await sql.unsafe(schemaSql(service('adopted')))
+    expect(await columns('adopted', 'inbox')).not.toContain('note')
+    expect(await migrateToolkitSchema(sql, service('adopted'))).toEqual({ from: 1, to: 1, applied: [] })
+    expect(await migrateToolkitSchema(sql, service('adopted'), [addNote])).toEqual({
+      from: 1,
+      to: 2,
+      applied: [2],
+    })
+    expect(await columns('adopted', 'inbox')).toContain('note')
+    expect(await versions('adopted', 'adopted_pub')).toEqual([1, 2])
+  })
+
+  it('applies nothing when one change fails, and says which', async () => {
+    await migrateToolkitSchema(sql, service('failing'))
+    const error = await migrateToolkitSchema(sql, service('failing'), [addNote, broken]).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(MigrationError)
+    expect(error).toMatchObject({ code: 'MIGRATION_FAILED', retryable: false })
+    expect((error as Error).message).toMatch(/migration 3 \(broken\)/)
+    expect(await columns('failing', 'inbox')).not.toContain('note')
+    expect(await versions('failing', 'failing_pub')).toEqual([1])
+  })
+
+  it('refuses a schema newer than the package and changes nothing', async () => {
+    await migrateToolkitSchema(sql, service('newer'), [addNote])
+    const before = await columns('newer', 'inbox')
+    const error = await migrateToolkitSchema(sql, {
+      ...service('newer'),
+      inboxes: [{ schema: 'newer', table: 'second' }],
+    }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'SCHEMA_NEWER_THAN_PACKAGE' })
+    expect((error as Error).message).toMatch(/version 2, newer than this package knows \(1\)/)
+    expect(await columns('newer', 'inbox')).toEqual(before)
+    expect(await columns('newer', 'second')).toEqual([])
+  })
+
+  it('applies once when replicas start together', async () => {
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => migrateToolkitSchema(sql, service('together'), [addNote])),
+    )
+    expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, 0, 2])
+    expect(await versions('together', 'together_pub')).toEqual([1, 2])
+  })
+
+  it('keeps two services in one history apart, and makes an inbox named later in the current shape', async () => {
+    const shared = { schema: 'shared', table: 'history' }
+    await migrateToolkitSchema(sql, { ...service('svc_a'), history: shared }, [addNote])
+    const b = await migrateToolkitSchema(sql, { ...service('svc_b'), history: shared }, [addNote])
+    expect(b.applied).toEqual([1, 2])
+    expect(await columns('svc_b', 'outbox')).toContain('aggregate_id')
+    const grown = {
+      ...service('svc_a'),
+      history: shared,
+      inboxes: [
+        { schema: 'svc_a', table: 'inbox' },
+        { schema: 'svc_a', table: 'later' },
+      ],
+    }
+    expect((await migrateToolkitSchema(sql, grown, [addNote])).applied).toEqual([])
+    expect(await columns('svc_a', 'later')).toContain('redeliveries')
+  })
+
+  it('refuses a bad name before it touches the database', async () => {
+    const bad = { ...service('badname'), inboxes: [{ schema: 'badname', table: 'inbox; drop table x' }] }
+    await expect(migrateToolkitSchema(sql, bad)).rejects.toBeInstanceOf(OptionsError)
+    const [found] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from pg_namespace where nspname = 'badname'`
+    expect(found?.n).toBe(0)
+  })
+})
