@@ -4,6 +4,7 @@ import { loadDoctorSetup } from '../doctor/config.ts'
 import { freshnessCheck } from '../doctor/freshness.ts'
 import { sagaCheck } from '../doctor/saga.ts'
 import { npmCommands, stackStatusHint } from './commands.ts'
+import { consoleCliSection } from './console-config.ts'
 
 /** The commands that send the connector's config to Connect, so need its password reference. */
 const sendsConnectorConfig = (argv: readonly string[]) =>
@@ -50,6 +51,8 @@ export function bookstoreCliConfig(
         outboxTables: targets.outboxTables,
       },
     },
+    // Parsed only for the console: a bad CONSOLE_PORT must not stop dlq:list.
+    ...(argv[0] === 'console' ? { console: consoleCliSection(env) } : {}),
     commands: npmCommands,
     reachHint: stackStatusHint,
   }

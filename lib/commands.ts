@@ -7,6 +7,7 @@ import type { CommandNamer } from 'outbox-cdc'
 export const npmCommands: CommandNamer = (operation, args) => {
   if (operation === 'migrate') return 'run npm run db:migrate'
   if (operation === 'start consumer') return `start the consumer of group ${args ?? '?'} (npm start)`
+  if (operation === 'start writer') return 'start the API: npm run api (or npm start)'
   const script = `npm run ${operation === 'replay' ? 'consumer:replay' : operation.replace(' ', ':')}`
   return args ? `${script} -- ${args}` : script
 }

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import { consoleUrlWithToken } from 'outbox-cdc'
 import type { Page } from 'playwright-core'
 import { request } from 'undici'
-import { launchBrowser } from '../console/chromium.ts'
-import { loadConsoleConfig } from '../console/config.ts'
-import { consoleTokenSecret, consoleUrlWithToken } from '../console/start-console.ts'
+import { consoleTokenSecret, loadConsoleConfig } from '../lib/console-config.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { readSecret } from '../stack/lib/secrets.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
+import { launchBrowser } from '../test/chromium.ts'
 import { runCli } from './cli.ts'
 
 const out = join(repoRoot, 'docs')

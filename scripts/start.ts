@@ -1,16 +1,21 @@
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { createConnectClient, createKafka, parseBrokers, provisionConnector } from 'outbox-cdc'
+import {
+  consoleUrl,
+  consoleUrlWithToken,
+  createConnectClient,
+  createKafka,
+  parseBrokers,
+  provisionConnector,
+} from 'outbox-cdc'
 import { request } from 'undici'
 import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
-import { consoleUrl, loadConsoleConfig } from '../console/config.ts'
-import { consoleTokenSecret, consoleUrlWithToken } from '../console/start-console.ts'
 import { migrateDatabase } from '../db/migrate.ts'
+import { loadConsoleConfig, prepareConsoleToken } from '../lib/console-config.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
-import { ensureSecret } from '../stack/lib/secrets.ts'
 import { componentsOwnedBy, stackUp, stopComponents } from '../stack/lib/stack.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
@@ -87,13 +92,12 @@ runCli(async () => {
     const childEnv = { ...process.env, ...env, API_PORT: apiPort } as NodeJS.ProcessEnv
     const consoleConfig = loadConsoleConfig(childEnv)
     // Generated into the stack's secrets on first start (the console reads the same file).
-    const consoleToken =
-      consoleConfig.CONSOLE_TOKEN ?? ensureSecret(stackConfig.secretsDir, consoleTokenSecret)
+    const consoleToken = prepareConsoleToken(childEnv)
     const entries = {
-      api: 'api/server.ts',
-      consumer: 'consumer/main.ts',
-      fulfilment: 'fulfilment/main.ts',
-      console: 'console/main.ts',
+      api: ['api/server.ts'],
+      consumer: ['consumer/main.ts'],
+      fulfilment: ['fulfilment/main.ts'],
+      console: ['scripts/outbox-cdc.ts', 'console'],
     } as const
     // The supervisor the services expect: the consumer exits 1 on purpose when it cannot go on
     // (uncommitted, to resume after a restart). A service that keeps dying is given up on.
@@ -116,8 +120,8 @@ runCli(async () => {
       },
     })
 
-    for (const [name, entry] of Object.entries(entries)) {
-      services?.start(name, { args: tsxArgs(join(repoRoot, entry)), env: childEnv })
+    for (const [name, [entry, ...args]] of Object.entries(entries)) {
+      services?.start(name, { args: [...tsxArgs(join(repoRoot, entry)), ...args], env: childEnv })
     }
 
     const apiUrl = `http://127.0.0.1:${apiPort}`
@@ -133,7 +137,7 @@ runCli(async () => {
         await delay(200)
       }
     })
-    const consoleAddress = consoleUrl(consoleConfig, consoleConfig.CONSOLE_PORT)
+    const consoleAddress = consoleUrl(consoleConfig.CONSOLE_HOST, consoleConfig.CONSOLE_PORT)
     console.log(`\nThe pipeline is running. API docs: ${apiUrl}/docs\nTry:\n${curlExamples(apiUrl)}`)
     // The token is in the fragment, which the browser never sends: it stays out of request logs.
     console.log(

@@ -1,13 +1,17 @@
 import type { AddressInfo } from 'node:net'
-import { isRunning, startHealthServer } from 'outbox-cdc'
+import {
+  consoleUrlWithToken,
+  isRunning,
+  parseBrokers,
+  type RunningConsole,
+  startConsole,
+  startHealthServer,
+} from 'outbox-cdc'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { launchBrowser } from '../../console/chromium.ts'
-import { loadConsoleConfig } from '../../console/config.ts'
-import { consoleUrlWithToken, type RunningConsole, startConsole } from '../../console/start-console.ts'
-import type { DoctorSetup } from '../../doctor/config.ts'
+import { bookstoreChecks } from '../../doctor/checks.ts'
 import { deadLetterTopic } from '../../lib/events.ts'
-import { createLogger } from '../../lib/logger.ts'
+import { launchBrowser } from '../chromium.ts'
 import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
 const stack = inject('stack')
@@ -24,23 +28,20 @@ describe('ops console in a browser', () => {
   let ops: RunningConsole
   let browser: Browser
 
-  const doctorOf = (pipeline: Pipeline, connectUrl = pipeline.connectorEnv.CONNECT_URL): DoctorSetup => ({
-    connector: { ...pipeline.connectorEnv, CONNECT_URL: connectUrl },
-    databaseUrl: pipeline.db.url,
-    targets: doctorTargetsOf(pipeline, { staleAfterS: 30 }),
-  })
-  const open = (connectUrl?: string) =>
+  /** The console as the bookstore runs it (its checks, and the saga's capture on the connector stage). */
+  const open = (connectUrl = p.connectorEnv.CONNECT_URL) =>
     startConsole({
-      config: loadConsoleConfig({
-        CONSOLE_PORT: '0',
-        CONSOLE_API_URL: apiUrl,
-        CONSOLE_CONSUMER_URL: `http://127.0.0.1:${(consumerHealth.server.address() as AddressInfo).port}`,
-        CONSOLE_SAMPLE_MS: '1000',
-      }),
-      doctor: doctorOf(p, connectUrl),
+      postgresUrl: p.db.url,
+      brokers: parseBrokers(p.connectorEnv.KAFKA_BROKERS),
+      connectUrl,
+      targets: doctorTargetsOf(p, { staleAfterS: 30 }),
+      checks: bookstoreChecks,
+      stages: { 'saga.capture': ['connector'] },
+      writerUrl: apiUrl,
+      consumerUrl: `http://127.0.0.1:${(consumerHealth.server.address() as AddressInfo).port}`,
+      port: 0,
+      sampleMs: 1000,
       token,
-      log: createLogger('it-console', 'silent'),
-      requestLog: false,
     })
   const severities = (page: Page) =>
     page

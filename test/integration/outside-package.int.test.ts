@@ -165,4 +165,56 @@ describe('outbox-cdc installed outside the repo', () => {
     consumer.kill('SIGTERM')
     expect(await exited).toBe(0)
   }, 300_000)
+
+  it("serves the ops console from the package: its page and uPlot, this pipeline's stages, actions only with the token, and a clean stop", async () => {
+    const token = 'i'.repeat(40)
+    // The bin's file run by node itself, as a supervisor runs it: npx would take the signal, not the CLI.
+    const bin = 'node_modules/outbox-cdc/dist/cli/main.js'
+    const ops = spawn(process.execPath, [bin, '--config', 'dist/outbox-cdc.config.js', 'console'], {
+      cwd: dir,
+      env: { ...serviceEnv, CONSOLE_PORT: '0', OUTBOX_CDC_CONSOLE_TOKEN: token },
+    })
+    let output = ''
+    ops.stdout?.on('data', (chunk) => {
+      output += chunk
+    })
+    ops.stderr?.on('data', (chunk) => {
+      output += chunk
+    })
+    const exited = new Promise<string>((resolve) =>
+      ops.once('exit', (code, signal) => resolve(`${code ?? signal}`)),
+    )
+    try {
+      await expect
+        .poll(() => output, { timeout: 60_000 })
+        .toMatch(/console listening on http:\/\/127\.0\.0\.1:\d+\//)
+      expect(output).not.toContain(token)
+      const url = output.match(/http:\/\/127\.0\.0\.1:\d+\//)?.[0] as string
+      expect(await (await fetch(url)).text()).toContain('/vendor/uPlot.iife.min.js')
+      expect((await fetch(`${url}vendor/uPlot.iife.min.js`)).status).toBe(200)
+      const overview = async () =>
+        (await (await fetch(`${url}api/overview`, { headers: { 'x-console': '1' } })).json()) as {
+          stages: { id: string; severity: string; details: string[] }[]
+        }
+      await expect
+        .poll(async () => (await overview()).stages.find((stage) => stage.id === 'connector')?.severity, {
+          timeout: 60_000,
+        })
+        .toBe('ok')
+      const stages = (await overview()).stages
+      expect(stages.find((stage) => stage.id === 'connector')?.details.join(' ')).toContain(`it-${id}`)
+      // It was told of no service of this one's: amber, not taken for healthy.
+      expect(stages.find((stage) => stage.id === 'api')?.severity).toBe('warn')
+      const pause = await fetch(`${url}api/connector/pause`, {
+        method: 'POST',
+        headers: { 'x-console': '1' },
+      })
+      expect(pause.status).toBe(401)
+      const status = await createConnectClient(stack.connect.url).status(`it-${id}`)
+      expect(status?.connector.state).toBe('RUNNING')
+    } finally {
+      ops.kill('SIGTERM')
+    }
+    expect(await exited, output).toBe('0')
+  }, 180_000)
 })

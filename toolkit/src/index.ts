@@ -13,6 +13,7 @@ export {
   loadCliConfig,
   parseCliConfig,
 } from './cli/config.ts'
+export { consoleOptionsOf, consoleTokenOf, consoleTokenVariable } from './cli/console-command.ts'
 export { doctorTargetsOf } from './cli/doctor-command.ts'
 export { eventsTailGroupPrefix } from './cli/kafka-commands.ts'
 export { type CliIo, processIo, runMain, runOutboxCli, usage } from './cli/run.ts'
@@ -55,6 +56,14 @@ export {
   registerConnector,
   validateConnector,
 } from './connector/register.ts'
+export type { StageId } from './console/stages.ts'
+export {
+  type ConsoleOptions,
+  consoleUrl,
+  consoleUrlWithToken,
+  type RunningConsole,
+  startConsole,
+} from './console/start-console.ts'
 export {
   type ApplyOutcome,
   applyBatch,

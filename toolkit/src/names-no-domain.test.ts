@@ -11,7 +11,7 @@ const forbidden =
   /BookAdded|BookRemoved|OrderPlaced|OrderCancelled|Shipment(Dispatched|Failed)|orderSide|fulfilment|fulfillment|catalogue|\bbooks\b|\borders\b|\bshipments?\b/i
 /** The bookstore's commands and variables: the package's code names none (its manifest and changelog may name npm). */
 const commands =
-  /npm (start|run)|connector:register|\bDLQ_[A-Z_]+\b|`dlq:(redrive|list)`|consumer:replay|\bKAFKA_BROKERS\b|\ban order's|\bthe console\b|\bbenchmark|\.book\b/
+  /npm (start|run)|connector:register|\bDLQ_[A-Z_]+\b|`dlq:(redrive|list)`|consumer:replay|\bKAFKA_BROKERS\b|\ban order's|\bbenchmark|\.book\b/
 
 const root = join(import.meta.dirname, '..')
 

@@ -25,6 +25,10 @@ export type Operation =
   | 'migrate'
   /** Start a service's consumer for `args` (its consumer group). */
   | 'start consumer'
+  /** Start the service that appends the events (the console watches its /health). */
+  | 'start writer'
+  /** The ops console: the pipeline's stages, charts, recent events and actions in a page. */
+  | 'console'
 
 /** `operation` with `args` (flags, a slot's name) as a command line to copy. */
 export type CommandNamer = (operation: Operation, args?: string) => string
@@ -33,5 +37,6 @@ export type CommandNamer = (operation: Operation, args?: string) => string
 export const cliCommands: CommandNamer = (operation, args) => {
   if (operation === 'migrate') return 'apply your migrations (the outbox tables and publication)'
   if (operation === 'start consumer') return `start the consumer of group ${args ?? '?'}`
+  if (operation === 'start writer') return 'start the service that appends the events'
   return `outbox-cdc ${operation}${args ? ` ${args}` : ''}`
 }

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import { type OutboxConnectorOptions, outboxConnectorOptionsSchema } from '../connector/config.ts'
 import type { ProvisionOptions } from '../connector/provision.ts'
+import { stageIds } from '../console/stages.ts'
 import type { ConsumerTarget, DoctorCheck } from '../doctor/check.ts'
 import { OptionsError } from '../errors.ts'
 import { type DeadLetterTopicSettings, deadLetterTopicSettingsSchema } from '../kafka/dead-letter-topic.ts'
@@ -12,6 +13,7 @@ import { type CommandNamer, cliCommands } from '../operations.ts'
 
 const postgresUrl = z.string().refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// URL')
 const httpUrl = z.string().refine((url) => /^https?:\/\//.test(url), 'must be an http:// or https:// URL')
+const port = z.number().int().min(0).max(65_535)
 const group = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka group id: letters, digits, . _ -')
 /** A function in a config module: kept as given (zod checks only that it is one). */
 const fn = <T>() => z.custom<T>((value) => typeof value === 'function', 'must be a function')
@@ -73,6 +75,25 @@ export const cliConfigSchema = z.strictObject({
       checks: [],
       targets: {},
     }),
+  /** `console`: where the page listens and which services it watches. Its token comes from the environment or a file. */
+  console: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(3002),
+      /** Other `host:port` names it answers to, when `host` opens it beyond loopback. */
+      allowedHosts: z.array(z.string().regex(/^[^\s/]+:\d+$/, 'must be host:port')).default([]),
+      /** Base URL of the service that appends (its /health, and /metrics with outbox_events_written_total). */
+      writerUrl: httpUrl.optional(),
+      /** Base URL of the consumer's health server (startHealthServer). */
+      consumerUrl: httpUrl.optional(),
+      sampleMs: z.number().int().min(500).max(60_000).default(3000),
+      timeoutMs: z.number().int().min(200).max(60_000).default(4000),
+      /** Where a check of the service's own shows, when not the read model. */
+      stages: z.record(z.string(), z.array(z.enum(stageIds))).default({}),
+      /** A file holding the actions' token, when OUTBOX_CDC_CONSOLE_TOKEN is not set. */
+      tokenFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /** How hints and usage lines name commands: the CLI's own by default. */
   commands: fn<CommandNamer>().optional(),
   /** Said after "is Postgres up?" and the like. */

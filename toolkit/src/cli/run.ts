@@ -2,6 +2,7 @@ import { type CommandNamer, cliCommands, type Operation } from '../operations.ts
 import { redactText } from '../redact.ts'
 import { type CliConfig, type CliConfigInput, parseCliConfig } from './config.ts'
 import { connectorCommands } from './connector-commands.ts'
+import { consoleCommand } from './console-command.ts'
 import { type CliContext, type Command, UsageError } from './context.ts'
 import { doctorCommand } from './doctor-command.ts'
 import { dlqCommands, eventsTailCommand, replayCommand } from './kafka-commands.ts'
@@ -30,6 +31,7 @@ const table: {
     args: '[--from-beginning] [--type <event_type>] [--key <aggregate id>] [--json]',
     run: eventsTailCommand,
   },
+  { words: 'console', args: '[--print-url]', run: consoleCommand },
 ]
 
 /** The usage of every command, or of the one `words` names, as `commands` names them. */

@@ -143,4 +143,22 @@ describe('migrateToolkitSchema on a real Postgres', () => {
     >`select count(*)::int as n from pg_namespace where nspname = 'badname'`
     expect(found?.n).toBe(0)
   })
+
+  it('adopts a schemaSql-made schema whichever table the options name first, and alters a table named in the same deploy', async () => {
+    await sql.unsafe(schemaSql(service('reordered')))
+    const grown = {
+      ...service('reordered'),
+      outboxes: [
+        { schema: 'reordered', table: 'outbox2' },
+        { schema: 'reordered', table: 'outbox' },
+      ],
+      inboxes: [
+        { schema: 'reordered', table: 'inbox' },
+        { schema: 'reordered', table: 'inbox_new' },
+      ],
+    }
+    expect(await migrateToolkitSchema(sql, grown, [addNote])).toEqual({ from: 1, to: 2, applied: [2] })
+    expect(await columns('reordered', 'inbox')).toContain('note')
+    expect(await columns('reordered', 'inbox_new')).toContain('note')
+  })
 })

@@ -54,8 +54,9 @@ function historyTable(options: MigrateOptions): string {
  * nothing to do. The history is kept per publication, so two services sharing a database and a
  * history table do not take each other's versions for their own.
  *
- * After the versioned changes it runs schemaSql once more (every statement is idempotent), so a
- * table the options name for the first time (a new consumer's inbox) is made in the current shape.
+ * Before the versioned changes it runs schemaSql (every statement is idempotent), so a table the
+ * options name for the first time (a new consumer's inbox) is made in the current shape, and each
+ * change, written to be a no-op where it is already there, finds every table it alters.
  */
 export async function migrateToolkitSchema(
   sql: postgres.Sql,
@@ -88,10 +89,11 @@ export async function migrateToolkitSchema(
     )
     let from = recorded?.version ?? 0
     if (from === 0) {
-      // Made by schemaSql before this service used migrations: that is the baseline's shape.
-      const [exists] = await tx<
-        { found: boolean }[]
-      >`select to_regclass(${qualifiedName(firstOutbox ?? 'outbox')}) is not null as found`
+      // Made by schemaSql before this service used migrations (any of its tables there, whichever
+      // the options name first): that is the baseline's shape, and its changes since must run.
+      const named = [...options.outboxes, options.heartbeat, ...options.inboxes].map(qualifiedName)
+      const [exists] = await tx<{ found: boolean | null }[]>`
+        select bool_or(to_regclass(name) is not null) as found from unnest(${named}::text[]) as name`
       if (exists?.found) from = baselineVersion
     }
     if (from > latest) {
@@ -117,6 +119,9 @@ export async function migrateToolkitSchema(
     }
     if (recorded?.version == null)
       await record(baselineVersion, 'adopted: made by schemaSql before migrations', false)
+    // The current shape first: a table the options name for the first time exists before a change
+    // touches it (every change is a no-op where it is already there).
+    await tx.unsafe(current)
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
       if (m.version <= from) continue
       try {
@@ -130,7 +135,6 @@ export async function migrateToolkitSchema(
       }
       await record(m.version, m.name)
     }
-    await tx.unsafe(current)
     return { from, to: latest, applied }
   })) as MigrateResult
 }

@@ -27,4 +27,5 @@ export default defineCliConfig({
   topics: { aggregates: [...invoicing.aggregates] },
   waitTimeoutMs: 120_000,
   consumer: { group: 'invoicing-ledger' },
+  console: { port: Number(env('CONSOLE_PORT') || 3002) },
 })

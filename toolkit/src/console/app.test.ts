@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs'
-import { type ConnectClient, ConnectError } from 'outbox-cdc'
 import { afterEach, describe, expect, it } from 'vitest'
+import { type ConnectClient, ConnectError } from '../connector/connect-client.ts'
 import { buildConsoleApp } from './app.ts'
 import { createRecentEvents } from './recent-events.ts'
 import type { Sampler } from './sampler.ts'

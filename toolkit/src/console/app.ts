@@ -4,9 +4,9 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyBaseLogger } from 'fastify'
 import Fastify from 'fastify'
 import type { Kafka } from 'kafkajs'
-import type { ConnectClient, ConnectorState } from 'outbox-cdc'
-import { type DeadLetter, redriveDeadLetters } from 'outbox-cdc'
 import { z } from 'zod'
+import type { ConnectClient, ConnectorState } from '../connector/connect-client.ts'
+import { type DeadLetter, redriveDeadLetters } from '../tools/dlq.ts'
 import { createDeadLetterView, newestPerPartition } from './dead-letter-view.ts'
 import { toHistory } from './history.ts'
 import type { RecentEvents } from './recent-events.ts'
@@ -52,7 +52,9 @@ function statusOf(error: Error & { statusCode?: number; code?: string; status?: 
   return error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
 }
 
-const uplotDir = dirname(createRequire(import.meta.url).resolve('uplot'))
+// Resolved when a console is built, not when the package is imported: a service bundled without
+// the console's files must still load the rest of the package.
+const uplotDir = () => dirname(createRequire(import.meta.url).resolve('uplot'))
 
 const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
@@ -100,7 +102,7 @@ export async function buildConsoleApp(d: ConsoleDeps) {
   })
   const { guardAction } = await registerSecurity(app, { allowedHosts: d.allowedHosts, token: d.token })
   await app.register(fastifyStatic, { root: join(import.meta.dirname, 'public') })
-  await app.register(fastifyStatic, { root: uplotDir, prefix: '/vendor/', decorateReply: false })
+  await app.register(fastifyStatic, { root: uplotDir(), prefix: '/vendor/', decorateReply: false })
 
   app.get('/api/overview', async () => {
     const latest = d.sampler.latest()

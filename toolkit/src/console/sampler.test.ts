@@ -1,7 +1,8 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { DoctorDeps } from 'outbox-cdc'
 import { describe, expect, it, vi } from 'vitest'
+import type { DoctorDeps } from '../doctor/check.ts'
+import { finding } from '../doctor/finding.ts'
 import { createRecentEvents } from './recent-events.ts'
 import { createSampler } from './sampler.ts'
 
@@ -14,7 +15,7 @@ describe('what the console keeps', () => {
       deps: {} as DoctorDeps,
       targets: {} as never,
       checks: [],
-      apiUrl: nowhere,
+      writerUrl: nowhere,
       consumerUrl: nowhere,
       timeoutMs: 1000,
       keepMs: 0,
@@ -34,7 +35,7 @@ describe('what the console keeps', () => {
       deps: {} as DoctorDeps,
       targets: {} as never,
       checks: [],
-      apiUrl: 'http://ops:api-secret@127.0.0.1:9',
+      writerUrl: 'http://ops:api-secret@127.0.0.1:9',
       consumerUrl: 'http://ops:consumer-secret@127.0.0.1:9',
       timeoutMs: 1000,
       keepMs: 60_000,
@@ -61,7 +62,7 @@ describe('what the console keeps', () => {
         deps: {} as DoctorDeps,
         targets: {} as never,
         checks: [],
-        apiUrl: nowhere,
+        writerUrl: nowhere,
         consumerUrl,
         timeoutMs: 1000,
         keepMs: 60_000,
@@ -114,5 +115,29 @@ describe('what the console keeps', () => {
     const after = createRecentEvents(2)
     expect(before.after(0, {}).epoch).not.toBe(after.after(0, {}).epoch)
     expect(before.after(0, {}).epoch).toBe(before.after(5, {}).epoch)
+  })
+
+  it("shows a service it was not told of as amber, never green, and every checked group's lag", async () => {
+    const lags = (check: string, lag: number) => ({
+      name: check,
+      hintWhenUnreachable: '',
+      run: async () => [
+        { ...finding(check, 'ok', 'lag'), data: [{ topic: 'ns.invoice', partition: 0, lag }] },
+      ],
+    })
+    const sampler = createSampler({
+      deps: {} as DoctorDeps,
+      targets: { consumers: [{ group: 'g' }] } as never,
+      checks: [lags('consumer.group', 3), lags('ledger.group', 7)],
+      timeoutMs: 1000,
+      keepMs: 60_000,
+      intervalMs: 60_000,
+    })
+    const sample = await sampler.refresh()
+    const stages = Object.fromEntries(sample.stages.map((s) => [s.id, s]))
+    expect(stages.api).toMatchObject({ severity: 'warn', details: [expect.stringMatching(/not watched/)] })
+    expect(stages.consumer?.severity).toBe('warn')
+    expect(stages.consumer?.hint).toMatch(/consumerUrl/)
+    expect(sample.lag).toEqual({ 'ns.invoice[0]': 3, 'ledger ns.invoice[0]': 7 })
   })
 })

@@ -63,7 +63,8 @@ export async function registerSecurity(
     if (given === undefined)
       return reply.code(401).send({
         code: 'TOKEN_REQUIRED',
-        message: 'read-only: actions need the console token (open the URL npm start printed)',
+        message:
+          'read-only: actions need the console token (open the console with #token=<token> after its address)',
       })
     if (!tokenMatches(given, o.token))
       return reply.code(403).send({ code: 'TOKEN_INVALID', message: 'the console token does not match' })

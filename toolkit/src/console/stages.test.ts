@@ -1,5 +1,5 @@
-import { finding } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
+import { finding } from '../doctor/finding.ts'
 import { stageIds, toStages } from './stages.ts'
 
 const services = {
@@ -61,7 +61,15 @@ describe('the path as stages', () => {
 
   it('shows a stage no check reported on as red, not as healthy', () => {
     const stages = toStages([], services)
-    expect(stages.find((s) => s.id === 'readModel')).toMatchObject({ severity: 'fail' })
+    expect(stages.find((s) => s.id === 'topics')).toMatchObject({ severity: 'fail' })
+  })
+
+  it('shows the read model amber, not red, for a service that gave no checks of its own', () => {
+    const toolkitOnly = healthy.filter((f) => f.check !== 'pipeline.freshness')
+    expect(toStages(toolkitOnly, services).find((s) => s.id === 'readModel')).toMatchObject({
+      severity: 'warn',
+      hint: expect.stringMatching(/doctor\.checks/),
+    })
   })
 
   it('shows the API red when it does not answer, whatever the doctor says', () => {
@@ -87,5 +95,24 @@ describe('the path as stages', () => {
     )
     expect(severities(stages)).toMatchObject({ consumer: 'fail', readModel: 'fail', connector: 'ok' })
     expect(stages.find((s) => s.id === 'consumer')?.details[0]).toContain('outbox-cdc-fulfilment')
+  })
+
+  it("shows a service's own checks: another group's lag as consumers, the rest as the read model, unless it says where", () => {
+    const own = [
+      ...healthy,
+      finding('billing.group', 'fail', 'lag 20000'),
+      finding('billing.ledger', 'warn', 'ledger behind'),
+      finding('billing.capture', 'fail', 'nothing captured'),
+    ]
+    expect(severities(toStages(own, services))).toMatchObject({
+      consumer: 'fail',
+      readModel: 'fail',
+      connector: 'ok',
+    })
+    expect(severities(toStages(own, services, { 'billing.capture': ['connector'] }))).toMatchObject({
+      consumer: 'fail',
+      readModel: 'warn',
+      connector: 'fail',
+    })
   })
 })

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import { type DeadLetter, listDeadLetters } from 'outbox-cdc'
+import { type DeadLetter, listDeadLetters } from '../tools/dlq.ts'
 
 /** The most dead letters of each partition the page is shown (the newest). */
 export const newestPerPartition = 100

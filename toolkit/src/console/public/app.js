@@ -20,7 +20,7 @@ if (fromHash) {
   history.replaceState(null, '', location.pathname)
 }
 const token = sessionStorage.getItem('console-token')
-$('mode').textContent = token ? 'actions enabled' : 'read-only (open the URL npm start printed to act)'
+$('mode').textContent = token ? 'actions enabled' : 'read-only (open the console with #token=… to act)'
 $('mode').dataset.mode = token ? 'actions' : 'read-only'
 
 // Every call carries it: the console answers no request without (no other site can send it).

@@ -1,4 +1,4 @@
-import { type EventFilter, matchesFilter as matches, type TailedEvent } from 'outbox-cdc'
+import { type EventFilter, matchesFilter as matches, type TailedEvent } from '../tools/event-tail.ts'
 
 export type NumberedEvent = TailedEvent & { seq: number }
 

@@ -1,5 +1,8 @@
+import { type CliConfigInput, consoleTokenVariable } from 'outbox-cdc'
 import { z } from 'zod'
-import { httpUrl, logLevel, parseEnv } from '../lib/config.ts'
+import { loadStackConfig } from '../stack/lib/config.ts'
+import { ensureSecret, secretFile } from '../stack/lib/secrets.ts'
+import { httpUrl, logLevel, parseEnv } from './config.ts'
 
 const port = z.coerce.number().int().min(0).max(65_535)
 
@@ -41,12 +44,8 @@ export const consoleEnvSchema = z.object({
 
 export type ConsoleConfig = z.infer<typeof consoleEnvSchema> & { apiUrl: string; consumerUrl: string }
 
-/** How a browser addresses the console: a wildcard bind is reached on loopback, IPv6 in brackets. */
-export function consoleUrl(config: Pick<ConsoleConfig, 'CONSOLE_HOST'>, port: number): string {
-  const host = config.CONSOLE_HOST
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
-  return `http://${shown}:${port}/`
-}
+/** The token's name in the stack's secrets folder (`console-token.password`). */
+export const consoleTokenSecret = 'console-token'
 
 export function loadConsoleConfig(source: Record<string, string | undefined>): ConsoleConfig {
   const env = parseEnv(consoleEnvSchema, source, 'console')
@@ -56,4 +55,35 @@ export function loadConsoleConfig(source: Record<string, string | undefined>): C
     apiUrl: trim(env.CONSOLE_API_URL ?? `http://127.0.0.1:${env.API_PORT}`),
     consumerUrl: trim(env.CONSOLE_CONSUMER_URL ?? `http://127.0.0.1:${env.CONSUMER_HEALTH_PORT}`),
   }
+}
+
+/** The CLI's `console` section for the bookstore: its services, and the token file of the stack. */
+export function consoleCliSection(
+  env: Record<string, string | undefined>,
+): NonNullable<CliConfigInput['console']> {
+  const config = loadConsoleConfig(env)
+  return {
+    host: config.CONSOLE_HOST,
+    port: config.CONSOLE_PORT,
+    allowedHosts: config.CONSOLE_ALLOWED_HOSTS,
+    writerUrl: config.apiUrl,
+    consumerUrl: config.consumerUrl,
+    sampleMs: config.CONSOLE_SAMPLE_MS,
+    timeoutMs: config.CONSOLE_TIMEOUT_MS,
+    // The saga check sees fulfilment's events leave Postgres: it speaks for the connector.
+    stages: { 'saga.capture': ['connector'] },
+    tokenFile: secretFile(loadStackConfig(env).secretsDir, consoleTokenSecret),
+  }
+}
+
+/**
+ * The console's token for this process: CONSOLE_TOKEN when set (handed to the CLI as its variable),
+ * else the stack's secret, generated on first use. Returns it for the caller that prints the URL.
+ */
+export function prepareConsoleToken(env: Record<string, string | undefined>): string {
+  const config = loadConsoleConfig(env)
+  const token = config.CONSOLE_TOKEN ?? ensureSecret(loadStackConfig(env).secretsDir, consoleTokenSecret)
+  // The one npm start prints, whatever OUTBOX_CDC_CONSOLE_TOKEN the shell may hold.
+  process.env[consoleTokenVariable] = token
+  return token
 }
