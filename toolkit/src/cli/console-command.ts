@@ -61,6 +61,7 @@ export const consoleCommand: Command = async (c) => {
   const token = consoleTokenOf(c.config)
   const running = await startConsole({
     ...consoleOptionsOf(c.config, token),
+    onAction: (line) => c.out(`${new Date().toISOString()} ${line}`),
     log: {
       debug: () => {},
       info: () => {},

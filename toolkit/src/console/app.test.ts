@@ -13,6 +13,7 @@ const page = { host, 'x-console': '1' }
 /** The app around a Connect client that records calls; the sampler and Kafka are never reached. */
 async function consoleApp() {
   const calls: string[] = []
+  const said: string[] = []
   const connect = {
     pause: async (name: string) => void calls.push(`pause ${name}`),
     resume: async (name: string) => void calls.push(`resume ${name}`),
@@ -38,8 +39,9 @@ async function consoleApp() {
     token,
     allowedHosts: () => [host],
     logger: false,
+    onAction: (line) => said.push(line),
   })
-  return { app, calls, events, connect }
+  return { app, calls, said, events, connect }
 }
 
 let app: Awaited<ReturnType<typeof consoleApp>>['app'] | undefined
@@ -83,6 +85,8 @@ describe('console guards', () => {
     const ok = await post({ cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${token}` })
     expect(ok.statusCode).toBe(200)
     expect(built.calls).toEqual(['pause c1'])
+    // Every action done is told, with no request log needed: who paused the pipeline must show somewhere.
+    expect(built.said).toEqual(['connector c1: pause (from the console)'])
   })
 
   it('answers only to its own host and port, so a rebinding DNS name cannot read it', async () => {

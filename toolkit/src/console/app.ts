@@ -27,6 +27,8 @@ export interface ConsoleDeps {
   /** Host headers the console answers to, `host:port` (read per request: the port is known after listen). */
   allowedHosts: () => readonly string[]
   logger: FastifyBaseLogger | false
+  /** Told each action carried out (a line to print), with or without a request log. */
+  onAction?: (line: string) => void
   /** How long a read of Kafka or Connect for a request may take. */
   timeoutMs?: number
 }
@@ -132,6 +134,7 @@ export async function buildConsoleApp(d: ConsoleDeps) {
     const { action } = params.data
     await d.connect[action](d.connectorName)
     request.log.info({ action, connector: d.connectorName }, 'connector action from the console')
+    d.onAction?.(`connector ${d.connectorName}: ${action} (from the console)`)
     // Connect carries an action out in the background: answer with the state it leads to, or with
     // where it stands after a few seconds (settled: false), never with the state from before.
     const settled = await d.connect
@@ -163,6 +166,8 @@ export async function buildConsoleApp(d: ConsoleDeps) {
         },
       })
       request.log.info({ dryRun: body.data.dryRun, count: sent }, 'dead-letter redrive from the console')
+      if (!body.data.dryRun)
+        d.onAction?.(`${sent} dead letter(s) of ${d.deadLetterTopic} sent back (from the console)`)
       if (!body.data.dryRun) {
         deadLetters.forget()
         await d.sampler.refresh({ fresh: true })

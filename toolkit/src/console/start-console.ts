@@ -42,6 +42,8 @@ export interface ConsoleOptions<T extends DoctorTargets = DoctorTargets> {
   log?: Logger
   /** The actions' request log (a pino logger); off when unset. */
   requestLog?: FastifyBaseLogger | undefined
+  /** Told each action carried out (pause, resume, restart, a redrive that sent), as a line. */
+  onAction?: ((line: string) => void) | undefined
 }
 
 /** How a browser addresses the console: a wildcard bind is reached on loopback, IPv6 in brackets. */
@@ -114,6 +116,7 @@ export async function startConsole<T extends DoctorTargets>(o: ConsoleOptions<T>
       ...(o.allowedHosts ?? []),
     ],
     logger: o.requestLog ?? false,
+    ...(o.onAction ? { onAction: o.onAction } : {}),
     timeoutMs,
   })
   try {
