@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type ConnectClient, ConnectError } from '../connector/connect-client.ts'
 import { buildConsoleApp } from './app.ts'
 import { createRecentEvents } from './recent-events.ts'
@@ -11,7 +11,7 @@ const host = '127.0.0.1:3002'
 const page = { host, 'x-console': '1' }
 
 /** The app around a Connect client that records calls; the sampler and Kafka are never reached. */
-async function consoleApp() {
+async function consoleApp(kafka = {} as Kafka) {
   const calls: string[] = []
   const said: string[] = []
   const connect = {
@@ -31,7 +31,7 @@ async function consoleApp() {
     sampler,
     events,
     connect,
-    kafka: {} as Kafka,
+    kafka,
     connectorName: 'c1',
     namespace: 'ns',
     deadLetterTopic: 'ns-dlq',
@@ -116,6 +116,37 @@ describe('console guards', () => {
     expect(unconfirmed.statusCode).toBe(400)
     expect(unconfirmed.json().message).toMatch(/confirm/)
     expect(built.calls).toEqual([])
+  })
+
+  it('refuses a second redrive while one runs with REDRIVE_BUSY, the code the command gives', async () => {
+    let release: (error: Error) => void = () => {}
+    const hanging = new Promise<never>((_resolve, reject) => {
+      release = reject
+    })
+    // Kafka that does not answer: the first redrive waits on it.
+    let asked = false
+    const kafka = {
+      admin: () => ({
+        connect: () => {
+          asked = true
+          return hanging
+        },
+        disconnect: async () => {},
+      }),
+    } as unknown as Kafka
+    const built = await consoleApp(kafka)
+    app = built.app
+    const { cookie, csrfToken } = await csrf(app)
+    const headers = { ...page, cookie, 'x-csrf-token': csrfToken, authorization: `Bearer ${token}` }
+    const send = () =>
+      app?.inject({ method: 'POST', url: '/api/dead-letters/redrive', headers, payload: { dryRun: true } })
+    const first = send()
+    await vi.waitFor(() => expect(asked).toBe(true))
+    const second = await send()
+    expect(second?.statusCode).toBe(409)
+    expect(second?.json().code).toBe('REDRIVE_BUSY')
+    release(new Error('kafka gone'))
+    expect((await first)?.statusCode).toBe(500)
   })
 
   it('answers no API call without its own header, which no other site can make a browser send', async () => {
