@@ -155,7 +155,8 @@ export async function buildConsoleApp(d: ConsoleDeps) {
   app.post('/api/dead-letters/redrive', { onRequest: guardAction }, async (request, reply) => {
     const body = redriveBody.safeParse(request.body)
     if (!body.success) return reply.code(400).send(badInput(body.error))
-    if (redriving) return reply.code(409).send({ code: 'REDRIVE_BUSY', message: 'a redrive is running from this console' })
+    if (redriving)
+      return reply.code(409).send({ code: 'REDRIVE_BUSY', message: 'a redrive is running from this console' })
     redriving = true
     try {
       const letters: DeadLetter[] = []
