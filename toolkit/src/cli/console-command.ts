@@ -4,7 +4,7 @@ import { doctorChecks } from '../doctor/run-doctor.ts'
 import { OptionsError } from '../errors.ts'
 import type { CliConfig } from './config.ts'
 import { type Command, flagsOf } from './context.ts'
-import { doctorTargetsOf } from './doctor-command.ts'
+import { doctorDatabaseUrl, doctorTargetsOf } from './doctor-command.ts'
 
 /** The environment variable that holds the console's token (a secret: never in the config file). */
 export const consoleTokenVariable = 'OUTBOX_CDC_CONSOLE_TOKEN'
@@ -30,12 +30,9 @@ export function consoleTokenOf(config: CliConfig, env: NodeJS.ProcessEnv = proce
 
 /** The console's options from the CLI's config: the same targets and checks as `doctor`. */
 export function consoleOptionsOf(config: CliConfig, token: string) {
-  // As the doctor: the admin role reads pg_replication_slots fully; the service's database is the one read.
-  const url = new URL(config.postgres.adminUrl ?? config.postgres.url)
-  url.pathname = new URL(config.postgres.url).pathname
   const c = config.console
   return {
-    postgresUrl: url.toString(),
+    postgresUrl: doctorDatabaseUrl(config),
     brokers: config.kafka.brokers,
     connectUrl: config.connect.url,
     targets: doctorTargetsOf(config),

@@ -33,6 +33,13 @@ export function doctorTargetsOf(config: CliConfig): DoctorTargets {
   }
 }
 
+/** What the checks read: the admin role (it reads pg_replication_slots fully) on the service's database. */
+export function doctorDatabaseUrl(config: CliConfig): string {
+  const url = new URL(config.postgres.adminUrl ?? config.postgres.url)
+  url.pathname = new URL(config.postgres.url).pathname
+  return url.toString()
+}
+
 /**
  * `doctor [--json]`: the toolkit's checks, then the service's own, in one report; exit 1 when any
  * check fails, each failure with what to do.
@@ -40,10 +47,7 @@ export function doctorTargetsOf(config: CliConfig): DoctorTargets {
 export const doctorCommand: Command = async (c) => {
   const { values } = flagsOf(c.args, { json: { type: 'boolean' } })
   const { config } = c
-  // The admin role reads pg_replication_slots fully; the service's database is the one read.
-  const url = new URL(config.postgres.adminUrl ?? config.postgres.url)
-  url.pathname = new URL(config.postgres.url).pathname
-  const sql = postgres(url.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  const sql = postgres(doctorDatabaseUrl(config), { max: 1, onnotice: () => {}, connect_timeout: 5 })
   try {
     const report = await runDoctor(
       {
