@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CliConfigInput, loadCliConfig, parseCliConfig, withEnvOverrides } from './config.ts'
+import { consoleTokenOf } from './console-command.ts'
 import { runOutboxCli } from './run.ts'
 
 const config: CliConfigInput = {
@@ -48,6 +49,20 @@ describe('the CLI config', () => {
     expect(() => parseCliConfig(bad, 'config file x.json')).toThrow(
       /^config file x\.json is not valid:\n(.|\n)*kafka: Unrecognized key: "broker"(.|\n)*connector\.slot: must be a lower-case Postgres identifier/,
     )
+  })
+
+  it("takes the console's token from the environment or a file, never from the config itself", () => {
+    const token = 't'.repeat(40)
+    expect(() => parseCliConfig({ ...config, console: { token } })).toThrow(
+      /console: Unrecognized key: "token"/,
+    )
+    const parsed = parseCliConfig(config)
+    expect(() => consoleTokenOf(parsed, {})).toThrow(/OUTBOX_CDC_CONSOLE_TOKEN or console\.tokenFile/)
+    expect(consoleTokenOf(parsed, { OUTBOX_CDC_CONSOLE_TOKEN: token })).toBe(token)
+    const file = join(dir, 'console-token')
+    writeFileSync(file, `${token}\n`)
+    expect(consoleTokenOf(parseCliConfig({ ...config, console: { tokenFile: file } }), {})).toBe(token)
+    expect(() => consoleTokenOf(parsed, { OUTBOX_CDC_CONSOLE_TOKEN: 'short' })).toThrow(/at least 32/)
   })
 
   it('takes the addresses from OUTBOX_CDC_* over the file, so passwords need not be written in it', () => {
