@@ -150,6 +150,35 @@ export {
 } from './schema/migrate.ts'
 export { type SchemaOptions, schemaSql } from './schema/sql.ts'
 export {
+  type ConnectSecurity,
+  type ConnectSecurityInput,
+  connectSecurityFromEnv,
+  connectSecuritySchema,
+} from './security/connect.ts'
+export {
+  ConnectionFailure,
+  type ConnectionFailureCode,
+  explainConnectionError,
+} from './security/explain.ts'
+export {
+  type KafkaClientSecurity,
+  type KafkaSecurity,
+  type KafkaSecurityInput,
+  kafkaClientSecurity,
+  kafkaSecurityFromEnv,
+  kafkaSecuritySchema,
+} from './security/kafka.ts'
+export {
+  connectPostgres,
+  debeziumSslConfig,
+  type PostgresTls,
+  postgresSslOption,
+  postgresTlsOf,
+  postgresTlsSchema,
+  withTlsParameters,
+} from './security/postgres.ts'
+export { readSecret, type SecretRef, secretRefSchema } from './security/secret.ts'
+export {
   describeBacklog,
   type SlotBacklog,
   slotBacklog,

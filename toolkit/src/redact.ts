@@ -34,5 +34,19 @@ const userinfoPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#]*@/gi
 
 /** Every URL's password in a free text (an error message, a JSON document) replaced by `***`. */
 export function redactText(text: string): string {
-  return text.replace(userinfoPassword, '$1:***@')
+  let masked = text.replace(userinfoPassword, '$1:***@')
+  for (const secret of secrets) masked = masked.split(secret).join('***')
+  return masked
+}
+
+/**
+ * Secrets read from the environment or files (readSecret): a SASL or Connect password is no URL's
+ * userinfo, so it is masked by value. Values under 4 characters are not, since masking them would
+ * garble ordinary words; such a password is also too short to be one anyone should use.
+ */
+const secrets = new Set<string>()
+
+/** Masks `value` in every text redactText sees from now on. */
+export function maskSecret(value: string): void {
+  if (value.length >= 4) secrets.add(value)
 }

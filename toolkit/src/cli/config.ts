@@ -10,6 +10,9 @@ import type { ConsumerTarget, DoctorCheck } from '../doctor/check.ts'
 import { OptionsError } from '../errors.ts'
 import { type DeadLetterTopicSettings, deadLetterTopicSettingsSchema } from '../kafka/dead-letter-topic.ts'
 import { type CommandNamer, cliCommands } from '../operations.ts'
+import { connectSecurityFromEnv, connectSecuritySchema } from '../security/connect.ts'
+import { kafkaSecurityFields, kafkaSecurityFromEnv, plainNeedsTls } from '../security/kafka.ts'
+import { postgresTlsOf, postgresTlsSchema, withTlsParameters } from '../security/postgres.ts'
 
 const postgresUrl = z.string().refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// URL')
 const httpUrl = z.string().refine((url) => /^https?:\/\//.test(url), 'must be an http:// or https:// URL')
@@ -29,11 +32,16 @@ export const cliConfigSchema = z.strictObject({
     url: postgresUrl,
     /** A role that may manage replication slots (slots, connector delete --drop-slot); else `url`. */
     adminUrl: postgresUrl.optional(),
+    /** TLS for both; libpq's `?sslmode=…&sslrootcert=…` in the URLs says the same. */
+    tls: postgresTlsSchema.optional(),
   }),
-  kafka: z.strictObject({ brokers: z.array(z.string().min(1)).min(1) }),
+  kafka: z
+    .strictObject({ brokers: z.array(z.string().min(1)).min(1), ...kafkaSecurityFields })
+    .refine(plainNeedsTls.check, { message: plainNeedsTls.message, path: ['sasl'] }),
   connect: z.strictObject({
     url: httpUrl,
     timeoutMs: z.number().int().min(100).default(10_000),
+    ...connectSecuritySchema.shape,
   }),
   connector: z.custom<OutboxConnectorOptions>(
     (value) => outboxConnectorOptionsSchema.safeParse(value).success,
@@ -112,6 +120,7 @@ export const cliEnvOverrides = {
   OUTBOX_CDC_DATABASE_ADMIN_URL: 'postgres.adminUrl',
   OUTBOX_CDC_KAFKA_BROKERS: 'kafka.brokers',
   OUTBOX_CDC_CONNECT_URL: 'connect.url',
+  /** And the secured clusters' settings: OUTBOX_CDC_KAFKA_* and OUTBOX_CDC_CONNECT_* (see the docs). */
 } as const
 
 /** Parses a config, every problem on its own line with its path; the connector's options too. */
@@ -128,7 +137,24 @@ export function parseCliConfig(input: unknown, source = 'the config'): CliConfig
     const lines = issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`)
     throw new OptionsError(`${source} is not valid:\n  ${lines.join('\n  ')}`)
   }
-  return { ...parsed.data, connector: connector.data }
+  return withPostgresTls({ ...parsed.data, connector: connector.data })
+}
+
+/**
+ * One TLS setting for every Postgres connection: `postgres.tls` goes into both URLs as libpq's
+ * parameters (which every client reads through connectPostgres), and becomes the connector's
+ * unless it names its own (Connect's worker may keep the CA at another path).
+ */
+function withPostgresTls(config: CliConfig): CliConfig {
+  const tls = config.postgres.tls ?? postgresTlsOf(config.postgres.url).tls
+  if (!tls) return config
+  const postgres = {
+    ...config.postgres,
+    url: withTlsParameters(config.postgres.url, tls),
+    ...(config.postgres.adminUrl ? { adminUrl: withTlsParameters(config.postgres.adminUrl, tls) } : {}),
+  }
+  const database = { ...config.connector.database, tls: config.connector.database.tls ?? tls }
+  return { ...config, postgres, connector: { ...config.connector, database } }
 }
 
 /** `config` with the addresses the environment gives (cliEnvOverrides) put over the file's. */
@@ -145,6 +171,8 @@ export function withEnvOverrides(
   if (env.OUTBOX_CDC_KAFKA_BROKERS)
     kafka.brokers = env.OUTBOX_CDC_KAFKA_BROKERS.split(',').map((broker) => broker.trim())
   if (env.OUTBOX_CDC_CONNECT_URL) connect.url = env.OUTBOX_CDC_CONNECT_URL
+  Object.assign(kafka, kafkaSecurityFromEnv(env, 'OUTBOX_CDC_'))
+  Object.assign(connect, connectSecurityFromEnv(env, 'OUTBOX_CDC_'))
   return { ...config, postgres, kafka, connect }
 }
 

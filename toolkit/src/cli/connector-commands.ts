@@ -1,16 +1,15 @@
 import { outboxConnectorConfig } from '../connector/config.ts'
-import { createConnectClient, isRunning } from '../connector/connect-client.ts'
+import { isRunning } from '../connector/connect-client.ts'
 import { deleteConnector } from '../connector/delete.ts'
 import { diffConnectorConfig, formatChange } from '../connector/diff.ts'
 import { ConnectorError } from '../connector/errors.ts'
 import { provisionConnector } from '../connector/provision.ts'
 import { describeStatus, validateConnector } from '../connector/register.ts'
-import { createKafka } from '../kafka/client.ts'
+import { connectOf as connectOfConfig, kafkaOf } from './clients.ts'
 import { provisionOptionsOf } from './config.ts'
 import { type CliContext, type Command, flagsOf } from './context.ts'
 
-const connectOf = ({ config }: CliContext) =>
-  createConnectClient(config.connect.url, config.connect.timeoutMs)
+const connectOf = ({ config }: CliContext) => connectOfConfig(config)
 const nameOf = ({ config }: CliContext) => config.connector.name
 
 /** Pauses, stops or resumes, then waits until the connector and its tasks report `state`. */
@@ -32,7 +31,7 @@ export const connectorCommands: Record<string, Command> = {
   /** Creates the event topics and the dead-letter topic, registers, and waits for RUNNING. */
   async register(c) {
     flagsOf(c.args, {})
-    const admin = createKafka({ brokers: c.config.kafka.brokers, clientId: 'outbox-cdc-register' }).admin()
+    const admin = kafkaOf(c.config, 'outbox-cdc-register').admin()
     await admin.connect()
     try {
       await provisionConnector(admin, connectOf(c), provisionOptionsOf(c.config), c.out)

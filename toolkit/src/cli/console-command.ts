@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { consoleUrlWithToken, startConsole } from '../console/start-console.ts'
 import { doctorChecks } from '../doctor/run-doctor.ts'
 import { OptionsError } from '../errors.ts'
+import { connectSecurityOf, kafkaSecurityOf } from './clients.ts'
 import type { CliConfig } from './config.ts'
 import { type Command, flagsOf } from './context.ts'
 import { doctorDatabaseUrl, doctorTargetsOf } from './doctor-command.ts'
@@ -34,7 +35,9 @@ export function consoleOptionsOf(config: CliConfig, token: string) {
   return {
     postgresUrl: doctorDatabaseUrl(config),
     brokers: config.kafka.brokers,
+    kafkaSecurity: kafkaSecurityOf(config),
     connectUrl: config.connect.url,
+    connectSecurity: connectSecurityOf(config),
     targets: doctorTargetsOf(config),
     checks: [...doctorChecks, ...config.doctor.checks],
     stages: c.stages,

@@ -1,9 +1,8 @@
-import postgres from 'postgres'
-import { createConnectClient } from '../connector/connect-client.ts'
 import type { DoctorTargets } from '../doctor/check.ts'
 import { doctorChecks, runDoctor } from '../doctor/run-doctor.ts'
 import { deadLetterTopicOf } from '../events/topics.ts'
-import { createKafka } from '../kafka/client.ts'
+import { connectPostgres } from '../security/postgres.ts'
+import { connectOf, kafkaOf } from './clients.ts'
 import type { CliConfig } from './config.ts'
 import { type Command, flagsOf } from './context.ts'
 import { redriveGroupOfConfig } from './kafka-commands.ts'
@@ -47,18 +46,14 @@ export function doctorDatabaseUrl(config: CliConfig): string {
 export const doctorCommand: Command = async (c) => {
   const { values } = flagsOf(c.args, { json: { type: 'boolean' } })
   const { config } = c
-  const sql = postgres(doctorDatabaseUrl(config), { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  const sql = connectPostgres(doctorDatabaseUrl(config), { max: 1, onnotice: () => {}, connect_timeout: 5 })
   try {
     const report = await runDoctor(
       {
         sql,
         // It reports a Connect that answers 409 as it finds it, not after waiting for it to settle.
-        connect: createConnectClient(config.connect.url, 5000, { settleWaitMs: 0 }),
-        kafka: createKafka({
-          brokers: config.kafka.brokers,
-          clientId: 'outbox-cdc-doctor',
-          retry: { retries: 1 },
-        }),
+        connect: connectOf(config, 5000, { settleWaitMs: 0 }),
+        kafka: kafkaOf(config, 'outbox-cdc-doctor', { retry: { retries: 1 } }),
       },
       doctorTargetsOf(config),
       [...doctorChecks, ...config.doctor.checks],

@@ -1,13 +1,12 @@
 import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { deadLetterTopicOf } from '../events/topics.ts'
-import { createKafka } from '../kafka/client.ts'
 import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../tools/dlq.ts'
 import { matchesFilter, startEventTail, type TailedEvent } from '../tools/event-tail.ts'
 import { parseReplayFrom, replayGroup } from '../tools/replay.ts'
+import { kafkaOf as kafkaOfConfig } from './clients.ts'
 import { type CliContext, type Command, flagsOf, UsageError } from './context.ts'
 
-const kafkaOf = (c: CliContext, use: string) =>
-  createKafka({ brokers: c.config.kafka.brokers, clientId: `outbox-cdc-${use}` })
+const kafkaOf = (c: CliContext, use: string) => kafkaOfConfig(c.config, `outbox-cdc-${use}`)
 const namespaceOf = (c: CliContext) => c.config.connector.namespace
 /** The group `dlq redrive` records its progress in (the doctor reads the same one). */
 export const redriveGroupOfConfig = (c: Pick<CliContext, 'config'>) =>

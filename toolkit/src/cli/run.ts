@@ -1,5 +1,6 @@
 import { type CommandNamer, cliCommands, type Operation } from '../operations.ts'
 import { redactText } from '../redact.ts'
+import { explainConnectionError } from '../security/explain.ts'
 import { type CliConfig, type CliConfigInput, parseCliConfig } from './config.ts'
 import { connectorCommands } from './connector-commands.ts'
 import { consoleCommand } from './console-command.ts'
@@ -79,7 +80,12 @@ export async function runOutboxCli(
   try {
     return await entry.run(context)
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error
+    if (!(error instanceof UsageError))
+      throw explainConnectionError(error, {
+        brokers: parsed.kafka.brokers,
+        kafkaTls: parsed.kafka.tls !== undefined,
+        saslUser: parsed.kafka.sasl?.username,
+      })
     io.err(`${error.message}\n${usage(cmd, entry.words)}`)
     return 2
   }

@@ -1,13 +1,14 @@
-import postgres from 'postgres'
-import { createConnectClient } from '../connector/connect-client.ts'
+import type postgres from 'postgres'
+import { connectPostgres } from '../security/postgres.ts'
 import { dropUnownedSlot } from '../slots/drop-unowned.ts'
 import { advanceSlot, humanBytes, listSlots } from '../slots/slots.ts'
+import { connectOf } from './clients.ts'
 import { type CliContext, type Command, flagsOf, UsageError } from './context.ts'
 
 const adminUrlOf = ({ config }: CliContext) => config.postgres.adminUrl ?? config.postgres.url
 
 async function withAdmin<T>(c: CliContext, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(adminUrlOf(c), { max: 1, onnotice: () => {} })
+  const sql = connectPostgres(adminUrlOf(c), { max: 1, onnotice: () => {} })
   try {
     return await work(sql)
   } finally {
@@ -63,7 +64,7 @@ export const slotCommands: Record<string, Command> = {
     )
     const slot = slotArgument(positionals)
     const dropped = await dropUnownedSlot(
-      createConnectClient(c.config.connect.url, c.config.connect.timeoutMs),
+      connectOf(c.config),
       adminUrlOf(c),
       {
         slotName: slot,

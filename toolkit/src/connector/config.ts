@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { OptionsError } from '../errors.ts'
 import { aggregateNamePattern, isAggregateName, isNamespace } from '../events/topics.ts'
 import { qualifiedName } from '../outbox/table-name.ts'
+import { debeziumSslConfig, postgresTlsSchema } from '../security/postgres.ts'
 import { debeziumPostgresClass } from './connect-client.ts'
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier')
@@ -36,6 +37,8 @@ export const outboxConnectorOptionsSchema = z.strictObject({
         /^\$\{(file|env|directory):[^}]+\}$/,
         'must be a config-provider reference like ${file:…:key}, not a password',
       ),
+    /** TLS to the database, as Connect's worker sees it: its CA file is a path on that machine. */
+    tls: postgresTlsSchema.optional(),
   }),
   /** The outbox tables this connector reads, as `schema.table`; one connector per database. */
   outboxes: z.array(qualifiedTable).min(1, 'name at least one outbox table'),
@@ -135,6 +138,7 @@ export function outboxConnectorConfig(input: OutboxConnectorOptions): Record<str
     'database.dbname': options.database.name,
     'database.user': options.database.user,
     'database.password': options.database.passwordRef,
+    ...debeziumSslConfig(options.database.tls),
     'topic.prefix': options.topicPrefix,
     'slot.name': options.slot,
     'slot.drop.on.stop': 'false',

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import pRetry from 'p-retry'
 import { request } from 'undici'
 import { CodedError } from '../errors.ts'
-import { withoutUserinfo } from '../redact.ts'
+import { type ConnectSecurityInput, connectSecuritySchema, connectTransport } from '../security/connect.ts'
 
 /** The Kafka Connect REST API, behind one module. Errors carry Connect's own message. */
 export class ConnectError extends CodedError<'CONNECT_REQUEST_FAILED'> {
@@ -94,14 +94,17 @@ export interface ConnectClientOptions {
    * progress"): a restart sent just after a config update meets it, and it passes on its own.
    */
   settleWaitMs?: number
+  /** Basic auth and TLS, for a Connect cluster that asks for them. */
+  security?: ConnectSecurityInput
 }
 
 export function createConnectClient(
   baseUrl: string,
   timeoutMs = 10_000,
-  { settleWaitMs = 30_000 }: ConnectClientOptions = {},
+  { settleWaitMs = 30_000, security }: ConnectClientOptions = {},
 ): ConnectClient {
-  const base = baseUrl.replace(/\/+$/, '')
+  const transport = connectTransport(baseUrl, security ? connectSecuritySchema.parse(security) : undefined)
+  const { base } = transport
 
   async function call<T>(
     method: 'GET' | 'PUT' | 'POST' | 'DELETE',
@@ -140,17 +143,26 @@ export function createConnectClient(
     try {
       response = await request(`${base}${path}`, {
         method,
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...transport.headers },
+        ...(transport.dispatcher ? { dispatcher: transport.dispatcher } : {}),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       })
     } catch (cause) {
-      throw new ConnectError(`Kafka Connect at ${withoutUserinfo(base)} is not reachable`, undefined, true, {
-        cause,
-      })
+      throw unreachable(base, cause)
     }
     const text = await response.body.text()
+    if (response.statusCode === 401 || response.statusCode === 403) {
+      const who = transport.username
+      throw new ConnectError(
+        who
+          ? `Kafka Connect at ${base} refused the credentials of user ${who} (${response.statusCode})`
+          : `Kafka Connect at ${base} asks for credentials (${response.statusCode}): set connect.auth (or OUTBOX_CDC_CONNECT_USERNAME and _PASSWORD_FILE)`,
+        response.statusCode,
+        false,
+      )
+    }
     if (response.statusCode >= 400) {
       // 5xx and 409 (a rebalance in progress) pass; a 4xx is our mistake and will not.
       const retryable = response.statusCode >= 500 || response.statusCode === 409
@@ -234,6 +246,26 @@ export function createConnectClient(
     },
     waitForState,
   }
+}
+
+/** TLS codes Node gives for a certificate it does not trust or a host it was not issued for. */
+const tlsFailure = /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|EPROTO|altnames/i
+
+/**
+ * "Not reachable" is retryable and says to look at the network; a TLS failure will not pass by
+ * itself and says what to set. Both name the URL without credentials.
+ */
+function unreachable(base: string, cause: unknown): ConnectError {
+  const error = cause as { code?: string; message?: string }
+  const text = `${error.code ?? ''} ${error.message ?? ''}`
+  if (tlsFailure.test(text))
+    return new ConnectError(
+      `TLS with Kafka Connect at ${base} failed: ${error.message ?? error.code} (its CA goes in connect.tls.caFile, a client certificate in connect.tls.certFile and keyFile)`,
+      undefined,
+      false,
+      { cause },
+    )
+  return new ConnectError(`Kafka Connect at ${base} is not reachable`, undefined, true, { cause })
 }
 
 export const debeziumPostgresClass = 'io.debezium.connector.postgresql.PostgresConnector'

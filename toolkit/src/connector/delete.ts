@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import postgres from 'postgres'
+import { connectPostgres } from '../security/postgres.ts'
 import {
   backlogOnItsDatabase,
   describeBacklog,
@@ -64,7 +64,7 @@ export async function deleteConnector(
   request: DeleteConnectorRequest,
   log: (line: string) => void,
 ): Promise<DeleteConnectorResult> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  const admin = connectPostgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
     const before = request.dropSlot
       ? await backlogOnItsDatabase(

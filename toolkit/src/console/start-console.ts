@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kafka } from 'kafkajs'
-import postgres from 'postgres'
 import { createConnectClient } from '../connector/connect-client.ts'
 import type { DoctorCheck, DoctorTargets } from '../doctor/check.ts'
 import { createKafka } from '../kafka/client.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import type { ConnectSecurityInput } from '../security/connect.ts'
+import type { KafkaSecurityInput } from '../security/kafka.ts'
+import { connectPostgres } from '../security/postgres.ts'
 import { startEventTail } from '../tools/event-tail.ts'
 import { buildConsoleApp } from './app.ts'
 import { createRecentEvents } from './recent-events.ts'
@@ -18,7 +20,11 @@ export interface ConsoleOptions<T extends DoctorTargets = DoctorTargets> {
   /** The service's database, read by the checks (a role that reads pg_replication_slots fully). */
   postgresUrl: string
   brokers: string[]
+  /** TLS and SASL for its Kafka clients, as createKafka takes them. */
+  kafkaSecurity?: KafkaSecurityInput | undefined
   connectUrl: string
+  /** Basic auth and TLS for Connect's REST API. */
+  connectSecurity?: ConnectSecurityInput | undefined
   /** What the doctor looks at: the same targets as `outbox-cdc doctor`. */
   targets: T
   /** The doctor's checks: the toolkit's (`doctorChecks`) and the service's own. */
@@ -65,17 +71,25 @@ export async function startConsole<T extends DoctorTargets>(o: ConsoleOptions<T>
   const host = o.host ?? '127.0.0.1'
   const timeoutMs = o.timeoutMs ?? 4000
   const timeoutS = Math.max(1, Math.ceil(timeoutMs / 1000))
-  const sql = postgres(o.postgresUrl, { max: 2, onnotice: () => {}, connect_timeout: timeoutS })
+  const sql = connectPostgres(o.postgresUrl, { max: 2, onnotice: () => {}, connect_timeout: timeoutS })
   // The checks give up fast (a sample must not wait on a dead broker); the tail keeps trying.
   const checkKafka: Kafka = createKafka({
     brokers: o.brokers,
+    security: o.kafkaSecurity,
     clientId: 'outbox-cdc-console',
     retry: { retries: 1 },
     connectionTimeout: Math.min(timeoutMs, 3000),
   })
-  const tailKafka = createKafka({ brokers: o.brokers, clientId: 'outbox-cdc-console-tail' })
+  const tailKafka = createKafka({
+    brokers: o.brokers,
+    security: o.kafkaSecurity,
+    clientId: 'outbox-cdc-console-tail',
+  })
   // It shows a Connect that answers 409 as it finds it (as the doctor does), not after waiting for it to settle.
-  const connect = createConnectClient(o.connectUrl, timeoutMs, { settleWaitMs: 0 })
+  const connect = createConnectClient(o.connectUrl, timeoutMs, {
+    settleWaitMs: 0,
+    security: o.connectSecurity,
+  })
   const sampler = createSampler({
     deps: { sql, connect, kafka: checkKafka },
     targets: o.targets,

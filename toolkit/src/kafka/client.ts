@@ -1,13 +1,24 @@
 import { type Admin, Kafka, type KafkaConfig, type LogEntry, type logCreator, logLevel } from 'kafkajs'
 import pRetry from 'p-retry'
+import { type KafkaSecurityInput, kafkaClientSecurity, kafkaSecuritySchema } from '../security/kafka.ts'
 
 /**
  * The one place that builds a Kafka client and decides what kafkajs logs: errors only unless
  * asked, through `kafkaLogCreator`. The consumer, the topic and DLQ tools use kafkajs's types
  * and calls directly, so another Kafka client would touch those files as well as this one.
+ * `security` (TLS, SASL) is read here, files and secrets at once, so every client made from one
+ * config reaches the same secured cluster.
  */
-export function createKafka(options: { brokers: string[]; clientId: string } & Partial<KafkaConfig>): Kafka {
-  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator, ...options })
+export function createKafka({
+  security,
+  ...options
+}: {
+  brokers: string[]
+  clientId: string
+  security?: KafkaSecurityInput | undefined
+} & Partial<KafkaConfig>): Kafka {
+  const secured = security ? kafkaClientSecurity(kafkaSecuritySchema.parse(security)) : {}
+  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator, ...secured, ...options })
 }
 
 /** GROUP_LOAD_IN_PROGRESS as kafkajs words it in a failed response's `error` field. */
@@ -46,9 +57,14 @@ export function parseBrokers(list: string): string[] {
 }
 
 /** True when a broker answers a metadata request within `timeoutMs`. */
-export async function kafkaAnswers(brokers: string[], timeoutMs = 2000): Promise<boolean> {
+export async function kafkaAnswers(
+  brokers: string[],
+  timeoutMs = 2000,
+  security?: KafkaSecurityInput,
+): Promise<boolean> {
   const admin = createKafka({
     brokers,
+    security,
     clientId: 'outbox-cdc-probe',
     connectionTimeout: timeoutMs,
     requestTimeout: timeoutMs,

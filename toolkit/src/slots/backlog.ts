@@ -1,5 +1,6 @@
-import postgres from 'postgres'
+import type postgres from 'postgres'
 import type { ConnectClient } from '../connector/connect-client.ts'
+import { connectPostgres } from '../security/postgres.ts'
 import { humanBytes, listSlots, SlotError, type SlotInfo } from './slots.ts'
 
 /** What a slot holds that its consumer has not confirmed: what it has not delivered of that is lost with the slot. */
@@ -161,7 +162,7 @@ export async function backlogOnItsDatabase(
   if (!slot) return undefined
   const url = new URL(adminUrl)
   url.pathname = `/${slot.database ?? ''}`
-  const onDatabase = postgres(url.toString(), { max: 1, onnotice: () => {} })
+  const onDatabase = connectPostgres(url.toString(), { max: 1, onnotice: () => {} })
   try {
     return await slotBacklog(onDatabase, slot, publication, heartbeatTable)
   } finally {

@@ -1,6 +1,6 @@
-import postgres from 'postgres'
 import type { ConnectClient } from '../connector/connect-client.ts'
 import type { CommandNamer } from '../operations.ts'
+import { connectPostgres } from '../security/postgres.ts'
 import {
   backlogOnItsDatabase,
   describeBacklog,
@@ -79,7 +79,7 @@ export async function dropUnownedSlot(
   request: DropUnownedSlotRequest,
   log: (line: string) => void,
 ): Promise<SlotBacklog | undefined> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  const admin = connectPostgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
     const { known, owner } = await ownerOf(connect, request, log)
     const slot = (await listSlots(admin)).find((s) => s.slotName === request.slotName)
