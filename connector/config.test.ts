@@ -111,6 +111,21 @@ describe('the outbox connector config', () => {
     })
   })
 
+  it("asks Debezium for TLS as DATABASE_URL does (libpq's sslmode and sslrootcert), and for none without them", () => {
+    const secured = `${env.DATABASE_URL}?sslmode=verify-full&sslrootcert=%2Fetc%2Fpg%2Fca.pem`
+    expect(buildConnectorConfig(loadConnectorConfig({ ...env, DATABASE_URL: secured }))).toMatchObject({
+      'database.sslmode': 'verify-full',
+      'database.sslrootcert': '/etc/pg/ca.pem',
+      'database.dbname': 'shop',
+    })
+    expect(buildConnectorConfig(loadConnectorConfig(env))).not.toHaveProperty('database.sslmode')
+    expect(() =>
+      buildConnectorConfig(
+        loadConnectorConfig({ ...env, DATABASE_URL: `${env.DATABASE_URL}?sslmode=verify-ca` }),
+      ),
+    ).toThrow(/verify-ca needs the CA/)
+  })
+
   it('passes the password only as a config-provider reference, never the database URL’s password', () => {
     const config = buildConnectorConfig(loadConnectorConfig(env))
     expect(config['database.password']).toBe(env.CONNECTOR_DB_PASSWORD_REF)

@@ -1,7 +1,9 @@
 import {
   type OutboxConnectorOptions,
   outboxConnectorConfig,
+  type PostgresTls,
   type ProvisionOptions,
+  postgresTlsOf,
   type RegisterOptions,
   redactUrl,
 } from 'outbox-cdc'
@@ -117,7 +119,14 @@ function databaseOf(env: ConnectorEnv) {
   if (host === '') throw problem('names no host Connect can reach (or set CONNECTOR_DB_HOST)')
   const port = env.CONNECTOR_DB_PORT ?? Number(db.port || 5432)
   if (!(port >= 1 && port <= 65_535)) throw problem(`port ${port} is not a TCP port`)
-  return { host, port, name }
+  // TLS as DATABASE_URL asks for it (libpq's sslmode, sslrootcert…), for Debezium too.
+  let tls: PostgresTls | undefined
+  try {
+    tls = postgresTlsOf(env.DATABASE_URL).tls
+  } catch (error) {
+    throw problem((error as Error).message)
+  }
+  return { host, port, name, ...(tls ? { tls } : {}) }
 }
 
 /** The toolkit's connector options for the bookstore, from the environment parsed above. */

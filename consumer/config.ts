@@ -2,6 +2,7 @@ import { z } from 'zod'
 import {
   consumerGroup,
   kafkaBrokers,
+  kafkaSecurityEnv,
   logLevel,
   parseEnv,
   postgresUrl,
@@ -12,6 +13,7 @@ import { deadLetterTopicEnv } from '../lib/dead-letter-topic.ts'
 export const consumerEnvSchema = z.object({
   DATABASE_URL: postgresUrl,
   KAFKA_BROKERS: kafkaBrokers,
+  ...kafkaSecurityEnv,
   CONSUMER_GROUP: consumerGroup,
   TOPIC_NAMESPACE: topicNamespace,
   /** The dead-letter topic the consumer creates at start when connector:register has not yet. */

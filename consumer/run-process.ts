@@ -8,6 +8,7 @@ import {
   startHealthServer,
 } from 'outbox-cdc'
 import { openDatabase } from '../db/client.ts'
+import { kafkaSecurityOfEnv } from '../lib/config.ts'
 import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createLogger } from '../lib/logger.ts'
 import { type ConsumerConfig, retryPolicyOf } from './config.ts'
@@ -41,6 +42,7 @@ export async function runConsumerProcess(p: ConsumerProcess) {
   const kafka = createKafka({
     brokers: parseBrokers(config.KAFKA_BROKERS),
     clientId: `outbox-cdc-${p.name}-${hostname()}-${process.pid}`,
+    security: kafkaSecurityOfEnv(config),
   })
 
   let health: Awaited<ReturnType<typeof startHealthServer>> | undefined

@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
-import postgres from 'postgres'
+import { connectPostgres } from 'outbox-cdc'
+import type postgres from 'postgres'
 import * as schema from './schema.ts'
 
 /** Drizzle, and (`$client`) the postgres.js pool under it, for a hot path that needs the driver itself. */
@@ -22,7 +23,7 @@ export function openDatabase(
   url: string,
   options: { max?: number; applicationName?: string } = {},
 ): Database {
-  const client = postgres(url, {
+  const client = connectPostgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'outbox-cdc' },

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
-import postgres from 'postgres'
+import { connectPostgres } from 'outbox-cdc'
 
 export const migrationsFolder = join(fileURLToPath(import.meta.url), '..', 'migrations')
 
@@ -11,7 +11,7 @@ export const migrationsFolder = join(fileURLToPath(import.meta.url), '..', 'migr
  * single-connection client so a migration never shares a session with application queries.
  */
 export async function migrateDatabase(url: string): Promise<void> {
-  const client = postgres(url, { max: 1, onnotice: () => {} })
+  const client = connectPostgres(url, { max: 1, onnotice: () => {} })
   try {
     await migrate(drizzle(client), { migrationsFolder })
   } finally {

@@ -4,6 +4,7 @@ import { loadDoctorSetup } from '../doctor/config.ts'
 import { freshnessCheck } from '../doctor/freshness.ts'
 import { sagaCheck } from '../doctor/saga.ts'
 import { npmCommands, stackStatusHint } from './commands.ts'
+import { connectSecurityOfEnv, kafkaSecurityOfEnv } from './config.ts'
 import { consoleCliSection } from './console-config.ts'
 
 /** The commands that send the connector's config to Connect, so need its password reference. */
@@ -33,8 +34,8 @@ export function bookstoreCliConfig(
       url: connectorEnv.DATABASE_URL,
       ...(env.DATABASE_ADMIN_URL ? { adminUrl: env.DATABASE_ADMIN_URL } : {}),
     },
-    kafka: { brokers: parseBrokers(connectorEnv.KAFKA_BROKERS) },
-    connect: { url: connectorEnv.CONNECT_URL },
+    kafka: { brokers: parseBrokers(connectorEnv.KAFKA_BROKERS), ...kafkaSecurityOfEnv(env) },
+    connect: { url: connectorEnv.CONNECT_URL, ...connectSecurityOfEnv(env) },
     connector: connectorOptionsOf(connectorEnv),
     topics: { ...provision.topics, aggregates: [...provision.topics.aggregates] },
     waitTimeoutMs: provision.waitTimeoutMs,

@@ -1,4 +1,11 @@
-import { CodedError } from 'outbox-cdc'
+import {
+  CodedError,
+  type ConnectSecurityInput,
+  connectSecurityFromEnv,
+  type KafkaSecurityInput,
+  kafkaSecurityFromEnv,
+  OptionsError,
+} from 'outbox-cdc'
 import { z } from 'zod'
 import { defaultTopicNamespace } from './events.ts'
 
@@ -64,6 +71,51 @@ export const connectorName = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,100}$/)
   .default(defaultConnectorName)
+
+const optional = z.string().min(1).optional()
+
+/**
+ * A secured Kafka (see docs/secured-clusters.md): KAFKA_TLS, KAFKA_CA_FILE, KAFKA_CERT_FILE,
+ * KAFKA_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, and the password by reference:
+ * KAFKA_SASL_PASSWORD_FILE, or KAFKA_SASL_PASSWORD read from the process's own environment.
+ */
+export const kafkaSecurityEnv = {
+  KAFKA_TLS: optional,
+  KAFKA_CA_FILE: optional,
+  KAFKA_CERT_FILE: optional,
+  KAFKA_KEY_FILE: optional,
+  KAFKA_SASL_MECHANISM: optional,
+  KAFKA_SASL_USERNAME: optional,
+  KAFKA_SASL_PASSWORD_FILE: optional,
+}
+
+/** Connect behind basic auth or TLS: CONNECT_USERNAME with CONNECT_PASSWORD_FILE (or CONNECT_PASSWORD), CONNECT_CA_FILE… */
+export const connectSecurityEnv = {
+  CONNECT_USERNAME: optional,
+  CONNECT_PASSWORD_FILE: optional,
+  CONNECT_CA_FILE: optional,
+  CONNECT_CERT_FILE: optional,
+  CONNECT_KEY_FILE: optional,
+}
+
+const asConfigError = <T>(read: () => T): T => {
+  try {
+    return read()
+  } catch (error) {
+    if (error instanceof OptionsError) throw new ConfigError(error.message)
+    throw error
+  }
+}
+
+/** The toolkit's Kafka security from the variables above; undefined when none is set. */
+export const kafkaSecurityOfEnv = (
+  env: Partial<Record<keyof typeof kafkaSecurityEnv, string>> | NodeJS.ProcessEnv,
+): KafkaSecurityInput | undefined => asConfigError(() => kafkaSecurityFromEnv({ ...process.env, ...env }, ''))
+
+export const connectSecurityOfEnv = (
+  env: Partial<Record<keyof typeof connectSecurityEnv, string>> | NodeJS.ProcessEnv,
+): ConnectSecurityInput | undefined =>
+  asConfigError(() => connectSecurityFromEnv({ ...process.env, ...env }, ''))
 
 /** LOG_LEVEL: pino's levels. */
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')

@@ -1,9 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { CodedError, createConnectClient, isRunning } from 'outbox-cdc'
-import postgres from 'postgres'
+import { CodedError, connectPostgres, createConnectClient, isRunning } from 'outbox-cdc'
 import { request } from 'undici'
 import { z } from 'zod'
-import { connectorName, httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
+import { connectorName, connectSecurityOfEnv, httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 
@@ -50,7 +49,9 @@ runCli(async () => {
   if (health.status !== 200) fail(`GET /health answered ${health.status}`, 'the [api] lines of `npm start`')
   ok(`API healthy at ${api}`)
 
-  const status = await createConnectClient(env.CONNECT_URL).status(env.CONNECTOR_NAME)
+  const status = await createConnectClient(env.CONNECT_URL, 10_000, {
+    security: connectSecurityOfEnv(withLocalStackDefaults()),
+  }).status(env.CONNECTOR_NAME)
   if (!isRunning(status))
     fail(
       `connector ${env.CONNECTOR_NAME} is not RUNNING`,
@@ -76,7 +77,7 @@ runCli(async () => {
     fail(`POST /orders answered ${order.status}: ${JSON.stringify(order.json)}`, 'the [api] lines')
   ok(`POST /orders → 201, order ${order.json.id}`)
 
-  const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} })
+  const sql = connectPostgres(env.DATABASE_URL, { max: 1, onnotice: () => {} })
   const started = performance.now()
   const deadline = Date.now() + env.SMOKE_TIMEOUT_S * 1000
   /** Polls `check` until it holds, then prints `what` with the time since the first write. */

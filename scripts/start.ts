@@ -11,6 +11,7 @@ import {
 import { request } from 'undici'
 import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
 import { migrateDatabase } from '../db/migrate.ts'
+import { connectSecurityOfEnv, kafkaSecurityOfEnv } from '../lib/config.ts'
 import { loadConsoleConfig, prepareConsoleToken } from '../lib/console-config.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
@@ -78,11 +79,12 @@ runCli(async () => {
       const admin = createKafka({
         brokers: parseBrokers(connectorEnv.KAFKA_BROKERS),
         clientId: 'outbox-cdc-start',
+        security: kafkaSecurityOfEnv(env),
       }).admin()
       await admin.connect()
       await provisionConnector(
         admin,
-        createConnectClient(connectorEnv.CONNECT_URL),
+        createConnectClient(connectorEnv.CONNECT_URL, 10_000, { security: connectSecurityOfEnv(env) }),
         provisionOptionsOf(connectorEnv),
         reporter.info,
       ).finally(() => admin.disconnect())

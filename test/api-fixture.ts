@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import postgres from 'postgres'
+import { connectPostgres } from 'outbox-cdc'
+import type postgres from 'postgres'
 import { afterAll, beforeAll, inject } from 'vitest'
 import { type AppOptions, buildApp } from '../api/app.ts'
 import { type Database, openDatabase } from '../db/client.ts'
@@ -42,7 +43,7 @@ export function useApiFixture(prefix: string, options: ApiFixtureOptions = {}): 
     const db = await createTestDatabase(inject('stack').postgres.adminUrl, `it_${prefix}`)
     cleanups.push(() => db.drop())
     await migrateDatabase(db.url)
-    const raw = postgres(db.url, { max: options.rawMax ?? 1, onnotice: () => {} })
+    const raw = connectPostgres(db.url, { max: options.rawMax ?? 1, onnotice: () => {} })
     cleanups.push(() => raw.end())
     const events = await openOutboxEventReader(raw, `${prefix}_${Date.now()}`)
     cleanups.push(() => events.close())

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Admin } from 'kafkajs'
+import { connectPostgres } from 'outbox-cdc'
 import pRetry from 'p-retry'
-import postgres from 'postgres'
 
 /** A name no other test (or earlier run) uses: topics, groups, databases, slots. */
 export function uniqueName(prefix: string): string {
@@ -44,7 +44,7 @@ export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>
  */
 export async function createTestDatabase(adminUrl: string, prefix = 'it') {
   const name = uniqueName(prefix).toLowerCase()
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  const admin = connectPostgres(adminUrl, { max: 1, onnotice: () => {} })
   await admin`create database ${admin(name)}`
   const url = new URL(adminUrl)
   url.pathname = `/${name}`
