@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { connectorPasswordKey, connectorSecretsFile } from '../lib/replication.ts'
 import { loadStackConfig } from './lib/config.ts'
+import { secureEnvDefaults } from './lib/secure.ts'
 import { liveConnectUrl, stackInfo } from './lib/stack.ts'
 
 /**
@@ -22,6 +23,8 @@ export function withLocalStackDefaults(
   }
   // The connector asks for exactly-once delivery when the stack's workers were started with it.
   if (config.managed.connect) defaults.CONNECTOR_EXACTLY_ONCE = String(config.env.CONNECTOR_EXACTLY_ONCE)
+  // The secured stack's CA, users and password files (never the passwords themselves).
+  if (config.managed.kafka && config.managed.connect) Object.assign(defaults, secureEnvDefaults(config))
   if (config.managed.postgres && config.managed.connect) {
     defaults.CONNECTOR_DB_PASSWORD_REF = `\${file:${join(config.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`
   }

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  connectPostgres,
   createConnectClient,
   createKafka,
   isRunning,
   provisionConnector,
   registerConnector,
 } from 'outbox-cdc'
-import postgres from 'postgres'
 import {
   buildConnectorConfig,
   loadConnectorConfig,
@@ -23,6 +23,7 @@ import { loadStackConfig, repoRoot, type StackConfig } from './lib/config.ts'
 import { findFreePort, findFreePortRun } from './lib/ports.ts'
 import { killProcessGroup, readRecord } from './lib/processes.ts'
 import { consoleReporter } from './lib/report.ts'
+import { secureEnvDefaults } from './lib/secure.ts'
 import { liveConnectUrl, stackDown, stackInfo, stackUp } from './lib/stack.ts'
 
 /**
@@ -57,6 +58,8 @@ export interface RigOptions {
    * Off by default: the throughput phases and the failover suite measure the order side alone.
    */
   fulfilment?: boolean
+  /** The secured stack (STACK_SECURE): SASL_SSL Kafka, Connect behind basic auth, Postgres on TLS. */
+  secure?: boolean
 }
 
 export async function startRig(options: RigOptions) {
@@ -70,6 +73,7 @@ export async function startRig(options: RigOptions) {
     STACK_KAFKA_NODES: String(options.kafkaNodes ?? 1),
     STACK_CONNECT_WORKERS: String(options.connectWorkers ?? 1),
     CONNECTOR_EXACTLY_ONCE: String(options.exactlyOnce ?? false),
+    STACK_SECURE: String(options.secure ?? false),
   }
   const config = loadStackConfig(env)
   const say = (line: string) => console.log(`[rig] ${line}`)
@@ -104,10 +108,14 @@ async function wire(
     DATABASE_URL: info.postgres.url,
     CONNECTOR_DB_PASSWORD_REF: `\${file:${join(config.secretsDir, connectorSecretsFile)}:${connectorPasswordKey}}`,
   })
-  const kafka = createKafka({ brokers: info.kafka.brokers, clientId: 'fault-rig' })
+  const kafka = createKafka({
+    brokers: info.kafka.brokers,
+    clientId: 'fault-rig',
+    security: info.kafka.security,
+  })
   const admin = kafka.admin()
   await admin.connect()
-  const connect = createConnectClient(info.connect.url)
+  const connect = createConnectClient(info.connect.url, 10_000, { security: info.connect.security })
   await provisionConnector(admin, connect, provisionOptionsOf(connectorEnv), say).finally(() =>
     admin.disconnect(),
   )
@@ -117,6 +125,8 @@ async function wire(
     ...env,
     DATABASE_URL: info.postgres.url,
     KAFKA_BROKERS: info.kafka.brokers.join(','),
+    // The secured stack's CA, users and password files: given here, as KAFKA_BROKERS is.
+    ...secureEnvDefaults(config),
     API_PORT: String(apiPort),
     LOG_LEVEL: 'error',
     CONSUMER_HEALTH_PORT: '0',
@@ -147,9 +157,10 @@ async function wire(
     `service logs: ${stackDir}/{api,${consumerNames.join(',')}${options.fulfilment ? ',fulfilment' : ''}}.log`,
   )
 
-  const sql = postgres(info.postgres.url, { max: 2, onnotice: () => {} })
+  const sql = connectPostgres(info.postgres.url, { max: 2, onnotice: () => {} })
   /** A client for the first Connect worker still running: any worker takes any request. */
-  const liveConnect = () => createConnectClient(liveConnectUrl(config))
+  const liveConnect = () =>
+    createConnectClient(liveConnectUrl(config), 10_000, { security: stackInfo(config).connect.security })
   const apiUrl = `http://127.0.0.1:${apiPort}`
 
   return {
@@ -234,7 +245,7 @@ async function applyPostgresSettings(
   adminUrl: string,
   settings: Record<string, string>,
 ) {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  const admin = connectPostgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
     for (const [name, value] of Object.entries(settings)) {
       if (!/^[a-z_]+$/.test(name)) throw new Error(`not a Postgres setting name: ${name}`)

@@ -28,6 +28,7 @@ export async function startComposeStack(): Promise<{ info: StackInfo; stop: () =
   const adminUrl = `postgres://postgres:${adminPassword}@127.0.0.1:${port('postgres', 5432)}/postgres`
   return {
     info: {
+      secure: false,
       postgres: { url, adminUrl, managed: true },
       kafka: { brokers: [`127.0.0.1:${port('kafka', 9092)}`], managed: true },
       connect: {

@@ -48,6 +48,11 @@ export const stackEnvSchema = z.object({
   CONNECT_REBALANCE_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(15_000),
   /** Workers with exactly.once.source.support=enabled (KIP-618); the connector must ask for it too. */
   CONNECTOR_EXACTLY_ONCE: flag,
+  /**
+   * The secured stack: Kafka on SASL_SSL with SCRAM users, Connect's REST API behind basic auth,
+   * Postgres on TLS only, all with certificates the stack makes (see docs/secured-clusters.md).
+   */
+  STACK_SECURE: flag,
   /** `testcontainers` runs the tests against docker-compose.yml instead (needs a Docker engine). */
   STACK_MODE: z.enum(['native', 'testcontainers']).default('native'),
   /** The JDK to run Kafka and Connect with; `java` on PATH when unset. */
@@ -90,6 +95,7 @@ export interface Topology {
   kafkaNodes?: number
   connectWorkers?: number
   exactlyOnce?: boolean
+  secure?: boolean
 }
 
 export const topologyFile = (stackDir: string) => join(stackDir, 'topology.json')
@@ -115,6 +121,8 @@ export interface StackConfig {
   stackDir: string
   jarsDir: string
   secretsDir: string
+  /** The secured stack's CA and certificates (STACK_SECURE). */
+  certsDir: string
   /** Which components this stack starts itself; the others are given by URL. */
   managed: { postgres: boolean; kafka: boolean; connect: boolean }
 }
@@ -137,6 +145,7 @@ export function loadStackConfig(source: Record<string, string | undefined> = pro
     parsed.STACK_CONNECT_WORKERS = saved.connectWorkers
   if (source.CONNECTOR_EXACTLY_ONCE === undefined && saved?.exactlyOnce !== undefined)
     parsed.CONNECTOR_EXACTLY_ONCE = saved.exactlyOnce
+  if (source.STACK_SECURE === undefined && saved?.secure !== undefined) parsed.STACK_SECURE = saved.secure
   const nodes = parsed.STACK_KAFKA_NODES
   // One node keeps its historic 19093; a cluster's controllers follow its broker ports.
   const controllerPort = parsed.KAFKA_CONTROLLER_PORT ?? (nodes === 1 ? 19093 : parsed.KAFKA_PORT + nodes)
@@ -149,6 +158,7 @@ export function loadStackConfig(source: Record<string, string | undefined> = pro
     stackDir,
     jarsDir: resolve(env.STACK_JARS_DIR ?? resolve(stackDir, 'jars')),
     secretsDir: resolve(stackDir, 'secrets'),
+    certsDir: resolve(stackDir, 'certs'),
     managed: {
       postgres: env.DATABASE_URL === undefined,
       kafka: env.KAFKA_BROKERS === undefined,

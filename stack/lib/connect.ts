@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createConnectClient, debeziumPostgresClass } from 'outbox-cdc'
+import { type ConnectSecurityInput, createConnectClient, debeziumPostgresClass } from 'outbox-cdc'
 import type { Component, ComponentName } from './component.ts'
 import { connectWorkerPort, portEnvVar, type StackConfig } from './config.ts'
 import { jarPaths } from './jars.ts'
 import { jvmLaunch, renderProperties } from './jvm.ts'
+import { writePrivate } from './secrets.ts'
+import { connectRestAuthFiles, isSecure, secureConnectProperties, stackConnectSecurity } from './secure.ts'
 
 /** Worker `worker`'s REST URL; worker 1's is the stack's Connect URL. */
 export const localConnectUrl = (config: StackConfig, worker = 1) =>
@@ -22,9 +23,9 @@ export const connectWorkerName = (worker: number): ComponentName =>
 export const connectEnvAllowlist = '^OUTBOX_CONNECT_.*$'
 
 /** True when Connect's REST API answers and lists the Debezium Postgres connector. */
-export async function connectListsDebezium(url: string): Promise<boolean> {
+export async function connectListsDebezium(url: string, security?: ConnectSecurityInput): Promise<boolean> {
   try {
-    const plugins = await createConnectClient(url, 2000).plugins()
+    const plugins = await createConnectClient(url, 2000, { security }).plugins()
     return plugins.some((plugin) => plugin.class === debeziumPostgresClass)
   } catch {
     return false
@@ -53,9 +54,11 @@ export function connectComponent(
     ports: [{ port, envVar: portEnvVar.connect }],
 
     async prepare() {
-      writeFileSync(
+      writePrivate(
         propertiesFile,
         renderProperties({
+          // The secured worker's SCRAM password is in here, hence writePrivate.
+          ...(isSecure(config) ? secureConnectProperties(config) : {}),
           'bootstrap.servers': brokers.join(','),
           'group.id': 'outbox-cdc-connect',
           listeners: `http://127.0.0.1:${port}`,
@@ -101,10 +104,19 @@ export function connectComponent(
     },
 
     launch: () =>
-      jvmLaunch(config, java, dir, 'org.apache.kafka.connect.cli.ConnectDistributed', propertiesFile),
-    probe: () => connectListsDebezium(localConnectUrl(config, worker)),
+      jvmLaunch(
+        config,
+        java,
+        dir,
+        'org.apache.kafka.connect.cli.ConnectDistributed',
+        propertiesFile,
+        isSecure(config) ? connectRestAuthFiles(config, dir) : [],
+      ),
+    probe: () => connectListsDebezium(localConnectUrl(config, worker), stackConnectSecurity(config)),
     async diagnose() {
-      const plugins = await createConnectClient(localConnectUrl(config, worker), 2000)
+      const plugins = await createConnectClient(localConnectUrl(config, worker), 2000, {
+        security: stackConnectSecurity(config),
+      })
         .plugins()
         .catch(() => undefined)
       if (plugins === undefined) return 'Its REST API does not answer yet.'

@@ -34,6 +34,8 @@ export function jvmLaunch(
   dir: string,
   mainClass: string,
   propertiesFile: string,
+  /** More -D flags (the secured Connect's JAAS file). */
+  jvmFlags: string[] = [],
 ) {
   const log4jFile = join(dir, 'log4j2.properties')
   writeFileSync(log4jFile, log4j2)
@@ -48,6 +50,7 @@ export function jvmLaunch(
       '-Djava.awt.headless=true',
       `-Dlog4j2.configurationFile=${log4jFile}`,
       marker,
+      ...jvmFlags,
       '-cp',
       `${jarPaths(config.jarsDir).lib}/*`,
       mainClass,

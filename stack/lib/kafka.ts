@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { kafkaAnswers } from 'outbox-cdc'
 import type { Component, ComponentName } from './component.ts'
@@ -7,6 +7,8 @@ import { kafkaNodePorts, portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
 import { runJava } from './java-run.ts'
 import { jvmLaunch, renderProperties } from './jvm.ts'
+import { writePrivate } from './secrets.ts'
+import { isSecure, scramFormatArgsFile, secureKafkaProperties, stackKafkaSecurity } from './secure.ts'
 
 /**
  * A Kafka cluster id: 16 random bytes in URL-safe base64, as `kafka-storage random-uuid` prints.
@@ -75,6 +77,7 @@ export function kafkaServerProperties(
     // Off, as a production cluster should have it: every topic is created on purpose, with its
     // partitions and retention, and code that leans on auto-creation fails in tests, not in prod.
     'auto.create.topics.enable': 'false',
+    ...(isSecure(config) ? secureKafkaProperties(config, broker, controller) : {}),
   }
 }
 
@@ -83,6 +86,8 @@ interface Formatted {
   clusterId: string
   controllerPort: number
   nodes?: number
+  /** Formatted with the secured stack's SCRAM users. */
+  secure?: boolean
 }
 
 /**
@@ -127,7 +132,8 @@ export function kafkaComponent(config: StackConfig, java: string, node = 1): Com
     ],
 
     async prepare(reporter) {
-      writeFileSync(propertiesFile, renderProperties(kafkaServerProperties(config, dataDir, node)))
+      // The secured broker's file holds its SCRAM password.
+      writePrivate(propertiesFile, renderProperties(kafkaServerProperties(config, dataDir, node)))
       if (existsSync(join(dataDir, 'meta.properties'))) {
         const formatted = JSON.parse(readFileSync(formattedFile, 'utf8')) as Formatted
         const formattedNodes = formatted.nodes ?? 1
@@ -137,6 +143,12 @@ export function kafkaComponent(config: StackConfig, java: string, node = 1): Com
             'START_FAILED',
             `Kafka's storage in ${dir} belongs to cluster ${formatted.clusterId}, the stack's other nodes to ${cluster}: ` +
               'the nodes cannot form one quorum. Reset the stack with `npm run stack:down -- --purge`.',
+          )
+        if ((formatted.secure ?? false) !== isSecure(config))
+          throw new StackError(
+            'START_FAILED',
+            `Kafka's storage in ${dir} was formatted for the ${formatted.secure ? 'secured' : 'plain'} stack, not the ${isSecure(config) ? 'secured' : 'plain'} one (its SCRAM users are written at format time). ` +
+              `Set STACK_SECURE=${formatted.secure ? 'true' : 'false'}, or reset the stack with \`npm run stack:down -- --purge\`.`,
           )
         if (formatted.controllerPort !== controllerPort || formattedNodes !== nodes) {
           throw new StackError(
@@ -152,20 +164,25 @@ export function kafkaComponent(config: StackConfig, java: string, node = 1): Com
         const clusterId = clusterIdFor(config)
         // A static quorum (controller.quorum.voters) is formatted without --standalone.
         const quorum = nodes === 1 ? ['--standalone'] : []
-        await runJava(java, config, [
-          'kafka.tools.StorageTool',
-          'format',
-          ...quorum,
-          '-t',
-          clusterId,
-          '-c',
-          propertiesFile,
-        ])
-        writeFileSync(formattedFile, `${JSON.stringify({ clusterId, controllerPort, nodes })}\n`)
+        const args = ['kafka.tools.StorageTool', 'format', ...quorum, '-t', clusterId, '-c', propertiesFile]
+        if (!isSecure(config)) await runJava(java, config, args)
+        else {
+          // The SCRAM passwords ride in an argument file that java reads, never on the command line.
+          const argsFile = scramFormatArgsFile(config, dir, args)
+          try {
+            await runJava(java, config, [`@${argsFile}`])
+          } finally {
+            rmSync(argsFile, { force: true })
+          }
+        }
+        writeFileSync(
+          formattedFile,
+          `${JSON.stringify({ clusterId, controllerPort, nodes, secure: isSecure(config) })}\n`,
+        )
       })
     },
 
     launch: () => jvmLaunch(config, java, dir, 'kafka.Kafka', propertiesFile),
-    probe: () => kafkaAnswers([`127.0.0.1:${port}`], 1500),
+    probe: () => kafkaAnswers([`127.0.0.1:${port}`], 1500, stackKafkaSecurity(config)),
   }
 }

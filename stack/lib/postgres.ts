@@ -1,14 +1,26 @@
 import { spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, constants, existsSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import postgres from 'postgres'
+import { connectPostgres, withTlsParameters } from 'outbox-cdc'
+import type postgres from 'postgres'
 import { connectorPasswordKey, connectorSecretsFile, replicationRole } from '../../lib/replication.ts'
+import { certificatesIn } from './certs.ts'
 import type { Component } from './component.ts'
 import { portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
 import type { Reporter } from './report.ts'
 import { ensureSecret, readSecret } from './secrets.ts'
+import { isSecure, stackPostgresTls } from './secure.ts'
 
 /** Bounds how much WAL a stalled replication slot may pin before Postgres invalidates it. */
 export const maxSlotWalKeepSize = '1GB'
@@ -25,10 +37,14 @@ export function localPostgresUrls(config: StackConfig): PostgresUrls {
   // Read only: stack:status must not create secrets; the first stack:up does.
   const appPassword = readSecret(config.secretsDir, 'postgres-app') ?? ''
   const adminPassword = readSecret(config.secretsDir, 'postgres-admin') ?? ''
-  return {
+  const urls = {
     url: `postgres://${user}:${appPassword}@127.0.0.1:${port}/${db}`,
     adminUrl: `postgres://postgres:${adminPassword}@127.0.0.1:${port}/postgres`,
   }
+  // The secured stack's URLs say TLS as libpq does, so every client (psql too) checks the server.
+  const tls = stackPostgresTls(config)
+  if (!tls) return urls
+  return { url: withTlsParameters(urls.url, tls), adminUrl: withTlsParameters(urls.adminUrl, tls) }
 }
 
 /**
@@ -48,15 +64,24 @@ host    all             all             127.0.0.1/32            scram-sha-256
 host    all             all             ::1/128                 scram-sha-256
 `
 
-function writeHba(dataDir: string, user: { uid: number; gid: number } | undefined): void {
+/** The secured stack's rules: the same, over TLS only; a connection without it is refused by name. */
+export const hbaConfTlsOnly = `${hbaConf
+  .replace('# Written by', '# Secured stack (STACK_SECURE): TLS only. Written by')
+  .replace(
+    /^host(\s)/gm,
+    'hostssl$1',
+  )}hostnossl all             all             all                     reject
+`
+
+function writeHba(dataDir: string, user: { uid: number; gid: number } | undefined, tlsOnly: boolean): void {
   const file = join(dataDir, 'pg_hba.conf')
-  writeFileSync(file, hbaConf, { mode: 0o600 })
+  writeFileSync(file, tlsOnly ? hbaConfTlsOnly : hbaConf, { mode: 0o600 })
   if (user) chownSync(file, user.uid, user.gid)
 }
 
 /** True when `url` accepts a connection and answers a query. */
 export async function postgresAnswers(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
+  const sql = connectPostgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
   try {
     await sql`select 1`
     return true
@@ -111,6 +136,23 @@ async function ensureReplicationRole(sql: postgres.Sql, secretsDir: string): Pro
   writeFileSync(file, `${connectorPasswordKey}=${password}\n`, { mode: 0o600 })
 }
 
+/**
+ * The server's certificate and key, copied beside its data for the server's user: Postgres refuses
+ * a key that others may read, or that belongs to anyone but itself or root.
+ */
+function serverTls(certsDir: string, dir: string, user: { uid: number; gid: number } | undefined) {
+  const certs = certificatesIn(certsDir)
+  const tlsDir = join(dir, 'tls')
+  mkdirSync(tlsDir, { recursive: true, mode: 0o700 })
+  const cert = join(tlsDir, 'server.pem')
+  const key = join(tlsDir, 'server.key')
+  copyFileSync(certs.serverCertFile, cert)
+  copyFileSync(certs.serverKeyFile, key)
+  chmodSync(key, 0o600)
+  if (user) for (const path of [tlsDir, cert, key]) chownSync(path, user.uid, user.gid)
+  return { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key }
+}
+
 export function postgresComponent(config: StackConfig, pgBin: string): Component {
   const dir = join(config.stackDir, 'postgres')
   const dataDir = join(dir, 'data')
@@ -131,7 +173,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         chownSync(dir, user.uid, user.gid)
       }
       if (existsSync(join(dataDir, 'PG_VERSION'))) {
-        writeHba(dataDir, user)
+        writeHba(dataDir, user, isSecure(config))
         return
       }
       await reporter.step('postgres: initdb', async () => {
@@ -158,7 +200,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
           if (result.status !== 0) {
             throw new StackError('START_FAILED', `initdb failed:\n${result.stdout}${result.stderr}`)
           }
-          writeHba(dataDir, user)
+          writeHba(dataDir, user, isSecure(config))
         } finally {
           await rm(pwFile, { force: true })
         }
@@ -175,6 +217,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         max_wal_senders: '10',
         max_replication_slots: '10',
         max_slot_wal_keep_size: maxSlotWalKeepSize,
+        ...(isSecure(config) ? serverTls(config.certsDir, dir, user) : {}),
       }
       const args = [
         '-D',
@@ -189,7 +232,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
     async afterStart() {
       const { POSTGRES_DB: db, POSTGRES_USER: role } = config.env
       const appPassword = ensureSecret(config.secretsDir, 'postgres-app')
-      const sql = postgres(urls.adminUrl, { max: 1, onnotice: () => {} })
+      const sql = connectPostgres(urls.adminUrl, { max: 1, onnotice: () => {} })
       try {
         const [existingRole] = await sql`select 1 from pg_roles where rolname = ${role}`
         if (!existingRole) await sql`create role ${sql(role)} login`
@@ -200,7 +243,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         await ensureReplicationRole(sql, config.secretsDir)
         // A server started before this rule existed keeps its old file until told to reread it.
         if (existsSync(join(dataDir, 'PG_VERSION'))) {
-          writeHba(dataDir, user)
+          writeHba(dataDir, user, isSecure(config))
           await sql`select pg_reload_conf()`
         }
       } finally {

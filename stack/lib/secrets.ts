@@ -26,3 +26,9 @@ export function readSecret(secretsDir: string, name: string): string | undefined
 export function secretFile(secretsDir: string, name: string): string {
   return join(secretsDir, `${name}.password`)
 }
+
+/** Writes a file only its owner may read, even when it existed with a wider mode before. */
+export function writePrivate(file: string, text: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600)
+  writeFileSync(file, text, { mode: 0o600 })
+}

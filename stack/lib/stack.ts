@@ -1,7 +1,15 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { debeziumPostgresClass, kafkaAnswers, parseBrokers, redactUrl } from 'outbox-cdc'
+import {
+  type ConnectSecurityInput,
+  debeziumPostgresClass,
+  type KafkaSecurityInput,
+  kafkaAnswers,
+  parseBrokers,
+  redactUrl,
+} from 'outbox-cdc'
+import { connectSecurityOfEnv, kafkaSecurityOfEnv } from '../../lib/config.ts'
 import {
   type ComponentName,
   ensureStarted,
@@ -24,13 +32,22 @@ import { localPostgresUrls, postgresAnswers, postgresComponent } from './postgre
 import { findToolchain } from './prereqs.ts'
 import { isOurs, readRecord } from './processes.ts'
 import type { Reporter } from './report.ts'
+import {
+  assertSecureShape,
+  ensureSecureMaterial,
+  isSecure,
+  stackConnectSecurity,
+  stackKafkaSecurity,
+} from './secure.ts'
 
 /** How to reach each component, whether the stack started it or it was given by URL. */
 export interface StackInfo {
+  /** The secured stack (STACK_SECURE): TLS in the Postgres URLs, and the security below. */
+  secure: boolean
   postgres: { url: string; adminUrl: string; managed: boolean }
-  kafka: { brokers: string[]; managed: boolean }
+  kafka: { brokers: string[]; managed: boolean; security?: KafkaSecurityInput | undefined }
   /** `url` is worker 1's (or CONNECT_URL); `workers`, every local worker's. */
-  connect: { url: string; workers: string[]; managed: boolean }
+  connect: { url: string; workers: string[]; managed: boolean; security?: ConnectSecurityInput | undefined }
 }
 
 export const componentOrder: ComponentName[] = ['postgres', 'kafka', 'connect']
@@ -73,15 +90,19 @@ export function stackInfo(config: StackConfig): StackInfo {
     ? localPostgresUrls(config)
     : { url: env.DATABASE_URL ?? '', adminUrl: env.DATABASE_ADMIN_URL ?? env.DATABASE_URL ?? '' }
   return {
+    secure: isSecure(config),
     postgres: { ...pg, managed: managed.postgres },
     kafka: {
       brokers: env.KAFKA_BROKERS ? parseBrokers(env.KAFKA_BROKERS) : localBrokers(config),
       managed: managed.kafka,
+      // A cluster given by KAFKA_BROKERS is reached as every entry point reaches it: KAFKA_* settings.
+      security: managed.kafka ? stackKafkaSecurity(config) : kafkaSecurityOfEnv(process.env),
     },
     connect: {
       url: env.CONNECT_URL ?? localConnectUrl(config),
       workers: env.CONNECT_URL ? [env.CONNECT_URL] : localConnectUrls(config),
       managed: managed.connect,
+      security: managed.connect ? stackConnectSecurity(config) : connectSecurityOfEnv(process.env),
     },
   }
 }
@@ -117,7 +138,12 @@ export async function stackUp(
     ...(config.env.JAVA_HOME ? { javaHome: config.env.JAVA_HOME } : {}),
     ...(config.env.PG_BIN ? { pgBin: config.env.PG_BIN } : {}),
   })
+  assertSecureShape(config)
   if (needJvm) await ensureJars(config.jarsDir, tools.mvn, reporter)
+  if (isSecure(config))
+    await reporter.step('certificates and passwords for the secured stack', async () =>
+      ensureSecureMaterial(config),
+    )
   if (managed.kafka || managed.connect) saveTopology(config, reporter)
 
   const brokers = stackInfo(config).kafka.brokers
@@ -171,6 +197,7 @@ export function saveTopology(config: StackConfig, reporter: Reporter) {
     kafkaNodes: env.STACK_KAFKA_NODES,
     connectWorkers: env.STACK_CONNECT_WORKERS,
     exactlyOnce: env.CONNECTOR_EXACTLY_ONCE,
+    secure: env.STACK_SECURE,
   }
   writeFileSync(topologyFile(config.stackDir), `${JSON.stringify(topology)}\n`)
 }
@@ -179,9 +206,9 @@ async function assertExternalHealthy(config: StackConfig, info: StackInfo): Prom
   const problems: string[] = []
   if (!config.managed.postgres && !(await postgresAnswers(info.postgres.url)))
     problems.push('DATABASE_URL does not accept connections')
-  if (!config.managed.kafka && !(await kafkaAnswers(info.kafka.brokers)))
+  if (!config.managed.kafka && !(await kafkaAnswers(info.kafka.brokers, 2000, info.kafka.security)))
     problems.push(`KAFKA_BROKERS (${info.kafka.brokers.join(',')}) does not answer metadata requests`)
-  if (!config.managed.connect && !(await connectListsDebezium(info.connect.url)))
+  if (!config.managed.connect && !(await connectListsDebezium(info.connect.url, info.connect.security)))
     problems.push(`CONNECT_URL (${redactUrl(info.connect.url)}) does not list ${debeziumPostgresClass}`)
   if (problems.length > 0) {
     throw new StackError('NOT_HEALTHY', `External components are not usable:\n  - ${problems.join('\n  - ')}`)
@@ -230,66 +257,4 @@ export async function stackDown(config: StackConfig, options: { purge: boolean }
     }
   }
   return results
-}
-
-export interface ComponentStatus {
-  managed: boolean
-  pid: number | null
-  ports: number[]
-  healthy: boolean
-  log: string | null
-}
-
-/** Probes each component the way stack:up does; `ok` only when all three do their job. */
-export async function stackStatus(config: StackConfig) {
-  const info = stackInfo(config)
-  const processOf = (name: ComponentName) => {
-    const record = readRecord(join(config.stackDir, name, 'process.json'))
-    return isOurs(record) ? record : undefined
-  }
-  const describe = (
-    name: ComponentName,
-    managed: boolean,
-    ports: number[],
-    healthy: boolean,
-  ): ComponentStatus => {
-    const record = managed ? processOf(name) : undefined
-    return {
-      managed,
-      pid: record?.pid ?? null,
-      ports: record?.ports ?? ports,
-      healthy,
-      log: record?.logFile ?? null,
-    }
-  }
-  const { env } = config
-  const nodes = await Promise.all(
-    info.kafka.brokers.map(async (broker, i) => {
-      const name = config.managed.kafka ? kafkaNodeName(i + 1) : 'kafka'
-      const ports = config.managed.kafka ? [Number(broker.split(':')[1]), env.KAFKA_CONTROLLER_PORT + i] : []
-      const healthy = await kafkaAnswers(config.managed.kafka ? [broker] : info.kafka.brokers)
-      return { name, broker, ...describe(name, config.managed.kafka, ports, healthy) }
-    }),
-  )
-  const workers = await Promise.all(
-    info.connect.workers.map(async (url, i) => {
-      const name = connectWorkerName(i + 1)
-      const healthy = await connectListsDebezium(url)
-      return { name, url, ...describe(name, config.managed.connect, [Number(new URL(url).port)], healthy) }
-    }),
-  )
-  const pgOk = await postgresAnswers(info.postgres.url)
-  const kafkaOk = nodes.every((n) => n.healthy)
-  const connectOk = workers.every((w) => w.healthy)
-  // One URL that answers, while any worker does: any worker takes any REST request.
-  const connectUrl = workers.find((w) => w.healthy)?.url ?? info.connect.url
-  const { name: _k, broker: _b, ...firstNode } = nodes[0] as (typeof nodes)[number]
-  const { name: _c, url: _u, ...firstWorker } = workers[0] as (typeof workers)[number]
-  return {
-    info: { ...info, connect: { ...info.connect, url: connectUrl } },
-    ok: pgOk && kafkaOk && connectOk,
-    postgres: describe('postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk),
-    kafka: { ...firstNode, healthy: kafkaOk, nodes },
-    connect: { ...firstWorker, healthy: connectOk, workers },
-  }
 }

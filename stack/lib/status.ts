@@ -1,0 +1,75 @@
+import { join } from 'node:path'
+import { kafkaAnswers } from 'outbox-cdc'
+import type { ComponentName } from './component.ts'
+import type { StackConfig } from './config.ts'
+import { connectListsDebezium, connectWorkerName } from './connect.ts'
+import { kafkaNodeName } from './kafka.ts'
+import { postgresAnswers } from './postgres.ts'
+import { isOurs, readRecord } from './processes.ts'
+import { stackInfo } from './stack.ts'
+
+export interface ComponentStatus {
+  managed: boolean
+  pid: number | null
+  ports: number[]
+  healthy: boolean
+  log: string | null
+}
+
+/** Probes each component the way stack:up does; `ok` only when all three do their job. */
+export async function stackStatus(config: StackConfig) {
+  const info = stackInfo(config)
+  const processOf = (name: ComponentName) => {
+    const record = readRecord(join(config.stackDir, name, 'process.json'))
+    return isOurs(record) ? record : undefined
+  }
+  const describe = (
+    name: ComponentName,
+    managed: boolean,
+    ports: number[],
+    healthy: boolean,
+  ): ComponentStatus => {
+    const record = managed ? processOf(name) : undefined
+    return {
+      managed,
+      pid: record?.pid ?? null,
+      ports: record?.ports ?? ports,
+      healthy,
+      log: record?.logFile ?? null,
+    }
+  }
+  const { env } = config
+  const nodes = await Promise.all(
+    info.kafka.brokers.map(async (broker, i) => {
+      const name = config.managed.kafka ? kafkaNodeName(i + 1) : 'kafka'
+      const ports = config.managed.kafka ? [Number(broker.split(':')[1]), env.KAFKA_CONTROLLER_PORT + i] : []
+      const healthy = await kafkaAnswers(
+        config.managed.kafka ? [broker] : info.kafka.brokers,
+        2000,
+        info.kafka.security,
+      )
+      return { name, broker, ...describe(name, config.managed.kafka, ports, healthy) }
+    }),
+  )
+  const workers = await Promise.all(
+    info.connect.workers.map(async (url, i) => {
+      const name = connectWorkerName(i + 1)
+      const healthy = await connectListsDebezium(url, info.connect.security)
+      return { name, url, ...describe(name, config.managed.connect, [Number(new URL(url).port)], healthy) }
+    }),
+  )
+  const pgOk = await postgresAnswers(info.postgres.url)
+  const kafkaOk = nodes.every((n) => n.healthy)
+  const connectOk = workers.every((w) => w.healthy)
+  // One URL that answers, while any worker does: any worker takes any REST request.
+  const connectUrl = workers.find((w) => w.healthy)?.url ?? info.connect.url
+  const { name: _k, broker: _b, ...firstNode } = nodes[0] as (typeof nodes)[number]
+  const { name: _c, url: _u, ...firstWorker } = workers[0] as (typeof workers)[number]
+  return {
+    info: { ...info, connect: { ...info.connect, url: connectUrl } },
+    ok: pgOk && kafkaOk && connectOk,
+    postgres: describe('postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk),
+    kafka: { ...firstNode, healthy: kafkaOk, nodes },
+    connect: { ...firstWorker, healthy: connectOk, workers },
+  }
+}
