@@ -30,12 +30,12 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     return name
   }
   /** `npm run slots:<command>` as a user runs it; by default with Connect unreachable (nothing listens on port 9). */
-  const slotsCli = (args: string[], connectUrl = 'http://127.0.0.1:9') => {
+  const slotsCli = (args: string[], connectUrl = 'http://127.0.0.1:9', adminUrl = p.db.url) => {
     const result = spawnSync(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
       [join(repoRoot, 'scripts', 'outbox-cdc.ts'), 'slots', ...args],
       {
-        env: { ...process.env, DATABASE_ADMIN_URL: p.db.url, CONNECT_URL: connectUrl },
+        env: { ...process.env, DATABASE_ADMIN_URL: adminUrl, CONNECT_URL: connectUrl },
         encoding: 'utf8',
         timeout: 120_000,
       },
@@ -106,6 +106,15 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
     }
     await expect.poll(released, { timeout: 20_000, interval: 500 }).toBeGreaterThan(500_000)
     await dropSlot(sql, name, { force: false })
+  })
+
+  it('advances a slot of another database than the admin URL names, as the local stack’s DATABASE_ADMIN_URL (database postgres) does', async () => {
+    const name = await newSlot()
+    await churn()
+    const advanced = slotsCli(['advance', name, '--yes'], undefined, stack.postgres.adminUrl)
+    expect(advanced.code, advanced.output).toBe(0)
+    expect(advanced.output).toMatch(new RegExp(`advanced ${name} from \\S+ to \\S+`))
+    await sql`select pg_drop_replication_slot(${name})`
   })
 
   it('refuses an unknown slot, a connector’s slot, and an active slot without --force', async () => {
