@@ -7,8 +7,15 @@ import { type CliContext, type Command, flagsOf, UsageError } from './context.ts
 
 const adminUrlOf = ({ config }: CliContext) => config.postgres.adminUrl ?? config.postgres.url
 
-async function withAdmin<T>(c: CliContext, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = connectPostgres(adminUrlOf(c), { max: 1, onnotice: () => {} })
+/** The admin role, on `database` when given (else the admin URL's own). */
+async function withAdmin<T>(
+  c: CliContext,
+  work: (sql: postgres.Sql) => Promise<T>,
+  database?: string,
+): Promise<T> {
+  const url = new URL(adminUrlOf(c))
+  if (database) url.pathname = `/${encodeURIComponent(database)}`
+  const sql = connectPostgres(url.toString(), { max: 1, onnotice: () => {} })
   try {
     return await work(sql)
   } finally {
@@ -45,8 +52,15 @@ export const slotCommands: Record<string, Command> = {
       1,
     )
     const slot = slotArgument(positionals)
-    const moved = await withAdmin(c, (sql) =>
-      advanceSlot(sql, slot, { confirm: values.yes ?? false, commands: c.cmd }),
+    // A logical slot moves only from its own database: the admin role, on the slot's database.
+    const database = await withAdmin(
+      c,
+      async (sql) => (await listSlots(sql)).find((s) => s.slotName === slot)?.database,
+    )
+    const moved = await withAdmin(
+      c,
+      (sql) => advanceSlot(sql, slot, { confirm: values.yes ?? false, commands: c.cmd }),
+      database ?? undefined,
     )
     c.out(
       values.json
