@@ -99,6 +99,58 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
     }
   })
 
+  it('resumes after slots:advance skipped events: the stopped connector’s offsets are reset with the slot, so Debezium does not refuse the gap', async () => {
+    const name = p.connectorEnv.CONNECTOR_NAME
+    const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
+    const book = async (title: string) =>
+      (
+        await p.app.inject({
+          method: 'POST',
+          url: '/books',
+          payload: { title, author: 'A', price: 1, stock: 1 },
+        })
+      ).json().id as string
+    const delivered = await book('delivered before the stop')
+    await expect.poll(() => p.records.some((r) => r.key === delivered), { timeout: 30_000 }).toBe(true)
+    expect(cli('stop').code).toBe(0)
+    // Where the connector will start from: its stored position (Connect 3.5+ lists the offsets).
+    const offsets = (await (await fetch(`${stack.connect.url}/connectors/${name}/offsets`)).json()) as {
+      offsets: { offset: { lsn_commit?: number } }[]
+    }
+    const stored = BigInt(offsets.offsets[0]?.offset.lsn_commit ?? 0)
+    // Written while stopped, then skipped on purpose: what advancing is for (a slot pinning WAL).
+    const skipped = await book('skipped by the advance')
+    // Debezium refuses to start from a position older than the slot's restart_lsn. That moves to
+    // a point a checkpoint logged, on an advance after the one that passed it: advance until it has.
+    const admin = postgres(stack.postgres.adminUrl, { max: 1, onnotice: () => {} })
+    const restartLsn = async () => {
+      const [row] = await admin<{ lsn: string }[]>`
+        select (restart_lsn - '0/0')::text as lsn from pg_replication_slots where slot_name = ${slot}`
+      return BigInt(row?.lsn ?? 0)
+    }
+    let advanced = { code: 0 as number | null, output: '' }
+    try {
+      for (let tries = 0; tries === 0 || (tries < 5 && (await restartLsn()) <= stored); tries++) {
+        await admin`checkpoint`
+        await book('more WAL to advance over')
+        advanced = slots(['advance', slot, '--yes'])
+        expect(advanced.code, advanced.output).toBe(0)
+      }
+      expect(await restartLsn()).toBeGreaterThan(stored)
+    } finally {
+      await admin.end()
+    }
+    expect(advanced.output).toMatch(new RegExp(`reset the offsets of connector ${name}`))
+    const resumed = cli('resume')
+    expect(resumed, resumed.output).toMatchObject({
+      code: 0,
+      output: expect.stringMatching(/task 0: RUNNING/),
+    })
+    const after = await book('after the advance')
+    await expect.poll(() => p.records.some((r) => r.key === after), { timeout: 30_000 }).toBe(true)
+    expect(p.records.some((r) => r.key === skipped)).toBe(false)
+  })
+
   it('connector:pause on a STOPPED connector returns once Connect reports it PAUSED (with no task)', async () => {
     const name = p.connectorEnv.CONNECTOR_NAME
     expect(cli('stop').code).toBe(0)
