@@ -72,7 +72,9 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
       expect(cli('pause').code).toBe(0)
       const refused = slots(['advance', slot, '--yes'])
       expect(refused.code).toBe(1)
-      expect(refused.output).toMatch(/SLOT_ACTIVE: .*npm run connector:stop/)
+      expect(refused.output).toMatch(
+        /CONNECTOR_NOT_STOPPED: .*is PAUSED: stop it first with `npm run connector:stop`/,
+      )
       expect(cli('resume').code).toBe(0)
 
       expect(cli('stop')).toMatchObject({ code: 0, output: expect.stringMatching(/STOPPED/) })

@@ -111,9 +111,22 @@ describe('replication-slot admin (slots:list, slots:advance, slots:drop)', () =>
   it('advances a slot of another database than the admin URL names, as the local stack’s DATABASE_ADMIN_URL (database postgres) does', async () => {
     const name = await newSlot()
     await churn()
-    const advanced = slotsCli(['advance', name, '--yes'], undefined, stack.postgres.adminUrl)
+    const advanced = slotsCli(['advance', name, '--yes'], stack.connect.url, stack.postgres.adminUrl)
     expect(advanced.code, advanced.output).toBe(0)
     expect(advanced.output).toMatch(new RegExp(`advanced ${name} from \\S+ to \\S+`))
+    await sql`select pg_drop_replication_slot(${name})`
+  })
+
+  it('advances nothing while Connect cannot say whether a connector reads the slot (its position would need resetting)', async () => {
+    const name = await newSlot()
+    await churn()
+    const before = (await listSlots(sql)).find((s) => s.slotName === name)?.confirmedFlushLsn
+    const refused = slotsCli(['advance', name, '--yes'])
+    expect(refused.code).toBe(1)
+    expect(refused.output).toMatch(
+      /OWNER_UNKNOWN: cannot tell whether a connector reads .*nothing was advanced/,
+    )
+    expect((await listSlots(sql)).find((s) => s.slotName === name)?.confirmedFlushLsn).toBe(before)
     await sql`select pg_drop_replication_slot(${name})`
   })
 

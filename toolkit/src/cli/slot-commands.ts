@@ -1,7 +1,8 @@
 import type postgres from 'postgres'
 import { connectPostgres } from '../security/postgres.ts'
+import { advanceConnectorSlot } from '../slots/advance-owned.ts'
 import { dropUnownedSlot } from '../slots/drop-unowned.ts'
-import { advanceSlot, humanBytes, listSlots } from '../slots/slots.ts'
+import { humanBytes, listSlots } from '../slots/slots.ts'
 import { connectOf } from './clients.ts'
 import { type CliContext, type Command, flagsOf, UsageError } from './context.ts'
 
@@ -59,14 +60,21 @@ export const slotCommands: Record<string, Command> = {
     )
     const moved = await withAdmin(
       c,
-      (sql) => advanceSlot(sql, slot, { confirm: values.yes ?? false, commands: c.cmd }),
+      (sql) =>
+        advanceConnectorSlot(sql, connectOf(c.config), slot, {
+          confirm: values.yes ?? false,
+          commands: c.cmd,
+        }),
       database ?? undefined,
     )
-    c.out(
-      values.json
-        ? JSON.stringify({ slot, ...moved })
-        : `advanced ${slot} from ${moved.from} to ${moved.to}, skipping ${humanBytes(moved.skippedBytes)}`,
-    )
+    if (values.json) c.out(JSON.stringify({ slot, ...moved }))
+    else {
+      c.out(`advanced ${slot} from ${moved.from} to ${moved.to}, skipping ${humanBytes(moved.skippedBytes)}`)
+      if (moved.resetConnector)
+        c.out(
+          `reset the offsets of connector ${moved.resetConnector}: \`${c.cmd('connector resume')}\` starts it where the slot now is`,
+        )
+    }
     return 0
   },
   /** Drops a slot no connector owns, counting first what it holds. */

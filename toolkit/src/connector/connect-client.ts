@@ -75,6 +75,11 @@ export interface ConnectClient {
   stop(name: string): Promise<void>
   /** PUT …/resume: runs a PAUSED or a STOPPED connector again. */
   resume(name: string): Promise<void>
+  /**
+   * DELETE …/offsets (Connect 3.6+, a STOPPED connector only): forgets where the connector stood,
+   * so Debezium starts from its slot when resumed.
+   */
+  resetOffsets(name: string): Promise<void>
   /** Returns false when there was no such connector. */
   remove(name: string): Promise<boolean>
   /** Names of all connectors on this Connect cluster. */
@@ -233,6 +238,9 @@ export function createConnectClient(
     },
     resume: async (name) => {
       await call('PUT', `${connector(name)}/resume`)
+    },
+    resetOffsets: async (name) => {
+      await call('DELETE', `${connector(name)}/offsets`)
     },
     list: () => call<string[]>('GET', '/connectors'),
     remove: async (name) => {

@@ -27,6 +27,8 @@ export type SlotErrorCode =
   | 'NOT_PERMITTED'
   /** Connect could not be asked whether a connector uses the slot. */
   | 'OWNER_UNKNOWN'
+  /** The connector that reads the slot runs (or failed): it must be stopped first. */
+  | 'CONNECTOR_NOT_STOPPED'
   /** The slot's events cannot be decoded here (not pgoutput, or no such publication on its database). */
   | 'NOT_COUNTABLE'
 
