@@ -52,6 +52,18 @@ describe('the secured stack (STACK_SECURE)', () => {
     expect(() => assertSecureShape(secured())).not.toThrow()
   })
 
+  it('refuses a switch of mode before anything starts or the folder records it', () => {
+    const stackDir = mkdtempSync(join(tmpdir(), 'secure-switch-'))
+    mkdirSync(join(stackDir, 'kafka'), { recursive: true })
+    writeFileSync(
+      join(stackDir, 'kafka', 'formatted.json'),
+      JSON.stringify({ clusterId: 'x', controllerPort: 19093, nodes: 1, secure: false }),
+    )
+    const config = loadStackConfig({ STACK_DIR: stackDir, STACK_SECURE: 'true' })
+    expect(() => assertSecureShape(config)).toThrow(/formatted for the plain stack.*STACK_SECURE=false/)
+    expect(() => assertSecureShape(loadStackConfig({ STACK_DIR: stackDir }))).not.toThrow()
+  })
+
   it('refuses a Kafka storage formatted for the other mode (its SCRAM users are written at format time)', async () => {
     for (const [formattedSecure, nowSecure] of [
       [false, 'true'],
