@@ -8,7 +8,13 @@ import { StackError } from './errors.ts'
 import { runJava } from './java-run.ts'
 import { jvmLaunch, renderProperties } from './jvm.ts'
 import { writePrivate } from './secrets.ts'
-import { isSecure, scramFormatArgsFile, secureKafkaProperties, stackKafkaSecurity } from './secure.ts'
+import {
+  isSecure,
+  scramFormatArgsFile,
+  secureKafkaProperties,
+  stackKafkaSecurity,
+  storageModeError,
+} from './secure.ts'
 
 /**
  * A Kafka cluster id: 16 random bytes in URL-safe base64, as `kafka-storage random-uuid` prints.
@@ -144,12 +150,8 @@ export function kafkaComponent(config: StackConfig, java: string, node = 1): Com
             `Kafka's storage in ${dir} belongs to cluster ${formatted.clusterId}, the stack's other nodes to ${cluster}: ` +
               'the nodes cannot form one quorum. Reset the stack with `npm run stack:down -- --purge`.',
           )
-        if ((formatted.secure ?? false) !== isSecure(config))
-          throw new StackError(
-            'START_FAILED',
-            `Kafka's storage in ${dir} was formatted for the ${formatted.secure ? 'secured' : 'plain'} stack, not the ${isSecure(config) ? 'secured' : 'plain'} one (its SCRAM users are written at format time). ` +
-              `Set STACK_SECURE=${formatted.secure ? 'true' : 'false'}, or reset the stack with \`npm run stack:down -- --purge\`.`,
-          )
+        const modeError = storageModeError(dir, formatted.secure ?? false, isSecure(config))
+        if (modeError) throw modeError
         if (formatted.controllerPort !== controllerPort || formattedNodes !== nodes) {
           throw new StackError(
             'START_FAILED',

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectSecurityInput, KafkaSecurityInput, PostgresTls } from 'outbox-cdc'
 import { type Certificates, certificatesIn, ensureCertificates } from './certs.ts'
@@ -26,8 +26,40 @@ const secretName = {
 
 export const isSecure = (config: StackConfig) => config.env.STACK_SECURE
 
-/** Refuses what the secured stack does not do yet, before anything starts. */
+/**
+ * A Kafka storage formatted for the other mode (its SCRAM users are written at format time) is
+ * refused by name; kafka.ts checks it when a node prepares, and this before anything starts.
+ */
+export function storageModeError(
+  dir: string,
+  formattedSecure: boolean,
+  secure: boolean,
+): StackError | undefined {
+  if (formattedSecure === secure) return undefined
+  const mode = (on: boolean) => (on ? 'secured' : 'plain')
+  return new StackError(
+    'START_FAILED',
+    `Kafka's storage in ${dir} was formatted for the ${mode(formattedSecure)} stack, not the ${mode(secure)} one (its SCRAM users are written at format time). ` +
+      `Set STACK_SECURE=${formattedSecure}, or reset the stack with \`npm run stack:down -- --purge\`.`,
+  )
+}
+
+/**
+ * Refuses what the secured stack does not do, and a switch of mode on a folder, before anything
+ * starts or the folder records the new mode: Postgres would otherwise be turned to TLS only and
+ * the topology saved, before Kafka's node refused its storage.
+ */
 export function assertSecureShape(config: StackConfig) {
+  const entries = existsSync(config.stackDir) ? readdirSync(config.stackDir, { withFileTypes: true }) : []
+  for (const name of entries.flatMap((e) =>
+    e.isDirectory() && /^kafka(-\d+)?$/.test(e.name) ? [e.name] : [],
+  )) {
+    const file = join(config.stackDir, name, 'formatted.json')
+    if (!existsSync(file)) continue
+    const formatted = JSON.parse(readFileSync(file, 'utf8')) as { secure?: boolean }
+    const error = storageModeError(join(config.stackDir, name), formatted.secure ?? false, isSecure(config))
+    if (error) throw error
+  }
   if (!isSecure(config)) return
   if (config.env.STACK_KAFKA_NODES !== 1 || config.env.STACK_CONNECT_WORKERS !== 1)
     throw new StackError(

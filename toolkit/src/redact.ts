@@ -41,12 +41,13 @@ export function redactText(text: string): string {
 
 /**
  * Secrets read from the environment or files (readSecret): a SASL or Connect password is no URL's
- * userinfo, so it is masked by value. Values under 4 characters are not, since masking them would
- * garble ordinary words; such a password is also too short to be one anyone should use.
+ * userinfo, so it is masked by value. Values under 8 characters are not: masking `true` or `admin`
+ * would garble ordinary output (JSON included), and such a password is too short to be one anyone
+ * should use.
  */
 const secrets = new Set<string>()
 
 /** Masks `value` in every text redactText sees from now on. */
 export function maskSecret(value: string): void {
-  if (value.length >= 4) secrets.add(value)
+  if (value.length >= 8) secrets.add(value)
 }

@@ -11,7 +11,7 @@ import { OptionsError } from '../errors.ts'
 import { type DeadLetterTopicSettings, deadLetterTopicSettingsSchema } from '../kafka/dead-letter-topic.ts'
 import { type CommandNamer, cliCommands } from '../operations.ts'
 import { connectSecurityFromEnv, connectSecuritySchema } from '../security/connect.ts'
-import { kafkaSecurityFields, kafkaSecurityFromEnv, plainNeedsTls } from '../security/kafka.ts'
+import { kafkaSecurityFields, plainNeedsTls, withKafkaEnv } from '../security/kafka.ts'
 import { postgresTlsOf, postgresTlsSchema, withTlsParameters } from '../security/postgres.ts'
 
 const postgresUrl = z.string().refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// URL')
@@ -146,12 +146,16 @@ export function parseCliConfig(input: unknown, source = 'the config'): CliConfig
  * unless it names its own (Connect's worker may keep the CA at another path).
  */
 function withPostgresTls(config: CliConfig): CliConfig {
-  const tls = config.postgres.tls ?? postgresTlsOf(config.postgres.url).tls
+  const explicit = config.postgres.tls
+  const tls = explicit ?? postgresTlsOf(config.postgres.url).tls
   if (!tls) return config
+  const admin = config.postgres.adminUrl
+  // An admin URL that says its own TLS keeps it, unless postgres.tls speaks for both.
+  const adminTls = explicit ?? (admin ? postgresTlsOf(admin).tls : undefined) ?? tls
   const postgres = {
     ...config.postgres,
     url: withTlsParameters(config.postgres.url, tls),
-    ...(config.postgres.adminUrl ? { adminUrl: withTlsParameters(config.postgres.adminUrl, tls) } : {}),
+    ...(admin ? { adminUrl: withTlsParameters(admin, adminTls) } : {}),
   }
   const database = { ...config.connector.database, tls: config.connector.database.tls ?? tls }
   return { ...config, postgres, connector: { ...config.connector, database } }
@@ -171,9 +175,8 @@ export function withEnvOverrides(
   if (env.OUTBOX_CDC_KAFKA_BROKERS)
     kafka.brokers = env.OUTBOX_CDC_KAFKA_BROKERS.split(',').map((broker) => broker.trim())
   if (env.OUTBOX_CDC_CONNECT_URL) connect.url = env.OUTBOX_CDC_CONNECT_URL
-  Object.assign(kafka, kafkaSecurityFromEnv(env, 'OUTBOX_CDC_'))
   Object.assign(connect, connectSecurityFromEnv(env, 'OUTBOX_CDC_'))
-  return { ...config, postgres, kafka, connect }
+  return { ...config, postgres, kafka: withKafkaEnv(kafka, env, 'OUTBOX_CDC_'), connect }
 }
 
 /** Where the CLI looks for its config when --config names none, in this order. */

@@ -64,6 +64,7 @@ export const slotCommands: Record<string, Command> = {
         advanceConnectorSlot(sql, connectOf(c.config), slot, {
           confirm: values.yes ?? false,
           commands: c.cmd,
+          database: database ?? undefined,
         }),
       database ?? undefined,
     )

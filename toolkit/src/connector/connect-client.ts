@@ -80,6 +80,8 @@ export interface ConnectClient {
    * so Debezium starts from its slot when resumed.
    */
   resetOffsets(name: string): Promise<void>
+  /** GET …/offsets (Connect 3.5+): where the connector stands, as Connect stores it. */
+  offsets(name: string): Promise<unknown>
   /** Returns false when there was no such connector. */
   remove(name: string): Promise<boolean>
   /** Names of all connectors on this Connect cluster. */
@@ -239,6 +241,7 @@ export function createConnectClient(
     resume: async (name) => {
       await call('PUT', `${connector(name)}/resume`)
     },
+    offsets: (name) => call('GET', `${connector(name)}/offsets`),
     resetOffsets: async (name) => {
       await call('DELETE', `${connector(name)}/offsets`)
     },

@@ -44,6 +44,8 @@ export interface ExplainContext {
  * addresses and what the server or the TLS layer said.
  */
 export function explainConnectionError(error: unknown, context: ExplainContext): unknown {
+  // One of ours already says what failed and where (a Connect TLS failure, a slot refusal).
+  if (error instanceof CodedError) return error
   const links = chain(error)
   const kafka = links.some((e) => e.name?.startsWith('KafkaJS'))
   const where = context.brokers.join(',')

@@ -93,13 +93,11 @@ export function kafkaClientSecurity(
   return built
 }
 
-/**
- * The same settings from environment variables, under `prefix` (the CLI's is `OUTBOX_CDC_`):
- * KAFKA_TLS=true, KAFKA_CA_FILE, KAFKA_CERT_FILE, KAFKA_KEY_FILE, KAFKA_SASL_MECHANISM,
- * KAFKA_SASL_USERNAME, and KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE. The password stays a
- * reference, read when a client is built. undefined when none is set.
- */
-export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv, prefix: string): KafkaSecurityInput | undefined {
+/** What the variables under `prefix` say, unchecked: settings to lay over others, and whether TLS is turned off. */
+function readKafkaEnv(
+  env: NodeJS.ProcessEnv,
+  prefix: string,
+): { security: KafkaSecurityInput; tlsOff: boolean } | undefined {
   const v = (name: string) => env[`${prefix}KAFKA_${name}`] || undefined
   const files = { caFile: v('CA_FILE'), certFile: v('CERT_FILE'), keyFile: v('KEY_FILE') }
   const anyFile = Object.values(files).some((f) => f !== undefined)
@@ -107,9 +105,10 @@ export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv, prefix: string): Ka
   if (tlsFlag !== undefined && tlsFlag !== 'true' && tlsFlag !== 'false')
     throw new OptionsError(`${prefix}KAFKA_TLS must be true or false, not ${JSON.stringify(tlsFlag)}`)
   const mechanism = v('SASL_MECHANISM')
-  if (!anyFile && tlsFlag !== 'true' && mechanism === undefined) return undefined
+  if (!anyFile && tlsFlag === undefined && mechanism === undefined) return undefined
   const security: KafkaSecurityInput = {}
-  if (anyFile) security.tls = Object.fromEntries(Object.entries(files).filter(([, f]) => f !== undefined))
+  if (anyFile && tlsFlag !== 'false')
+    security.tls = Object.fromEntries(Object.entries(files).filter(([, f]) => f !== undefined))
   else if (tlsFlag === 'true') security.tls = true
   if (mechanism !== undefined) {
     if (!(saslMechanisms as readonly string[]).includes(mechanism))
@@ -123,10 +122,40 @@ export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv, prefix: string): Ka
       password: passwordFile ? { file: passwordFile } : { env: `${prefix}KAFKA_SASL_PASSWORD` },
     }
   }
-  const parsed = kafkaSecuritySchema.safeParse(security)
+  return { security, tlsOff: tlsFlag === 'false' }
+}
+
+/**
+ * The same settings from environment variables, under `prefix` (the CLI's is `OUTBOX_CDC_`):
+ * KAFKA_TLS=true (or false), KAFKA_CA_FILE, KAFKA_CERT_FILE, KAFKA_KEY_FILE, KAFKA_SASL_MECHANISM,
+ * KAFKA_SASL_USERNAME, and KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE. The password stays a
+ * reference, read when a client is built. undefined when none is set. Checked on their own: for
+ * settings laid over a config file's, see withKafkaEnv.
+ */
+export function kafkaSecurityFromEnv(env: NodeJS.ProcessEnv, prefix: string): KafkaSecurityInput | undefined {
+  const read = readKafkaEnv(env, prefix)
+  if (!read) return undefined
+  const parsed = kafkaSecuritySchema.safeParse(read.security)
   if (!parsed.success)
     throw new OptionsError(
       `Kafka security from ${prefix}KAFKA_*: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     )
-  return security
+  return read.security
+}
+
+/**
+ * A config's Kafka section with the variables under `prefix` laid over it (KAFKA_TLS=false takes
+ * its TLS away), left for the config's own schema to check as a whole: SASL PLAIN from the
+ * environment beside the file's TLS is fine.
+ */
+export function withKafkaEnv(
+  kafka: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  prefix: string,
+): Record<string, unknown> {
+  const read = readKafkaEnv(env, prefix)
+  if (!read) return kafka
+  const merged: Record<string, unknown> = { ...kafka, ...read.security }
+  if (read.tlsOff) delete merged.tls
+  return merged
 }

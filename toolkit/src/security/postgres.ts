@@ -39,21 +39,55 @@ const urlParameters = {
   sslkey: 'keyFile',
 } as const
 
+/** postgres.js's own `?ssl=` in libpq's terms: `true` checks the server as verify-full does. */
+const sslParameter: Record<string, SslMode> = {
+  disable: 'disable',
+  false: 'disable',
+  true: 'verify-full',
+  prefer: 'prefer',
+  allow: 'prefer',
+  require: 'require',
+  'verify-full': 'verify-full',
+}
+
+/** The URL before its query, and the query: split by hand, since `new URL` refuses libpq's multi-host URLs. */
+function splitQuery(url: string): { head: string; params: URLSearchParams } {
+  const at = url.indexOf('?')
+  return at < 0
+    ? { head: url, params: new URLSearchParams() }
+    : { head: url.slice(0, at), params: new URLSearchParams(url.slice(at + 1)) }
+}
+
+const joinQuery = (head: string, params: URLSearchParams) => {
+  const query = params.toString()
+  return query ? `${head}?${query}` : head
+}
+
 /**
- * The TLS settings of `url` (libpq's `?sslmode=…&sslrootcert=…`) with `tls` over them, and the URL
- * without those parameters. undefined when neither says anything: plaintext, as postgres.js does.
+ * The TLS settings of `url` (libpq's `?sslmode=…&sslrootcert=…`, or postgres.js's `?ssl=`) with
+ * `tls` over them, and the URL without those parameters. undefined when neither says anything.
  */
 export function postgresTlsOf(url: string, tls?: PostgresTls): { url: string; tls?: PostgresTls } {
-  const parsed = new URL(url)
+  const { head, params } = splitQuery(url)
   const fromUrl: Record<string, string> = {}
   for (const [parameter, key] of Object.entries(urlParameters)) {
-    const value = parsed.searchParams.get(parameter)
+    const value = params.get(parameter)
     if (value !== null) fromUrl[key] = value
-    parsed.searchParams.delete(parameter)
+    params.delete(parameter)
   }
-  const clean = Object.keys(fromUrl).length > 0 ? parsed.toString() : url
+  const ssl = params.get('ssl')
+  params.delete('ssl')
+  if (ssl !== null && fromUrl.sslmode === undefined) fromUrl.sslmode = sslParameter[ssl] ?? ssl
+  if (fromUrl.sslmode === 'allow') fromUrl.sslmode = 'prefer'
+  // libpq: sslrootcert=system trusts the system's CAs and checks as verify-full by default.
+  if (fromUrl.caFile === 'system') {
+    delete fromUrl.caFile
+    fromUrl.sslmode ??= 'verify-full'
+  }
+  const found = Object.keys(fromUrl).length > 0 || ssl !== null
+  const clean = found ? joinQuery(head, params) : url
   if (tls) return { url: clean, tls }
-  if (Object.keys(fromUrl).length === 0) return { url }
+  if (!found) return { url }
   const checked = postgresTlsSchema.safeParse({ sslmode: 'prefer', ...fromUrl })
   if (!checked.success)
     throw new OptionsError(
@@ -64,12 +98,12 @@ export function postgresTlsOf(url: string, tls?: PostgresTls): { url: string; tl
 
 /** `url` with `tls` written as libpq's parameters (what postgresTlsOf reads back). */
 export function withTlsParameters(url: string, tls: PostgresTls): string {
-  const parsed = new URL(postgresTlsOf(url).url)
+  const { head, params } = splitQuery(postgresTlsOf(url).url)
   for (const [parameter, key] of Object.entries(urlParameters)) {
     const value = tls[key]
-    if (value !== undefined) parsed.searchParams.set(parameter, value)
+    if (value !== undefined) params.set(parameter, value)
   }
-  return parsed.toString()
+  return joinQuery(head, params)
 }
 
 /** postgres.js's `ssl` option for `tls`; files are read now, so a wrong path fails at start. */
@@ -99,7 +133,8 @@ export function connectPostgres(
   tls?: PostgresTls,
 ): postgres.Sql {
   const resolved = postgresTlsOf(url, tls)
-  return postgres(resolved.url, { ...options, ssl: postgresSslOption(resolved.tls) })
+  // Without a TLS setting, postgres.js decides as it would (its PGSSL variable, say).
+  return postgres(resolved.url, resolved.tls ? { ...options, ssl: postgresSslOption(resolved.tls) } : options)
 }
 
 /**

@@ -15,12 +15,12 @@ export async function advanceConnectorSlot(
   sql: postgres.Sql,
   connect: ConnectClient,
   slot: string,
-  options: { confirm: boolean; commands?: CommandNamer },
+  options: { confirm: boolean; commands?: CommandNamer; database?: string | undefined },
 ) {
   const commands = options.commands ?? cliCommands
   let owner: string | undefined
   try {
-    owner = await connectorOwningSlot(connect, slot)
+    owner = await connectorOwningSlot(connect, slot, options.database)
   } catch (cause) {
     if (!(cause instanceof ConnectError)) throw cause
     throw new SlotError(
@@ -37,6 +37,14 @@ export async function advanceConnectorSlot(
         `connector ${owner} reads ${slot} and is ${state ?? 'unknown'}: stop it first with \`${commands('connector stop')}\` (its position is reset with the advance), and start it again with \`${commands('connector resume')}\``,
         { retryable: true },
       )
+    // The reset comes after the advance, which cannot be undone: make sure it can be done first.
+    await connect.offsets(owner).catch((cause) => {
+      throw new SlotError(
+        'OWNER_UNKNOWN',
+        `connector ${owner}'s stored position cannot be read or reset through this Connect (${(cause as Error).message}; Connect 3.6+ resets offsets), so nothing was advanced`,
+        { cause },
+      )
+    })
   }
   const moved = await advanceSlot(sql, slot, options)
   if (owner) await connect.resetOffsets(owner)

@@ -165,10 +165,20 @@ export async function dropSlot(
   return slot
 }
 
-/** The connector whose config names `slot`, if any, so a drop never pulls a slot from under one. */
-export async function connectorOwningSlot(connect: ConnectClient, slot: string): Promise<string | undefined> {
+/**
+ * The connector whose config names `slot`, if any, so a drop never pulls a slot from under one.
+ * Given the slot's `database`, only a connector of that database: slot names are per database,
+ * and two services on one Connect may both keep the default name.
+ */
+export async function connectorOwningSlot(
+  connect: ConnectClient,
+  slot: string,
+  database?: string,
+): Promise<string | undefined> {
   for (const name of await connect.list()) {
-    if ((await connect.getConfig(name))?.['slot.name'] === slot) return name
+    const config = await connect.getConfig(name)
+    if (config?.['slot.name'] !== slot) continue
+    if (database === undefined || config['database.dbname'] === database) return name
   }
   return undefined
 }
