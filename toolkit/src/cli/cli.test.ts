@@ -3,26 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { billingCliConfig } from '../../test/cli-config.ts'
 import { type CliConfigInput, loadCliConfig, parseCliConfig, withEnvOverrides } from './config.ts'
 import { consoleTokenOf } from './console-command.ts'
 import { runOutboxCli } from './run.ts'
 
-const config: CliConfigInput = {
-  postgres: { url: 'postgres://app:pw@db:5432/billing' },
-  kafka: { brokers: ['kafka:9092'] },
-  connect: { url: 'http://connect:8083' },
-  connector: {
-    name: 'billing',
-    database: { host: 'db', name: 'billing', user: 'outbox_cdc', passwordRef: '${env:PW}' },
-    outboxes: ['billing.outbox'],
-    slot: 'billing_slot',
-    publication: 'billing_pub',
-    topicPrefix: 'billing',
-    namespace: 'billing.events',
-  },
-  topics: { aggregates: ['invoice'] },
-  consumer: { group: 'ledger' },
-}
+const config: CliConfigInput = billingCliConfig
 
 const dir = mkdtempSync(join(tmpdir(), 'outbox-cdc-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

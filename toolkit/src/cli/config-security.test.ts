@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { billingCliConfig } from '../../test/cli-config.ts'
 import { type CliConfigInput, parseCliConfig, withEnvOverrides } from './config.ts'
 
-const config: CliConfigInput = {
-  postgres: { url: 'postgres://app:pw@db:5432/billing' },
-  kafka: { brokers: ['kafka:9092'] },
-  connect: { url: 'https://connect:8083' },
-  connector: {
-    name: 'billing',
-    database: { host: 'db', name: 'billing', user: 'outbox_cdc', passwordRef: '${env:PW}' },
-    outboxes: ['billing.outbox'],
-    slot: 'billing_slot',
-    publication: 'billing_pub',
-    namespace: 'billing.events',
-  },
-  topics: { aggregates: ['invoice'] },
-  consumer: { group: 'ledger' },
-}
+const config: CliConfigInput = billingCliConfig
 
 describe('the CLI config for secured clusters', () => {
   it('takes TLS and SASL for Kafka and basic auth and TLS for Connect, passwords by reference only', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { billingCliConfig } from '../../test/cli-config.ts'
 import { type CliConfigInput, parseCliConfig, withEnvOverrides } from '../cli/config.ts'
 import { type ConnectClient, ConnectError } from '../connector/connect-client.ts'
 import { redactText } from '../redact.ts'
@@ -7,21 +8,7 @@ import { explainConnectionError } from './explain.ts'
 import { connectPostgres, postgresTlsOf, withTlsParameters } from './postgres.ts'
 import { readSecret } from './secret.ts'
 
-const base: CliConfigInput = {
-  postgres: { url: 'postgres://app:pw@db:5432/billing' },
-  kafka: { brokers: ['kafka:9092'] },
-  connect: { url: 'https://connect:8083' },
-  connector: {
-    name: 'billing',
-    database: { host: 'db', name: 'billing', user: 'outbox_cdc', passwordRef: '${env:PW}' },
-    outboxes: ['billing.outbox'],
-    slot: 'billing_slot',
-    publication: 'billing_pub',
-    namespace: 'billing.events',
-  },
-  topics: { aggregates: ['invoice'] },
-  consumer: { group: 'ledger' },
-}
+const base: CliConfigInput = billingCliConfig
 
 describe('secured clusters, where settings meet (hostile review)', () => {
   it("keeps the admin URL's own, stricter TLS instead of the app URL's", () => {
