@@ -11,6 +11,18 @@ const clusterWide = [
   'test/integration/slots.int.test.ts',
 ]
 
+/**
+ * Feature-pair scenarios (two features that share a group, a topic or a command) slow enough to
+ * keep npm test over its 8 minutes: they run against the local stack with the full fault suite
+ * (npm run test:faults), not in npm test or CI's reduced run.
+ */
+const featurePairs = [
+  'test/integration/saga-replay.int.test.ts',
+  'test/integration/nested-namespace-tools.int.test.ts',
+  'test/integration/cli-redaction-failures.int.test.ts',
+  'test/integration/doctor-stopped-connector.int.test.ts',
+]
+
 export default defineConfig({
   // The repo runs the toolkit from its TypeScript source: tsx and tsc take it from tsconfig.json's
   // paths, vitest from these aliases (the same entries); a packed install takes its build.
@@ -48,7 +60,7 @@ export default defineConfig({
           // After the unit files: a group of its own, since it runs more files at once.
           sequence: { groupOrder: 1 },
           include: ['**/*.int.test.ts'],
-          exclude: ['node_modules/**', '.stack/**', '.tmp/**', ...clusterWide],
+          exclude: ['node_modules/**', '.stack/**', '.tmp/**', ...clusterWide, ...featurePairs],
           // The files wait on Kafka, Connect and Postgres far more than they compute, and each
           // owns its database, group, topics and connector names (uniqueName), so several run at
           // once on two cores. Vitest's default here would be one (cores - 1).
@@ -71,6 +83,18 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           maxWorkers: 1,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'pairs',
+          sequence: { groupOrder: 4 },
+          include: featurePairs,
+          globalSetup: ['test/global-setup.ts'],
+          maxWorkers: 4,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {
