@@ -150,8 +150,16 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
       { spreadOverMs: kafkaFreezeMs * 2 },
     )
     const { during = [], after = [] } = watched ?? {}
+    // Each sample's status, and the reason whenever it changes: a run that fails says why.
+    const described = (samples: typeof during) =>
+      samples
+        .map(
+          (s, i) =>
+            `${s.atMs}ms ${s.status}${s.reason && s.reason !== samples[i - 1]?.reason ? ` (${s.reason})` : ''}`,
+        )
+        .join(', ')
     console.log(
-      `[faults] consumer-1 /health during the freeze: ${during.map((s) => `${s.atMs}ms ${s.status}`).join(', ')}; after: ${after.map((s) => `${s.atMs}ms ${s.status}`).join(', ')}`,
+      `[faults] consumer-1 /health during the freeze: ${described(during)}; after: ${described(after)}`,
     )
     expect(during[0]?.status, 'healthy as the freeze began').toBe(200)
     // Out of its group by membership, not by the process dying: /health itself still answers.
