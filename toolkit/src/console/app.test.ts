@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import type { Kafka } from 'kafkajs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type ConnectClient, ConnectError } from '../connector/connect-client.ts'
@@ -11,7 +12,7 @@ const host = '127.0.0.1:3002'
 const page = { host, 'x-console': '1' }
 
 /** The app around a Connect client that records calls; the sampler and Kafka are never reached. */
-async function consoleApp(kafka = {} as Kafka) {
+async function consoleApp(kafka = {} as Kafka, logger: FastifyBaseLogger | false = false) {
   const calls: string[] = []
   const said: string[] = []
   const connect = {
@@ -38,7 +39,7 @@ async function consoleApp(kafka = {} as Kafka) {
     redriveGroup: 'g-dlq-redrive',
     token,
     allowedHosts: () => [host],
-    logger: false,
+    logger,
     onAction: (line) => said.push(line),
   })
   return { app, calls, said, events, connect }
@@ -55,6 +56,47 @@ async function csrf(a: NonNullable<typeof app>) {
   const cookie = response.cookies.map((c) => `${c.name}=${c.value}`).join('; ')
   return { cookie, csrfToken: response.json().csrfToken as string }
 }
+
+/** A logger that keeps each line's message, as the console's pino logger would write it. */
+function recordingLogger(lines: string[]): FastifyBaseLogger {
+  const write =
+    (level: string) =>
+    (...args: unknown[]) =>
+      void lines.push(`${level} ${args.filter((a) => typeof a === 'string').join(' ')}`)
+  const logger = {
+    level: 'info',
+    fatal: write('fatal'),
+    error: write('error'),
+    warn: write('warn'),
+    info: write('info'),
+    debug: write('debug'),
+    trace: write('trace'),
+    silent: () => undefined,
+    child: () => logger,
+  }
+  return logger as unknown as FastifyBaseLogger
+}
+
+describe('console logging', () => {
+  it('starts with its logger without a deprecation warning, and logs no page poll', async () => {
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => void warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const lines: string[] = []
+      const built = await consoleApp({} as Kafka, recordingLogger(lines))
+      app = built.app
+      await app.ready()
+      expect((await app.inject({ method: 'GET', url: '/api/csrf', headers: page })).statusCode).toBe(200)
+      // process.emitWarning reports on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([])
+      expect(lines.filter((line) => /request/.test(line))).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})
 
 describe('console guards', () => {
   it('refuses an action without the token, with the wrong token, and without the CSRF token', async () => {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyBaseLogger } from 'fastify'
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import type { Kafka } from 'kafkajs'
 import { z } from 'zod'
 import type { ConnectClient, ConnectorState } from '../connector/connect-client.ts'
@@ -84,8 +84,12 @@ const badInput = (error: z.ZodError) => ({
  */
 export async function buildConsoleApp(d: ConsoleDeps) {
   // The page polls every second or two: its requests are not logged, the actions are (below).
+  // (Through a LogController: fastify 5 deprecates the top-level disableRequestLogging, FSTDEP023,
+  // and a deprecation warning on every start reads as an error.)
   const app = Fastify(
-    d.logger ? { loggerInstance: d.logger, disableRequestLogging: true } : { logger: false },
+    d.logger
+      ? { loggerInstance: d.logger, logController: new LogController({ disableRequestLogging: true }) }
+      : { logger: false },
   )
   app.setErrorHandler(
     (error: Error & { statusCode?: number; code?: string; status?: number }, _request, reply) => {
