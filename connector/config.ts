@@ -33,7 +33,7 @@ export const connectorEnvSchema = z.object({
   /** Where the connector's database lives; host, port and name are taken from it (not the user). */
   DATABASE_URL: postgresUrl,
   CONNECTOR_NAME: connectorName,
-  /** The replication role; created with only what Debezium needs (see the README). */
+  /** The replication role; created with only what Debezium needs (docs/connector-and-slots.md). */
   CONNECTOR_DB_USER: identifier.default(replicationRole),
   /** Host and port as Connect sees the database, when that differs from DATABASE_URL (Docker). */
   CONNECTOR_DB_HOST: z.string().min(1).optional(),
