@@ -85,7 +85,7 @@ export const connectorEnvSchema = z.object({
   /**
    * Debezium's slot.failover: create the slot as a failover slot, which Postgres 17+ copies to
    * standbys (with sync_replication_slots there), so a promoted standby carries on from it. Only
-   * at slot creation, and only on a Postgres 17+ primary; see the README (production).
+   * at slot creation, and only on a Postgres 17+ primary; see docs/production.md.
    */
   CONNECTOR_SLOT_FAILOVER: flag,
   CONNECTOR_EXACTLY_ONCE: flag,

@@ -92,7 +92,7 @@ export type FaultTable = keyof typeof markers
 export const tablePages: Record<FaultTable, string> = {
   fault: 'docs/guarantees.md',
   saga: 'docs/guarantees.md',
-  failover: 'README.md',
+  failover: 'docs/production.md',
 }
 
 /** The page with the fault (failover, saga) table between its markers replaced by `table`. */
