@@ -1,4 +1,4 @@
-/** A dependency-free SVG: grouped horizontal bars, one panel per figure the README shows. */
+/** A dependency-free SVG: grouped horizontal bars, one panel per figure docs/benchmark.md shows. */
 export interface Panel {
   title: string
   unit: string

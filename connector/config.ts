@@ -33,7 +33,7 @@ export const connectorEnvSchema = z.object({
   /** Where the connector's database lives; host, port and name are taken from it (not the user). */
   DATABASE_URL: postgresUrl,
   CONNECTOR_NAME: connectorName,
-  /** The replication role; created with only what Debezium needs (see the README). */
+  /** The replication role; created with only what Debezium needs (docs/connector-and-slots.md). */
   CONNECTOR_DB_USER: identifier.default(replicationRole),
   /** Host and port as Connect sees the database, when that differs from DATABASE_URL (Docker). */
   CONNECTOR_DB_HOST: z.string().min(1).optional(),
@@ -85,7 +85,7 @@ export const connectorEnvSchema = z.object({
   /**
    * Debezium's slot.failover: create the slot as a failover slot, which Postgres 17+ copies to
    * standbys (with sync_replication_slots there), so a promoted standby carries on from it. Only
-   * at slot creation, and only on a Postgres 17+ primary; see the README (production).
+   * at slot creation, and only on a Postgres 17+ primary; see docs/production.md.
    */
   CONNECTOR_SLOT_FAILOVER: flag,
   CONNECTOR_EXACTLY_ONCE: flag,

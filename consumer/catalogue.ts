@@ -8,7 +8,7 @@ import { type Book, type Order, toCents } from '../lib/events.ts'
  *
  * These run on the postgres.js driver, not Drizzle: they are the consumer's hot path, and one
  * prepared statement over arrays (unnest) costs a fraction of Drizzle building a multi-row insert
- * and sending it unprepared (see README, Benchmark). Each takes a whole batch of one event type.
+ * and sending it unprepared (see docs/benchmark.md). Each takes a whole batch of one event type.
  */
 // The batch's transaction and its guard (see TxGuard in the toolkit): every write here carries it.
 export type { Sql, TxGuard } from 'outbox-cdc'

@@ -169,7 +169,7 @@ export const catalogue = pgTable('catalogue', {
 
 /*
  * The fulfilment service's tables. It shares the database in the local stack only; it reads and
- * writes nothing else, and nothing else touches these (see the README on splitting it out).
+ * writes nothing else, and nothing else touches these (docs/events-and-saga.md says how to split it out).
  */
 
 /** One shipment per order (its id is the order's): the unique key makes a decision once. */

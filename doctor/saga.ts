@@ -21,7 +21,7 @@ export const sagaCheck: DoctorCheck<BookstoreTargets> = {
               'saga.capture',
               'fail',
               `${t.connectorName} does not capture public.fulfilment_outbox: shipment events are dropped before Kafka`,
-              'npm run connector:register (then see the README on orders left placed)',
+              'npm run connector:register (then see docs/events-and-saga.md on orders left placed)',
             ),
           ]
         : []

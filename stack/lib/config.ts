@@ -43,7 +43,7 @@ export const stackEnvSchema = z.object({
   /**
    * How long Connect keeps a departed worker's connectors and tasks unassigned, waiting for it to
    * come back, before it gives them to the survivors (Connect's scheduled.rebalance.max.delay.ms,
-   * 5 minutes by default). See the README: 15 s here.
+   * 5 minutes by default). See docs/local-stack.md: 15 s here.
    */
   CONNECT_REBALANCE_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(15_000),
   /** Workers with exactly.once.source.support=enabled (KIP-618); the connector must ask for it too. */

@@ -4,7 +4,7 @@ import fc from 'fast-check'
  * fast-check generators for API requests that are valid in shape (JSON objects with the right
  * field names and types) and sit at the boundaries of each field. Every generated value says
  * whether the API promises to accept it (`valid`) and what it means once accepted (`value`), as
- * the README states the limits; a test compares the API's answer with that.
+ * docs/api.md states the limits; a test compares the API's answer with that.
  */
 export interface FieldValue {
   /** The value as JSON text, so NUL, lone surrogates and number spellings reach the server as sent. */

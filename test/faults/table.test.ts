@@ -3,19 +3,24 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from '../../stack/lib/config.ts'
 import {
+  type FaultTable,
   readFailoverRun,
   readFullRun,
   readSagaRun,
   renderFailoverTable,
   renderFaultTable,
   renderSagaTable,
+  tablePages,
   withFaultTable,
 } from './table.ts'
 
-describe("the README's fault table", () => {
+/** The page that holds the table, as committed. */
+const pageOf = (which: FaultTable) => readFileSync(join(repoRoot, tablePages[which]), 'utf8')
+
+describe("the docs' fault tables", () => {
   it('is exactly the committed full run, rendered', () => {
-    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
-    expect(withFaultTable(readme, renderFaultTable(readFullRun()))).toBe(readme)
+    const page = pageOf('fault')
+    expect(withFaultTable(page, renderFaultTable(readFullRun())), tablePages.fault).toBe(page)
   })
 
   it('comes from a full run in which nothing was lost, applied twice or wrong by id, and every fault showed', () => {
@@ -32,8 +37,11 @@ describe("the README's fault table", () => {
   })
 
   it('shows the committed failover run, rendered', () => {
-    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
-    expect(withFaultTable(readme, renderFailoverTable(readFailoverRun()), 'failover')).toBe(readme)
+    const page = pageOf('failover')
+    expect(
+      withFaultTable(page, renderFailoverTable(readFailoverRun()), 'failover'),
+      tablePages.failover,
+    ).toBe(page)
   })
 
   it('comes from a failover run of every scenario in both modes, nothing lost, the task moved', () => {
@@ -55,8 +63,8 @@ describe("the README's fault table", () => {
   })
 
   it('shows the committed saga run, rendered', () => {
-    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
-    expect(withFaultTable(readme, renderSagaTable(readSagaRun()), 'saga')).toBe(readme)
+    const page = pageOf('saga')
+    expect(withFaultTable(page, renderSagaTable(readSagaRun()), 'saga'), tablePages.saga).toBe(page)
   })
 
   it('comes from a saga run where every order ended once, both ways, with stock and units right', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from '../../stack/lib/config.ts'
 
-/** The committed result of the last full run (npm run test:faults), which the README quotes. */
+/** The committed result of the last full run (npm run test:faults), which docs/guarantees.md quotes. */
 export const fullRunFile = join(repoRoot, 'test', 'faults', 'results', 'full.json')
 
 /** One scenario's figures, as the fault suite records them. */
@@ -60,7 +60,7 @@ function evidence(row: FaultRow): string {
   return `events waited up to ${(row.maxDelayMs / 1000).toFixed(1)} s`
 }
 
-/** The README's fault table, made from a run's result file so the two cannot drift apart. */
+/** The fault table, made from a run's result file so the page and the run cannot drift apart. */
 export function renderFaultTable(run: FaultRun): string {
   const head =
     '| scenario | writes committed | events applied | duplicates skipped | refused requests | lost | applied twice | wrong by event id | the fault mattered | seconds |\n' +
@@ -83,13 +83,25 @@ const markers = {
   saga: ['<!-- saga-table:begin (npm run faults:table) -->', '<!-- saga-table:end -->'],
 } as const
 
-/** The README with the fault (or failover) table between its markers replaced by `table`. */
-export function withFaultTable(readme: string, table: string, which: keyof typeof markers = 'fault'): string {
+export type FaultTable = keyof typeof markers
+
+/**
+ * Where each generated table lives, from the repository's root: the docs page of its subject
+ * (`npm run faults:table` writes them there, and a unit test checks each page against its run).
+ */
+export const tablePages: Record<FaultTable, string> = {
+  fault: 'docs/guarantees.md',
+  saga: 'docs/guarantees.md',
+  failover: 'docs/production.md',
+}
+
+/** The page with the fault (failover, saga) table between its markers replaced by `table`. */
+export function withFaultTable(page: string, table: string, which: FaultTable = 'fault'): string {
   const [begin, end] = markers[which]
-  const from = readme.indexOf(begin)
-  const to = readme.indexOf(end)
-  if (from < 0 || to < from) throw new Error(`README.md lacks the markers ${begin} … ${end}`)
-  return `${readme.slice(0, from + begin.length)}\n${table}\n${readme.slice(to)}`
+  const from = page.indexOf(begin)
+  const to = page.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`${tablePages[which]} lacks the markers ${begin} … ${end}`)
+  return `${page.slice(0, from + begin.length)}\n${table}\n${page.slice(to)}`
 }
 
 export const readFullRun = () => JSON.parse(readFileSync(fullRunFile, 'utf8')) as FaultRun
@@ -100,7 +112,7 @@ export const readFailoverRun = () => JSON.parse(readFileSync(failoverRunFile, 'u
 
 const seconds = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1))
 
-/** The README's failover table, made from the failover run's result file. */
+/** The failover table, made from the failover run's result file. */
 export function renderFailoverTable(run: FaultRun): string {
   const head =
     '| scenario | writes committed | events applied | duplicates in Kafka | duplicates skipped | lost | applied twice | wrong by event id | task on the other worker after (s) | first new event applied after (s) | longest wait (s) |\n' +
@@ -121,7 +133,7 @@ export function renderFailoverTable(run: FaultRun): string {
 export const sagaRunFile = join(repoRoot, 'test', 'faults', 'results', 'saga.json')
 export const readSagaRun = () => JSON.parse(readFileSync(sagaRunFile, 'utf8')) as FaultRun
 
-/** The README's saga table, made from the saga run's result file. */
+/** The saga table, made from the saga run's result file. */
 export function renderSagaTable(run: FaultRun): string {
   const head =
     '| scenario | writes committed | fulfilled | cancelled | still placed | wrong (status, stock or units) | wrong by event id | redeliveries skipped | longest placed → settled (s) |\n' +
@@ -136,4 +148,11 @@ export function renderSagaTable(run: FaultRun): string {
     head,
     ...lines,
   ].join('\n')
+}
+
+/** Each table, rendered from its committed result file. */
+export function renderTable(which: FaultTable): string {
+  if (which === 'failover') return renderFailoverTable(readFailoverRun())
+  if (which === 'saga') return renderSagaTable(readSagaRun())
+  return renderFaultTable(readFullRun())
 }

@@ -28,7 +28,7 @@ import { writtenEvent } from '../outbox-events.ts'
  * Property-based tests of the API's promises on generated requests that are valid in shape and
  * sit at the boundaries of every field. On every request (see the harness): never a 5xx, the body
  * matches the published OpenAPI schema, stock never goes negative. Here: each request gets the
- * status the README's limits promise; a 2xx writes exactly its rows and exactly one event (read
+ * status docs/api.md's limits promise; a 2xx writes exactly its rows and exactly one event (read
  * from the WAL); a 4xx writes nothing at all.
  */
 describe('the HTTP API under generated requests', () => {

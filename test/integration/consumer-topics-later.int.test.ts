@@ -10,10 +10,10 @@ import { type Pipeline, startPipeline } from '../pipeline.ts'
 const stack = inject('stack')
 
 /**
- * The README's promise that a consumer started before `connector:register` works, on the real
- * stack: both consumers start while their namespace has no topic at all, then the connector is
- * registered (creating the topics) and events flow through Debezium. The order side reads every
- * `<namespace>.*` topic (a pattern), fulfilment its order topic by name.
+ * The promise (docs/events-and-saga.md, Topics) that a consumer started before `connector:register`
+ * works, on the real stack: both consumers start while their namespace has no topic at all, then
+ * the connector is registered (creating the topics) and events flow through Debezium. The order
+ * side reads every `<namespace>.*` topic (a pattern), fulfilment its order topic by name.
  */
 describe('a consumer started before its topics exist', () => {
   let p: Pipeline

@@ -101,7 +101,7 @@ describe.skipIf(!stack.secretsDir)('the replication role has least privilege', (
     }
   })
 
-  it('can still decode later changes to any table through a slot of its own, as the README warns', async () => {
+  it('can still decode later changes to any table through a slot of its own, as docs/connector-and-slots.md warns', async () => {
     const before = await p.app.inject({
       method: 'POST',
       url: '/books',
