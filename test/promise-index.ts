@@ -154,12 +154,15 @@ const where = (s: Sentence) => `${s.file}:${s.line}`
 const places = (found: Sentence[]) =>
   found.length > 4 ? `${found.slice(0, 4).map(where).join(', ')}, …` : found.map(where).join(', ')
 
+/** Each sentence's text as compared, worked out once: every entry is looked for in every sentence. */
+const normalised = (sentences: Sentence[]) => sentences.map((s) => ({ s, text: normalise(s.text) }))
+
 /** Every promise sentence that no entry quotes, as `file:line: sentence`. */
 export function uncoveredPromises({ sentences, entries }: PromiseCheck): string[] {
   const quotes = entries.map((entry) => normalise(entry.quote))
-  return sentences
-    .filter((s) => isPromise(s) && !quotes.some((quote) => normalise(s.text).includes(quote)))
-    .map((s) => `${where(s)}: ${s.text}`)
+  return normalised(sentences)
+    .filter(({ s, text }) => isPromise(s) && !quotes.some((quote) => text.includes(quote)))
+    .map(({ s }) => `${where(s)}: ${s.text}`)
 }
 
 /**
@@ -169,20 +172,19 @@ export function uncoveredPromises({ sentences, entries }: PromiseCheck): string[
  */
 export function staleEntries({ sentences, entries }: PromiseCheck): string[] {
   const stale: string[] = []
+  const all = normalised(sentences)
   for (const entry of entries) {
     const quote = normalise(entry.quote)
-    const found = sentences.filter(
-      (s) => (entry.why === undefined || isPromise(s)) && normalise(s.text).includes(quote),
+    const found = all.filter(
+      ({ s, text }) => quote !== '' && (entry.why === undefined || isPromise(s)) && text.includes(quote),
     )
-    const distinct = new Set(found.map((s) => normalise(s.text)))
-    // A quote that is a whole sentence picks that one, even where longer sentences contain it.
-    if (found.some((s) => normalise(s.text).replace(/[.!?:;,]+$/, '') === quote)) continue
-    if (quote === '' || distinct.size === 0) {
+    const distinct = new Set(found.map(({ text }) => text))
+    if (found.length === 0) {
       const what = entry.why === undefined ? 'sentence' : 'promise sentence'
       stale.push(`docs/promises.md:${entry.line}: "${entry.quote}" is in no ${what} of the docs`)
-    } else if (distinct.size > 1) {
+    } else if (distinct.size > 1 && !found.some(({ text }) => text.replace(/[.!?:;,]+$/, '') === quote)) {
       stale.push(
-        `docs/promises.md:${entry.line}: "${entry.quote}" is in ${distinct.size} different sentences (${places(found)}): quote more of the one meant`,
+        `docs/promises.md:${entry.line}: "${entry.quote}" is in ${distinct.size} different sentences (${places(found.map(({ s }) => s))}): quote more of the one meant`,
       )
     }
   }
