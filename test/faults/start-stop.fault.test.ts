@@ -54,6 +54,18 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
     return { child, exited, output: () => output }
   }
   const leftRunning = () => processesUnder(stackDir)
+  /**
+   * Lines a person would read as trouble: a warning or error level from a service's JSON log or
+   * kafkajs, a Node deprecation or warning, or a WARN/ERROR word in a plain line.
+   */
+  const noisyLines = (output: string) =>
+    output
+      .split('\n')
+      .filter((line) =>
+        /"level":(40|50|60)\b|"level":"(WARN|ERROR)"|\b(WARN|WARNING|ERROR)\b|Deprecation|\(node:\d+\)/.test(
+          line,
+        ),
+      )
   /** Each component whose recorded process still runs, with its pid. */
   const componentsRunning = () =>
     ['postgres', 'kafka', 'connect'].flatMap((name) => {
@@ -105,6 +117,24 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
       timeout: 300_000,
       interval: 500,
     })
+    // A healthy start says where everything is, and says it quietly: no deprecation, warning or
+    // error line from any part, once every service has answered (nothing is muted for it: a
+    // failing start still prints its error, below).
+    await vi.waitFor(
+      async () => {
+        for (const port of [env.CONSUMER_HEALTH_PORT, env.FULFILMENT_HEALTH_PORT, env.CONSOLE_PORT]) {
+          const path = port === env.CONSOLE_PORT ? '/' : '/health'
+          expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, `port ${port}`).toBe(200)
+        }
+      },
+      { timeout: 120_000, interval: 500 },
+    )
+    const summary = first.output()
+    expect(summary).toContain(`API docs: http://127.0.0.1:${env.API_PORT}/docs`)
+    expect(summary).toMatch(new RegExp(`Ops console: http://127\\.0\\.0\\.1:${env.CONSOLE_PORT}/#token=`))
+    expect(summary).toContain('`npm run smoke`')
+    expect(noisyLines(summary), summary).toEqual([])
+
     // Killed outright, as a closed terminal or kill -9 would: no handler runs.
     if (first.child.pid) process.kill(-first.child.pid, 'SIGKILL')
     await first.exited
@@ -141,6 +171,19 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
     run.child.kill('SIGINT')
     expect(await run.exited, run.output()).toBe(0)
     expect(run.output()).not.toMatch(/Stopping postgres|Stopping kafka|Stopping connect/)
+    expect(componentsRunning()).toEqual(running)
+  })
+
+  it('prints its error when Connect cannot be reached, exit 1, and leaves the running stack alone', {
+    timeout: 180_000,
+  }, async () => {
+    const running = componentsRunning()
+    expect(running.map((c) => c.name)).toEqual(['postgres', 'kafka', 'connect'])
+    const nowhere = await findFreePortRun(1)
+    const run = npmStart({ CONNECT_URL: `http://127.0.0.1:${nowhere}` })
+    expect(await run.exited, run.output()).toBe(1)
+    expect(run.output()).toMatch(/✗ register connector/)
+    expect(run.output()).toContain('CONNECT_REQUEST_FAILED')
     expect(componentsRunning()).toEqual(running)
   })
 })
