@@ -24,12 +24,26 @@ export const connectEnvAllowlist = '^OUTBOX_CONNECT_.*$'
 
 /** True when Connect's REST API answers and lists the Debezium Postgres connector. */
 export async function connectListsDebezium(url: string, security?: ConnectSecurityInput): Promise<boolean> {
+  return (await connectDebeziumProblem(url, security)) === undefined
+}
+
+/**
+ * Why the Connect at `url` cannot run the connector, or undefined when it can: one that does not
+ * answer and one that answers without the Debezium plugin need different fixes.
+ */
+export async function connectDebeziumProblem(
+  url: string,
+  security?: ConnectSecurityInput,
+): Promise<string | undefined> {
+  let plugins: { class: string }[]
   try {
-    const plugins = await createConnectClient(url, 2000, { security }).plugins()
-    return plugins.some((plugin) => plugin.class === debeziumPostgresClass)
-  } catch {
-    return false
+    plugins = await createConnectClient(url, 2000, { security }).plugins()
+  } catch (error) {
+    return `does not answer (${error instanceof Error ? error.message : String(error)})`
   }
+  return plugins.some((plugin) => plugin.class === debeziumPostgresClass)
+    ? undefined
+    : `answers but does not list ${debeziumPostgresClass}`
 }
 
 /**

@@ -3,7 +3,6 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type ConnectSecurityInput,
-  debeziumPostgresClass,
   type KafkaSecurityInput,
   kafkaAnswers,
   parseBrokers,
@@ -20,7 +19,7 @@ import {
 import { type StackConfig, type Topology, topologyFile } from './config.ts'
 import {
   connectComponent,
-  connectListsDebezium,
+  connectDebeziumProblem,
   connectWorkerName,
   localConnectUrl,
   localConnectUrls,
@@ -208,8 +207,10 @@ async function assertExternalHealthy(config: StackConfig, info: StackInfo): Prom
     problems.push('DATABASE_URL does not accept connections')
   if (!config.managed.kafka && !(await kafkaAnswers(info.kafka.brokers, 2000, info.kafka.security)))
     problems.push(`KAFKA_BROKERS (${info.kafka.brokers.join(',')}) does not answer metadata requests`)
-  if (!config.managed.connect && !(await connectListsDebezium(info.connect.url, info.connect.security)))
-    problems.push(`CONNECT_URL (${redactUrl(info.connect.url)}) does not list ${debeziumPostgresClass}`)
+  const connectProblem = config.managed.connect
+    ? undefined
+    : await connectDebeziumProblem(info.connect.url, info.connect.security)
+  if (connectProblem) problems.push(`CONNECT_URL (${redactUrl(info.connect.url)}) ${connectProblem}`)
   if (problems.length > 0) {
     throw new StackError('NOT_HEALTHY', `External components are not usable:\n  - ${problems.join('\n  - ')}`)
   }

@@ -182,8 +182,10 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
     const nowhere = await findFreePortRun(1)
     const run = npmStart({ CONNECT_URL: `http://127.0.0.1:${nowhere}` })
     expect(await run.exited, run.output()).toBe(1)
-    expect(run.output()).toMatch(/✗ register connector/)
-    expect(run.output()).toContain('CONNECT_REQUEST_FAILED')
+    expect(run.output()).toContain(`NOT_HEALTHY: External components are not usable:`)
+    expect(run.output()).toMatch(
+      new RegExp(`CONNECT_URL \\(http://127\\.0\\.0\\.1:${nowhere}/?\\) does not answer \\(.+\\)`),
+    )
     expect(componentsRunning()).toEqual(running)
   })
 })
