@@ -3,6 +3,7 @@ import { createKafka } from 'outbox-cdc'
 import postgres from 'postgres'
 import { z } from 'zod'
 import { parseEnv } from '../lib/config.ts'
+import { runService } from '../lib/run-service.ts'
 import { PollingRelay } from './polling-relay.ts'
 
 /**
@@ -19,32 +20,32 @@ const relayEnvSchema = z.object({
   RELAY_NAMESPACE: z.string().min(1),
 })
 
-async function main() {
-  const env = parseEnv(relayEnvSchema, process.env, 'relay')
-  const sql = postgres(env.RELAY_DATABASE_URL, { max: 1, onnotice: () => {} })
-  const kafka = createKafka({ brokers: env.RELAY_KAFKA_BROKERS.split(','), clientId: 'bench-relay' })
-  const relay = new PollingRelay(sql, kafka, {
-    intervalMs: env.RELAY_INTERVAL_MS,
-    batchSize: env.RELAY_BATCH_SIZE,
-    namespace: env.RELAY_NAMESPACE,
-  })
-  process.once('SIGTERM', () => {
-    void (async () => {
-      await relay.stop()
-      await sql.end({ timeout: 5 })
-      process.stdout.write(`${JSON.stringify({ published: relay.published })}\n`)
-      process.exit(0)
-    })()
-  })
-  await relay.connect()
-  process.stdout.write('ready\n')
-  const input = createInterface({ input: process.stdin })
-  input.on('line', (line) => {
-    if (line === 'go') relay.begin()
-  })
-}
-
-main().catch((error: unknown) => {
-  console.error(error)
-  process.exit(1)
-})
+runService(
+  async () => {
+    const env = parseEnv(relayEnvSchema, process.env, 'relay')
+    const sql = postgres(env.RELAY_DATABASE_URL, { max: 1, onnotice: () => {} })
+    const kafka = createKafka({ brokers: env.RELAY_KAFKA_BROKERS.split(','), clientId: 'bench-relay' })
+    const relay = new PollingRelay(sql, kafka, {
+      intervalMs: env.RELAY_INTERVAL_MS,
+      batchSize: env.RELAY_BATCH_SIZE,
+      namespace: env.RELAY_NAMESPACE,
+    })
+    return {
+      async start() {
+        await relay.connect()
+        process.stdout.write('ready\n')
+        const input = createInterface({ input: process.stdin })
+        input.on('line', (line) => {
+          if (line === 'go') relay.begin()
+        })
+      },
+      async stop() {
+        await relay.stop()
+        await sql.end({ timeout: 5 })
+        process.stdout.write(`${JSON.stringify({ published: relay.published })}\n`)
+      },
+    }
+  },
+  // Generous: a stop only waits for the relay's batch in hand and the pool's close (5 s).
+  { stopTimeoutMs: 30_000 },
+)
