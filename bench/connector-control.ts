@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
+import { waitUntil } from '../lib/wait-until.ts'
 import type { Rig } from '../stack/rig.ts'
 
 const connectorName = (rig: Rig) => rig.connectorEnv.CONNECTOR_NAME
@@ -36,16 +36,19 @@ export async function sourceOffsets(rig: Rig): Promise<string> {
  * the same for `quietS` seconds.
  */
 export async function settledSourceOffsets(rig: Rig, quietS = 3, timeoutS = 60): Promise<string> {
-  const deadline = Date.now() + timeoutS * 1000
-  let last = await sourceOffsets(rig)
-  let since = Date.now()
-  while (Date.now() < deadline) {
-    await delay(250)
-    const now = await sourceOffsets(rig)
-    if (now !== last) {
-      last = now
-      since = Date.now()
-    } else if (Date.now() - since >= quietS * 1000) return now
-  }
-  throw new Error(`the paused connector's source offsets kept moving for ${timeoutS} s`)
+  let last: string | undefined
+  let since = performance.now()
+  return waitUntil(
+    `the paused connector's source offsets to stay the same for ${quietS} s`,
+    async () => {
+      const now = await sourceOffsets(rig)
+      if (now !== last) {
+        last = now
+        since = performance.now()
+        return undefined
+      }
+      return performance.now() - since >= quietS * 1000 && now
+    },
+    { timeoutMs: timeoutS * 1000, intervalMs: 250, progress: () => 'they kept moving' },
+  )
 }

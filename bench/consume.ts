@@ -1,6 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
+import { waitUntil } from '../lib/wait-until.ts'
+import { stableAt } from './settle.ts'
 
 /**
  * Starts watching `groupId` and resolves once the watcher polls (so it cannot miss a fast join);
@@ -16,13 +17,10 @@ export async function watchGroupJoin(kafka: Kafka, groupId: string, timeoutS = 1
   await admin.describeGroups([groupId])
   const joinedAtMs = (async () => {
     try {
-      const deadline = Date.now() + timeoutS * 1000
-      while (Date.now() < deadline) {
-        const { groups } = await admin.describeGroups([groupId])
-        if (groups[0]?.state === 'Stable' && groups[0].members.length > 0) return Date.now()
-        await delay(5)
-      }
-      throw new Error(`consumer group ${groupId} did not become stable in ${timeoutS} s`)
+      return await waitUntil(`consumer group ${groupId} to become stable`, () => stableAt(admin, groupId), {
+        timeoutMs: timeoutS * 1000,
+        intervalMs: 5,
+      })
     } finally {
       await admin.disconnect()
     }
@@ -83,15 +81,17 @@ export async function rawConsume(
  * same machine's as the bench's; needs track_commit_timestamp).
  */
 export async function lastApplied(sql: postgres.Sql, namespace: string, count: number, timeoutS = 600) {
-  const started = performance.now()
-  for (;;) {
-    const [row] = await sql<{ n: number }[]>`
-      select count(*)::int as n from consumed_events where topic like ${`${namespace}.%`}`
-    if ((row?.n ?? 0) >= count) break
-    if (performance.now() - started > timeoutS * 1000)
-      throw new Error(`the consumer applied ${row?.n} of ${count} in ${timeoutS} s`)
-    await delay(100)
-  }
+  let applied = 0
+  await waitUntil(
+    `the consumer to apply ${count} events of ${namespace}`,
+    async () => {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from consumed_events where topic like ${`${namespace}.%`}`
+      applied = row?.n ?? 0
+      return applied >= count
+    },
+    { timeoutMs: timeoutS * 1000, intervalMs: 100, progress: () => `${applied} applied` },
+  )
   const [row] = await sql<{ ms: number }[]>`
     select (extract(epoch from max(pg_xact_commit_timestamp(xmin))) * 1000)::float8 as ms
     from consumed_events where topic like ${`${namespace}.%`}`

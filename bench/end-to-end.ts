@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
 import { z } from 'zod'
+import { waitUntil } from '../lib/wait-until.ts'
 import { commitLatencies, type WriteReceipt } from './commit-times.ts'
 import { type ApiClient, openLoop, orderBody } from './load.ts'
 import { type Summary, slope, summarize } from './stats.ts'
@@ -146,13 +147,15 @@ export async function endToEnd(options: {
   sampling = false
   await sampler
   const loadEnded = performance.now()
-  const deadline = Date.now() + 300_000
-  let applied = await appliedSince(inbox, since, topicPrefix)
-  while (applied < written && Date.now() < deadline) {
-    await delay(100)
-    applied = await appliedSince(inbox, since, topicPrefix)
-  }
-  if (applied < written) throw new Error(`only ${applied} of ${written} events were applied after 5 min`)
+  let applied = 0
+  await waitUntil(
+    'every event written to be applied',
+    async () => {
+      applied = await appliedSince(inbox, since, topicPrefix)
+      return applied >= written
+    },
+    { timeoutMs: 300_000, intervalMs: 100, progress: () => `${applied} of ${written} applied` },
+  )
   const drainS = (performance.now() - loadEnded) / 1000
   const walBytes = (await walPosition(sql)) - walBefore
   const latencies = await commitLatencies({

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import postgres from 'postgres'
+import { waitUntil } from '../lib/wait-until.ts'
 import { startRig } from '../stack/rig.ts'
 import { pauseConnector } from './connector-control.ts'
 import { type BenchContext, type BenchSettings, benchPostgresSettings } from './context.ts'
@@ -28,13 +28,16 @@ export interface ExactlyOnceResult {
 
 /** Waits until the inbox holds `count` events, polling; returns the clock time (ms) it saw them. */
 async function appliedAll(sql: postgres.Sql, count: number, timeoutS = 600): Promise<number> {
-  const deadline = performance.now() + timeoutS * 1000
-  for (;;) {
-    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from consumed_events`
-    if ((row?.n ?? 0) >= count) return performance.now()
-    if (performance.now() > deadline) throw new Error(`applied ${row?.n} of ${count} in ${timeoutS} s`)
-    await delay(50)
-  }
+  let applied = 0
+  return waitUntil(
+    `${count} events applied`,
+    async () => {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from consumed_events`
+      applied = row?.n ?? 0
+      return applied >= count && performance.now()
+    },
+    { timeoutMs: timeoutS * 1000, intervalMs: 50, progress: () => `${applied} applied` },
+  )
 }
 
 /**

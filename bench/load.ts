@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { Agent, request } from 'undici'
+import { waitUntil } from '../lib/wait-until.ts'
 
 /** One client for the whole run: undici keeps connections open as a real caller's pool would. */
 export function apiClient(apiUrl: string, connections: number) {
@@ -20,19 +21,19 @@ export type ApiClient = ReturnType<typeof apiClient>
 
 /** Polls GET /health until the API answers 200 (it is still starting when the rig returns). */
 export async function waitForApi(apiUrl: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const status = await request(`${apiUrl}/health`).then(
-      async (r) => {
-        await r.body.dump()
-        return r.statusCode
-      },
-      () => 0,
-    )
-    if (status === 200) return
-    if (Date.now() > deadline) throw new Error(`the API at ${apiUrl} did not become healthy`)
-    await delay(200)
-  }
+  await waitUntil(
+    `the API at ${apiUrl} to become healthy`,
+    () =>
+      request(`${apiUrl}/health`).then(
+        async (r) => {
+          await r.body.dump()
+          return r.statusCode === 200
+        },
+        // Not listening yet: still starting.
+        () => false,
+      ),
+    { timeoutMs, intervalMs: 200 },
+  )
 }
 
 /** Books with stock that lasts the whole run, so every order is accepted. */

@@ -1,6 +1,7 @@
 import postgres from 'postgres'
 import { ensureBookstoreTopics } from '../connector/topics.ts'
 import { migrateDatabase } from '../db/migrate.ts'
+import { waitUntil } from '../lib/wait-until.ts'
 import type { Rig } from '../stack/rig.ts'
 import { pauseConnector, resumeConnector, setConnectorPollInterval } from './connector-control.ts'
 import type { BenchContext } from './context.ts'
@@ -40,15 +41,18 @@ async function settleRelay(
   appliedBefore: number,
   say: (line: string) => void,
 ) {
-  const deadline = Date.now() + 600_000
-  for (;;) {
-    const [queued] = await rig.sql<{ n: number }[]>`select count(*)::int as n from bench_relay_outbox`
-    const [applied] = await inbox<{ n: number }[]>`
-      select count(*)::int as n from consumed_events where topic like ${`${relayNamespace}.%`}`
-    if ((applied?.n ?? 0) - appliedBefore >= (queued?.n ?? 0)) break
-    if (Date.now() > deadline) throw new Error('the relay path did not catch up in 10 min')
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
+  let behind = 0
+  await waitUntil(
+    'the relay path to catch up',
+    async () => {
+      const [queued] = await rig.sql<{ n: number }[]>`select count(*)::int as n from bench_relay_outbox`
+      const [applied] = await inbox<{ n: number }[]>`
+        select count(*)::int as n from consumed_events where topic like ${`${relayNamespace}.%`}`
+      behind = (queued?.n ?? 0) - ((applied?.n ?? 0) - appliedBefore)
+      return behind <= 0
+    },
+    { timeoutMs: 600_000, intervalMs: 250, progress: () => `${behind} events behind` },
+  )
   const { idle, coreShare } = await waitForIdleCpu(rig.stackDir)
   if (!idle) say(`  the stack still used ${coreShare} of a core after 60 s; measuring anyway`)
 }

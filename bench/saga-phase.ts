@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type postgres from 'postgres'
+import { waitUntil } from '../lib/wait-until.ts'
 import { startRig } from '../stack/rig.ts'
 import type { BenchSettings } from './context.ts'
 import { apiClient, seedBooks, waitForApi } from './load.ts'
@@ -18,14 +19,17 @@ export interface SagaResult {
 
 /** Waits until none of the orders since `since` is still placed; polling. */
 async function allSettled(sql: postgres.Sql, since: Date, timeoutS = 600) {
-  const deadline = Date.now() + timeoutS * 1000
-  for (;;) {
-    const [row] = await sql<{ n: number }[]>`
-      select count(*)::int as n from orders where created_at >= ${since} and status = 'placed'`
-    if ((row?.n ?? 0) === 0) return
-    if (Date.now() > deadline) throw new Error(`${row?.n} orders still placed after ${timeoutS} s`)
-    await delay(50)
-  }
+  let placed = 0
+  await waitUntil(
+    'every order settled',
+    async () => {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from orders where created_at >= ${since} and status = 'placed'`
+      placed = row?.n ?? 0
+      return placed === 0
+    },
+    { timeoutMs: timeoutS * 1000, intervalMs: 50, progress: () => `${placed} orders still placed` },
+  )
 }
 
 /** Places `count` orders spread at `ratePerS` (or as fast as `concurrency` allows without one). */

@@ -1,20 +1,25 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import type { Admin } from 'kafkajs'
+import { waitUntil } from '../lib/wait-until.ts'
 import type { Rig } from '../stack/rig.ts'
 import { cpuByComponent } from './cpu.ts'
 import { bulkEventsWritten } from './throughput.ts'
+
+/** The clock time (ms) at which `groupId` is stable with members, or undefined while it is not. */
+export async function stableAt(admin: Admin, groupId: string): Promise<number | undefined> {
+  const { groups } = await admin.describeGroups([groupId])
+  return groups[0]?.state === 'Stable' && groups[0].members.length > 0 ? Date.now() : undefined
+}
 
 /** Waits until a consumer group has members with partitions, so no run starts with a rebalance. */
 export async function waitForGroup(rig: Rig, groupId: string, timeoutS = 60) {
   const admin = rig.kafka.admin()
   await admin.connect()
   try {
-    const deadline = Date.now() + timeoutS * 1000
-    while (Date.now() < deadline) {
-      const { groups } = await admin.describeGroups([groupId])
-      if (groups[0]?.state === 'Stable' && groups[0].members.length > 0) return
-      await delay(100)
-    }
-    throw new Error(`consumer group ${groupId} did not become stable in ${timeoutS} s`)
+    await waitUntil(`consumer group ${groupId} to become stable`, () => stableAt(admin, groupId), {
+      timeoutMs: timeoutS * 1000,
+      intervalMs: 100,
+    })
   } finally {
     await admin.disconnect()
   }
@@ -25,18 +30,18 @@ export async function waitForGroup(rig: Rig, groupId: string, timeoutS = 60) {
  * plus the events the bulk writer put straight into the outbox.
  */
 export async function quiesce(rig: Rig, timeoutS = 600) {
-  const deadline = Date.now() + timeoutS * 1000
-  for (;;) {
-    const [row] = await rig.sql<{ written: number; applied: number }[]>`
-      select (select count(*) from books) + (select count(*) from orders) + ${bulkEventsWritten()}::int as written,
-             (select count(*) from consumed_events where topic like 'outbox.events.%') as applied`
-    if (Number(row?.applied) >= Number(row?.written)) return
-    if (Date.now() > deadline)
-      throw new Error(
-        `the consumer is ${Number(row?.written) - Number(row?.applied)} events behind after ${timeoutS} s`,
-      )
-    await delay(250)
-  }
+  let behind = 0
+  await waitUntil(
+    'the consumer to apply every event written',
+    async () => {
+      const [row] = await rig.sql<{ written: number; applied: number }[]>`
+        select (select count(*) from books) + (select count(*) from orders) + ${bulkEventsWritten()}::int as written,
+               (select count(*) from consumed_events where topic like 'outbox.events.%') as applied`
+      behind = Number(row?.written) - Number(row?.applied)
+      return behind <= 0
+    },
+    { timeoutMs: timeoutS * 1000, intervalMs: 250, progress: () => `${behind} events behind` },
+  )
 }
 
 /** The stack's processes (not the bench) together use at most this share of one core while idle. */

@@ -1,7 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { Admin, Kafka } from 'kafkajs'
 import type postgres from 'postgres'
 import { isEventTopicOf, orderPlaced } from '../lib/events.ts'
+import { waitUntil } from '../lib/wait-until.ts'
 import { outboxTimestamp } from './outbox-timestamp.ts'
 
 /** Sum of the end offsets of `namespace`'s event topics (isEventTopicOf): how many records it holds. */
@@ -17,11 +17,15 @@ export async function recordsIn(admin: Admin, namespace: string): Promise<number
 /** Polls until `namespace` holds `target` records; returns the seconds it took (or throws). */
 export async function waitForRecords(admin: Admin, namespace: string, target: number, timeoutS = 300) {
   const started = performance.now()
-  while ((await recordsIn(admin, namespace)) < target) {
-    if (performance.now() - started > timeoutS * 1000)
-      throw new Error(`${namespace} did not reach ${target} records in ${timeoutS} s`)
-    await delay(50)
-  }
+  let records = 0
+  await waitUntil(
+    `${namespace} to hold ${target} records`,
+    async () => {
+      records = await recordsIn(admin, namespace)
+      return records >= target
+    },
+    { timeoutMs: timeoutS * 1000, intervalMs: 50, progress: () => `${records} so far` },
+  )
   return (performance.now() - started) / 1000
 }
 
