@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { WaitTimeoutError, waitUntil } from './wait-until.ts'
+import { unlessTimedOut, WaitTimeoutError, waitUntil } from './wait-until.ts'
 
 describe('waitUntil', () => {
   it('returns what the check returned once the condition holds, checking until then', async () => {
@@ -35,6 +35,16 @@ describe('waitUntil', () => {
     )
     // It checked more than once: the interval, not the timeout, paces the checks.
     expect(applied).toBeGreaterThan(2)
+  })
+
+  it('lets a caller go on after a timeout, and only after a timeout', async () => {
+    const timedOut = waitUntil('never', () => false, { timeoutMs: 10, intervalMs: 1 })
+    await expect(timedOut.catch(unlessTimedOut)).resolves.toBeUndefined()
+    const failed = waitUntil('a failing check', () => Promise.reject(new Error('refused')), {
+      timeoutMs: 10,
+      intervalMs: 1,
+    })
+    await expect(failed.catch(unlessTimedOut)).rejects.toThrow('refused')
   })
 
   it('ends the wait with the error a check throws', async () => {

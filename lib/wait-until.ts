@@ -41,10 +41,20 @@ export async function waitUntil<T>(
     if (result !== undefined && result !== null && result !== false) return result
     if (performance.now() - started >= options.timeoutMs) {
       const progress = options.progress ? ` (${options.progress()})` : ''
-      throw new WaitTimeoutError(`timed out after ${seconds(options.timeoutMs)} waiting for ${what}${progress}`)
+      throw new WaitTimeoutError(
+        `timed out after ${seconds(options.timeoutMs)} waiting for ${what}${progress}`,
+      )
     }
     await delay(options.intervalMs)
   }
 }
 
 const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`)
+
+/**
+ * For `waitUntil(…).catch(unlessTimedOut)`: a wait whose timeout is not a failure (go on with
+ * what the last check saw) still lets any other error through.
+ */
+export function unlessTimedOut(error: unknown): void {
+  if (!(error instanceof WaitTimeoutError)) throw error
+}
