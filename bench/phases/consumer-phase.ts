@@ -1,12 +1,12 @@
 import postgres from 'postgres'
-import { ensureBookstoreTopics } from '../connector/topics.ts'
-import { drainOf, lastApplied, rawConsume, watchGroupJoin } from './consume.ts'
-import { type BaselineRecord, baselineRecord, runSqlBaseline } from './consumer-sql-baseline.ts'
+import { ensureBookstoreTopics } from '../../connector/topics.ts'
+import { CpuMeter } from '../measurement/cpu.ts'
+import { ratio } from '../measurement/stats.ts'
+import { drainOf, lastApplied, rawConsume, watchGroupJoin } from '../workloads/consume.ts'
+import { type BaselineRecord, baselineRecord, runSqlBaseline } from '../workloads/consumer-sql-baseline.ts'
+import { produceOrderEvents } from '../workloads/throughput.ts'
 import type { BenchContext } from './context.ts'
-import { CpuMeter } from './cpu.ts'
 import { settle } from './settle.ts'
-import { ratio } from './stats.ts'
-import { produceOrderEvents } from './throughput.ts'
 
 /** `count` sales as the consumer's batches would see them, spread over `partitions` as Kafka spreads random keys. */
 function baselineRecords(

@@ -1,15 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Admin } from 'kafkajs'
-import { waitUntil } from '../lib/wait-until.ts'
-import type { Rig } from '../stack/rig.ts'
-import { cpuByComponent } from './cpu.ts'
-import { bulkEventsWritten } from './throughput.ts'
-
-/** The clock time (ms) at which `groupId` is stable with members, or undefined while it is not. */
-export async function stableAt(admin: Admin, groupId: string): Promise<number | undefined> {
-  const { groups } = await admin.describeGroups([groupId])
-  return groups[0]?.state === 'Stable' && groups[0].members.length > 0 ? Date.now() : undefined
-}
+import { waitUntil } from '../../lib/wait-until.ts'
+import type { Rig } from '../../stack/rig.ts'
+import { cpuByComponent } from '../measurement/cpu.ts'
+import { stableAt } from '../workloads/consume.ts'
+import { bulkEventsWritten } from '../workloads/throughput.ts'
 
 /** Waits until a consumer group has members with partitions, so no run starts with a rebalance. */
 export async function waitForGroup(rig: Rig, groupId: string, timeoutS = 60) {

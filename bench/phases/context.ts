@@ -1,7 +1,7 @@
 import type postgres from 'postgres'
-import type { Rig } from '../stack/rig.ts'
-import type { WriterKind } from './end-to-end.ts'
-import type { ApiClient } from './load.ts'
+import type { Rig } from '../../stack/rig.ts'
+import type { WriterKind } from '../workloads/end-to-end.ts'
+import type { ApiClient } from '../workloads/load.ts'
 
 /** Postgres settings every bench rig runs with: commit timestamps time commit → applied. */
 export const benchPostgresSettings = { track_commit_timestamp: 'on' }

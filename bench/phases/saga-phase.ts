@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type postgres from 'postgres'
-import { waitUntil } from '../lib/wait-until.ts'
-import { startRig } from '../stack/rig.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
+import { startRig } from '../../stack/rig.ts'
+import { type Summary, summarize } from '../measurement/stats.ts'
+import { apiClient, seedBooks, waitForApi } from '../workloads/load.ts'
 import type { BenchSettings } from './context.ts'
-import { apiClient, seedBooks, waitForApi } from './load.ts'
-import { type Summary, summarize } from './stats.ts'
 
 export interface SagaResult {
   /** Orders a second the load placed, and how many, at the steady rate. */

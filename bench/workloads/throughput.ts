@@ -1,7 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs'
 import type postgres from 'postgres'
-import { isEventTopicOf, orderPlaced } from '../lib/events.ts'
-import { waitUntil } from '../lib/wait-until.ts'
+import { isEventTopicOf, orderPlaced } from '../../lib/events.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
+import type { BulkCommit } from '../measurement/commit-times.ts'
 import { outboxTimestamp } from './outbox-timestamp.ts'
 
 /** Sum of the end offsets of `namespace`'s event topics (isEventTopicOf): how many records it holds. */
@@ -47,13 +48,6 @@ export const bulkEventsWritten = () => bulkWritten
 /** Starts the count again, for a new stack: the count is of this process's bulk writes into one. */
 export const resetBulkEventsWritten = () => {
   bulkWritten = 0
-}
-
-/** One committed transaction of the bulk writer: its transaction id and the events it wrote. */
-export interface BulkCommit {
-  /** txid_current() of the writing transaction, for pg_xact_commit_timestamp. */
-  txid: string
-  eventIds: string[]
 }
 
 /**

@@ -1,9 +1,9 @@
 import postgres from 'postgres'
+import { CpuMeter } from '../measurement/cpu.ts'
+import { pairedRatio } from '../measurement/stats.ts'
+import { apiWritePath, medianRound, rawWritePath, type WritePathResult } from '../workloads/write-path.ts'
 import type { BenchContext } from './context.ts'
-import { CpuMeter } from './cpu.ts'
 import { quiesce, settle } from './settle.ts'
-import { pairedRatio } from './stats.ts'
-import { apiWritePath, medianRound, rawWritePath, type WritePathResult } from './write-path.ts'
 
 /** Who writes: the API (Drizzle: every statement unnamed, described first), or postgres.js itself. */
 export type WriteVariant = 'api' | 'rawPrepared' | 'rawUnprepared'

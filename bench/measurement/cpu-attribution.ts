@@ -57,7 +57,7 @@ export function componentOf(cmdline: string, stackDir: string, root: string): st
   if (cmdline.includes(`${stackDir}/connect/`)) return 'connect'
   if (cmdline.includes(join(root, 'api', 'server.ts'))) return 'api'
   if (cmdline.includes(join(root, 'consumer', 'main.ts'))) return 'consumer'
-  if (cmdline.includes(join(root, 'bench', 'relay-process.ts'))) return 'relay'
+  if (cmdline.includes(join(root, 'bench', 'relay', 'relay-process.ts'))) return 'relay'
   return null
 }
 

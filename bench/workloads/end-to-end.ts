@@ -2,10 +2,10 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
 import { z } from 'zod'
-import { waitUntil } from '../lib/wait-until.ts'
-import { commitLatencies, type WriteReceipt } from './commit-times.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
+import { commitLatencies, type WriteReceipt } from '../measurement/commit-times.ts'
+import { type Summary, slope, summarize } from '../measurement/stats.ts'
 import { type ApiClient, openLoop, orderBody } from './load.ts'
-import { type Summary, slope, summarize } from './stats.ts'
 import { writeOutboxEvents } from './throughput.ts'
 
 /**
@@ -84,6 +84,12 @@ export interface EndToEndResult {
   /** CPU ms per event by component, over the run and its drain (set by the phase). */
   cpuMsPerEvent?: Record<string, number>
 }
+
+/**
+ * A load is kept when it was delivered (≥ 97% of offered) and the backlog did not grow: the hold
+ * phase's verdict on a rate, and the report's.
+ */
+export const kept = (r: EndToEndResult) => r.held && r.achievedPerS >= r.offeredPerS * 0.97
 
 const appliedSince = async (inbox: postgres.Sql, since: Date, topicPrefix: string) => {
   const [row] = await inbox<{ n: number }[]>`

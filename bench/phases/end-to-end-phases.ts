@@ -1,8 +1,14 @@
 import type postgres from 'postgres'
+import { CpuMeter } from '../measurement/cpu.ts'
+import {
+  type EndToEndResult,
+  endToEnd,
+  kept,
+  type WriterKind,
+  writerLabel,
+  writerOf,
+} from '../workloads/end-to-end.ts'
 import type { BenchContext } from './context.ts'
-import { CpuMeter } from './cpu.ts'
-import { type EndToEndResult, endToEnd, type WriterKind, writerLabel, writerOf } from './end-to-end.ts'
-import { kept } from './report.ts'
 import { settle } from './settle.ts'
 
 /** Where a path's events are applied: the consumer's database and the topics it reads. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { EndToEndResult } from './end-to-end.ts'
+import type { EndToEndResult } from '../workloads/end-to-end.ts'
 import { type BenchRecord, renderReport } from './report.ts'
 
 const run = (overrides: Partial<EndToEndResult>): EndToEndResult => ({

@@ -1,8 +1,8 @@
 import type postgres from 'postgres'
-import { fromCents, orderPlaced } from '../lib/events.ts'
+import { fromCents, orderPlaced } from '../../lib/events.ts'
+import { type Summary, summarize } from '../measurement/stats.ts'
 import { type ApiClient, closedLoop, orderBody } from './load.ts'
 import { outboxTimestamp } from './outbox-timestamp.ts'
-import { type Summary, summarize } from './stats.ts'
 
 export interface WritePathResult {
   concurrency: number

@@ -87,7 +87,7 @@ describe('CPU by process from /proc', () => {
       ),
       sample(22, 'node', 10, [30, 3, 0, 0], 'node --import tsx /repo/api/server.ts'),
       sample(23, 'node', 10, [40, 4, 0, 0], 'node --import tsx /repo/consumer/main.ts'),
-      sample(24, 'node', 10, [50, 5, 0, 0], 'node --import tsx /repo/bench/relay-process.ts'),
+      sample(24, 'node', 10, [50, 5, 0, 0], 'node --import tsx /repo/bench/relay/relay-process.ts'),
       sample(
         25,
         'java',

@@ -1,14 +1,14 @@
 import postgres from 'postgres'
-import { waitUntil } from '../lib/wait-until.ts'
-import { startRig } from '../stack/rig.ts'
-import { pauseConnector } from './connector-control.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
+import { startRig } from '../../stack/rig.ts'
+import { pauseConnector } from '../measurement/connector-control.ts'
+import { ratio } from '../measurement/stats.ts'
+import type { EndToEndResult } from '../workloads/end-to-end.ts'
+import { apiClient, seedBooks, waitForApi } from '../workloads/load.ts'
+import { resetBulkEventsWritten, writeOutboxEvents } from '../workloads/throughput.ts'
 import { type BenchContext, type BenchSettings, benchPostgresSettings } from './context.ts'
-import type { EndToEndResult } from './end-to-end.ts'
-import { apiClient, seedBooks, waitForApi } from './load.ts'
-import { measuredRun } from './phases.ts'
+import { measuredRun } from './end-to-end-phases.ts'
 import { settle } from './settle.ts'
-import { ratio } from './stats.ts'
-import { resetBulkEventsWritten, writeOutboxEvents } from './throughput.ts'
 
 export interface DeliveryMode {
   exactlyOnce: boolean

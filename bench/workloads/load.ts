@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { Agent, request } from 'undici'
-import { waitUntil } from '../lib/wait-until.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
 
 /** One client for the whole run: undici keeps connections open as a real caller's pool would. */
 export function apiClient(apiUrl: string, connections: number) {

@@ -1,7 +1,12 @@
-import type { Kafka } from 'kafkajs'
+import type { Admin, Kafka } from 'kafkajs'
 import type postgres from 'postgres'
-import { waitUntil } from '../lib/wait-until.ts'
-import { stableAt } from './settle.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
+
+/** The clock time (ms) at which `groupId` is stable with members, or undefined while it is not. */
+export async function stableAt(admin: Admin, groupId: string): Promise<number | undefined> {
+  const { groups } = await admin.describeGroups([groupId])
+  return groups[0]?.state === 'Stable' && groups[0].members.length > 0 ? Date.now() : undefined
+}
 
 /**
  * Starts watching `groupId` and resolves once the watcher polls (so it cannot miss a fast join);

@@ -1,9 +1,9 @@
-import type { ConsumerPhaseResult } from './consumer-phase.ts'
-import { type EndToEndResult, writerLabel } from './end-to-end.ts'
-import type { ExactlyOnceResult } from './exactly-once-phase.ts'
-import type { RelayComparison } from './relay-phase.ts'
-import type { SagaResult } from './saga-phase.ts'
-import { ratio } from './stats.ts'
+import { ratio } from '../measurement/stats.ts'
+import type { ConsumerPhaseResult } from '../phases/consumer-phase.ts'
+import type { ExactlyOnceResult } from '../phases/exactly-once-phase.ts'
+import type { RelayComparison } from '../phases/relay-phase.ts'
+import type { SagaResult } from '../phases/saga-phase.ts'
+import { type EndToEndResult, writerLabel } from '../workloads/end-to-end.ts'
 
 const components = ['load generator', 'api', 'postgres', 'connect', 'relay', 'kafka', 'consumer', 'total']
 

@@ -1,8 +1,11 @@
+import { pairedRatio } from '../measurement/stats.ts'
+import type { ConsumerPhaseResult } from '../phases/consumer-phase.ts'
+import type { ExactlyOnceResult } from '../phases/exactly-once-phase.ts'
+import type { RelayComparison } from '../phases/relay-phase.ts'
+import type { SagaResult } from '../phases/saga-phase.ts'
+import type { WritePathPhaseResult } from '../phases/write-path-phase.ts'
+import { type EndToEndResult, kept, writerLabel } from '../workloads/end-to-end.ts'
 import { type Panel, renderChart } from './chart.ts'
-import type { ConsumerPhaseResult } from './consumer-phase.ts'
-import { type EndToEndResult, writerLabel } from './end-to-end.ts'
-import type { ExactlyOnceResult } from './exactly-once-phase.ts'
-import type { RelayComparison } from './relay-phase.ts'
 import {
   consumerSection,
   cpuTable,
@@ -11,9 +14,6 @@ import {
   relaySection,
   sagaSection,
 } from './report-sections.ts'
-import type { SagaResult } from './saga-phase.ts'
-import { pairedRatio } from './stats.ts'
-import type { WritePathPhaseResult } from './write-path-phase.ts'
 
 export interface BenchRecord {
   label: string
@@ -53,8 +53,6 @@ interface Target {
   met: boolean | undefined
 }
 
-/** A load is held when it was delivered (≥ 97% of offered) and the backlog did not grow. */
-export const kept = (r: EndToEndResult) => r.held && r.achievedPerS >= r.offeredPerS * 0.97
 const pct = (n: number) => `${Math.round(n * 100)}%`
 const lat = (r: EndToEndResult) =>
   `${r.latencyMs.p50} / ${r.latencyMs.p95} / ${r.latencyMs.p99} / ${r.latencyMs.max}`

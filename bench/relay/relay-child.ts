@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { tsxArgs } from '../lib/supervisor.ts'
-import { repoRoot } from '../stack/lib/config.ts'
+import { tsxArgs } from '../../lib/supervisor.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
 
 export interface RelayProcessOptions {
   databaseUrl: string
@@ -13,12 +13,12 @@ export interface RelayProcessOptions {
 }
 
 /**
- * Starts the polling relay in a child process (bench/relay-process.ts) and resolves once its
+ * Starts the polling relay in a child process (bench/relay/relay-process.ts) and resolves once its
  * producer is connected; `go()` makes it poll. `stop()` ends it with SIGTERM and resolves with how many events it published; an exit
  * the bench did not ask for fails `stop()` with the exit code.
  */
 export async function startRelayProcess(options: RelayProcessOptions) {
-  const child = spawn(process.execPath, tsxArgs(join(repoRoot, 'bench', 'relay-process.ts')), {
+  const child = spawn(process.execPath, tsxArgs(join(repoRoot, 'bench', 'relay', 'relay-process.ts')), {
     cwd: repoRoot,
     env: {
       ...process.env,

@@ -1,14 +1,18 @@
 import postgres from 'postgres'
-import { ensureBookstoreTopics } from '../connector/topics.ts'
-import { migrateDatabase } from '../db/migrate.ts'
-import { waitUntil } from '../lib/wait-until.ts'
-import type { Rig } from '../stack/rig.ts'
-import { pauseConnector, resumeConnector, setConnectorPollInterval } from './connector-control.ts'
+import { ensureBookstoreTopics } from '../../connector/topics.ts'
+import { migrateDatabase } from '../../db/migrate.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
+import type { Rig } from '../../stack/rig.ts'
+import {
+  pauseConnector,
+  resumeConnector,
+  setConnectorPollInterval,
+} from '../measurement/connector-control.ts'
+import { installRelayTable, removeRelayTable } from '../relay/polling-relay.ts'
+import { startRelayProcess } from '../relay/relay-child.ts'
+import type { EndToEndResult } from '../workloads/end-to-end.ts'
 import type { BenchContext } from './context.ts'
-import type { EndToEndResult } from './end-to-end.ts'
-import { cdcPath, type DeliveryPath, steadyRuns } from './phases.ts'
-import { installRelayTable, removeRelayTable } from './polling-relay.ts'
-import { startRelayProcess } from './relay-child.ts'
+import { cdcPath, type DeliveryPath, steadyRuns } from './end-to-end-phases.ts'
 import { waitForGroup, waitForIdleCpu } from './settle.ts'
 
 export const relayNamespace = 'relay.events'

@@ -2,8 +2,8 @@ import { createInterface } from 'node:readline'
 import { createKafka } from 'outbox-cdc'
 import postgres from 'postgres'
 import { z } from 'zod'
-import { parseEnv } from '../lib/config.ts'
-import { runService } from '../lib/run-service.ts'
+import { parseEnv } from '../../lib/config.ts'
+import { runService } from '../../lib/run-service.ts'
 import { PollingRelay } from './polling-relay.ts'
 
 /**

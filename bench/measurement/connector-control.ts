@@ -1,6 +1,6 @@
 import { request } from 'undici'
-import { waitUntil } from '../lib/wait-until.ts'
-import type { Rig } from '../stack/rig.ts'
+import { waitUntil } from '../../lib/wait-until.ts'
+import type { Rig } from '../../stack/rig.ts'
 
 const connectorName = (rig: Rig) => rig.connectorEnv.CONNECTOR_NAME
 

@@ -1,6 +1,6 @@
 import { commitBatch, type InboxEntry } from 'outbox-cdc'
 import type postgres from 'postgres'
-import { applyInTransaction } from '../test/order-side.ts'
+import { applyInTransaction } from '../../test/order-side.ts'
 import { sale } from './throughput.ts'
 
 /**

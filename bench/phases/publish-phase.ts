@@ -1,16 +1,16 @@
-import { ensureBookstoreTopics } from '../connector/topics.ts'
+import { ensureBookstoreTopics } from '../../connector/topics.ts'
 import {
   pauseConnector,
   resumeConnector,
   setConnectorPollInterval,
   settledSourceOffsets,
   sourceOffsets,
-} from './connector-control.ts'
+} from '../measurement/connector-control.ts'
+import { ratio } from '../measurement/stats.ts'
+import { installRelayTable, removeRelayTable, stopCopyingToRelay } from '../relay/polling-relay.ts'
+import { startRelayProcess } from '../relay/relay-child.ts'
+import { recordsIn, waitForRecords, writeOutboxEvents } from '../workloads/throughput.ts'
 import type { BenchContext } from './context.ts'
-import { installRelayTable, removeRelayTable, stopCopyingToRelay } from './polling-relay.ts'
-import { startRelayProcess } from './relay-child.ts'
-import { ratio } from './stats.ts'
-import { recordsIn, waitForRecords, writeOutboxEvents } from './throughput.ts'
 
 const drainNamespace = 'relay.drain'
 

@@ -1,6 +1,12 @@
 import type { Admin, Kafka } from 'kafkajs'
 import type postgres from 'postgres'
-import type { BulkCommit } from './throughput.ts'
+
+/** One committed transaction of the bulk writer: its transaction id and the events it wrote. */
+export interface BulkCommit {
+  /** txid_current() of the writing transaction, for pg_xact_commit_timestamp. */
+  txid: string
+  eventIds: string[]
+}
 
 /** What a writer knows after its commit: the bulk writer its transaction, the API the order it made. */
 export type WriteReceipt = BulkCommit | { orderId: string }

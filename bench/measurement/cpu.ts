@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { repoRoot } from '../stack/lib/config.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
 import { type ProcessSample, parseStat, tallyByComponent } from './cpu-attribution.ts'
 
 export { type ProcessSample, parseStat, tallyByComponent } from './cpu-attribution.ts'
