@@ -29,7 +29,7 @@ const options: OutboxConnectorOptions = {
 
 const invalidOption = expect.objectContaining({ code: 'INVALID_OPTION' })
 
-describe('review: heartbeat SQL vs schemaSql', () => {
+describe('the heartbeat action query names the table schemaSql creates', () => {
   it('heartbeat action query names the heartbeat table the way schemaSql creates it (schema "order")', () => {
     // schemaSql accepts and quotes a schema named after a reserved word...
     const ddl = schemaSql({
@@ -115,7 +115,7 @@ const good: ProvisionOptions = {
   waitTimeoutMs: 1000,
 }
 
-describe('review: provisionConnector checks every option before it changes anything', () => {
+describe('provisionConnector checks every option before it changes anything', () => {
   it.each([
     ['zero partitions per event topic', { ...good, topics: { ...good.topics, partitions: 0 } }],
     [
@@ -152,7 +152,7 @@ describe('review: provisionConnector checks every option before it changes anyth
   })
 })
 
-describe('review: connector names and the Connect REST paths', () => {
+describe('connector names that a Connect REST path would read as a path step', () => {
   it.each(['.', '..'])('outboxConnectorConfig refuses the connector name %j', (name) => {
     expect(() => outboxConnectorConfig({ ...options, name })).toThrow(invalidOption)
   })
@@ -180,7 +180,7 @@ describe('review: connector names and the Connect REST paths', () => {
   })
 })
 
-describe('review: misspelled options', () => {
+describe('misspelled options are refused, not dropped', () => {
   it.each([
     ['exactlyonce', { exactlyonce: true }],
     ['slotFailOver', { slotFailOver: true }],
@@ -192,7 +192,7 @@ describe('review: misspelled options', () => {
   })
 })
 
-describe('review: names the connector side accepts but the event registry refuses', () => {
+describe('the connector side refuses the names the event registry refuses', () => {
   it("refuses a namespace with a trailing '.', as defineEvents does", () => {
     expect(() => outboxConnectorConfig({ ...options, namespace: 'invoicing.' })).toThrow(invalidOption)
   })

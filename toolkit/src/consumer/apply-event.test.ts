@@ -14,8 +14,9 @@ import { createConsumerMetrics } from './metrics.ts'
 import { processMessage } from './process-message.ts'
 
 /*
- * A hostile review of the consumer runtime's move into the toolkit. Each test fails on the code as
- * it is. The database is a recording fake of postgres.js: tagged templates, sql(identifier),
+ * The consumer runtime as a service sets it up: its own postgres.js client (with its own
+ * transform), several inboxes in one database, its refusal callback, its retry policy. Each test
+ * guards a way the runtime once went wrong when it moved into the toolkit. The database is a recording fake of postgres.js: tagged templates, sql(identifier),
  * sql.array, begin() with commit/rollback and txid_status, and postgres.js's `transform` option
  * applied the way the real client applies it (column.from to result columns, column.to to
  * identifiers: node_modules/postgres/src/connection.js and types.js).
@@ -94,12 +95,12 @@ const things = defineEvents(
       aggregateId: (p) => p.id,
     }),
   ],
-  { namespace: 'review.events' },
+  { namespace: 'things.events' },
 )
 const ids = ['6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c01', '6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c02']
 
 const incoming = (id: string, offset: string): IncomingEvent => ({
-  topic: 'review.events.thing',
+  topic: 'things.events.thing',
   partition: 0,
   offset,
   key: 'k',
@@ -119,7 +120,7 @@ const kafkaMessage = (id: string, offset: string): KafkaMessage =>
 
 const quick = { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 }
 const partition = (messages: KafkaMessage[]) => ({
-  batch: { topic: 'review.events.thing', partition: 0, messages },
+  batch: { topic: 'things.events.thing', partition: 0, messages },
   resolveOffset: () => {},
   heartbeat: async () => {},
   isRunning: () => true,
@@ -127,7 +128,7 @@ const partition = (messages: KafkaMessage[]) => ({
   commitOffsetsIfNecessary: async () => {},
 })
 
-describe('hostile review: the consumer runtime in the toolkit', () => {
+describe('the consumer runtime as a service sets it up', () => {
   it('skips a redelivered event on a postgres.js client created with transform: postgres.camel', async () => {
     // A common postgres.js setup: the service's own client, which createEventConsumer is given as `sql`.
     const db = fakePostgres({ transform: postgres.camel })
@@ -186,7 +187,7 @@ describe('hostile review: the consumer runtime in the toolkit', () => {
       {
         batchSize: 2,
         retry: quick,
-        deadLetterTopic: 'review.events-dlq',
+        deadLetterTopic: 'things.events-dlq',
         applyBatch: (records) => applyBatch(db.client, records, app, onRefused),
         applyEvent: (record) => applyEvent(db.client, record, app, onRefused),
         publishDeadLetter: async () => {},
@@ -236,7 +237,7 @@ describe('hostile review: the consumer runtime in the toolkit', () => {
         kafka: fakeKafka,
         sql: fakePostgres().client,
         groupId: 'g',
-        namespace: 'review.events',
+        namespace: 'things.events',
         log: silentLogger,
         retry: quick,
         app,
