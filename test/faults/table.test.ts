@@ -10,9 +10,15 @@ import {
   renderFaultTable,
   renderSagaTable,
   withFaultTable,
+  withFaultTables,
 } from './table.ts'
 
 describe("the README's fault table", () => {
+  it('is what npm run faults:table writes: every table from its committed run', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+    expect(withFaultTables(readme)).toBe(readme)
+  })
+
   it('is exactly the committed full run, rendered', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
     expect(withFaultTable(readme, renderFaultTable(readFullRun()))).toBe(readme)

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Admin } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { invoicingConnectorOptions } from '../../test/connector-options.ts'
 import { defineEvent } from '../events/define.ts'
 import { appendEvent } from '../outbox/append.ts'
 import { qualifiedName } from '../outbox/table-name.ts'
@@ -16,16 +17,7 @@ import {
 import { type ConnectClient, createConnectClient } from './connect-client.ts'
 import { type ProvisionOptions, provisionConnector } from './provision.ts'
 
-const options: OutboxConnectorOptions = {
-  name: 'invoicing-outbox',
-  database: { host: 'db', port: 5433, name: 'invoicing', user: 'dbz', passwordRef: '${env:DBZ_PASSWORD}' },
-  outboxes: ['billing.outbox'],
-  heartbeat: { table: 'billing.heartbeat', intervalMs: 5000 },
-  slot: 'invoicing_slot',
-  publication: 'invoicing_pub',
-  topicPrefix: 'inv',
-  namespace: 'invoicing.events',
-}
+const options = invoicingConnectorOptions
 
 const invalidOption = expect.objectContaining({ code: 'INVALID_OPTION' })
 
