@@ -10,7 +10,7 @@ import { readSecret } from './secret.ts'
 
 const base: CliConfigInput = billingCliConfig
 
-describe('secured clusters, where settings meet (hostile review)', () => {
+describe('secured clusters, where settings meet: the CLI config, Postgres and Kafka TLS, slots, redaction', () => {
   it("keeps the admin URL's own, stricter TLS instead of the app URL's", () => {
     const parsed = parseCliConfig({
       ...base,
