@@ -12,6 +12,7 @@ import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { connectSecurityOfEnv, kafkaSecurityOfEnv } from '../lib/config.ts'
 import { loadConsoleConfig, prepareConsoleToken } from '../lib/console-config.ts'
+import { describeFailure } from '../lib/run-service.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
 import { waitUntil } from '../lib/wait-until.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
@@ -59,7 +60,9 @@ runCli(async () => {
   } catch (error) {
     // Interrupted: the stop in progress exits; its error (a process it killed) is no news.
     if (stopping) return new Promise<never>(() => {})
-    console.error(error instanceof Error && 'code' in error ? `\n${error.code}: ${error.message}` : error)
+    // A coded error as one line after a blank one (the steps' output stands above it).
+    const failure = describeFailure(error)
+    console.error(failure === error ? error : `\n${failure}`)
     await stopAll(1)
   }
   return 0
