@@ -2,7 +2,7 @@ import type { IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Book, bookAdded, bookRemoved } from '../../lib/events.ts'
-import { incomingRecord, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { collectUncaught, incomingRecord, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { applyBatch, applyEvent } from '../order-side.ts'
 
 /** The batched apply path (apply-event.ts, catalogue.ts) under input meant to break it. */
@@ -49,22 +49,12 @@ describe('batched apply under hostile input', () => {
       await raw`select redeliveries, occurred_at::text as occurred from consumed_events where event_id = ${eventId}`
     )[0]
 
-  // postgres.js 3.4.9 throws its ROLLBACK's failure on a killed backend outside any promise
-  // (porsager/postgres#1208; the consumer process exits on it, see main.ts): caught here so the
-  // kill test below can tell it from anything of ours.
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown) => void uncaught.push(error)
+  // The kill test below tells postgres.js's own throws from anything of ours.
+  const uncaught = collectUncaught()
   beforeAll(async () => {
-    process.on('uncaughtException', onUncaught)
-    // postgres.js can also leave a query's CONNECTION_CLOSED rejection unhandled when a backend
-    // these tests kill dies under it (the same family as porsager/postgres#1208): collected here
-    // with the uncaught exceptions, and only that kind is let through below.
-    process.on('unhandledRejection', onUncaught)
     raw = postgres(fixture.db.url, { max: 2, onnotice: () => {} })
   })
   afterAll(async () => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
     await raw?.end()
   })
 
@@ -313,6 +303,6 @@ describe('batched apply under hostile input', () => {
     )
     expect(await applyBatch(fixture.database.db, events)).toEqual(['applied', 'applied', 'applied'])
     expect((await row(b.id))?.units_sold).toBe(2)
-    expect(uncaught.map(String).filter((e) => !/reading 'write'|CONNECTION_CLOSED/.test(e))).toEqual([])
+    expect(uncaught.ours()).toEqual([])
   })
 })

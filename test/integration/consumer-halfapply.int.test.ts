@@ -2,7 +2,7 @@ import { commitBatch, type InboxEntry } from 'outbox-cdc'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { orderSide } from '../../consumer/handlers.ts'
-import { saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { collectUncaught, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { applyBatch, applyEvent, applyInTransaction, parseEvent } from '../order-side.ts'
 
 /**
@@ -24,23 +24,16 @@ describe('a batch transaction whose connection dies between statements', () => {
     killsBackends: true,
   })
   let admin: postgres.Sql
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown) => void uncaught.push(error)
+  // Shown with a failure: what postgres.js threw outside any promise after the kill.
+  const uncaught = collectUncaught()
   beforeAll(async () => {
     admin = postgres(fixture.db.url, {
       max: 1,
       onnotice: () => {},
       connection: { application_name: 'it-admin' },
     })
-    process.on('uncaughtException', onUncaught)
-    // postgres.js can also leave a query's CONNECTION_CLOSED rejection unhandled when a backend
-    // these tests kill dies under it (the same family as porsager/postgres#1208): collected here
-    // with the uncaught exceptions, and only that kind is let through below.
-    process.on('unhandledRejection', onUncaught)
   })
   afterAll(async () => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
     await admin?.end()
   })
 
@@ -102,7 +95,7 @@ describe('a batch transaction whose connection dies between statements', () => {
       if (outcome !== 'committed') await applyEvent(fixture.database.db, record)
       const [after] =
         await admin`select coalesce(sum(units_sold), 0)::int as units from catalogue where book_id = ${bookId}`
-      const seen = { state, outcome, other: otherOutcome, uncaught: uncaught.map(String) }
+      const seen = { state, outcome, other: otherOutcome, uncaught: uncaught.all() }
       expect(after?.units, `after the kill: ${JSON.stringify(seen)}`).toBe(1)
       // All or nothing: either both (committed) or neither (rolled back, to be redelivered).
       expect(state?.units).toBe(state?.inbox)

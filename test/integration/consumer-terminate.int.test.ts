@@ -1,6 +1,6 @@
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
+import { collectUncaught, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { applyBatch } from '../order-side.ts'
 
 /**
@@ -22,21 +22,13 @@ describe('a batch statement killed in flight', () => {
   })
   let admin: postgres.Sql
   let blocker: postgres.Sql
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown) => void uncaught.push(error)
+  const uncaught = collectUncaught()
   beforeAll(async () => {
     const url = fixture.db.url
     admin = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'it-admin' } })
     blocker = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'it-blocker' } })
-    process.on('uncaughtException', onUncaught)
-    // postgres.js can also leave a query's CONNECTION_CLOSED rejection unhandled when a backend
-    // these tests kill dies under it (the same family as porsager/postgres#1208): collected here
-    // with the uncaught exceptions, and only that kind is let through below.
-    process.on('unhandledRejection', onUncaught)
   })
   afterAll(async () => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
     await admin?.end()
     await blocker?.end()
   })
@@ -71,7 +63,7 @@ describe('a batch statement killed in flight', () => {
       // postgres.js 3.4.9 throws its own ROLLBACK's failure on the dead socket outside any promise
       // (porsager/postgres#1208); the consumer process turns that into its fatal exit (main.ts),
       // with nothing committed. Anything else thrown uncaught is ours and fails the test.
-      expect(uncaught.map(String).filter((e) => !/reading 'write'|CONNECTION_CLOSED/.test(e))).toEqual([])
+      expect(uncaught.ours()).toEqual([])
       // Not asserted: the pool taking the next batch. After that postgres.js error its connection
       // can wait out the 30 s connect timeout and fail with CONNECT_TIMEOUT; the consumer process
       // has exited on the uncaught error by then (main.ts) and its supervisor restarts it.
