@@ -70,7 +70,9 @@ export function runService(
   const stopAndExit = async (code: number) => {
     if (stopping !== undefined) return
     stopping = code
-    // Unref'd: a stop that finishes in time exits by itself, without waiting for the timer.
+    // Should the stop leave nothing alive without settling, the process ends by itself, with this
+    // code; the timer is unref'd so as not to hold it for the whole timeout.
+    process.exitCode = code
     setTimeout(() => forceExit('timeout', code), options.stopTimeoutMs).unref()
     try {
       await service?.stop()
