@@ -14,8 +14,6 @@ import { applyBatch, applyEvent, applyInTransaction, parseEvent } from '../order
  * transaction) is gone, and the one-by-one fallback applies the event a second time.
  * The pause is made deterministic by wrapping a handler; nothing else is changed.
  */
-const sale = (bookId: string) => saleRecord(bookId, { topic: 'it.half.order', offset: '0' })
-
 describe('a batch transaction whose connection dies between statements', () => {
   const fixture = useConsumerFixture('halfapply', {
     poolMax: 1,
@@ -39,7 +37,7 @@ describe('a batch transaction whose connection dies between statements', () => {
 
   it('never leaves the read model changed without its inbox row', { timeout: 150_000 }, async () => {
     const bookId = crypto.randomUUID()
-    const record = sale(bookId)
+    const record = saleRecord(bookId)
     const original = orderSide.handlers.OrderPlaced
     let release: () => void = () => {}
     const gate = new Promise<void>((resolve) => {
@@ -76,7 +74,7 @@ describe('a batch transaction whose connection dies between statements', () => {
       await vi.waitFor(() => expect(settled, 'the batch to see its connection die').not.toBe('pending'), soon)
       // Another partition's work on the same pool meanwhile (a batch for another book): the pool
       // reconnects the dead connection for it, and it stops at the same gate, inside its transaction.
-      const other = applyBatch(fixture.database.db, [sale(crypto.randomUUID())]).then(
+      const other = applyBatch(fixture.database.db, [saleRecord(crypto.randomUUID())]).then(
         (o) => o.join(),
         (error: unknown) => `rejected: ${String(error)}`,
       )
@@ -109,7 +107,7 @@ describe('a batch transaction whose connection dies between statements', () => {
     // Another batch's late `rollback` (see commitBatch) landing between this batch's last check
     // and its commit: injected here as the transaction's own last statement.
     const bookId = crypto.randomUUID()
-    const record = sale(bookId)
+    const record = saleRecord(bookId)
     const entry: InboxEntry = { ...record, event: parseEvent(record), occurredAt: null }
     const strayRollback = async (sql: Parameters<typeof applyInTransaction>[0]) => {
       const result = await applyInTransaction(sql, [entry])

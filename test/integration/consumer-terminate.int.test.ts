@@ -11,8 +11,6 @@ import { applyBatch } from '../order-side.ts'
  * instead of retrying; and the pool connection left behind answers the next batch only after a
  * 30 s CONNECT_TIMEOUT.
  */
-const sale = (bookId: string) => saleRecord(bookId, { topic: 'it.kill.order' })
-
 describe('a batch statement killed in flight', () => {
   const fixture = useConsumerFixture('terminate', {
     poolMax: 2,
@@ -36,7 +34,7 @@ describe('a batch statement killed in flight', () => {
   it('rolls everything back, throws nothing uncaught of its own, with nothing half-applied', async () => {
     for (let round = 0; round < 2; round += 1) {
       const bookId = crypto.randomUUID()
-      const events = [sale(bookId), sale(bookId)]
+      const events = [saleRecord(bookId), saleRecord(bookId)]
       // Another session holds the lock the batch waits on (after its inbox insert).
       await blocker`select pg_advisory_lock(hashtext('"consumed_events"'), hashtext(${bookId}) & 1023)`
       const pending = applyBatch(fixture.database.db, events).then(
