@@ -8,7 +8,7 @@ const env = {
   CONNECTOR_DB_PASSWORD_REF: '${file:/run/secrets/connector.properties:database.password}',
 }
 
-describe('review: the bookstore env mapped to connector options', () => {
+describe('the bookstore env mapped to connector options', () => {
   it.each([
     ['no database name', 'postgres://outbox:pw@db.example:5433/'],
     ['a Unix-socket URL (no host)', 'postgres:///shop?host=/var/run/postgresql'],

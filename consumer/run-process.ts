@@ -11,6 +11,7 @@ import { openDatabase } from '../db/client.ts'
 import { kafkaSecurityOfEnv } from '../lib/config.ts'
 import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createLogger } from '../lib/logger.ts'
+import { runService, type Service, type ServiceControl } from '../lib/run-service.ts'
 import { type ConsumerConfig, retryPolicyOf } from './config.ts'
 
 export interface ConsumerProcess {
@@ -25,12 +26,20 @@ export interface ConsumerProcess {
   topics?: string[]
 }
 
+/** How long a stop may take to finish the message in hand before the process exits anyway. */
+const stopTimeoutMs = 15_000
+
 /**
  * A consumer process on the shared runtime: applies events until SIGINT/SIGTERM, then leaves the
  * group cleanly. On a fatal error it logs why and exits 1 without committing the message in hand,
  * for a supervisor to restart it; the restarted process resumes from the last committed offset.
+ * `load` reads the process's config; a throw there (bad config) is printed and exits 1.
  */
-export async function runConsumerProcess(p: ConsumerProcess) {
+export function runConsumerProcess(load: () => ConsumerProcess) {
+  runService((control) => consumerService(load(), control), { stopTimeoutMs })
+}
+
+async function consumerService(p: ConsumerProcess, control: ServiceControl): Promise<Service> {
   const { config } = p
   const log = createLogger(p.name, config.LOG_LEVEL)
   const database = openDatabase(config.DATABASE_URL, {
@@ -45,20 +54,11 @@ export async function runConsumerProcess(p: ConsumerProcess) {
     security: kafkaSecurityOfEnv(config),
   })
 
-  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined
-  let exiting = false
-  const exit = async (code: number, reason: Record<string, unknown>, message: string) => {
-    if (exiting) return
-    exiting = true
-    ;(code === 0 ? log.info.bind(log) : log.fatal.bind(log))({ ...reason, ...consumer.stats }, message)
-    const forced = setTimeout(() => process.exit(code), 15_000)
-    forced.unref()
-    await consumer.stop().catch(() => {})
-    await health?.close()
-    await database.close()
-    process.exit(code)
+  const fatal = (error: unknown, message: string) => {
+    if (control.stopping) return
+    log.fatal({ err: error, ...consumer.stats }, message)
+    control.exit(1)
   }
-
   const metrics = createConsumerMetrics()
   const consumer = createEventConsumer({
     metrics,
@@ -74,29 +74,28 @@ export async function runConsumerProcess(p: ConsumerProcess) {
     batchSize: config.CONSUMER_BATCH_SIZE,
     topicWatchIntervalMs: config.CONSUMER_TOPIC_WATCH_MS,
     deadLetterTopic: deadLetterTopicSettingsOf(config),
-    onFatal: (error) =>
-      void exit(1, { err: error }, 'consumer stopped by a fatal error; exiting 1 for a restart'),
+    onFatal: (error) => fatal(error, 'consumer stopped by a fatal error; exiting 1 for a restart'),
   })
-  if (p.healthPort > 0) health = await startHealthServer(consumer, p.healthPort, '127.0.0.1', metrics)
+  const health =
+    p.healthPort > 0 ? await startHealthServer(consumer, p.healthPort, '127.0.0.1', metrics) : undefined
   // postgres.js can throw outside any promise when a backend dies mid-statement
   // (porsager/postgres#1208): leave through the fatal path, uncommitted work is redelivered.
-  process.on(
-    'uncaughtException',
-    (error) => void exit(1, { err: error }, 'uncaught exception; exiting 1 for a restart'),
-  )
-  process.on('SIGINT', () => void exit(0, { signal: 'SIGINT' }, 'stopping: finishing the message in hand'))
-  process.on('SIGTERM', () => void exit(0, { signal: 'SIGTERM' }, 'stopping: finishing the message in hand'))
+  process.on('uncaughtException', (error) => fatal(error, 'uncaught exception; exiting 1 for a restart'))
 
-  await consumer.start()
-  // 'waiting' when none of its topics exists yet: started, and reading each once it appears.
-  log.info(
-    { group: p.groupId, namespace: config.TOPIC_NAMESPACE, state: consumer.state, ...consumer.topics },
-    `${p.name} started`,
-  )
-}
-
-/** An entry point's last word: a coded error as one line, anything else in full; exit 1. */
-export function exitOnStartFailure(error: unknown) {
-  console.error(error instanceof Error && 'code' in error ? `${error.code}: ${error.message}` : error)
-  process.exit(1)
+  return {
+    async start() {
+      await consumer.start()
+      // 'waiting' when none of its topics exists yet: started, and reading each once it appears.
+      log.info(
+        { group: p.groupId, namespace: config.TOPIC_NAMESPACE, state: consumer.state, ...consumer.topics },
+        `${p.name} started`,
+      )
+    },
+    async stop() {
+      await consumer.stop().catch(() => {})
+      await health?.close()
+      await database.close()
+    },
+    onSignal: (signal) => log.info({ signal, ...consumer.stats }, 'stopping: finishing the message in hand'),
+  }
 }

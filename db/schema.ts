@@ -11,6 +11,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core'
+import { heartbeatTable, inboxTable, outboxTable } from 'outbox-cdc/drizzle'
 
 /**
  * The one schema of the project. The API owns `books`, `orders`, `outbox` and
@@ -81,31 +82,17 @@ export const orders = pgTable(
 
 /**
  * Debezium's EventRouter reads this table from the WAL. Rows are deleted in the transaction that
- * inserts them (see appendOutboxEvent): the insert is in the WAL, so the table stays empty.
- * `created_at` is `timestamp` without time zone (UTC) because the EventRouter's timestamp field
- * accepts Debezium's Timestamp/MicroTimestamp types only; `timestamptz` makes it throw.
+ * inserts them (see appendOutboxEvent): the insert is in the WAL, so the table stays empty. Its
+ * columns are the toolkit's (outboxTable), as are the heartbeat's and the inboxes'.
  */
-const outboxColumns = () => ({
-  id: uuid('id').primaryKey(),
-  aggregateType: text('aggregate_type').notNull(),
-  aggregateId: text('aggregate_id').notNull(),
-  eventType: text('event_type').notNull(),
-  payload: jsonb('payload').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: false, precision: 6, mode: 'string' }).notNull(),
-  /** W3C traceparent of the request that wrote the event, so a trace can cross Kafka. */
-  traceContext: text('trace_context'),
-})
-
-export const outbox = pgTable('outbox', outboxColumns())
+export const outbox = outboxTable('outbox')
 
 /**
  * Written by Debezium's heartbeat.action.query so a quiet outbox still has changes in the
  * publication: each one lets the slot's confirmed position move, releasing WAL that other tables
  * and databases wrote meanwhile. One row: the action deletes and inserts in one statement.
  */
-export const outboxHeartbeat = pgTable('outbox_heartbeat', {
-  beatAt: timestamp('beat_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-})
+export const outboxHeartbeat = heartbeatTable('outbox_heartbeat')
 
 /**
  * One row per Idempotency-Key: the request's fingerprint and the response it got. A row replays
@@ -130,30 +117,10 @@ export const idempotencyKeys = pgTable(
 )
 
 /**
- * An inbox's columns: an event id here has been applied and must not be applied again. The
- * order service's consumer and fulfilment each have one (the same consumer runtime writes both).
+ * The order service consumer's inbox: an event id here has been applied and must not be applied
+ * again. Fulfilment has one of its own; the same consumer runtime writes both.
  */
-const inboxColumns = () => ({
-  eventId: uuid('event_id').primaryKey(),
-  eventType: text('event_type').notNull(),
-  topic: text('topic').notNull(),
-  partition: integer('partition').notNull(),
-  kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
-  /** When the consumer recorded the event (clock time, not the start of a batched transaction). */
-  consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' })
-    .notNull()
-    .default(sql`clock_timestamp()`),
-  /**
-   * When the event was written (its Kafka record timestamp, the outbox row's created_at), so
-   * `consumed_at - occurred_at` is how long it took to arrive. Null for rows from before 0004.
-   */
-  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }),
-  /** Deliveries of this event after the first, each skipped: a count that survives restarts. */
-  redeliveries: integer('redeliveries').notNull().default(0),
-})
-
-/** The order service consumer's inbox. */
-export const consumedEvents = pgTable('consumed_events', inboxColumns())
+export const consumedEvents = inboxTable('consumed_events')
 
 /** Read model built only from events: what the shop sells and how many copies went. */
 export const catalogue = pgTable('catalogue', {
@@ -187,7 +154,7 @@ export const shipments = pgTable(
 )
 
 /** Fulfilment's inbox: the same columns as the consumer's, so one runtime serves both. */
-export const fulfilmentInbox = pgTable('fulfilment_inbox', inboxColumns())
+export const fulfilmentInbox = inboxTable('fulfilment_inbox')
 
 /** Fulfilment's own outbox, read by the same connector as `outbox` (same columns, same router). */
-export const fulfilmentOutbox = pgTable('fulfilment_outbox', outboxColumns())
+export const fulfilmentOutbox = outboxTable('fulfilment_outbox')

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { loadConsumerConfig } from '../consumer/config.ts'
-import { exitOnStartFailure, runConsumerProcess } from '../consumer/run-process.ts'
+import { runConsumerProcess } from '../consumer/run-process.ts'
 import { consumerGroup, parseEnv } from '../lib/config.ts'
 import { topicFor } from '../lib/events.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
@@ -18,18 +18,16 @@ const fulfilmentEnv = z.object({
  * `<namespace>.shipment`). The same consumer runtime as the order service's consumer, with its
  * own inbox, group and handlers. The database settings are the consumer's (DATABASE_URL…).
  */
-try {
+runConsumerProcess(() => {
   const env = withLocalStackDefaults()
   const config = loadConsumerConfig(env)
   const own = parseEnv(fulfilmentEnv, env, 'fulfilment')
-  runConsumerProcess({
+  return {
     name: 'fulfilment',
     config,
     app: fulfilmentApp,
     groupId: own.FULFILMENT_GROUP,
     healthPort: own.FULFILMENT_HEALTH_PORT,
     topics: [topicFor('order', config.TOPIC_NAMESPACE)],
-  }).catch(exitOnStartFailure)
-} catch (error) {
-  exitOnStartFailure(error)
-}
+  }
+})

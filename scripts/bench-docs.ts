@@ -1,5 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import { benchmarkPage, labelsIn, readCommittedReport, withBenchResults } from '../bench/results-page.ts'
+import {
+  benchmarkPage,
+  labelsIn,
+  readCommittedReport,
+  withBenchResults,
+} from '../bench/report/results-page.ts'
 
 /**
  * `npm run bench:docs`: writes the committed runs' reports (bench/results/<label>.md) into

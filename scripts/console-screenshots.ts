@@ -5,6 +5,7 @@ import { consoleUrlWithToken } from 'outbox-cdc'
 import type { Page } from 'playwright-core'
 import { request } from 'undici'
 import { consoleTokenSecret, loadConsoleConfig } from '../lib/console-config.ts'
+import { waitUntil } from '../lib/wait-until.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { readSecret } from '../stack/lib/secrets.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
@@ -47,13 +48,8 @@ async function writeLoad(apiUrl: string, seconds: number) {
 }
 
 const stage = (page: Page, id: string) => page.locator(`[data-stage="${id}"]`).getAttribute('data-severity')
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await delay(250)
-  }
-}
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) =>
+  waitUntil(what, check, { timeoutMs, intervalMs: 250 })
 
 /**
  * `npm run console:screenshots`, on a pipeline `npm start` runs: writes events for a minute,

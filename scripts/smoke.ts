@@ -1,8 +1,8 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { CodedError, connectPostgres, createConnectClient, isRunning } from 'outbox-cdc'
 import { request } from 'undici'
 import { z } from 'zod'
 import { connectorName, connectSecurityOfEnv, httpUrl, parseEnv, postgresUrl } from '../lib/config.ts'
+import { unlessTimedOut, waitUntil } from '../lib/wait-until.ts'
 import { withLocalStackDefaults } from '../stack/local-env.ts'
 import { runCli } from './cli.ts'
 
@@ -79,13 +79,16 @@ runCli(async () => {
 
   const sql = connectPostgres(env.DATABASE_URL, { max: 1, onnotice: () => {} })
   const started = performance.now()
-  const deadline = Date.now() + env.SMOKE_TIMEOUT_S * 1000
-  /** Polls `check` until it holds, then prints `what` with the time since the first write. */
+  /**
+   * Polls `check` until it holds, then prints `what` with the time since the first write. The
+   * waits share one deadline, SMOKE_TIMEOUT_S after the first write.
+   */
   const waitFor = async (what: string, check: () => Promise<boolean>, hint: string) => {
-    while (!(await check())) {
-      if (Date.now() > deadline) fail(`${what}: not within ${env.SMOKE_TIMEOUT_S} s`, hint)
-      await delay(100)
-    }
+    const timeoutMs = Math.max(0, started + env.SMOKE_TIMEOUT_S * 1000 - performance.now())
+    await waitUntil(what, check, { timeoutMs, intervalMs: 100 }).catch((error: unknown) => {
+      unlessTimedOut(error)
+      fail(`${what}: not within ${env.SMOKE_TIMEOUT_S} s`, hint)
+    })
     ok(`${what} (${Math.round(performance.now() - started)} ms)`)
   }
   const catalogue = async () =>

@@ -1,5 +1,4 @@
 import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import {
   consoleUrl,
   consoleUrlWithToken,
@@ -13,7 +12,9 @@ import { loadConnectorConfig, provisionOptionsOf } from '../connector/config.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { connectSecurityOfEnv, kafkaSecurityOfEnv } from '../lib/config.ts'
 import { loadConsoleConfig, prepareConsoleToken } from '../lib/console-config.ts'
+import { describeFailure } from '../lib/run-service.ts'
 import { createSupervisor, tsxArgs } from '../lib/supervisor.ts'
+import { waitUntil } from '../lib/wait-until.ts'
 import type { ComponentName } from '../stack/lib/component.ts'
 import { loadStackConfig, repoRoot } from '../stack/lib/config.ts'
 import { consoleReporter } from '../stack/lib/report.ts'
@@ -59,7 +60,9 @@ runCli(async () => {
   } catch (error) {
     // Interrupted: the stop in progress exits; its error (a process it killed) is no news.
     if (stopping) return new Promise<never>(() => {})
-    console.error(error instanceof Error && 'code' in error ? `\n${error.code}: ${error.message}` : error)
+    // A coded error as one line after a blank one (the steps' output stands above it).
+    const failure = describeFailure(error)
+    console.error(failure === error ? error : `\n${failure}`)
     await stopAll(1)
   }
   return 0
@@ -127,18 +130,21 @@ runCli(async () => {
     }
 
     const apiUrl = `http://127.0.0.1:${apiPort}`
-    await reporter.step('wait for the API', async () => {
-      for (;;) {
-        const ok = await request(`${apiUrl}/health`)
-          .then(async (r) => {
-            await r.body.dump()
-            return r.statusCode === 200
-          })
-          .catch(() => false)
-        if (ok || stopping) return
-        await delay(200)
-      }
-    })
+    await reporter.step('wait for the API', () =>
+      // No deadline: the supervisor gives up on an API that keeps dying, and Ctrl-C stops the wait.
+      waitUntil(
+        'the API to answer',
+        async () =>
+          stopping ||
+          (await request(`${apiUrl}/health`)
+            .then(async (r) => {
+              await r.body.dump()
+              return r.statusCode === 200
+            })
+            .catch(() => false)),
+        { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 200 },
+      ),
+    )
     const consoleAddress = consoleUrl(consoleConfig.CONSOLE_HOST, consoleConfig.CONSOLE_PORT)
     console.log(`\nThe pipeline is running. API docs: ${apiUrl}/docs\nTry:\n${curlExamples(apiUrl)}`)
     // The token is in the fragment, which the browser never sends: it stays out of request logs.

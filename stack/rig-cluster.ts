@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import { isRunning } from 'outbox-cdc'
+import { waitUntil } from '../lib/wait-until.ts'
 import { connectWorkerPort } from './lib/config.ts'
 import { connectWorkerName } from './lib/connect.ts'
 import { kafkaNodeName } from './lib/kafka.ts'
@@ -57,13 +57,15 @@ export function activeController(rig: Rig): string | undefined {
 /** Waits until the connector's task runs on a worker other than `gone`; returns the seconds it took. */
 export async function waitTaskMoved(rig: Rig, gone: string, timeoutMs: number): Promise<number> {
   const started = performance.now()
-  for (;;) {
-    const worker = await taskWorker(rig)
-    if (worker && worker !== gone) return Math.round((performance.now() - started) / 100) / 10
-    if (performance.now() - started > timeoutMs)
-      throw new Error(`the task did not move off ${gone} within ${timeoutMs / 1000} s`)
-    await delay(250)
-  }
+  await waitUntil(
+    `the task to move off ${gone}`,
+    async () => {
+      const worker = await taskWorker(rig)
+      return Boolean(worker) && worker !== gone
+    },
+    { timeoutMs, intervalMs: 250 },
+  )
+  return Math.round((performance.now() - started) / 100) / 10
 }
 
 /**
@@ -76,24 +78,24 @@ export async function restoreCluster(rig: Rig, timeoutMs = 180_000) {
     rig.config,
     consoleReporter(() => {}),
   )
-  const deadline = Date.now() + timeoutMs
   const admin = rig.kafka.admin()
   await admin.connect()
   try {
-    for (;;) {
-      const { topics } = await admin.fetchTopicMetadata().catch(() => ({ topics: [] }))
-      const whole =
-        topics.length > 0 &&
-        topics.every((t) => t.partitions.every((p) => p.isr.length === p.replicas.length))
-      const status = await rig
-        .liveConnect()
-        .status(rig.connectorEnv.CONNECTOR_NAME)
-        .catch(() => undefined)
-      if (whole && isRunning(status)) return
-      if (Date.now() > deadline)
-        throw new Error(`the cluster was not whole again within ${timeoutMs / 1000} s`)
-      await delay(500)
-    }
+    await waitUntil(
+      'the cluster to be whole again (every replica in sync, the connector running)',
+      async () => {
+        const { topics } = await admin.fetchTopicMetadata().catch(() => ({ topics: [] }))
+        const whole =
+          topics.length > 0 &&
+          topics.every((t) => t.partitions.every((p) => p.isr.length === p.replicas.length))
+        const status = await rig
+          .liveConnect()
+          .status(rig.connectorEnv.CONNECTOR_NAME)
+          .catch(() => undefined)
+        return whole && isRunning(status)
+      },
+      { timeoutMs, intervalMs: 500 },
+    )
   } finally {
     await admin.disconnect()
   }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { setTimeout as delay } from 'node:timers/promises'
 import type { Admin } from 'kafkajs'
 import { connectPostgres } from 'outbox-cdc'
 import pRetry from 'p-retry'
+import { unlessTimedOut, waitUntil } from '../lib/wait-until.ts'
 
 /** A name no other test (or earlier run) uses: topics, groups, databases, slots. */
 export function uniqueName(prefix: string): string {
@@ -54,12 +54,15 @@ export async function createTestDatabase(adminUrl: string, prefix = 'it') {
     async drop() {
       // A logical slot pins its database, and stays active until the connector's task has
       // stopped; wait for that (seconds at most), then drop the slots and the database.
-      const deadline = Date.now() + 60_000
-      while (Date.now() < deadline) {
-        const [busy] = await admin`select 1 from pg_replication_slots where database = ${name} and active`
-        if (!busy) break
-        await delay(200)
-      }
+      await waitUntil(
+        `the slots of database ${name} to be released`,
+        async () => {
+          const [busy] = await admin`select 1 from pg_replication_slots where database = ${name} and active`
+          return !busy
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+        // Still held after a minute: the drop below says why, with Postgres' own words.
+      ).catch(unlessTimedOut)
       await admin`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = ${name}`
       await admin`drop database if exists ${admin(name)} with (force)`
       await admin.end()

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import { unlessTimedOut, waitUntil } from '../../lib/wait-until.ts'
 import { readRecord } from '../../stack/lib/processes.ts'
 import type { Rig } from '../../stack/rig.ts'
 
@@ -47,12 +48,15 @@ export async function freezeKafkaWatchingHealth(
   } finally {
     process.kill(-record.pid, 'SIGCONT')
   }
-  const thawedAt = performance.now()
-  while (performance.now() - thawedAt < options.recoverWithinMs) {
-    const sample = await sampleHealth(options.healthUrl, since)
-    after.push(sample)
-    if (sample.status === 200) break
-    await delay(500)
-  }
+  // Not back in time is the caller's finding (the samples show it), not an error here.
+  await waitUntil(
+    'the consumer to answer 200 again',
+    async () => {
+      const sample = await sampleHealth(options.healthUrl, since)
+      after.push(sample)
+      return sample.status === 200
+    },
+    { timeoutMs: options.recoverWithinMs, intervalMs: 500 },
+  ).catch(unlessTimedOut)
   return { during, after }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { AssignerProtocol, type Kafka } from 'kafkajs'
 import type postgres from 'postgres'
+import { unlessTimedOut, waitUntil } from '../../lib/wait-until.ts'
 
 /** What the suite needs of the rig to freeze and kill one consumer process. */
 export interface ConsumerProcesses {
@@ -134,8 +135,12 @@ export async function killWithUncommittedWork(
       throw new Error(`no writes reached ${name}'s partitions in a freeze: is the load over?`)
     const mark = before + Math.max(1, Math.floor((end - before) / 3))
     rig.signal(name, 'SIGCONT')
-    const watchUntil = Date.now() + 3000
-    while (Date.now() < watchUntil && progress(partitions, await applied(sql, inbox)) < mark) await delay(2)
+    await waitUntil(
+      `${name} to apply a third of its backlog`,
+      async () => progress(partitions, await applied(sql, inbox)) >= mark,
+      { timeoutMs: 3000, intervalMs: 2 },
+      // Not there in 3 s: freeze it wherever it got; the check below decides whether it counts.
+    ).catch(unlessTimedOut)
     rig.signal(name, 'SIGSTOP')
     // A commit it sent just before freezing may still land: look after a moment.
     await delay(300)
@@ -163,17 +168,18 @@ export async function waitGroupComplete(
   groupId: string,
   timeoutMs: number,
 ) {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const { state, byPid } = await assignments(kafka, groupId).catch(() => ({
-      state: undefined,
-      byPid: new Map<number, string[]>(),
-    }))
-    const everyone = rig.consumerNames.every((n) => (byPid.get(rig.pidOf(n) ?? -1) ?? []).length > 0)
-    if (state === 'Stable' && everyone) return
-    await delay(500)
-  }
-  throw new Error(`group ${groupId} did not settle with all consumers in ${timeoutMs} ms`)
+  await waitUntil(
+    `group ${groupId} to settle with all consumers`,
+    async () => {
+      const { state, byPid } = await assignments(kafka, groupId).catch(() => ({
+        state: undefined,
+        byPid: new Map<number, string[]>(),
+      }))
+      const everyone = rig.consumerNames.every((n) => (byPid.get(rig.pidOf(n) ?? -1) ?? []).length > 0)
+      return state === 'Stable' && everyone
+    },
+    { timeoutMs, intervalMs: 500 },
+  )
 }
 
 /**
@@ -181,24 +187,26 @@ export async function waitGroupComplete(
  * been seen, so the inbox's duplicate count is final (the rows can agree before that).
  */
 export async function waitNoLag(kafka: Kafka, groupId: string, topics: string[], timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const admin = kafka.admin()
-    let lag = Number.POSITIVE_INFINITY
-    try {
-      await admin.connect()
-      const commits = await committed(kafka, groupId, topics)
-      lag = 0
-      for (const topic of topics)
-        for (const p of await admin.fetchTopicOffsets(topic))
-          lag += Number(p.high) - Math.max(commits.get(`${topic}/${p.partition}`) ?? 0, Number(p.low))
-    } catch {
-      // A broker just restarted: ask again.
-    } finally {
-      await admin.disconnect().catch(() => {})
-    }
-    if (lag === 0) return
-    if (Date.now() > deadline) throw new Error(`group ${groupId} still lags by ${lag} after ${timeoutMs} ms`)
-    await delay(500)
-  }
+  let lag = Number.POSITIVE_INFINITY
+  await waitUntil(
+    `group ${groupId} to commit every record`,
+    async () => {
+      const admin = kafka.admin()
+      lag = Number.POSITIVE_INFINITY
+      try {
+        await admin.connect()
+        const commits = await committed(kafka, groupId, topics)
+        lag = 0
+        for (const topic of topics)
+          for (const p of await admin.fetchTopicOffsets(topic))
+            lag += Number(p.high) - Math.max(commits.get(`${topic}/${p.partition}`) ?? 0, Number(p.low))
+      } catch {
+        // A broker just restarted: ask again.
+      } finally {
+        await admin.disconnect().catch(() => {})
+      }
+      return lag === 0
+    },
+    { timeoutMs, intervalMs: 500, progress: () => `still lags by ${lag}` },
+  )
 }

@@ -1,16 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aggregateTypes, topicFor } from '../../lib/events.ts'
-import { repoRoot } from '../../stack/lib/config.ts'
 import { findFreePort } from '../../stack/lib/ports.ts'
 import { type Rig, startRig } from '../../stack/rig.ts'
 import { freezeKafkaWatchingHealth } from './broker-freeze.ts'
 import { killWithUncommittedWork, waitGroupComplete } from './consumer-kill.ts'
 import { seededRandom } from './load.ts'
 import { scenarioRunner } from './scenario.ts'
-import type { FaultRow } from './table.ts'
+import { type FaultRow, writeFaultRun } from './table.ts'
 
 /**
  * The outbox's promise under real crashes: during a stream of API writes, one process of the
@@ -57,12 +55,7 @@ describe.sequential(`fault injection (${writes} writes per scenario, seed ${seed
   }, 300_000)
 
   afterAll(async () => {
-    console.table(rows)
-    mkdirSync(dirname(join(repoRoot, resultFile)), { recursive: true })
-    writeFileSync(
-      join(repoRoot, resultFile),
-      `${JSON.stringify({ writes, seed, kafkaOutageMs, connectOutageMs, consumerKills, at: new Date().toISOString(), rows }, null, 2)}\n`,
-    )
+    writeFaultRun(resultFile, { writes, seed, kafkaOutageMs, connectOutageMs, consumerKills }, rows)
     await rig?.stop()
   }, 120_000)
 

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type postgres from 'postgres'
 import { Agent, request } from 'undici'
+import { unlessTimedOut, waitUntil } from '../../lib/wait-until.ts'
 import type { Refused } from './verify.ts'
 
 export interface LoadResult {
@@ -156,11 +157,17 @@ export async function tally(sql: postgres.Sql): Promise<Tally> {
 
 /** Polls until every committed write's event is applied and the read model agrees, or the time is up. */
 export async function waitConverged(sql: postgres.Sql, timeoutMs: number): Promise<Tally> {
-  const deadline = Date.now() + timeoutMs
+  const converged = (t: Tally) => t.applied >= t.committed && t.mismatchedBooks === 0
+  // The first tally's error is the caller's; a later one (a restarted Postgres) keeps the last.
   let last = await tally(sql)
-  while (Date.now() < deadline && (last.applied < last.committed || last.mismatchedBooks > 0)) {
-    await delay(500)
-    last = await tally(sql).catch(() => last)
-  }
+  await waitUntil(
+    'every committed write applied and the read model agreeing',
+    async () => {
+      if (converged(last)) return true
+      last = await tally(sql).catch(() => last)
+      return converged(last)
+    },
+    { timeoutMs, intervalMs: 500 },
+  ).catch(unlessTimedOut)
   return last
 }

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type postgres from 'postgres'
+import { unlessTimedOut, waitUntil } from '../../lib/wait-until.ts'
 
 /** What the saga promises after any crash, counted from the tables of both services. */
 export interface SagaAudit {
@@ -77,11 +77,16 @@ export const settled = (a: SagaAudit) =>
 
 /** Polls until the saga has settled, or returns the last audit when the time is up. */
 export async function waitSettled(sql: postgres.Sql, initialStock: number, timeoutMs: number, since?: Date) {
-  const deadline = Date.now() + timeoutMs
+  // The first audit's error is the caller's; a later one (a restarted Postgres) keeps the last.
   let last = await auditSaga(sql, initialStock, since)
-  while (!settled(last) && Date.now() < deadline) {
-    await delay(500)
-    last = await auditSaga(sql, initialStock, since).catch(() => last)
-  }
+  await waitUntil(
+    'the saga to settle',
+    async () => {
+      if (settled(last)) return true
+      last = await auditSaga(sql, initialStock, since).catch(() => last)
+      return settled(last)
+    },
+    { timeoutMs, intervalMs: 500 },
+  ).catch(unlessTimedOut)
   return last
 }

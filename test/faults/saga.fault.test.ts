@@ -1,14 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aggregateTypes, topicFor } from '../../lib/events.ts'
-import { repoRoot } from '../../stack/lib/config.ts'
 import { type Rig, startRig } from '../../stack/rig.ts'
 import { type InboxTable, killWithUncommittedWork, waitGroupComplete } from './consumer-kill.ts'
 import { loadBookStock, seededRandom } from './load.ts'
 import { scenarioRunner } from './scenario.ts'
-import type { FaultRow } from './table.ts'
+import { type FaultRow, writeFaultRun } from './table.ts'
 
 /**
  * The saga's promise under crashes: during a stream of orders (some above their book's warehouse
@@ -44,12 +42,7 @@ describe.sequential(`saga fault injection (${writes} writes per scenario, seed $
   }, 300_000)
 
   afterAll(async () => {
-    console.table(rows)
-    mkdirSync(dirname(join(repoRoot, resultFile)), { recursive: true })
-    writeFileSync(
-      join(repoRoot, resultFile),
-      `${JSON.stringify({ writes, seed, kills, at: new Date().toISOString(), rows }, null, 2)}\n`,
-    )
+    writeFaultRun(resultFile, { writes, seed, kills }, rows)
     await rig?.stop()
   }, 120_000)
 

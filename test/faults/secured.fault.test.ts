@@ -1,15 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { ensureCertificates } from '../../stack/lib/certs.ts'
-import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
-import { findFreePortRun } from '../../stack/lib/ports.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
 import { processesUnder } from '../support.ts'
-
-const mainConfig = loadStackConfig()
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
+import { mainConfig, ownStackEnv, pipelinePorts, runScript, tsx } from './own-stack.ts'
 
 /**
  * STACK_SECURE=true on a folder of its own: Kafka on SASL_SSL with SCRAM users, Connect behind
@@ -18,34 +15,15 @@ const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
  */
 describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('the secured stack', async () => {
   const stackDir = mkdtempSync(join(tmpdir(), 'outbox-secured-'))
-  const base = await findFreePortRun(8)
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    STACK_DIR: stackDir,
-    STACK_JARS_DIR: mainConfig.jarsDir,
-    STACK_JVM_HEAP: '384m',
-    STACK_SECURE: 'true',
-    POSTGRES_PORT: String(base),
-    KAFKA_PORT: String(base + 1),
-    KAFKA_CONTROLLER_PORT: String(base + 2),
-    CONNECT_PORT: String(base + 3),
-    API_PORT: String(base + 4),
-    CONSUMER_HEALTH_PORT: String(base + 5),
-    CONSOLE_PORT: String(base + 6),
-    FULFILMENT_HEALTH_PORT: String(base + 7),
-  }
+  const { base, ports } = await pipelinePorts()
+  const env: NodeJS.ProcessEnv = { ...ownStackEnv(stackDir, ports), STACK_SECURE: 'true' }
   /** Everything any command printed, to be searched for secrets at the end. */
   const printed: string[] = []
   const run = (script: string, args: string[] = [], extra: Record<string, string> = {}) => {
     const started = performance.now()
-    const result = spawnSync(tsx, [join(repoRoot, 'scripts', `${script}.ts`), ...args], {
-      env: { ...env, ...extra },
-      encoding: 'utf8',
-      timeout: 120_000,
-    })
-    const output = `${result.stdout}${result.stderr}`
+    const { code, output } = runScript({ ...env, ...extra }, script, args, 120_000)
     printed.push(output)
-    return { code: result.status, output, ms: performance.now() - started }
+    return { code, output, ms: performance.now() - started }
   }
   const cli = (words: string, extra: Record<string, string> = {}) =>
     run('outbox-cdc', words.split(' '), extra)

@@ -1,15 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKafka } from 'outbox-cdc'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
 import { findFreePortRun } from '../../stack/lib/ports.ts'
 import { processesUnder } from '../support.ts'
-
-const mainConfig = loadStackConfig()
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
+import { mainConfig, ownStackEnv, runScript, tsx } from './own-stack.ts'
 
 interface Member {
   name: string
@@ -27,25 +25,15 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
   async () => {
     const stackDir = mkdtempSync(join(tmpdir(), 'outbox-cluster-it-'))
     const base = await findFreePortRun(9)
-    const env = {
-      ...process.env,
-      STACK_DIR: stackDir,
-      STACK_JARS_DIR: mainConfig.jarsDir,
-      STACK_JVM_HEAP: '384m',
+    const env = ownStackEnv(stackDir, {
       POSTGRES_PORT: String(base),
       KAFKA_PORT: String(base + 1),
       KAFKA_CONTROLLER_PORT: String(base + 4),
       CONNECT_PORT: String(base + 7),
-    }
+    })
     const cluster = { STACK_KAFKA_NODES: '3', STACK_CONNECT_WORKERS: '2' }
-    const cli = (script: string, args: string[] = [], extra: Record<string, string> = cluster) => {
-      const result = spawnSync(tsx, [join(repoRoot, 'scripts', `${script}.ts`), ...args], {
-        env: { ...env, ...extra },
-        encoding: 'utf8',
-        timeout: 240_000,
-      })
-      return { code: result.status, output: `${result.stdout}${result.stderr}` }
-    }
+    const cli = (script: string, args: string[] = [], extra: Record<string, string> = cluster) =>
+      runScript({ ...env, ...extra }, script, args)
     const status = () => JSON.parse(cli('stack-status', ['--json']).output)
 
     afterAll(() => {

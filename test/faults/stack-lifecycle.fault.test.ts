@@ -1,14 +1,10 @@
-import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
 import { processesUnder } from '../support.ts'
-
-const mainConfig = loadStackConfig()
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
+import { mainConfig, ownStackEnv, runScript } from './own-stack.ts'
 
 /** A free loopback port, found by letting the kernel pick one. */
 async function freePort(): Promise<number> {
@@ -36,22 +32,9 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('stack:up / stack:status
     KAFKA_CONTROLLER_PORT: String(await freePort()),
     CONNECT_PORT: String(await freePort()),
   }
-  // Only the jars are shared with the main stack: resolving them again would test Maven, not us.
-  const env = {
-    ...process.env,
-    ...ports,
-    STACK_DIR: stackDir,
-    STACK_JARS_DIR: mainConfig.jarsDir,
-    STACK_JVM_HEAP: '384m',
-  }
-  const cli = (script: string, args: string[] = [], extraEnv: Record<string, string> = {}) => {
-    const result = spawnSync(tsx, [join(repoRoot, 'scripts', `${script}.ts`), ...args], {
-      env: { ...env, ...extraEnv },
-      encoding: 'utf8',
-      timeout: 240_000,
-    })
-    return { code: result.status, output: `${result.stdout}${result.stderr}` }
-  }
+  const env = ownStackEnv(stackDir, ports)
+  const cli = (script: string, args: string[] = [], extraEnv: Record<string, string> = {}) =>
+    runScript({ ...env, ...extraEnv }, script, args)
   const status = () => JSON.parse(cli('stack-status', ['--json']).output)
   // Each test brings the stack to the state it starts from, so it passes alone (-t) and in any
   // order; in file order these find the state already right and cost a status call.

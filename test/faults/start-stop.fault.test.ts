@@ -3,13 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
+import { repoRoot } from '../../stack/lib/config.ts'
 import { findFreePortRun } from '../../stack/lib/ports.ts'
 import { isOurs, readRecord } from '../../stack/lib/processes.ts'
 import { processesUnder } from '../support.ts'
-
-const mainConfig = loadStackConfig()
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
+import { mainConfig, ownStackEnv, pipelinePorts, tsx } from './own-stack.ts'
 
 /**
  * `npm start` owns what it starts, on every way out: Ctrl-C while the stack is still coming up, a
@@ -19,21 +17,8 @@ const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx')
  */
 describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it started', async () => {
   const stackDir = mkdtempSync(join(tmpdir(), 'outbox-start-'))
-  const base = await findFreePortRun(8)
-  const env = {
-    ...process.env,
-    STACK_DIR: stackDir,
-    STACK_JARS_DIR: mainConfig.jarsDir,
-    STACK_JVM_HEAP: '384m',
-    POSTGRES_PORT: String(base),
-    KAFKA_PORT: String(base + 1),
-    KAFKA_CONTROLLER_PORT: String(base + 2),
-    CONNECT_PORT: String(base + 3),
-    API_PORT: String(base + 4),
-    CONSUMER_HEALTH_PORT: String(base + 5),
-    CONSOLE_PORT: String(base + 6),
-    FULFILMENT_HEALTH_PORT: String(base + 7),
-  }
+  const { ports } = await pipelinePorts()
+  const env = ownStackEnv(stackDir, ports)
   const started: ChildProcess[] = []
 
   /** `npm start` as a user runs it, in a process group of its own (a terminal's job). */

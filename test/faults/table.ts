@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { repoRoot } from '../../stack/lib/config.ts'
 
 /** The committed result of the last full run (npm run test:faults), which docs/guarantees.md quotes. */
@@ -155,4 +155,15 @@ export function renderTable(which: FaultTable): string {
   if (which === 'failover') return renderFailoverTable(readFailoverRun())
   if (which === 'saga') return renderSagaTable(readSagaRun())
   return renderFaultTable(readFullRun())
+}
+
+/**
+ * Prints a run's rows and writes its result file (`file` is from the repository's root): the
+ * run's settings, then when it finished, then its rows, as the read… functions above take it.
+ */
+export function writeFaultRun(file: string, settings: Record<string, unknown>, rows: FaultRow[]) {
+  console.table(rows)
+  const path = join(repoRoot, file)
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, `${JSON.stringify({ ...settings, at: new Date().toISOString(), rows }, null, 2)}\n`)
 }

@@ -1,30 +1,20 @@
 import type { IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
-import { type Book, bookAdded, bookRemoved, orderPlaced } from '../../lib/events.ts'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type Book, bookAdded, bookRemoved } from '../../lib/events.ts'
+import { collectUncaught, incomingRecord, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { applyBatch, applyEvent } from '../order-side.ts'
-import { createTestDatabase } from '../support.ts'
 
-/** Hostile review of the batched apply path (apply-event.ts, catalogue.ts). */
-const stack = inject('stack')
+/** The batched apply path (apply-event.ts, catalogue.ts) under input meant to break it. */
 
+// One clock for every record: the tests read occurred_at back.
+const timestamp = String(Date.parse('2026-11-23T10:00:00.000Z'))
 let offsets = 0
 const record = (
   topic: string,
   event: { id: string; eventType: string; aggregateId: string; payload: unknown },
   extra: Partial<IncomingEvent> = {},
-): IncomingEvent => ({
-  topic,
-  partition: 0,
-  offset: String(offsets++),
-  key: event.aggregateId,
-  headers: { id: event.id, event_type: event.eventType },
-  value: JSON.stringify(event.payload),
-  timestamp: String(Date.parse('2026-11-23T10:00:00.000Z')),
-  ...extra,
-})
+) => incomingRecord(topic, event, { offset: String(offsets++), timestamp, ...extra })
 const book = (overrides: Partial<Book> = {}): Book => ({
   id: crypto.randomUUID(),
   title: 'T',
@@ -36,22 +26,10 @@ const book = (overrides: Partial<Book> = {}): Book => ({
   removedAt: null,
   ...overrides,
 })
-const added = (b: Book, extra: Partial<IncomingEvent> = {}) => record('rv.book', bookAdded(b), extra)
-const removed = (b: Book, at: string) => record('rv.book', bookRemoved({ ...b, removedAt: at }))
+const added = (b: Book, extra: Partial<IncomingEvent> = {}) => record('it.book', bookAdded(b), extra)
+const removed = (b: Book, at: string) => record('it.book', bookRemoved({ ...b, removedAt: at }))
 const sale = (bookId: string, quantity = 1, total = 2, extra: Partial<IncomingEvent> = {}) =>
-  record(
-    'rv.order',
-    orderPlaced({
-      id: crypto.randomUUID(),
-      customerId: crypto.randomUUID(),
-      bookId,
-      quantity,
-      total,
-      status: 'placed',
-      createdAt: '2026-11-23T10:00:00.000Z',
-    }),
-    extra,
-  )
+  saleRecord(bookId, { topic: 'it.order', quantity, total, offset: String(offsets++), timestamp, ...extra })
 const withId = (r: IncomingEvent, id: string, offset = String(offsets++)): IncomingEvent => ({
   ...r,
   offset,
@@ -59,8 +37,7 @@ const withId = (r: IncomingEvent, id: string, offset = String(offsets++)): Incom
 })
 
 describe('batched apply under hostile input', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
+  const fixture = useConsumerFixture('apply', { poolMax: 4, applicationName: 'it-consumer', kafka: false })
   let raw: postgres.Sql
   const row = async (bookId: string) =>
     (
@@ -72,37 +49,22 @@ describe('batched apply under hostile input', () => {
       await raw`select redeliveries, occurred_at::text as occurred from consumed_events where event_id = ${eventId}`
     )[0]
 
-  // postgres.js 3.4.9 throws its ROLLBACK's failure on a killed backend outside any promise
-  // (porsager/postgres#1208; the consumer process exits on it, see main.ts): caught here so the
-  // kill test below can tell it from anything of ours.
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown) => void uncaught.push(error)
+  // The kill test below tells postgres.js's own throws from anything of ours.
+  const uncaught = collectUncaught()
   beforeAll(async () => {
-    process.on('uncaughtException', onUncaught)
-    // postgres.js can also leave a query's CONNECTION_CLOSED rejection unhandled when a backend
-    // these tests kill dies under it (the same family as porsager/postgres#1208): collected here
-    // with the uncaught exceptions, and only that kind is let through below.
-    process.on('unhandledRejection', onUncaught)
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_review')
-    await migrateDatabase(db.url)
-    database = openDatabase(db.url, { max: 4 })
-    raw = postgres(db.url, { max: 2, onnotice: () => {} })
+    raw = postgres(fixture.db.url, { max: 2, onnotice: () => {} })
   })
   afterAll(async () => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
     await raw?.end()
-    await database?.close()
-    await db?.drop()
   })
 
   // ---- Promise 1: the inbox key is a uuid, so case (or hyphen placement) is not identity ----
   it('an event redelivered with its id in upper case is a duplicate, not applied again', async () => {
     const b = book()
     const first = sale(b.id)
-    expect(await applyBatch(database.db, [first])).toEqual(['applied'])
+    expect(await applyBatch(fixture.database.db, [first])).toEqual(['applied'])
     const again = withId(first, (first.headers.id as string).toUpperCase())
-    expect(await applyBatch(database.db, [again])).toEqual(['duplicate'])
+    expect(await applyBatch(fixture.database.db, [again])).toEqual(['duplicate'])
     expect((await row(b.id))?.units_sold).toBe(1)
   })
 
@@ -110,15 +72,15 @@ describe('batched apply under hostile input', () => {
     const b = book()
     const first = sale(b.id)
     const again = withId(first, (first.headers.id as string).toUpperCase())
-    expect(await applyBatch(database.db, [first, again])).toEqual(['applied', 'duplicate'])
+    expect(await applyBatch(fixture.database.db, [first, again])).toEqual(['applied', 'duplicate'])
     expect((await row(b.id))?.units_sold).toBe(1)
   })
 
   it('one record at a time (the fallback path) applies an upper-case repeat only once', async () => {
     const b = book()
     const first = sale(b.id)
-    await applyEvent(database.db, first)
-    await applyEvent(database.db, withId(first, (first.headers.id as string).toUpperCase()))
+    await applyEvent(fixture.database.db, first)
+    await applyEvent(fixture.database.db, withId(first, (first.headers.id as string).toUpperCase()))
     expect((await row(b.id))?.units_sold).toBe(1)
   })
 
@@ -128,8 +90,8 @@ describe('batched apply under hostile input', () => {
     const hex = (first.headers.id as string).replaceAll('-', '')
     const odd = `${hex.slice(0, 4)}-${hex.slice(4, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16)}`
     expect(odd).toHaveLength(36)
-    expect(await applyBatch(database.db, [first])).toEqual(['applied'])
-    await expect(applyBatch(database.db, [withId(first, odd)])).rejects.toMatchObject({
+    expect(await applyBatch(fixture.database.db, [first])).toEqual(['applied'])
+    await expect(applyBatch(fixture.database.db, [withId(first, odd)])).rejects.toMatchObject({
       code: 'MISSING_HEADER',
     })
     expect((await row(b.id))?.units_sold).toBe(1)
@@ -142,8 +104,8 @@ describe('batched apply under hostile input', () => {
       const forward = books.map((id) => sale(id))
       const backward = [...books].reverse().map((id) => sale(id.toUpperCase()))
       const results = await Promise.allSettled([
-        applyBatch(database.db, forward),
-        applyBatch(database.db, backward),
+        applyBatch(fixture.database.db, forward),
+        applyBatch(fixture.database.db, backward),
       ])
       expect(results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []))).toEqual([])
     }
@@ -151,7 +113,7 @@ describe('batched apply under hostile input', () => {
 
   it('one batch selling a book under both spellings of its id applies in one go', async () => {
     const b = book()
-    expect(await applyBatch(database.db, [sale(b.id), sale(b.id.toUpperCase())])).toEqual([
+    expect(await applyBatch(fixture.database.db, [sale(b.id), sale(b.id.toUpperCase())])).toEqual([
       'applied',
       'applied',
     ])
@@ -190,7 +152,7 @@ describe('batched apply under hostile input', () => {
     const books = nasty.map((title, i) => book({ title, author: nasty[nasty.length - 1 - i] as string }))
     expect(
       await applyBatch(
-        database.db,
+        fixture.database.db,
         books.map((b) => added(b)),
       ),
     ).toEqual(books.map(() => 'applied'))
@@ -201,7 +163,7 @@ describe('batched apply under hostile input', () => {
     }
     // A single NULL-like title as the only element.
     const lone = book({ title: 'NULL' })
-    await applyBatch(database.db, [added(lone)])
+    await applyBatch(fixture.database.db, [added(lone)])
     expect((await row(lone.id))?.title).toBe('NULL')
   })
 
@@ -209,27 +171,27 @@ describe('batched apply under hostile input', () => {
   it('a record without a timestamp, or with 0, is applied (occurred_at null or epoch)', async () => {
     const none = sale(book().id, 1, 2, { timestamp: undefined })
     const zero = sale(book().id, 1, 2, { timestamp: '0' })
-    expect(await applyBatch(database.db, [none, zero])).toEqual(['applied', 'applied'])
+    expect(await applyBatch(fixture.database.db, [none, zero])).toEqual(['applied', 'applied'])
     expect((await inbox(none.headers.id as string))?.occurred).toBeNull()
   })
 
   it("Kafka's NO_TIMESTAMP (-1) is recorded as unknown, not as 1969-12-31T23:59:59.999Z", async () => {
     const r = sale(book().id, 1, 2, { timestamp: '-1' })
-    expect(await applyBatch(database.db, [r])).toEqual(['applied'])
+    expect(await applyBatch(fixture.database.db, [r])).toEqual(['applied'])
     expect((await inbox(r.headers.id as string))?.occurred).toBeNull()
   })
 
   it('a record timestamp past year 9999 does not stop a good event from being applied', async () => {
     // 253402300800000 ms = 10000-01-01T00:00:00Z: toISOString gives "+010000-01-01T00:00:00.000Z".
     const r = sale(book().id, 1, 2, { timestamp: '253402300800000' })
-    expect(await applyEvent(database.db, r)).toBe('applied')
+    expect(await applyEvent(fixture.database.db, r)).toBe('applied')
   })
 
   it('a record timestamp beyond the JS Date range does not stop a good event from being applied', async () => {
     // 9e15 ms > 8.64e15: new Date(...).toISOString() throws RangeError before any SQL runs, and the
     // one-by-one path retries it, then dead-letters a perfectly good event as HANDLER_FAILED.
     const r = sale(book().id, 1, 2, { timestamp: '9000000000000000' })
-    expect(await applyEvent(database.db, r)).toBe('applied')
+    expect(await applyEvent(fixture.database.db, r)).toBe('applied')
   })
 
   // ---- offsets, money, quantities ----
@@ -237,7 +199,7 @@ describe('batched apply under hostile input', () => {
     const b = book()
     const a = sale(b.id, 1, 0.1, { offset: '9223372036854775806' })
     const c = sale(b.id, 1, 0.2, { offset: '9223372036854775807' })
-    expect(await applyBatch(database.db, [a, c])).toEqual(['applied', 'applied'])
+    expect(await applyBatch(fixture.database.db, [a, c])).toEqual(['applied', 'applied'])
     expect(await row(b.id)).toMatchObject({ units_sold: 2, revenue: '30' })
     const [o] =
       await raw`select kafka_offset::text as o from consumed_events where event_id = ${c.headers.id as string}`
@@ -248,12 +210,14 @@ describe('batched apply under hostile input', () => {
     const b = book()
     const ok = sale(b.id)
     const huge = sale(b.id, 2 ** 31)
-    await expect(applyBatch(database.db, [ok, huge])).rejects.toThrow()
+    await expect(applyBatch(fixture.database.db, [ok, huge])).rejects.toThrow()
     expect(await row(b.id)).toBeUndefined()
     expect(await inbox(ok.headers.id as string)).toBeUndefined()
     // Two orders each within int4 whose sum is not: same as per record (second fails alone).
     const big = book()
-    await expect(applyBatch(database.db, [sale(big.id, 2 ** 30), sale(big.id, 2 ** 30)])).rejects.toThrow()
+    await expect(
+      applyBatch(fixture.database.db, [sale(big.id, 2 ** 30), sale(big.id, 2 ** 30)]),
+    ).rejects.toThrow()
     expect(await row(big.id)).toBeUndefined()
   })
 
@@ -267,7 +231,7 @@ describe('batched apply under hostile input', () => {
       sale(b.id, 3, 7.5),
       added({ ...b, title: 'v2', price: 3 }),
     ]
-    expect(await applyBatch(database.db, events)).toEqual(events.map(() => 'applied'))
+    expect(await applyBatch(fixture.database.db, events)).toEqual(events.map(() => 'applied'))
     const batched = await row(b.id)
     const c = { ...b, id: crypto.randomUUID() }
     for (const e of [
@@ -277,7 +241,7 @@ describe('batched apply under hostile input', () => {
       sale(c.id, 3, 7.5),
       added({ ...c, title: 'v2', price: 3 }),
     ])
-      await applyEvent(database.db, e)
+      await applyEvent(fixture.database.db, e)
     expect(await row(c.id)).toEqual(batched)
     expect(batched).toMatchObject({
       title: 'v2',
@@ -291,9 +255,9 @@ describe('batched apply under hostile input', () => {
   it('an all-duplicates batch of 5000 changes nothing and counts each redelivery', async () => {
     const b = book()
     const events = Array.from({ length: 5000 }, () => sale(b.id))
-    expect((await applyBatch(database.db, events)).every((o) => o === 'applied')).toBe(true)
+    expect((await applyBatch(fixture.database.db, events)).every((o) => o === 'applied')).toBe(true)
     const again = events.map((e) => ({ ...e, offset: String(offsets++) }))
-    expect((await applyBatch(database.db, again)).every((o) => o === 'duplicate')).toBe(true)
+    expect((await applyBatch(fixture.database.db, again)).every((o) => o === 'duplicate')).toBe(true)
     expect((await row(b.id))?.units_sold).toBe(5000)
     const [r] =
       await raw`select sum(redeliveries)::int as n from consumed_events where event_id = any(${raw.array(events.map((e) => e.headers.id as string))}::uuid[])`
@@ -309,16 +273,19 @@ describe('batched apply under hostile input', () => {
     const blocker = await raw.reserve()
     await blocker`begin`
     await blocker`select pg_advisory_xact_lock(hashtext('"consumed_events"'), hashtext(${b.id}) & 1023)`
-    const pending = applyBatch(database.db, events)
-    let pid: number | undefined
-    for (let i = 0; i < 100 && pid === undefined; i += 1) {
-      const [w] =
-        await raw`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%' and datname = current_database() and pid <> ${(await blocker`select pg_backend_pid() as p`)[0]?.p}`
-      pid = w?.pid
-      if (pid === undefined) await new Promise((r) => setTimeout(r, 50))
-    }
-    expect(pid).toBeDefined()
-    await raw`select pg_terminate_backend(${pid as number})`
+    const pending = applyBatch(fixture.database.db, events)
+    const [held] = await blocker`select pg_backend_pid() as p`
+    // The batch's backend, once it waits on that lock.
+    const pid = await vi.waitFor(
+      async () => {
+        const [w] =
+          await raw`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%' and datname = current_database() and pid <> ${held?.p}`
+        expect(w?.pid).toBeDefined()
+        return w?.pid as number
+      },
+      { timeout: 5000, interval: 50 },
+    )
+    await raw`select pg_terminate_backend(${pid})`
     await expect(pending).rejects.toThrow()
     await blocker`rollback`
     blocker.release()
@@ -326,9 +293,16 @@ describe('batched apply under hostile input', () => {
     for (const e of events) expect(await inbox(e.headers.id as string)).toBeUndefined()
     // Every pooled connection killed between batches (a database restart, as the pool sees it).
     await raw`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`
-    await new Promise((r) => setTimeout(r, 200))
-    expect(await applyBatch(database.db, events)).toEqual(['applied', 'applied', 'applied'])
+    await vi.waitFor(
+      async () => {
+        const [left] =
+          await raw`select count(*)::int as n from pg_stat_activity where application_name = 'it-consumer'`
+        expect(left?.n).toBe(0)
+      },
+      { timeout: 10_000, interval: 20 },
+    )
+    expect(await applyBatch(fixture.database.db, events)).toEqual(['applied', 'applied', 'applied'])
     expect((await row(b.id))?.units_sold).toBe(2)
-    expect(uncaught.map(String).filter((e) => !/reading 'write'|CONNECTION_CLOSED/.test(e))).toEqual([])
+    expect(uncaught.ours()).toEqual([])
   })
 })

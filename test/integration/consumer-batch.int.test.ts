@@ -1,50 +1,19 @@
 import { sql } from 'drizzle-orm'
 import type { IncomingEvent } from 'outbox-cdc'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
-import { bookAdded, orderPlaced } from '../../lib/events.ts'
+import { describe, expect, it } from 'vitest'
+import { bookAdded } from '../../lib/events.ts'
+import { incomingRecord, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { applyBatch } from '../order-side.ts'
-import { createTestDatabase } from '../support.ts'
 
-const stack = inject('stack')
-
-const sale = (bookId: string, offset: number): IncomingEvent => {
-  const event = orderPlaced({
-    id: crypto.randomUUID(),
-    customerId: crypto.randomUUID(),
-    bookId,
-    quantity: 1,
-    total: 2,
-    status: 'placed',
-    createdAt: '2026-11-23T10:00:00.000Z',
-  })
-  return {
-    topic: 'it.batch.order',
-    partition: 0,
-    offset: String(offset),
-    key: event.aggregateId,
-    headers: { id: event.id, event_type: event.eventType },
-    value: JSON.stringify(event.payload),
-  }
-}
+const sale = (bookId: string, offset: number) =>
+  saleRecord(bookId, { topic: 'it.batch.order', offset: String(offset), timestamp: undefined })
 
 /**
  * Batches from different partitions (or consumer processes) run at once and touch the same
  * read-model rows: orders are keyed by order id, so sales of one book land on every partition.
  */
 describe('batched apply under concurrency', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
-  beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_batch')
-    await migrateDatabase(db.url)
-    database = openDatabase(db.url, { max: 4 })
-  })
-  afterAll(async () => {
-    await database?.close()
-    await db?.drop()
-  })
+  const fixture = useConsumerFixture('batch', { poolMax: 4, kafka: false })
 
   it('gives a mixed batch the same read model as one event at a time: book details and summed sales', async () => {
     const bookId = crypto.randomUUID()
@@ -58,31 +27,24 @@ describe('batched apply under concurrency', () => {
       updatedAt: '2026-11-23T10:00:00.000Z',
       removedAt: null,
     })
-    const addedRecord: IncomingEvent = {
-      topic: 'it.batch.book',
-      partition: 0,
-      offset: '0',
-      key: bookId,
-      headers: { id: added.id, event_type: added.eventType },
-      value: JSON.stringify(added.payload),
-    }
+    const addedRecord = incomingRecord('it.batch.book', added, { offset: '0', timestamp: undefined })
     const sales = [sale(bookId, 1), sale(bookId, 2), sale(bookId, 3)]
     // A sale may arrive before its book (different topics): order within the batch must not matter.
     expect(
-      await applyBatch(database.db, [sales[0] as IncomingEvent, addedRecord, ...sales.slice(1)]),
+      await applyBatch(fixture.database.db, [sales[0] as IncomingEvent, addedRecord, ...sales.slice(1)]),
     ).toEqual(['applied', 'applied', 'applied', 'applied'])
-    const [row] = await database.db.execute<{ title: string; units: number; revenue: number }>(
+    const [row] = await fixture.database.db.execute<{ title: string; units: number; revenue: number }>(
       sql`select title, units_sold as units, revenue_cents::int as revenue from catalogue where book_id = ${bookId}`,
     )
     expect(row).toEqual({ title: 'Batch', units: 3, revenue: 600 })
     // The same records again are duplicates and change nothing.
-    expect(await applyBatch(database.db, [addedRecord, ...sales])).toEqual([
+    expect(await applyBatch(fixture.database.db, [addedRecord, ...sales])).toEqual([
       'duplicate',
       'duplicate',
       'duplicate',
       'duplicate',
     ])
-    const [again] = await database.db.execute<{ units: number }>(
+    const [again] = await fixture.database.db.execute<{ units: number }>(
       sql`select units_sold as units from catalogue where book_id = ${bookId}`,
     )
     expect(again?.units).toBe(3)
@@ -94,12 +56,12 @@ describe('batched apply under concurrency', () => {
       const forward = books.map((id, i) => sale(id, i))
       const backward = [...books].reverse().map((id, i) => sale(id, i))
       const outcomes = await Promise.all([
-        applyBatch(database.db, forward),
-        applyBatch(database.db, backward),
+        applyBatch(fixture.database.db, forward),
+        applyBatch(fixture.database.db, backward),
       ])
       expect(outcomes.flat().every((o) => o === 'applied')).toBe(true)
     }
-    const rows = await database.db.execute<{ units: number }>(
+    const rows = await fixture.database.db.execute<{ units: number }>(
       sql`select units_sold as units from catalogue where book_id in (${sql.join(
         books.map((id) => sql`${id}`),
         sql`, `,
@@ -113,14 +75,11 @@ describe('batched apply under concurrency', () => {
     const [first, second] = [sale(bookId, 10), sale(bookId, 11)] as [IncomingEvent, IncomingEvent]
     const resent = { ...first, offset: '12' }
     // All in one transaction, no fallback to one at a time: a repeat is a duplicate, not an error.
-    expect(await applyBatch(database.db, [first, second, resent, { ...resent, offset: '13' }])).toEqual([
-      'applied',
-      'applied',
-      'duplicate',
-      'duplicate',
-    ])
-    expect(await applyBatch(database.db, [{ ...first, offset: '14' }])).toEqual(['duplicate'])
-    const [row] = await database.db.execute<{ units: number; redeliveries: number; offset: string }>(
+    expect(
+      await applyBatch(fixture.database.db, [first, second, resent, { ...resent, offset: '13' }]),
+    ).toEqual(['applied', 'applied', 'duplicate', 'duplicate'])
+    expect(await applyBatch(fixture.database.db, [{ ...first, offset: '14' }])).toEqual(['duplicate'])
+    const [row] = await fixture.database.db.execute<{ units: number; redeliveries: number; offset: string }>(
       sql`select c.units_sold as units, e.redeliveries, e.kafka_offset::text as offset
           from catalogue c, consumed_events e
           where c.book_id = ${bookId} and e.event_id = ${first.headers.id}`,

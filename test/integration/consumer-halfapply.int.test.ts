@@ -1,15 +1,12 @@
-import { commitBatch, type InboxEntry, type IncomingEvent } from 'outbox-cdc'
+import { commitBatch, type InboxEntry } from 'outbox-cdc'
 import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { orderSide } from '../../consumer/handlers.ts'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
-import { orderPlaced } from '../../lib/events.ts'
+import { collectUncaught, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { applyBatch, applyEvent, applyInTransaction, parseEvent } from '../order-side.ts'
-import { createTestDatabase } from '../support.ts'
 
 /**
- * Hostile review: the batch transaction's backend dies while the transaction is idle between two
+ * The batch transaction's backend dies while the transaction is idle between two
  * statements (a GC pause, CPU starvation, idle_in_transaction_session_timeout, a failover), and
  * another partition's query meanwhile makes the pool reconnect that connection object. postgres.js
  * 3.4.9 (porsager/postgres#1208, #1215/#1216) then sends the rest of the transaction's statements
@@ -17,59 +14,30 @@ import { createTestDatabase } from '../support.ts'
  * transaction) is gone, and the one-by-one fallback applies the event a second time.
  * The pause is made deterministic by wrapping a handler; nothing else is changed.
  */
-const stack = inject('stack')
-
-const sale = (bookId: string): IncomingEvent => {
-  const event = orderPlaced({
-    id: crypto.randomUUID(),
-    customerId: crypto.randomUUID(),
-    bookId,
-    quantity: 1,
-    total: 2,
-    status: 'placed',
-    createdAt: '2026-11-23T10:00:00.000Z',
+describe('a batch transaction whose connection dies between statements', () => {
+  const fixture = useConsumerFixture('halfapply', {
+    poolMax: 1,
+    applicationName: 'it-consumer',
+    kafka: false,
+    killsBackends: true,
   })
-  return {
-    topic: 'rv.half.order',
-    partition: 0,
-    offset: '0',
-    key: event.aggregateId,
-    headers: { id: event.id, event_type: event.eventType },
-    value: JSON.stringify(event.payload),
-    timestamp: String(Date.now()),
-  }
-}
-
-describe('review: a batch transaction whose connection dies between statements', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
   let admin: postgres.Sql
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown) => void uncaught.push(error)
+  // Shown with a failure: what postgres.js threw outside any promise after the kill.
+  const uncaught = collectUncaught()
   beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_review_half')
-    await migrateDatabase(db.url)
-    database = openDatabase(db.url, { max: 1, applicationName: 'rv-consumer' })
-    admin = postgres(db.url, { max: 1, onnotice: () => {}, connection: { application_name: 'rv-admin' } })
-    process.on('uncaughtException', onUncaught)
-    // postgres.js can also leave a query's CONNECTION_CLOSED rejection unhandled when a backend
-    // these tests kill dies under it (the same family as porsager/postgres#1208): collected here
-    // with the uncaught exceptions, and only that kind is let through below.
-    process.on('unhandledRejection', onUncaught)
+    admin = postgres(fixture.db.url, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'it-admin' },
+    })
   })
   afterAll(async () => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
     await admin?.end()
-    await database?.close(1).catch(() => {})
-    await db?.drop()
   })
 
   it('never leaves the read model changed without its inbox row', { timeout: 150_000 }, async () => {
-    const t0 = Date.now()
-    const log = (...args: unknown[]) => console.log(Date.now() - t0, ...args)
     const bookId = crypto.randomUUID()
-    const record = sale(bookId)
+    const record = saleRecord(bookId)
     const original = orderSide.handlers.OrderPlaced
     let release: () => void = () => {}
     const gate = new Promise<void>((resolve) => {
@@ -79,47 +47,54 @@ describe('review: a batch transaction whose connection dies between statements',
     const reached = new Promise<void>((resolve) => {
       paused = resolve
     })
+    // Every OrderPlaced handler waits at the gate; the counts tell how far the two batches got.
+    let entered = 0
+    let finished = 0
     orderSide.handlers.OrderPlaced = async (sql, tx, payloads, events) => {
+      entered += 1
       paused()
       await gate
-      return original?.(sql, tx, payloads, events)
+      try {
+        return await original?.(sql, tx, payloads, events)
+      } finally {
+        finished += 1
+      }
     }
+    const soon = { timeout: 10_000, interval: 20 }
     try {
       let settled = 'pending'
-      const batch = applyBatch(database.db, [record]).then(
+      const batch = applyBatch(fixture.database.db, [record]).then(
         () => (settled = 'committed'),
         (error: unknown) => (settled = `rejected: ${String(error)}`),
       )
       await reached
-      log('paused')
       // The transaction is idle between its lock statement and the catalogue upsert: kill it.
-      await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'rv-consumer'`
-      log('terminated')
-      await new Promise((r) => setTimeout(r, 200))
-      log('batch after kill:', settled)
-      // Another partition's work on the same pool meanwhile (a batch for another book).
-      const other = applyBatch(database.db, [sale(crypto.randomUUID())]).then(
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'it-consumer'`
+      // postgres.js ends begin() as soon as it sees the connection close.
+      await vi.waitFor(() => expect(settled, 'the batch to see its connection die').not.toBe('pending'), soon)
+      // Another partition's work on the same pool meanwhile (a batch for another book): the pool
+      // reconnects the dead connection for it, and it stops at the same gate, inside its transaction.
+      const other = applyBatch(fixture.database.db, [saleRecord(crypto.randomUUID())]).then(
         (o) => o.join(),
         (error: unknown) => `rejected: ${String(error)}`,
       )
-      await new Promise((r) => setTimeout(r, 300))
-      // The pause ends: the handler's upsert is sent on whatever the connection now is.
+      await vi.waitFor(() => expect(entered, 'the other batch at the gate').toBe(2), soon)
+      // The pause ends: the first handler's upsert is sent on whatever the connection now is.
       release()
       const outcome = await batch
-      log('batch', outcome)
-      log('other', await other)
-      await new Promise((r) => setTimeout(r, 200))
+      const otherOutcome = await other
+      await vi.waitFor(() => expect(finished, 'both handlers done').toBe(2), soon)
       const [state] = await admin`select
         (select coalesce(sum(units_sold), 0)::int from catalogue where book_id = ${bookId}) as units,
         (select count(*)::int from consumed_events where event_id = ${record.headers.id as string}) as inbox`
-      log({ outcome, state, uncaught: uncaught.map(String) })
       // The consumer's fallback then applies the record on its own (handle-batch.ts): in all, the
       // event must count once. Here the upsert committed outside the dead transaction, the inbox
       // row did not, and the fallback applies it again: units 2.
-      if (outcome !== 'committed') await applyEvent(database.db, record)
+      if (outcome !== 'committed') await applyEvent(fixture.database.db, record)
       const [after] =
         await admin`select coalesce(sum(units_sold), 0)::int as units from catalogue where book_id = ${bookId}`
-      expect(after?.units, `after the kill: ${JSON.stringify(state)} (${outcome})`).toBe(1)
+      const seen = { state, outcome, other: otherOutcome, uncaught: uncaught.all() }
+      expect(after?.units, `after the kill: ${JSON.stringify(seen)}`).toBe(1)
       // All or nothing: either both (committed) or neither (rolled back, to be redelivered).
       expect(state?.units).toBe(state?.inbox)
     } finally {
@@ -132,7 +107,7 @@ describe('review: a batch transaction whose connection dies between statements',
     // Another batch's late `rollback` (see commitBatch) landing between this batch's last check
     // and its commit: injected here as the transaction's own last statement.
     const bookId = crypto.randomUUID()
-    const record = sale(bookId)
+    const record = saleRecord(bookId)
     const entry: InboxEntry = { ...record, event: parseEvent(record), occurredAt: null }
     const strayRollback = async (sql: Parameters<typeof applyInTransaction>[0]) => {
       const result = await applyInTransaction(sql, [entry])
@@ -146,16 +121,16 @@ describe('review: a batch transaction whose connection dies between statements',
       return row
     }
     // Without the check, postgres.js reports the transaction committed although nothing was stored.
-    const unchecked = await database.db.$client.begin(strayRollback)
+    const unchecked = await fixture.database.db.$client.begin(strayRollback)
     expect(unchecked.applied.size).toBe(1)
     expect(await stored()).toEqual({ units: 0, inbox: 0 })
     // With it, the batch fails as retryable, and the retry applies the event once.
-    await expect(commitBatch(database.db.$client, strayRollback)).rejects.toMatchObject({
+    await expect(commitBatch(fixture.database.db.$client, strayRollback)).rejects.toMatchObject({
       code: 'CONNECTION_REPLACED',
       retryable: true,
     })
     expect(await stored()).toEqual({ units: 0, inbox: 0 })
-    expect(await applyEvent(database.db, record)).toBe('applied')
+    expect(await applyEvent(fixture.database.db, record)).toBe('applied')
     expect(await stored()).toEqual({ units: 1, inbox: 1 })
   })
 })

@@ -1,91 +1,57 @@
-import type { IncomingEvent } from 'outbox-cdc'
 import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type Database, openDatabase } from '../../db/client.ts'
-import { migrateDatabase } from '../../db/migrate.ts'
-import { orderPlaced } from '../../lib/events.ts'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { collectUncaught, saleRecord, useConsumerFixture } from '../consumer-fixture.ts'
 import { applyBatch } from '../order-side.ts'
-import { createTestDatabase } from '../support.ts'
 
 /**
- * Hostile review: the consumer's connection killed while a batch statement is in flight
+ * The consumer's connection killed while a batch statement is in flight
  * (pg_terminate_backend, a failover). Nothing is half-applied (held), but postgres.js 3.4.9's
  * begin() then sends its own ROLLBACK on the dead socket from a setImmediate: an uncaught
  * TypeError (porsager/postgres#1208) that main.ts does not handle, so the consumer process dies
  * instead of retrying; and the pool connection left behind answers the next batch only after a
  * 30 s CONNECT_TIMEOUT.
  */
-const stack = inject('stack')
-
-let offset = 0
-const sale = (bookId: string): IncomingEvent => {
-  const event = orderPlaced({
-    id: crypto.randomUUID(),
-    customerId: crypto.randomUUID(),
-    bookId,
-    quantity: 1,
-    total: 2,
-    status: 'placed',
-    createdAt: '2026-11-23T10:00:00.000Z',
-  })
-  return {
-    topic: 'rv.kill.order',
-    partition: 0,
-    offset: String(offset++),
-    key: event.aggregateId,
-    headers: { id: event.id, event_type: event.eventType },
-    value: JSON.stringify(event.payload),
-    timestamp: String(Date.now()),
-  }
-}
-
 describe('a batch statement killed in flight', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>
-  let database: Database
+  const fixture = useConsumerFixture('terminate', {
+    poolMax: 2,
+    applicationName: 'it-consumer',
+    kafka: false,
+    killsBackends: true,
+  })
   let admin: postgres.Sql
   let blocker: postgres.Sql
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown) => void uncaught.push(error)
+  const uncaught = collectUncaught()
   beforeAll(async () => {
-    db = await createTestDatabase(stack.postgres.adminUrl, 'it_review_kill')
-    await migrateDatabase(db.url)
-    database = openDatabase(db.url, { max: 2, applicationName: 'rv-consumer' })
-    admin = postgres(db.url, { max: 1, onnotice: () => {}, connection: { application_name: 'rv-admin' } })
-    blocker = postgres(db.url, { max: 1, onnotice: () => {}, connection: { application_name: 'rv-blocker' } })
-    process.on('uncaughtException', onUncaught)
-    // postgres.js can also leave a query's CONNECTION_CLOSED rejection unhandled when a backend
-    // these tests kill dies under it (the same family as porsager/postgres#1208): collected here
-    // with the uncaught exceptions, and only that kind is let through below.
-    process.on('unhandledRejection', onUncaught)
+    const url = fixture.db.url
+    admin = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'it-admin' } })
+    blocker = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'it-blocker' } })
   })
   afterAll(async () => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
     await admin?.end()
     await blocker?.end()
-    await database?.close(1).catch(() => {})
-    await db?.drop()
   })
 
   it('rolls everything back, throws nothing uncaught of its own, with nothing half-applied', async () => {
     for (let round = 0; round < 2; round += 1) {
       const bookId = crypto.randomUUID()
-      const events = [sale(bookId), sale(bookId)]
+      const events = [saleRecord(bookId), saleRecord(bookId)]
       // Another session holds the lock the batch waits on (after its inbox insert).
       await blocker`select pg_advisory_lock(hashtext('"consumed_events"'), hashtext(${bookId}) & 1023)`
-      const pending = applyBatch(database.db, events).then(
+      const pending = applyBatch(fixture.database.db, events).then(
         () => 'committed',
         (error: unknown) => `rejected: ${String(error)}`,
       )
-      let pid: number | undefined
-      for (let i = 0; i < 200 && pid === undefined; i += 1) {
-        const [w] = await admin`select pid from pg_stat_activity
-          where application_name = 'rv-consumer' and wait_event_type = 'Lock' and datname = current_database()`
-        pid = w?.pid
-        if (pid === undefined) await new Promise((r) => setTimeout(r, 25))
-      }
-      expect(pid).toBeDefined()
-      await admin`select pg_terminate_backend(${pid as number})`
+      // The batch's backend, once it waits on that lock.
+      const pid = await vi.waitFor(
+        async () => {
+          const [w] = await admin`select pid from pg_stat_activity
+            where application_name = 'it-consumer' and wait_event_type = 'Lock' and datname = current_database()`
+          expect(w?.pid).toBeDefined()
+          return w?.pid as number
+        },
+        { timeout: 5000, interval: 25 },
+      )
+      await admin`select pg_terminate_backend(${pid})`
       expect(await pending).toMatch(/^rejected/)
       await blocker`select pg_advisory_unlock(hashtext('"consumed_events"'), hashtext(${bookId}) & 1023)`
       const [left] = await admin`select
@@ -95,7 +61,7 @@ describe('a batch statement killed in flight', () => {
       // postgres.js 3.4.9 throws its own ROLLBACK's failure on the dead socket outside any promise
       // (porsager/postgres#1208); the consumer process turns that into its fatal exit (main.ts),
       // with nothing committed. Anything else thrown uncaught is ours and fails the test.
-      expect(uncaught.map(String).filter((e) => !/reading 'write'|CONNECTION_CLOSED/.test(e))).toEqual([])
+      expect(uncaught.ours()).toEqual([])
       // Not asserted: the pool taking the next batch. After that postgres.js error its connection
       // can wait out the 30 s connect timeout and fail with CONNECT_TIMEOUT; the consumer process
       // has exited on the uncaught error by then (main.ts) and its supervisor restarts it.

@@ -126,7 +126,7 @@ describe('the outbox-cdc command', () => {
   })
 })
 
-describe('the CLI, from the hostile review', () => {
+describe('the CLI on input it once crashed or failed on', () => {
   it('answers replay without --from as a usage error (exit 2), not a crash', async () => {
     const run = await cli(['replay'])
     expect(run.code).toBe(2)

@@ -1,19 +1,11 @@
 import type { Admin } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
+import { invoicingConnectorOptions } from '../../test/connector-options.ts'
 import { type OutboxConnectorOptions, outboxConnectorConfig } from './config.ts'
 import type { ConnectClient } from './connect-client.ts'
 import { provisionConnector } from './provision.ts'
 
-const options: OutboxConnectorOptions = {
-  name: 'invoicing-outbox',
-  database: { host: 'db', port: 5433, name: 'invoicing', user: 'dbz', passwordRef: '${env:DBZ_PASSWORD}' },
-  outboxes: ['billing.outbox'],
-  heartbeat: { table: 'billing.heartbeat', intervalMs: 5000 },
-  slot: 'invoicing_slot',
-  publication: 'invoicing_pub',
-  topicPrefix: 'inv',
-  namespace: 'invoicing.events',
-}
+const options = invoicingConnectorOptions
 
 /** TopicNameMatches matches the whole topic name (Java's Matcher#matches). */
 const matches = (pattern: string | undefined, topic: string) => new RegExp(`^(?:${pattern})$`).test(topic)

@@ -28,7 +28,22 @@ describe('isRunning', () => {
     expect(isRunning(undefined)).toBe(false)
   })
 
-  it('is isInState for RUNNING; PAUSED is tested the same way', () => {
+  it('is isInState for RUNNING, on every status', () => {
+    const statuses = [
+      statusOf('RUNNING', 'RUNNING'),
+      statusOf('RUNNING', 'RUNNING', 'PAUSED'),
+      statusOf('RUNNING'),
+      statusOf('PAUSED', 'PAUSED'),
+      statusOf('STOPPED'),
+      statusOf('FAILED', 'RUNNING'),
+      undefined,
+    ]
+    for (const status of statuses) expect(isRunning(status)).toBe(isInState(status, 'RUNNING'))
+  })
+})
+
+describe('isInState', () => {
+  it('holds PAUSED when the connector and every task are paused', () => {
     expect(isInState(statusOf('PAUSED', 'PAUSED'), 'PAUSED')).toBe(true)
     expect(isInState(statusOf('PAUSED', 'RUNNING'), 'PAUSED')).toBe(false)
   })

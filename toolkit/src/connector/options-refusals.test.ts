@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Admin } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { invoicingConnectorOptions } from '../../test/connector-options.ts'
 import { defineEvent } from '../events/define.ts'
 import { appendEvent } from '../outbox/append.ts'
 import { qualifiedName } from '../outbox/table-name.ts'
@@ -16,20 +17,11 @@ import {
 import { type ConnectClient, createConnectClient } from './connect-client.ts'
 import { type ProvisionOptions, provisionConnector } from './provision.ts'
 
-const options: OutboxConnectorOptions = {
-  name: 'invoicing-outbox',
-  database: { host: 'db', port: 5433, name: 'invoicing', user: 'dbz', passwordRef: '${env:DBZ_PASSWORD}' },
-  outboxes: ['billing.outbox'],
-  heartbeat: { table: 'billing.heartbeat', intervalMs: 5000 },
-  slot: 'invoicing_slot',
-  publication: 'invoicing_pub',
-  topicPrefix: 'inv',
-  namespace: 'invoicing.events',
-}
+const options = invoicingConnectorOptions
 
 const invalidOption = expect.objectContaining({ code: 'INVALID_OPTION' })
 
-describe('review: heartbeat SQL vs schemaSql', () => {
+describe('the heartbeat action query names the table schemaSql creates', () => {
   it('heartbeat action query names the heartbeat table the way schemaSql creates it (schema "order")', () => {
     // schemaSql accepts and quotes a schema named after a reserved word...
     const ddl = schemaSql({
@@ -115,7 +107,7 @@ const good: ProvisionOptions = {
   waitTimeoutMs: 1000,
 }
 
-describe('review: provisionConnector checks every option before it changes anything', () => {
+describe('provisionConnector checks every option before it changes anything', () => {
   it.each([
     ['zero partitions per event topic', { ...good, topics: { ...good.topics, partitions: 0 } }],
     [
@@ -152,7 +144,7 @@ describe('review: provisionConnector checks every option before it changes anyth
   })
 })
 
-describe('review: connector names and the Connect REST paths', () => {
+describe('connector names that a Connect REST path would read as a path step', () => {
   it.each(['.', '..'])('outboxConnectorConfig refuses the connector name %j', (name) => {
     expect(() => outboxConnectorConfig({ ...options, name })).toThrow(invalidOption)
   })
@@ -180,7 +172,7 @@ describe('review: connector names and the Connect REST paths', () => {
   })
 })
 
-describe('review: misspelled options', () => {
+describe('misspelled options are refused, not dropped', () => {
   it.each([
     ['exactlyonce', { exactlyonce: true }],
     ['slotFailOver', { slotFailOver: true }],
@@ -192,7 +184,7 @@ describe('review: misspelled options', () => {
   })
 })
 
-describe('review: names the connector side accepts but the event registry refuses', () => {
+describe('the connector side refuses the names the event registry refuses', () => {
   it("refuses a namespace with a trailing '.', as defineEvents does", () => {
     expect(() => outboxConnectorConfig({ ...options, namespace: 'invoicing.' })).toThrow(invalidOption)
   })

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { handleBatch } from './handle-batch.ts'
 import { createConsumerMetrics } from './metrics.ts'
 
-/** Hostile review: countBatch must give what count() gave record by record (promise 5). */
+/** countBatch must give what count() gave record by record (promise 5). */
 const types = ['BookAdded', 'OrderPlaced', 'BookRemoved', undefined]
 const messages: KafkaMessage[] = Array.from({ length: 23 }, (_, i) => ({
   key: null,
@@ -65,7 +65,7 @@ async function run(batchSize: number) {
   }
 }
 
-describe('review: metrics per batch equal metrics per record', () => {
+describe('countBatch: metrics per batch equal metrics per record', () => {
   it('gives the same counters and histogram counts for batch sizes 1, 4 and 23', async () => {
     const one = await run(1)
     expect(await run(4)).toEqual(one)

@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest'
 import type { ConsumerState, EventConsumer } from './event-consumer.ts'
 import { startHealthServer } from './health.ts'
 
+/** What GET /health answers now: its status and its body. */
+async function healthOf(server: Awaited<ReturnType<typeof startHealthServer>>) {
+  const response = await server.inject({ url: '/health' })
+  return { status: response.statusCode, body: response.json() }
+}
+
 describe('the consumer health endpoint', () => {
   it('answers 200 only while consuming or waiting for its topics, 503 in every other state', async () => {
     let state: ConsumerState = 'starting'
@@ -18,10 +24,7 @@ describe('the consumer health endpoint', () => {
     } as unknown as EventConsumer
     const server = await startHealthServer(consumer, 0)
     try {
-      const check = async () => {
-        const response = await server.inject({ url: '/health' })
-        return { status: response.statusCode, body: response.json() }
-      }
+      const check = () => healthOf(server)
       expect(await check()).toEqual({
         status: 503,
         body: {
@@ -63,10 +66,7 @@ describe('the consumer health endpoint', () => {
     } as unknown as EventConsumer
     const server = await startHealthServer(consumer, 0)
     try {
-      const check = async () => {
-        const response = await server.inject({ url: '/health' })
-        return { status: response.statusCode, body: response.json() }
-      }
+      const check = () => healthOf(server)
       expect(await check()).toMatchObject({
         status: 503,
         body: { state: 'running', reason: 'kafkajs crashed 4 s ago and has not rejoined its group since' },

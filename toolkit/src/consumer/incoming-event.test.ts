@@ -81,3 +81,26 @@ describe('parseEvent and tracing', () => {
     },
   )
 })
+
+// The id header is the inbox key, a uuid column, which Postgres compares as a uuid and JS as text:
+// two spellings of one id would let a redelivery through as a new event.
+describe('parseEvent: one spelling per event id', () => {
+  const withId = (id: string) => record({ headers: { id, event_type: 'BookAdded' } })
+
+  it('gives ids that Postgres stores as the same uuid the same text (case)', () => {
+    const id = '6b1f9c2e-1d2a-4e3b-8c4d-5e6f7a8b9c0d'
+    expect(parseEvent(withId(id.toUpperCase()), bookstoreEvents).id).toBe(
+      parseEvent(withId(id), bookstoreEvents).id,
+    )
+  })
+
+  it('refuses an id Postgres would read as a uuid but spelled otherwise (hyphens moved), rather than storing a second spelling', () => {
+    // Postgres accepts a hyphen after any group of four digits: this is the uuid above.
+    expect(codeOf(withId('6b1f-9c2e-1d2a-4e3b-8c4d5e6f7a8b9c0d'))).toBe('MISSING_HEADER')
+  })
+
+  it('rejects at once (MISSING_HEADER, not retried) an id that is 36 characters but no uuid', () => {
+    expect(codeOf(withId('-'.repeat(36)))).toBe('MISSING_HEADER')
+    expect(codeOf(withId('a'.repeat(36)))).toBe('MISSING_HEADER')
+  })
+})
