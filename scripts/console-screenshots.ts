@@ -47,6 +47,25 @@ async function writeLoad(apiUrl: string, seconds: number) {
   return written
 }
 
+/** Widths a person reads the page at: a laptop's full screen, and half of a wide one. */
+const widths = [1400, 1000]
+
+/** `<name>.png` at the first width, `<name>-<width>.png` at the others; the page as it scrolls. */
+async function shoot(page: Page, name: string) {
+  for (const [i, width] of widths.entries()) {
+    await page.setViewportSize({ width, height: 1000 })
+    // The charts size themselves to their box on a resize; give them a frame to do it.
+    await page.evaluate(
+      'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))',
+    )
+    await page.screenshot({
+      path: join(out, i === 0 ? `${name}.png` : `${name}-${width}.png`),
+      fullPage: true,
+    })
+  }
+  await page.setViewportSize({ width: widths[0] as number, height: 1000 })
+}
+
 const stage = (page: Page, id: string) => page.locator(`[data-stage="${id}"]`).getAttribute('data-severity')
 const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) =>
   waitUntil(what, check, { timeoutMs, intervalMs: 250 })
@@ -73,16 +92,16 @@ runCli(async () => {
     console.log(`${await writeLoad(config.apiUrl, 60)} events written`)
     await delay(2 * config.CONSOLE_SAMPLE_MS)
     mkdirSync(out, { recursive: true })
-    await page.screenshot({ path: join(out, 'console-healthy.png'), fullPage: true })
+    await shoot(page, 'console-healthy')
     await page.locator('[data-connector-action="pause"]').click()
     await waitFor('the connector stage red', async () => (await stage(page, 'connector')) === 'fail')
     await writeLoad(config.apiUrl, 10)
     await delay(2 * config.CONSOLE_SAMPLE_MS)
-    await page.screenshot({ path: join(out, 'console-paused.png'), fullPage: true })
+    await shoot(page, 'console-paused')
     await page.locator('[data-connector-action="resume"]').click()
     await waitFor('the connector stage green', async () => (await stage(page, 'connector')) === 'ok', 60_000)
     console.log(
-      `saved ${join(out, 'console-healthy.png')} and console-paused.png; the connector is running again`,
+      `saved ${join(out, 'console-healthy.png')}, console-paused.png and their ${widths.slice(1).join(', ')} px copies; the connector is running again`,
     )
     return 0
   } finally {

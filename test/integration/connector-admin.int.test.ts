@@ -214,7 +214,7 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
     }
   })
 
-  it('refuses --drop-slot without --yes, saying how many events it has not confirmed, and changes nothing', async () => {
+  it('refuses --drop-slot without --yes, saying how many events it has not confirmed, and changes nothing; with --yes, a later register starts afresh', async () => {
     const sql = postgres(p.db.url, { max: 1, onnotice: () => {} })
     const slot = p.connectorEnv.CONNECTOR_SLOT_NAME
     try {
@@ -248,6 +248,20 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
       )
       expect(await p.connect.status(p.connectorEnv.CONNECTOR_NAME)).toBeUndefined()
       expect((await listSlots(sql)).some((s) => s.slotName === slot)).toBe(false)
+
+      // Registered again under its name, it starts afresh on a new slot: Connect must not hand it
+      // the position of the slot that was dropped (Debezium refuses to start from it).
+      const again = cli('register')
+      expect(again.output).toMatch(/RUNNING/)
+      expect(again.code, again.output).toBe(0)
+      const response = await p.app.inject({
+        method: 'POST',
+        url: '/books',
+        payload: { title: 'after', author: 'A', price: 1, stock: 1 },
+      })
+      expect(response.statusCode).toBe(201)
+      await expect.poll(() => pending(sql), { timeout: 60_000, interval: 500 }).toBe(0)
+      expect(await state()).toBe('RUNNING')
     } finally {
       await sql.end()
     }
