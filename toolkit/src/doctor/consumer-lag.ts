@@ -34,7 +34,7 @@ export async function consumerLagFinding(
   const total = lags.reduce((sum, l) => sum + l.lag, 0)
   const [group] = (await admin.describeGroups([who.group])).groups
   const members = group?.members.length ?? 0
-  const detail = `group ${who.group}: ${members} member(s), lag ${total} (${lags.map((l) => `${l.topic}[${l.partition}]=${l.lag}`).join(' ')})`
+  const detail = `group ${who.group}: ${members} member(s), ${describeLag(lags)}`
   if (members === 0 && total > 0)
     return finding(who.check, 'fail', `${detail}: nobody is consuming`, who.start, lags)
   if (total > t.maxConsumerLag)
@@ -46,4 +46,21 @@ export async function consumerLagFinding(
       lags,
     )
   return finding(who.check, 'ok', detail, undefined, lags)
+}
+
+/** Lagging partitions shown by name; past this many, counted. */
+const namedAtMost = 4
+
+/**
+ * The group's lag in one short line: the total, then the partitions that lag, most first. A
+ * partition at 0 is not news (a healthy group of 12 partitions would read as a list of zeros), and
+ * the figures of every partition stay in the finding's data.
+ */
+export function describeLag(lags: readonly { topic: string; partition: number; lag: number }[]): string {
+  const total = lags.reduce((sum, l) => sum + l.lag, 0)
+  const lagging = lags.filter((l) => l.lag > 0).sort((a, b) => b.lag - a.lag)
+  if (lagging.length === 0) return `lag ${total}`
+  const named = lagging.slice(0, namedAtMost).map((l) => `${l.topic}[${l.partition}]=${l.lag}`)
+  const more = lagging.length > namedAtMost ? `, ${lagging.length - namedAtMost} more partition(s)` : ''
+  return `lag ${total} (${named.join(', ')}${more})`
 }
