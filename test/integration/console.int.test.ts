@@ -99,6 +99,41 @@ describe('ops console in a browser', () => {
     await page.close()
   })
 
+  it('at 1000 px wide, shows every finding whole and keeps the lag legend from stretching its chart', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } })
+    await page.goto(ops.url)
+    await addBook('Legend')
+    // Lag is drawn once the consumer group has partitions to report.
+    await expect
+      .poll(() => page.locator('#chart-lag .u-legend .u-series').count(), { timeout: 60_000 })
+      .toBeGreaterThan(3)
+    // No stage's list or hint is cut off: its box is as tall as its text.
+    const clipped = await page
+      .locator('.stage ul, .stage .hint')
+      .evaluateAll((els) =>
+        els
+          .filter((e) => e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1)
+          .map((e) => e.textContent),
+      )
+    expect(clipped).toEqual([])
+    // The lag chart's figure is about as tall as the one beside it, however many partitions.
+    const height = (id: string) =>
+      page.locator(`#${id}`).evaluate((e) => (e.closest('figure') ?? e).getBoundingClientRect().height)
+    expect(await height('chart-lag')).toBeLessThan((await height('chart-rates')) * 1.4)
+    // The charts follow the window: each fills its box again once the page is wider.
+    const misfit = () =>
+      page
+        .locator('.chart')
+        .evaluateAll((els) =>
+          els.map((e) =>
+            Math.abs((e.querySelector('.u-wrap')?.getBoundingClientRect().width ?? 0) - e.clientWidth),
+          ),
+        )
+    await page.setViewportSize({ width: 1400, height: 900 })
+    await expect.poll(async () => Math.max(...(await misfit()))).toBeLessThan(2)
+    await page.close()
+  })
+
   it('moves the written and applied charts when events are written', async () => {
     const page = await newPage(ops.url)
     const drawn = async () => ({
@@ -126,6 +161,10 @@ describe('ops console in a browser', () => {
     await page.locator('[data-connector-action="pause"]').click()
     await expect.poll(() => stageOf(page, 'connector'), { timeout: 10_000, interval: 200 }).toBe('fail')
     await expect(page.locator('[data-stage="connector"]').textContent()).resolves.toContain('PAUSED')
+    // The top of the page says which stage and why, not only that one is broken.
+    await expect(page.locator('#summary').textContent()).resolves.toMatch(
+      /^Connector and task: broken \(.*PAUSED/,
+    )
     await expect(page.locator('#connector-outcome').textContent()).resolves.toMatch(/^pause: done/)
     await page.locator('[data-connector-action="resume"]').click()
     await expect.poll(() => stageOf(page, 'connector'), { timeout: 30_000 }).toBe('ok')

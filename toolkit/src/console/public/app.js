@@ -77,7 +77,10 @@ function drawStages(overview) {
     overview.stages.find((s) => s.severity === 'fail') ?? overview.stages.find((s) => s.severity === 'warn')
   const summary = $('summary')
   summary.dataset.severity = worst?.severity ?? 'ok'
-  summary.textContent = worst ? `${worst.title}: ${words[worst.severity]}` : 'every stage is healthy'
+  // Which stage, and why, readable from the top of the page: its first finding follows.
+  summary.textContent = worst
+    ? `${worst.title}: ${words[worst.severity]}${worst.details[0] ? ` (${worst.details[0]})` : ''}`
+    : 'every stage is healthy'
   $('updated').textContent = overview.at
     ? `checked ${new Date(overview.at).toLocaleTimeString()}`
     : 'first check running…'
@@ -102,8 +105,30 @@ function bytes(n) {
   return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[i]}`
 }
 
+const chartHeight = 200
+const chartWidth = (target) => Math.max(300, target.clientWidth)
+/** Clock time on the x axis: the window is 15 minutes, so the date would only crowd the labels. */
+const clock = (_u, ticks) =>
+  ticks.map((t) =>
+    new Date(t * 1000).toLocaleTimeString([], {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    }),
+  )
+
+// A chart takes the width of its box when drawn; the box changes with the window.
+const resized = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const plot = charts[entry.target.id]?.plot
+    if (plot && plot.width !== chartWidth(entry.target))
+      plot.setSize({ width: chartWidth(entry.target), height: chartHeight })
+  }
+})
+
 /** Creates or updates one chart; recreated when its series change (a new partition). */
-function chart(id, names, columns, format) {
+function chart(id, names, columns, format, options = {}) {
   const target = $(id)
   const key = names.join('|')
   const data = [columns.t, ...columns.series]
@@ -112,12 +137,16 @@ function chart(id, names, columns, format) {
     return
   }
   charts[id]?.plot.destroy()
-  const options = {
-    width: Math.max(300, target.clientWidth),
-    height: 200,
+  resized.observe(target)
+  const settings = {
+    width: chartWidth(target),
+    height: chartHeight,
     legend: { live: false },
     scales: { x: { time: true } },
-    axes: [{}, { size: 80, ...(format ? { values: (_u, ticks) => ticks.map(format) } : {}) }],
+    axes: [
+      { values: clock, space: 80 },
+      { size: 80, ...(format ? { values: (_u, ticks) => ticks.map(format) } : {}) },
+    ],
     series: [
       {},
       ...names.map((label, i) => ({
@@ -130,17 +159,34 @@ function chart(id, names, columns, format) {
       })),
     ],
   }
-  charts[id] = { key, plot: new uPlot(options, data, target) }
+  target.classList.toggle('compact-legend', options.compactLegend === true)
+  charts[id] = { key, plot: new uPlot(settings, data, target) }
+}
+
+/**
+ * Partition names for a legend: `[group ]topic[partition]`, with the dotted prefix every topic
+ * shares taken off (`outbox.events.book[0]` reads `book[0]` beside `order[1]`).
+ */
+function shortPartitionNames(names) {
+  const topics = names.map((n) => /(\S+)\[\d+\]$/.exec(n)?.[1] ?? '')
+  let prefix = topics[0] ?? ''
+  for (const t of topics) while (!t.startsWith(prefix)) prefix = prefix.slice(0, -1)
+  prefix = prefix.slice(0, prefix.lastIndexOf('.') + 1)
+  if (!prefix || topics.some((t) => t === prefix)) return names
+  return names.map((n) => n.replace(prefix, ''))
 }
 
 function drawCharts(h) {
   chart('chart-rates', ['written/s', 'applied/s'], { t: h.t, series: [h.writtenPerS, h.appliedPerS] })
   chart('chart-latency', ['p50 ms', 'p99 ms'], { t: h.t, series: [h.p50Ms, h.p99Ms] })
   const partitions = Object.keys(h.lag)
-  chart('chart-lag', partitions.length ? partitions : ['(no partitions)'], {
-    t: h.t,
-    series: partitions.length ? partitions.map((p) => h.lag[p]) : [h.t.map(() => null)],
-  })
+  chart(
+    'chart-lag',
+    partitions.length ? shortPartitionNames(partitions) : ['(no partitions)'],
+    { t: h.t, series: partitions.length ? partitions.map((p) => h.lag[p]) : [h.t.map(() => null)] },
+    undefined,
+    { compactLegend: true },
+  )
   chart('chart-slot', ['retained'], { t: h.t, series: [h.slotRetainedBytes] }, bytes)
   chart('chart-dead', ['dead letters'], { t: h.t, series: [h.deadLetters] })
   const last = (series) => series.findLast((v) => v !== null)
