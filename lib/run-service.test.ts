@@ -68,15 +68,26 @@ describe('runService', { timeout: 30_000 }, () => {
     expect(service.lines()).toContain('forced timeout')
   })
 
-  it('exits at once on a second signal, long before the stop timeout', async () => {
+  it('exits at once on the same signal a second time (Ctrl-C, Ctrl-C), long before the stop timeout', async () => {
     // The timeout (60 s) is past this test's own: only the second signal can end the process in time.
     const service = runChild({ STOP_MS: 'never', STOP_TIMEOUT_MS: '60000', FORCED_EXIT_CODE: '1' })
     await service.printed('started')
-    service.signal('SIGTERM')
+    service.signal('SIGINT')
     await service.printed('stopping')
     service.signal('SIGINT')
     expect(await service.exit()).toEqual({ code: 1, signal: null })
     expect(service.lines().slice(-1)).toEqual(['forced SIGINT'])
+  })
+
+  it("finishes its stop when a terminal's SIGINT is followed by its supervisor's SIGTERM", async () => {
+    // npm start: Ctrl-C reaches the whole process group, then the supervisor sends SIGTERM.
+    const service = runChild({ STOP_MS: '300', FORCED_EXIT_CODE: '1' })
+    await service.printed('started')
+    service.signal('SIGINT')
+    await service.printed('stopping')
+    service.signal('SIGTERM')
+    expect(await service.exit()).toEqual({ code: 0, signal: null })
+    expect(service.lines()).toEqual(['starting', 'started', 'signal SIGINT', 'stopping', 'stopped'])
   })
 
   it('stops a service that asks to exit, with its code', async () => {
@@ -113,5 +124,10 @@ describe('describeFailure', () => {
     expect(describeFailure(coded)).toBe('E_REFUSED: refused')
     expect(describeFailure(plain)).toBe(plain)
     expect(describeFailure('a string')).toBe('a string')
+    // kafkajs's errors have a code that is undefined or a number: not ours, shown in full.
+    const kafkajs = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { code: undefined })
+    const numbered = Object.assign(new Error('The coordinator is loading'), { code: 14 })
+    expect(describeFailure(kafkajs)).toBe(kafkajs)
+    expect(describeFailure(numbered)).toBe(numbered)
   })
 })

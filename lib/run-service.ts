@@ -40,13 +40,15 @@ export interface ServiceOptions {
  * so it can be reported.
  */
 export function describeFailure(error: unknown): unknown {
-  return error instanceof Error && 'code' in error ? `${error.code}: ${error.message}` : error
+  // kafkajs's errors carry a `code` that is often undefined or a number: only a string is ours.
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined
+  return typeof code === 'string' && error instanceof Error ? `${code}: ${error.message}` : error
 }
 
 /**
  * Runs a service as its process: `build` loads config and opens what the service needs, and
  * returns it; the runner then starts it. SIGINT or SIGTERM stops it and exits 0; a stop that
- * takes longer than `stopTimeoutMs`, or a second signal, exits at once, so a request or a pool
+ * takes longer than `stopTimeoutMs`, or the same signal a second time, exits at once, so a request or a pool
  * that never finishes cannot keep a stopped process alive. A failure to build, start or stop is
  * printed (see describeFailure) and exits 1 (a start that a stop cut short is left to the stop,
  * which exits with its own code): a supervisor restarts the process, which fails fast
@@ -81,9 +83,18 @@ export function runService(
     }
     process.exit(code)
   }
+  let firstSignal: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
-    // The operator asked twice: they want the process gone now, not after the stop.
-    if (stopping !== undefined) return forceExit(signal, stopping)
+    // The same signal again is the operator asking twice (Ctrl-C, Ctrl-C): they want the process
+    // gone now. Another signal is not: a terminal's Ctrl-C reaches a whole process group, so
+    // `npm start`'s supervisor's SIGTERM follows its SIGINT within milliseconds, and must not cut
+    // short the stop (requests drained, the group left) that the SIGINT began.
+    if (firstSignal === signal) return forceExit(signal, stopping ?? 0)
+    if (firstSignal !== undefined || stopping !== undefined) {
+      firstSignal ??= signal
+      return
+    }
+    firstSignal = signal
     service?.onSignal?.(signal)
     void stopAndExit(0)
   }
