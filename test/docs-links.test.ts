@@ -44,6 +44,7 @@ describe('the link checker', () => {
   })
 
   it('numbers repeated headings -1, -2 and ignores # lines inside code fences', () => {
+    expect([...anchorsOf('## How `npm start` stops\n')]).toEqual(['how-npm-start-stops'])
     const anchors = anchorsOf('# Tools\n## Tools\n```sh\n# Tools\n```\n### Tools ###\n<a id="here"></a>')
     expect([...anchors]).toEqual(['tools', 'tools-1', 'tools-2', 'here'])
   })

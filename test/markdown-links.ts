@@ -61,10 +61,14 @@ export function slugOf(heading: string): string {
 
 /** Every anchor a page offers: its ATX headings' slugs (repeats get -1, -2, …) and HTML ids. */
 export function anchorsOf(markdown: string): Set<string> {
-  const text = withoutCode(markdown)
+  const original = markdown.split('\n')
   const anchors = new Set<string>()
-  for (const line of text.split('\n')) {
-    const heading = /^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/.exec(line)
+  // A heading is found on the text with code blanked (a `#` in a code block is no heading), and
+  // slugged from its own text: GitHub keeps a code span's words in the anchor.
+  for (const [i, blanked] of withoutCode(markdown).split('\n').entries()) {
+    const line = original[i] ?? ''
+    const isHeading = /^ {0,3}#{1,6}(?:[ \t]|$)/.test(blanked)
+    const heading = isHeading ? /^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/.exec(line) : null
     if (heading) {
       const base = slugOf((heading[1] ?? '').trim())
       let slug = base
