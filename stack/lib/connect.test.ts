@@ -1,9 +1,12 @@
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { debeziumPostgresClass } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
 import { loadStackConfig } from './config.ts'
-import { connectComponent } from './connect.ts'
+import { connectComponent, connectDebeziumProblem } from './connect.ts'
 import { silentReporter } from './report.ts'
 
 describe('the Connect worker config', () => {
@@ -76,5 +79,47 @@ describe('a Connect cluster (STACK_CONNECT_WORKERS=2 on three Kafka nodes)', () 
         'exactly.once.source.support': 'enabled',
         'scheduled.rebalance.max.delay.ms': '5000',
       })
+  })
+})
+
+describe('connectDebeziumProblem (an external CONNECT_URL, checked by stack:up)', () => {
+  /** A local HTTP server answering every request with `status` and `body`, on a free port. */
+  async function answering(status: number, body: unknown) {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) }
+  }
+
+  it('says a Connect that is not there does not answer', async () => {
+    const free = await answering(200, [])
+    await free.close()
+    expect(await connectDebeziumProblem(free.url)).toMatch(/^does not answer \(/)
+  })
+
+  it('says what a server that answers with an error answered: a login wanted is no missing plugin', async () => {
+    const login = await answering(401, { error_code: 401, message: 'Unauthorized' })
+    try {
+      expect(await connectDebeziumProblem(login.url)).toMatch(/^answers 401 \(/)
+    } finally {
+      await login.close()
+    }
+  })
+
+  it('says a Connect without the Debezium plugin does not list it, and one with it has no problem', async () => {
+    const bare = await answering(200, [{ class: 'org.apache.kafka.connect.file.FileStreamSourceConnector' }])
+    const debezium = await answering(200, [{ class: debeziumPostgresClass }])
+    try {
+      expect(await connectDebeziumProblem(bare.url)).toBe(
+        `answers but does not list ${debeziumPostgresClass}`,
+      )
+      expect(await connectDebeziumProblem(debezium.url)).toBeUndefined()
+    } finally {
+      await bare.close()
+      await debezium.close()
+    }
   })
 })

@@ -1,5 +1,10 @@
 import { join } from 'node:path'
-import { type ConnectSecurityInput, createConnectClient, debeziumPostgresClass } from 'outbox-cdc'
+import {
+  ConnectError,
+  type ConnectSecurityInput,
+  createConnectClient,
+  debeziumPostgresClass,
+} from 'outbox-cdc'
 import type { Component, ComponentName } from './component.ts'
 import { connectWorkerPort, portEnvVar, type StackConfig } from './config.ts'
 import { jarPaths } from './jars.ts'
@@ -39,7 +44,10 @@ export async function connectDebeziumProblem(
   try {
     plugins = await createConnectClient(url, 2000, { security }).plugins()
   } catch (error) {
-    return `does not answer (${error instanceof Error ? error.message : String(error)})`
+    const message = error instanceof Error ? error.message : String(error)
+    // A status means something answered: a login it wants, or no Connect REST API at that path.
+    const status = error instanceof ConnectError ? error.status : undefined
+    return status === undefined ? `does not answer (${message})` : `answers ${status} (${message})`
   }
   return plugins.some((plugin) => plugin.class === debeziumPostgresClass)
     ? undefined
