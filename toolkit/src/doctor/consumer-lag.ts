@@ -27,8 +27,7 @@ export async function consumerLagFinding(
     ])
     const at = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? [])
     for (const end of ends) {
-      const position = Math.max(at.get(end.partition) ?? -1, Number(end.low))
-      lags.push({ topic, partition: end.partition, lag: Number(end.high) - position })
+      lags.push({ topic, partition: end.partition, lag: partitionLag(end, at.get(end.partition)) })
     }
   }
   const total = lags.reduce((sum, l) => sum + l.lag, 0)
@@ -63,4 +62,14 @@ export function describeLag(lags: readonly { topic: string; partition: number; l
   const named = lagging.slice(0, namedAtMost).map((l) => `${l.topic}[${l.partition}]=${l.lag}`)
   const more = lagging.length > namedAtMost ? `, ${lagging.length - namedAtMost} more partition(s)` : ''
   return `lag ${total} (${named.join(', ')}${more})`
+}
+
+/**
+ * One partition's lag: its end less the group's position (its committed offset, or the first
+ * offset still kept when it has none or one older). A committed offset past the end (a topic
+ * deleted and made again) is no negative lag: it would net out another partition's real lag.
+ */
+export function partitionLag(end: { high: string; low: string }, committed: number | undefined): number {
+  const position = Math.max(committed ?? -1, Number(end.low))
+  return Math.max(0, Number(end.high) - position)
 }
