@@ -165,7 +165,7 @@ function chart(id, names, columns, format, options = {}) {
 
 /**
  * Partition names for a legend: `[group ]topic[partition]`, with the dotted prefix every topic
- * shares taken off (`outbox.events.book[0]` reads `book[0]` beside `order[1]`).
+ * shares taken off (`ns.events.a[0]` reads `a[0]` beside `b[1]`).
  */
 function shortPartitionNames(names) {
   const topics = names.map((n) => /(\S+)\[\d+\]$/.exec(n)?.[1] ?? '')
