@@ -133,6 +133,19 @@ describe('the test-name finder', () => {
     ])
   })
 
+  it('finds no name in a comment or a string, nor of a test that is skipped or a todo', () => {
+    const other = [
+      "// it('in a line comment', () => {})",
+      "/* describe('in a block comment', () => {}) */",
+      'const text = "it(\'in a string\', () => {})"',
+      "it.skip('skipped', () => {})",
+      "it.todo('to do')",
+      "describe.skip('skipped block', () => {})",
+      "it.skipIf(ci)('run unless CI', () => {})",
+    ].join('\n')
+    expect(testNamesOf(other)).toEqual([{ name: 'run unless CI', prefix: false }])
+  })
+
   it('matches a whole name, or the start of a template up to its first ${', () => {
     expect(hasTestNamed(source, 'never dead-letters a good event')).toBe(true)
     expect(hasTestNamed(source, 'never dead-letters')).toBe(false)
@@ -202,7 +215,8 @@ describe('the index check', () => {
   })
 
   it('fails on a promise sentence that neither an entry nor a "Not promises" row quotes', () => {
-    expect(uncoveredPromises(check)).toEqual([])
+    // "never twice" is the whole of one sentence: it covers that one, not a longer one holding it.
+    expect(uncoveredPromises(check)).toEqual(['docs/x.md:3: Never twice, it said.'])
     expect(uncoveredPromises({ ...check, entries: [] })).toEqual([
       'docs/x.md:1: The consumer never loses an event.',
       'docs/x.md:1: It retries at most six times.',

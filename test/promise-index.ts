@@ -1,3 +1,4 @@
+import ts from 'typescript'
 import { isPromise, normalise, type Sentence } from './markdown-sentences.ts'
 
 /** A test as the index names it: its file from the repository root, and its it/describe names. */
@@ -78,60 +79,46 @@ function rowCells(row: string): string[] {
   return cells.slice(1, row.trimEnd().endsWith('|') ? -1 : undefined)
 }
 
-/** A string literal at `at` ('…', "…" or `…`): its text, and for a template, whether it had `${`. */
-function literalAt(source: string, at: number): { text: string; template: boolean } | undefined {
-  const quote = source[at]
-  if (quote !== "'" && quote !== '"' && quote !== '`') return undefined
-  let text = ''
-  for (let i = at + 1; i < source.length; i++) {
-    const c = source[i]
-    if (c === '\\') {
-      text += source[++i] ?? ''
-    } else if (c === quote) {
-      return { text, template: false }
-    } else if (quote === '`' && c === '$' && source[i + 1] === '{') {
-      return { text, template: true }
-    } else text += c
+/** The callee chain of a call, outermost name first: `it.each(t)(…)` → ['it', 'each']. */
+function calleeChain(callee: ts.Expression): string[] | undefined {
+  if (ts.isIdentifier(callee)) return [callee.text]
+  if (ts.isPropertyAccessExpression(callee)) {
+    const base = calleeChain(callee.expression)
+    return base && [...base, callee.name.text]
   }
+  // `it.each(table)(…)`, `describe.skipIf(x)(…)`: the call that returns the test function.
+  if (ts.isCallExpression(callee)) return calleeChain(callee.expression)
   return undefined
 }
 
-/** Past the bracket that closes the one at `at`, strings skipped. */
-function afterClosing(source: string, at: number): number {
-  let depth = 0
-  for (let i = at; i < source.length; i++) {
-    const c = source[i] ?? ''
-    if (c === "'" || c === '"' || c === '`') {
-      const lit = literalAt(source, i)
-      i += (lit?.text.length ?? 0) + 1
-    } else if ('([{'.includes(c)) depth++
-    else if (')]}'.includes(c) && --depth === 0) return i + 1
-  }
-  return source.length
-}
-
 /**
- * The names a test file gives its tests: the first argument of every `it(`, `test(` and
- * `describe(` (with modifiers and type arguments: `it.each<[string, number]>(table)(`,
- * `describe.skipIf(x)(`, `test.concurrent(`).
- * A template literal is kept up to its first `${`, marked as a prefix.
+ * The names a test file gives its tests that run: the first argument of every `it(`, `test(` and
+ * `describe(` call (with modifiers: `it.each<[string, number]>(table)(`, `describe.skipIf(x)(`,
+ * `test.concurrent(`), read with TypeScript's parser, so a name in a comment or a string is none.
+ * `.skip` and `.todo` keep nothing: a test that does not run keeps no promise. A template literal
+ * is kept up to its first `${`, marked as a prefix.
  */
 export function testNamesOf(source: string): { name: string; prefix: boolean }[] {
   const names: { name: string; prefix: boolean }[] = []
-  for (const m of source.matchAll(
-    /(?<![\w$.])(?:it|test|describe)((?:\s*\.\s*\w+)*)\s*(?:<[^()]*>)?\s*\(/g,
-  )) {
-    let at = m.index + m[0].length
-    if (/\.(each|for|skipIf|runIf)\b/.test(m[1] ?? '')) {
-      at = afterClosing(source, at - 1)
-      while (/\s/.test(source[at] ?? '')) at++
-      if (source[at] !== '(') continue
-      at++
+  const file = ts.createSourceFile('test.ts', source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS)
+  const visit = (node: ts.Node) => {
+    if (ts.isCallExpression(node)) {
+      const chain = calleeChain(node.expression)
+      const first = node.arguments[0]
+      if (
+        chain &&
+        ['it', 'test', 'describe'].includes(chain[0] ?? '') &&
+        !chain.some((part) => part === 'skip' || part === 'todo') &&
+        first
+      ) {
+        if (ts.isStringLiteral(first) || ts.isNoSubstitutionTemplateLiteral(first))
+          names.push({ name: first.text, prefix: false })
+        else if (ts.isTemplateExpression(first)) names.push({ name: first.head.text, prefix: true })
+      }
     }
-    while (/\s/.test(source[at] ?? '')) at++
-    const lit = literalAt(source, at)
-    if (lit) names.push({ name: lit.text, prefix: lit.template })
+    ts.forEachChild(node, visit)
   }
+  visit(file)
   return names
 }
 
@@ -160,8 +147,15 @@ const normalised = (sentences: Sentence[]) => sentences.map((s) => ({ s, text: n
 /** Every promise sentence that no entry quotes, as `file:line: sentence`. */
 export function uncoveredPromises({ sentences, entries }: PromiseCheck): string[] {
   const quotes = entries.map((entry) => normalise(entry.quote))
-  return normalised(sentences)
-    .filter(({ s, text }) => isPromise(s) && !quotes.some((quote) => text.includes(quote)))
+  const all = normalised(sentences)
+  const whole = (text: string) => text.replace(/[.!?:;,]+$/, '')
+  const wholes = new Set(all.map(({ text }) => whole(text)))
+  // A quote that is a whole sentence (a heading, say) stands for that sentence alone: else any
+  // later sentence that repeats it, and promises more, would pass as covered.
+  const covers = (quote: string, text: string) =>
+    wholes.has(quote) ? whole(text) === quote : text.includes(quote)
+  return all
+    .filter(({ s, text }) => isPromise(s) && !quotes.some((quote) => covers(quote, text)))
     .map(({ s }) => `${where(s)}: ${s.text}`)
 }
 
