@@ -19,16 +19,45 @@ function sourceFiles(folder: string): string[] {
     .map((file) => join(repoRoot, folder, file))
 }
 
+/** db/schema.ts's Drizzle tables by the name the code uses: `shipments` → shipments. */
+const drizzleNames = new Map(
+  [
+    ...readFileSync(join(repoRoot, 'db', 'schema.ts'), 'utf8').matchAll(
+      /export const (\w+) = (?:pgTable|outboxTable|heartbeatTable|inboxTable)\(\s*'([a-z_]+)'/g,
+    ),
+  ].map((m) => [m[1] as string, m[2] as string]),
+)
+
+/** The source without its comments (a comment naming a write is no write); strings are kept. */
+function withoutComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1')
+}
+
 /**
- * The tables a file writes: `insert into`, `update`, `delete from`, the inbox an app is defined on
- * (the runtime writes it) and the outbox rows are appended to. (The doctor names inboxes to read.)
+ * The tables a file writes: SQL `insert into`, `update [only]`, `delete from`, `truncate`, `merge
+ * into` (schema-qualified or quoted), Drizzle's `.insert(t)`, `.update(t)`, `.delete(t)` on
+ * db/schema.ts's tables, the inbox an app is defined on (the runtime writes it) and the outbox
+ * rows are appended to. (The doctor names inboxes to read.) A table named through a variable is
+ * not seen: none of the services does so, and this test's last case says what it reads.
  */
 function tablesWritten(source: string): string[] {
+  const code = withoutComments(source)
+  const sqlName = String.raw`(?:"?\w+"?\.)?"?([a-z_]+)"?`
   const written = [
-    ...source.matchAll(/\b(?:insert\s+into|update|delete\s+from)\s+"?(?:public\.)?([a-z_]+)"?/gi),
-    ...source.matchAll(/defineInboxApp\(\{[^}]*?\binbox:\s*'([a-z_]+)'/g),
-    ...source.matchAll(/appendOutboxRow\([^,]+,[^,]+,\s*'([a-z_]+)'/g),
-  ].map((match) => match[1] as string)
+    ...[
+      ...code.matchAll(
+        new RegExp(
+          String.raw`\b(?:insert\s+into|update(?:\s+only)?|delete\s+from|truncate(?:\s+table)?|merge\s+into)\s+${sqlName}`,
+          'gi',
+        ),
+      ),
+    ].map((m) => m[1]),
+    ...[...code.matchAll(/\.(?:insert|update|delete)\(\s*(\w+)\s*\)/g)].map((m) =>
+      drizzleNames.get(m[1] as string),
+    ),
+    ...[...code.matchAll(/defineInboxApp\(\{[^}]*?\binbox:\s*'([a-z_]+)'/g)].map((m) => m[1]),
+    ...[...code.matchAll(/appendOutboxRow\([^,]+,[^,]+,\s*'([a-z_]+)'/g)].map((m) => m[1]),
+  ].filter((name): name is string => name !== undefined)
   return [...new Set(written)].filter((name) => !['set', 'on', 'the', 'a'].includes(name))
 }
 
@@ -59,5 +88,12 @@ describe("fulfilment's tables", () => {
         delete from public.fulfilment_inbox where 1; defineInboxApp({ inbox: 'fulfilment_inbox' });
         appendOutboxRow(sql, tx, 'fulfilment_outbox', event)`).sort(),
     ).toEqual(['fulfilment_inbox', 'fulfilment_outbox', 'orders', 'shipments'])
+    // Drizzle's writes, quoted schema names, \`only\`, truncate; and a comment is no write.
+    expect(
+      tablesWritten(`await tx.insert(shipments).values(row); db.delete(fulfilmentInbox);
+        insert into "public"."books" values (1); update only catalogue set a = 1; truncate table outbox;
+        // update orders set x = 1
+        const url = 'http://host/x'`).sort(),
+    ).toEqual(['books', 'catalogue', 'fulfilment_inbox', 'outbox', 'shipments'])
   })
 })
