@@ -9,7 +9,7 @@ import {
   unconfirmedRefusal,
 } from '../slots/backlog.ts'
 import { dropSlot, listSlots, SlotError } from '../slots/slots.ts'
-import type { ConnectClient } from './connect-client.ts'
+import { type ConnectClient, isInState } from './connect-client.ts'
 
 export interface DeleteConnectorRequest {
   connectorName: string
@@ -82,6 +82,27 @@ export async function deleteConnector(
         unconfirmedRefusal(request.slotName, before.unconfirmedEvents, 'deleted'),
       )
     }
+    // The slot is going: Connect must forget where the connector stood in it, or registering it
+    // again under its name hands Debezium that position, older than the new slot's, and the task
+    // fails ("no longer available on the server"). Offsets are reset on a STOPPED connector only,
+    // and only while it exists, so before the delete.
+    if (request.dropSlot && before && (await connect.status(request.connectorName))) {
+      await connect.stop(request.connectorName)
+      // Polled without waitForState, which gives up on a FAILED part: a connector whose task
+      // failed (a lost slot, say) is the one most often deleted, and it stops all the same.
+      const stopped = await untilReleased(
+        async () => isInState(await connect.status(request.connectorName), 'STOPPED'),
+        releaseTimeoutMs,
+      )
+      if (!stopped)
+        throw new SlotError(
+          'SLOT_IN_USE_BY_CONNECTOR',
+          `connector ${request.connectorName} was not STOPPED after ${releaseTimeoutMs / 1000} s, so nothing is deleted; run the same command again`,
+          { retryable: true },
+        )
+      await connect.resetOffsets(request.connectorName)
+      log(`stopped connector ${request.connectorName} and reset its stored position in ${request.slotName}`)
+    }
     const connectorExisted = await connect.remove(request.connectorName)
     log(
       connectorExisted
@@ -121,7 +142,7 @@ export async function deleteConnector(
         'CONFIRMATION_REQUIRED',
         `${dropped.unconfirmedEvents} event(s) the connector had not confirmed were in ${request.slotName} once it stopped ` +
           `(${unconfirmedCaveat}); the connector is deleted but the slot is kept. ` +
-          'Register the connector again to deliver the rest, or run again with --yes to drop it.',
+          'Register the connector again to deliver the rest (it starts where the slot is), or run again with --yes to drop it.',
       )
     }
     // Force ends a walsender that lingers past the wait, now that no connector will reconnect.
