@@ -9,6 +9,9 @@ const clusterWide = [
   'test/integration/connector-admin.int.test.ts',
   'test/integration/doctor.int.test.ts',
   'test/integration/slots.int.test.ts',
+  // Runs the tests' global setup again on the live stack (its start-up steps rewrite the stack's
+  // secrets files): alone, so no other file reads them meanwhile.
+  'test/integration/global-setup.int.test.ts',
 ]
 
 /**
