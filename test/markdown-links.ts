@@ -22,23 +22,31 @@ export const realFiles: Files = {
 const fence = /^ {0,3}(`{3,}|~{3,})/
 
 /**
+ * Which lines are fenced code, the fences included: a fence closes on a line of the same
+ * character, at least as long, and nothing else. Shared by the link check and the promise check.
+ */
+export function fencedLines(lines: readonly string[]): boolean[] {
+  let open: string | undefined
+  return lines.map((line) => {
+    const marker = fence.exec(line)?.[1]
+    if (open === undefined) {
+      if (marker) open = marker
+      return marker !== undefined
+    }
+    if (marker && marker[0] === open[0] && marker.length >= open.length && line.trim() === marker)
+      open = undefined
+    return true
+  })
+}
+
+/**
  * The text with every fenced code block and every inline code span blanked out (replaced by
  * spaces, newlines kept), so line numbers still hold and nothing quoted as code counts as a link
  * or a heading. Code spans pair within a paragraph only, as CommonMark pairs them.
  */
 export function withoutCode(markdown: string): string {
-  const lines = markdown.split('\n')
-  let open: string | undefined
-  for (const [i, line] of lines.entries()) {
-    const marker = fence.exec(line)?.[1]
-    if (open === undefined && marker) open = marker
-    else if (open !== undefined) {
-      if (marker && marker[0] === open[0] && marker.length >= open.length && line.trim() === marker) {
-        open = undefined
-      }
-    } else continue
-    lines[i] = ' '.repeat(line.length)
-  }
+  const fenced = fencedLines(markdown.split('\n'))
+  const lines = markdown.split('\n').map((line, i) => (fenced[i] ? ' '.repeat(line.length) : line))
   return lines
     .join('\n')
     .split(/(\n[ \t]*\n)/)

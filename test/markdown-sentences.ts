@@ -1,3 +1,5 @@
+import { fencedLines } from './markdown-links.ts'
+
 /** A sentence of a Markdown page: where it starts (1-based line) and its text as written. */
 export interface Sentence {
   file: string
@@ -13,7 +15,6 @@ export interface Sentence {
  */
 export const promiseWords = /(?<![\w-])(never|always|nothing|only|at most|within)(?![\w-])/i
 
-const fence = /^ {0,3}(`{3,}|~{3,})/
 const listItem = /^\s*(?:[-*+]|\d{1,9}[.)])\s+/
 /** What may start a list inside a paragraph: a bullet, or 1 (so `0600) and` is not an item). */
 const listInParagraph = /^\s*(?:[-*+]|1[.)])\s+/
@@ -44,20 +45,10 @@ function startsItem(line: string, current: Block | undefined): boolean {
 
 /** Fenced code blocks and HTML comments blanked (lines kept, so line numbers still hold). */
 function withoutCodeBlocks(lines: string[]): string[] {
-  let open: string | undefined
+  const fenced = fencedLines(lines)
   let comment = false
-  return lines.map((line) => {
-    const marker = fence.exec(line)?.[1]
-    if (open !== undefined) {
-      if (marker && marker[0] === open[0] && marker.length >= open.length && line.trim() === marker) {
-        open = undefined
-      }
-      return ''
-    }
-    if (marker) {
-      open = marker
-      return ''
-    }
+  return lines.map((line, i) => {
+    if (fenced[i]) return ''
     if (comment || line.trimStart().startsWith('<!--')) {
       comment = !line.includes('-->')
       return ''
