@@ -30,16 +30,11 @@ export interface DeleteConnectorResult {
   slotFound: boolean
 }
 
-/**
- * The deleted connector's task has let go of its slot: Connect no longer reports the connector
- * (its task is stopped) and no session holds the slot. An inactive slot alone proves nothing: a
- * task between two attempts (one failing on a lost slot, say) holds none, and would create the
- * slot again right after a drop.
- */
-export async function untilReleased(released: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+/** Checks `done` every 100 ms until it holds (true) or `timeoutMs` has passed (false). */
+export async function pollUntil(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (await released()) return true
+    if (await done()) return true
     await delay(100)
   }
   return false
@@ -90,7 +85,7 @@ export async function deleteConnector(
       await connect.stop(request.connectorName)
       // Polled without waitForState, which gives up on a FAILED part: a connector whose task
       // failed (a lost slot, say) is the one most often deleted, and it stops all the same.
-      const stopped = await untilReleased(
+      const stopped = await pollUntil(
         async () => isInState(await connect.status(request.connectorName), 'STOPPED'),
         releaseTimeoutMs,
       )
@@ -116,7 +111,10 @@ export async function deleteConnector(
     }
     // Dropping a slot the task still holds, or is about to take again, would have the task create
     // it afresh: the slot would survive its own drop. Not released in time: keep it, and say so.
-    const released = await untilReleased(async () => {
+    // Released: Connect no longer reports the connector (its task is stopped) and no session
+    // holds the slot. An inactive slot alone proves nothing: a task between two attempts (one
+    // failing on a lost slot, say) holds none, and would create the slot again right after a drop.
+    const released = await pollUntil(async () => {
       const slot = (await listSlots(admin)).find((s) => s.slotName === request.slotName)
       return !slot?.active && !(await connect.status(request.connectorName))
     }, releaseTimeoutMs)
