@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { describeFailure } from './run-service.ts'
@@ -74,9 +75,21 @@ describe('runService', { timeout: 30_000 }, () => {
     await service.printed('started')
     service.signal('SIGINT')
     await service.printed('stopping')
+    // A person's second Ctrl-C: the same signal, a moment later (the input here is the gap itself).
+    await delay(600)
     service.signal('SIGINT')
     expect(await service.exit()).toEqual({ code: 1, signal: null })
     expect(service.lines().slice(-1)).toEqual(['forced SIGINT'])
+  })
+
+  it('finishes its stop when one SIGTERM reaches it twice at once (a group SIGTERM, then its supervisor)', async () => {
+    const service = runChild({ STOP_MS: '300', FORCED_EXIT_CODE: '1' })
+    await service.printed('started')
+    service.signal('SIGTERM')
+    await service.printed('stopping')
+    service.signal('SIGTERM')
+    expect(await service.exit()).toEqual({ code: 0, signal: null })
+    expect(service.lines()).toEqual(['starting', 'started', 'signal SIGTERM', 'stopping', 'stopped'])
   })
 
   it("finishes its stop when a terminal's SIGINT is followed by its supervisor's SIGTERM", async () => {

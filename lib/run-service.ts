@@ -45,10 +45,13 @@ export function describeFailure(error: unknown): unknown {
   return typeof code === 'string' && error instanceof Error ? `${code}: ${error.message}` : error
 }
 
+/** A repeat of the first signal sooner than this is the same event reaching the process twice. */
+const repeatAfterMs = 500
+
 /**
  * Runs a service as its process: `build` loads config and opens what the service needs, and
  * returns it; the runner then starts it. SIGINT or SIGTERM stops it and exits 0; a stop that
- * takes longer than `stopTimeoutMs`, or the same signal a second time, exits at once, so a request or a pool
+ * takes longer than `stopTimeoutMs`, or the same signal again half a second or more later, exits at once, so a request or a pool
  * that never finishes cannot keep a stopped process alive. A failure to build, start or stop is
  * printed (see describeFailure) and exits 1 (a start that a stop cut short is left to the stop,
  * which exits with its own code): a supervisor restarts the process, which fails fast
@@ -83,18 +86,21 @@ export function runService(
     }
     process.exit(code)
   }
-  let firstSignal: NodeJS.Signals | undefined
+  let firstSignal: { signal: NodeJS.Signals; at: number } | undefined
   const onSignal = (signal: NodeJS.Signals) => {
-    // The same signal again is the operator asking twice (Ctrl-C, Ctrl-C): they want the process
-    // gone now. Another signal is not: a terminal's Ctrl-C reaches a whole process group, so
-    // `npm start`'s supervisor's SIGTERM follows its SIGINT within milliseconds, and must not cut
-    // short the stop (requests drained, the group left) that the SIGINT began.
-    if (firstSignal === signal) return forceExit(signal, stopping ?? 0)
+    // The same signal again, a moment later, is the operator asking twice (Ctrl-C, Ctrl-C): they
+    // want the process gone now. Not so a signal from another sender: Ctrl-C or a group SIGTERM
+    // (systemd, `timeout`, `kill -TERM -<pgid>`) reaches a whole process group, and `npm start`'s
+    // supervisor's SIGTERM follows within milliseconds; it must not cut short the stop (requests
+    // drained, the group left) the first one began. No person presses twice within half a second.
+    const now = performance.now()
+    if (firstSignal?.signal === signal && now - firstSignal.at >= repeatAfterMs)
+      return forceExit(signal, stopping ?? 0)
     if (firstSignal !== undefined || stopping !== undefined) {
-      firstSignal ??= signal
+      firstSignal ??= { signal, at: now }
       return
     }
-    firstSignal = signal
+    firstSignal = { signal, at: now }
     service?.onSignal?.(signal)
     void stopAndExit(0)
   }
