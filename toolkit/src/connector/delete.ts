@@ -81,7 +81,8 @@ export async function deleteConnector(
     // again under its name hands Debezium that position, older than the new slot's, and the task
     // fails ("no longer available on the server"). Offsets are reset on a STOPPED connector only,
     // and only while it exists, so before the delete.
-    if (request.dropSlot && before && (await connect.status(request.connectorName))) {
+    // Whether or not the slot is still there: a position left behind fails the next register alike.
+    if (request.dropSlot && (await connect.status(request.connectorName))) {
       await connect.stop(request.connectorName)
       // Polled without waitForState, which gives up on a FAILED part: a connector whose task
       // failed (a lost slot, say) is the one most often deleted, and it stops all the same.
@@ -92,7 +93,8 @@ export async function deleteConnector(
       if (!stopped)
         throw new SlotError(
           'SLOT_IN_USE_BY_CONNECTOR',
-          `connector ${request.connectorName} was not STOPPED after ${releaseTimeoutMs / 1000} s, so nothing is deleted; run the same command again`,
+          `connector ${request.connectorName} was not STOPPED after ${releaseTimeoutMs / 1000} s, so nothing is deleted, but it is left stopped ` +
+            '(connector resume undoes that); run the same command again to delete it',
           { retryable: true },
         )
       await connect.resetOffsets(request.connectorName)
