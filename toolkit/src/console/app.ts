@@ -9,6 +9,7 @@ import type { ConnectClient, ConnectorState } from '../connector/connect-client.
 import { type DeadLetter, redriveDeadLetters } from '../tools/dlq.ts'
 import { createDeadLetterView, newestPerPartition } from './dead-letter-view.ts'
 import { toHistory } from './history.ts'
+import { consoleMemory } from './memory.ts'
 import type { RecentEvents } from './recent-events.ts'
 import type { Sampler } from './sampler.ts'
 import { registerSecurity } from './security.ts'
@@ -103,7 +104,7 @@ export async function buildConsoleApp(d: ConsoleDeps) {
     },
   )
   const deadLetters = createDeadLetterView(d.kafka, d.deadLetterTopic, {
-    ttlMs: 2000,
+    ttlMs: consoleMemory.deadLetterListMs,
     timeoutMs: (d.timeoutMs ?? 4000) * 3,
   })
   const { guardAction } = await registerSecurity(app, { allowedHosts: d.allowedHosts, token: d.token })

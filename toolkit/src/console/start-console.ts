@@ -9,12 +9,10 @@ import type { KafkaSecurityInput } from '../security/kafka.ts'
 import { connectPostgres } from '../security/postgres.ts'
 import { startEventTail } from '../tools/event-tail.ts'
 import { buildConsoleApp } from './app.ts'
+import { consoleMemory } from './memory.ts'
 import { createRecentEvents } from './recent-events.ts'
 import { createSampler } from './sampler.ts'
 import type { StageId } from './stages.ts'
-
-/** Fifteen minutes of samples, as the charts show. */
-const keepMs = 15 * 60 * 1000
 
 export interface ConsoleOptions<T extends DoctorTargets = DoctorTargets> {
   /** The service's database, read by the checks (a role that reads pg_replication_slots fully). */
@@ -99,10 +97,10 @@ export async function startConsole<T extends DoctorTargets>(o: ConsoleOptions<T>
     consumerUrl: o.consumerUrl?.replace(/\/+$/, ''),
     timeoutMs,
     intervalMs: o.sampleMs ?? 3000,
-    keepMs,
+    keepMs: consoleMemory.sampleKeepMs,
     onError: (error) => log.error({ err: error }, 'console sample failed'),
   })
-  const events = createRecentEvents(500)
+  const events = createRecentEvents(consoleMemory.recentEvents)
   const tail = startEventTail({
     kafka: tailKafka,
     namespace: o.targets.namespace,
