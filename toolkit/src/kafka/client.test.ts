@@ -1,6 +1,6 @@
 import { type LogEntry, logLevel } from 'kafkajs'
-import { describe, expect, it } from 'vitest'
-import { formatKafkaLog } from './client.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createKafka, formatKafkaLog } from './client.ts'
 
 const responseError = (error: string): LogEntry => ({
   namespace: 'Connection',
@@ -37,5 +37,34 @@ describe('formatKafkaLog: what kafkajs logs, and at which level', () => {
       level: 'ERROR',
       error: 'The group coordinator is not available',
     })
+  })
+})
+
+describe('a client from createKafka', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('logs errors only, unless asked for more: a WARN or INFO from kafkajs prints nothing', () => {
+    const printed = {
+      log: vi.spyOn(console, 'log').mockImplementation(() => {}),
+      warn: vi.spyOn(console, 'warn').mockImplementation(() => {}),
+      error: vi.spyOn(console, 'error').mockImplementation(() => {}),
+    }
+    const logger = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'log-test' }).logger()
+    logger.info('joined the group', {})
+    logger.warn('a broker answered slowly', {})
+    logger.error('the group coordinator is not available', {})
+    expect(printed.log).not.toHaveBeenCalled()
+    expect(printed.warn).not.toHaveBeenCalled()
+    expect(printed.error).toHaveBeenCalledOnce()
+    expect(JSON.parse(String(printed.error.mock.calls[0]?.[0]))).toMatchObject({
+      level: 'ERROR',
+      message: 'the group coordinator is not available',
+    })
+
+    const chatty = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'log-test', logLevel: logLevel.INFO })
+    chatty.logger().info('joined the group', {})
+    expect(printed.log).toHaveBeenCalledOnce()
   })
 })
