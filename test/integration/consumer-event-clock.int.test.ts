@@ -1,16 +1,18 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { orderSide } from '../../consumer/handlers.ts'
 import { fulfilmentApp } from '../../fulfilment/handlers.ts'
 import type { PayloadOf } from '../../lib/events.ts'
 import { useConsumerFixture } from '../consumer-fixture.ts'
 
 /**
- * A shipment event's time is the outbox row's `created_at`, which the EventRouter makes the Kafka
- * record's timestamp; the broker refuses a record more than `log.message.timestamp.after.max.ms`
- * (1 h) ahead of its own clock, which fails the connector for every service. So the time comes
- * from the database, never from fulfilment's own clock: here that clock runs two hours ahead.
+ * The time of an event a consumer writes (fulfilment's shipment events, the order service's
+ * OrderCancelled) is the outbox row's `created_at`, which the EventRouter makes the Kafka record's
+ * timestamp; the broker refuses a record more than `log.message.timestamp.after.max.ms` (1 h)
+ * ahead of its own clock, which fails the connector for every service. So the time comes from the
+ * database, never from the consumer's own clock: here that clock runs two hours ahead.
  */
-describe("fulfilment's shipment time", () => {
-  const fixture = useConsumerFixture('fulfilment-clock', { poolMax: 2 })
+describe('the time of an event a consumer writes', () => {
+  const fixture = useConsumerFixture('event-clock', { poolMax: 2 })
   afterEach(() => {
     vi.useRealTimers()
   })
@@ -60,5 +62,50 @@ describe("fulfilment's shipment time", () => {
     expect(rows).toHaveLength(2)
     for (const r of rows)
       expect(r).toEqual({ shipment: transactionNow, row: transactionNow, event: transactionNow })
+  })
+
+  it("stamps OrderCancelled with the database's clock, on the order, its event and the outbox row, whatever the order service's clock says", async () => {
+    const sql = fixture.database.db.$client
+    await sql.unsafe(`
+      create or replace function keep_outbox_row() returns trigger language plpgsql as $$ begin return null; end $$;
+      create or replace trigger keep_outbox_row before delete on outbox
+        for each row execute function keep_outbox_row();`)
+    const placed = order()
+    await sql`
+      insert into books (id, title, author, price_cents, stock, created_at, updated_at)
+      values (${placed.bookId}, 'Clock', 'C', 250, 0, now(), now())`
+    await sql`
+      insert into orders (id, customer_id, book_id, quantity, total_cents, status, created_at)
+      values (${placed.id}, ${placed.customerId}, ${placed.bookId}, 1, 250, 'placed', now())`
+    const failed: PayloadOf<'ShipmentFailed'> = {
+      orderId: placed.id,
+      bookId: placed.bookId,
+      quantity: 1,
+      status: 'failed',
+      reason: 'over capacity',
+      createdAt: '2026-11-23T10:00:00.000Z',
+    }
+    const processNow = Date.now() + 2 * 3600_000
+    vi.useFakeTimers({ toFake: ['Date'], now: processNow })
+    await sql.begin(async (tx) => {
+      const [first] = await tx<{ tx: string }[]>`select txid_current()::text as tx`
+      await orderSide.handlers.ShipmentFailed?.(tx, first?.tx ?? '', [failed], [{ id: crypto.randomUUID() }])
+    })
+    vi.useRealTimers()
+
+    const [row] = await sql<{ order: string; row: string; event: string; dbNow: string }[]>`
+      select to_char(r.cancelled_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as order,
+             to_char(o.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as row,
+             o.payload->>'cancelledAt' as event,
+             to_char(clock_timestamp() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "dbNow"
+      from orders r join outbox o on o.aggregate_id = r.id::text and o.event_type = 'OrderCancelled'
+      where r.id = ${placed.id}`
+    expect(row).toBeDefined()
+    if (!row) return
+    expect({ row: row.row, event: row.event }).toEqual({ row: row.order, event: row.order })
+    const stamped = Date.parse(row.order)
+    expect(stamped).toBeLessThanOrEqual(Date.parse(row.dbNow))
+    expect(Date.parse(row.dbNow) - stamped).toBeLessThan(60_000)
+    expect(processNow - stamped).toBeGreaterThan(3600_000)
   })
 })
