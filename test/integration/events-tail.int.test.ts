@@ -64,7 +64,7 @@ describe('npm run events:tail', () => {
   const tailGroups = async () =>
     (await p.admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupPrefix))
 
-  it('prints new events of one type as they arrive, skips the history, and leaves no group after Ctrl-C', async () => {
+  it('prints new events of one type as they arrive, skips the history, commits nothing, and leaves no group after Ctrl-C', async () => {
     const before = await addBook('written before the tail started')
     const t = tail(['--type', 'BookAdded'])
     // It starts at the end: write until one arrives, then one more that must arrive too.
@@ -94,6 +94,13 @@ describe('npm run events:tail', () => {
       payload: { id: last.id, title: 'written after the order' },
       eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     })
+
+    // It has read and printed, and committed nothing: the group it reads through holds no offset.
+    const [group = ''] = await tailGroups()
+    const committed = await p.admin.fetchOffsets({ groupId: group, topics: [`${p.namespace}.book`] })
+    const offsets = committed.flatMap((topic) => topic.partitions.map((partition) => partition.offset))
+    expect(offsets.length).toBeGreaterThan(0)
+    expect(new Set(offsets)).toEqual(new Set(['-1']))
 
     // Ctrl-C in a terminal can arrive twice (the terminal, and a parent relaying it).
     t.child.kill('SIGINT')
