@@ -85,6 +85,41 @@ export function processesUnder(dir: string): number[] {
 }
 
 /**
+ * The addresses something listens on at a TCP port, from /proc/net/tcp and tcp6 (state 0A,
+ * LISTEN): `127.0.0.1`, `0.0.0.0`, `::1`, `::` or any other. An IPv4 address that a Java process
+ * holds through an IPv6 socket (`::ffff:127.0.0.1`) is given as the IPv4 address it is.
+ */
+export function listenAddresses(port: number): string[] {
+  const addresses: string[] = []
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(table, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const [, local = '', , state] = line.trim().split(/\s+/)
+      const [hex = '', portHex = ''] = local.split(':')
+      if (state !== '0A' || Number.parseInt(portHex, 16) !== port) continue
+      addresses.push(hex.length === 8 ? ipv4(hex) : ipv6(hex))
+    }
+  }
+  return addresses
+}
+
+/** The kernel writes an IPv4 address as one little-endian word. */
+const ipv4 = (hex: string) => [6, 4, 2, 0].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)).join('.')
+
+/** And an IPv6 one as four little-endian words; only the loopback, the wildcard and IPv4 get names. */
+function ipv6(hex: string): string {
+  if (/^0+$/.test(hex)) return '::'
+  if (hex === '00000000000000000000000001000000') return '::1'
+  if (hex.startsWith('0000000000000000FFFF0000')) return ipv4(hex.slice(24))
+  return hex
+}
+
+/**
  * admin.createTopics with waitForLeaders, retried while a partition's metadata has not reached
  * the broker that answers (UNKNOWN_TOPIC_OR_PARTITION, retriable): kafkajs waits out
  * LEADER_NOT_AVAILABLE only, and under the load of several files at once the other shows too.

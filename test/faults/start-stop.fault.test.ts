@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { repoRoot } from '../../stack/lib/config.ts'
 import { findFreePortRun } from '../../stack/lib/ports.ts'
 import { isOurs, readRecord } from '../../stack/lib/processes.ts'
-import { processesUnder } from '../support.ts'
+import { listenAddresses, processesUnder } from '../support.ts'
 import { mainConfig, ownStackEnv, pipelinePorts, tsx } from './own-stack.ts'
 
 /**
@@ -94,7 +94,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
     await untilNothingRuns()
   })
 
-  it('a later npm start takes over what a killed one left running, and Ctrl-C stops it all', {
+  it('starts quietly, on loopback alone, and says where things are; a later npm start takes over what a killed one left running, and Ctrl-C stops it all', {
     timeout: 420_000,
   }, async () => {
     const first = npmStart()
@@ -119,6 +119,22 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('npm start stops what it
     expect(summary).toMatch(new RegExp(`Ops console: http://127\\.0\\.0\\.1:${env.CONSOLE_PORT}/#token=`))
     expect(summary).toContain('`npm run smoke`')
     expect(noisyLines(summary), summary).toEqual([])
+    // Nothing it starts can be reached from another machine unless told to: every service and
+    // every component listens on loopback alone.
+    const listening = Object.fromEntries(
+      Object.entries({
+        api: env.API_PORT,
+        consumer: env.CONSUMER_HEALTH_PORT,
+        fulfilment: env.FULFILMENT_HEALTH_PORT,
+        console: env.CONSOLE_PORT,
+        postgres: env.POSTGRES_PORT,
+        kafka: env.KAFKA_PORT,
+        'kafka controller': env.KAFKA_CONTROLLER_PORT,
+        connect: env.CONNECT_PORT,
+      }).map(([name, port]) => [name, listenAddresses(Number(port))]),
+    )
+    for (const [name, addresses] of Object.entries(listening))
+      expect(addresses, `${name} listens on ${addresses.join(', ')}`).toEqual(['127.0.0.1'])
 
     // Killed outright, as a closed terminal or kill -9 would: no handler runs.
     if (first.child.pid) process.kill(-first.child.pid, 'SIGKILL')
