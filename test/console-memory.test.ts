@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { consoleMemory } from 'outbox-cdc'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from '../stack/lib/config.ts'
-import { consoleMemory } from '../toolkit/src/console/memory.ts'
 import { sentencesOf } from './markdown-sentences.ts'
 
 /**

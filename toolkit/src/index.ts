@@ -56,6 +56,7 @@ export {
   registerConnector,
   validateConnector,
 } from './connector/register.ts'
+export { consoleMemory } from './console/memory.ts'
 export type { StageId } from './console/stages.ts'
 export {
   type ConsoleOptions,
