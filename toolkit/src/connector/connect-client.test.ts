@@ -120,6 +120,39 @@ describe('a 409 from Connect (a config change or rebalance not yet settled every
   })
 })
 
+describe('a 500 that says a rebalance is expected (a connector made or deleted on another worker)', () => {
+  it('is sent again until Connect takes it, like a 409; any other 500 is not waited out', async () => {
+    const seen: string[] = []
+    const server = createServer((request, response) => {
+      seen.push(`${request.method} ${request.url}`)
+      if (request.url?.includes('broken')) {
+        response.writeHead(500, { 'content-type': 'application/json' })
+        response.end('{"error_code":500,"message":"Connector configuration is invalid"}')
+      } else if (seen.length <= 2) {
+        response.writeHead(500, { 'content-type': 'application/json' })
+        response.end(
+          '{"error_code":500,"message":"Request cannot be completed because a rebalance is expected"}',
+        )
+      } else {
+        response.writeHead(200, { 'content-type': 'application/json' })
+        response.end('{"slot.name":"s"}')
+      }
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    try {
+      const client = createConnectClient(`http://127.0.0.1:${port}`, 1000, { settleWaitMs: 5000 })
+      expect(await client.getConfig('outbox')).toEqual({ 'slot.name': 's' })
+      expect(seen).toEqual(Array(3).fill('GET /connectors/outbox/config'))
+      const error = await client.getConfig('broken').catch((e: unknown) => e)
+      expect(error).toMatchObject({ status: 500 })
+      expect(seen.filter((s) => s.includes('broken'))).toHaveLength(1)
+    } finally {
+      server.close()
+    }
+  })
+})
+
 describe('a client that must answer fast (the doctor, the console)', () => {
   it('with settleWaitMs 0 reports a 409 at once instead of waiting for Connect to settle', async () => {
     const server = createServer((_request, response) => {

@@ -137,9 +137,18 @@ export function createConnectClient(
       maxRetryTime: settleWaitMs,
       minTimeout: 200,
       maxTimeout: 2000,
-      shouldRetry: ({ error }) => error instanceof ConnectError && error.status === 409,
+      shouldRetry: ({ error }) => error instanceof ConnectError && settling(error),
     })
   }
+
+  /**
+   * Connect not yet settled after a change: a 409 (stale configuration, a rebalance in progress),
+   * or a 500 saying a rebalance is expected (a connector made or deleted on another worker a moment
+   * ago). Either passes on its own; any other 500 is reported at once.
+   */
+  const settling = (error: ConnectError) =>
+    error.status === 409 ||
+    (error.status === 500 && /rebalance is (expected|in progress)/i.test(error.message))
 
   async function sendOnce<T>(
     method: string,
