@@ -67,7 +67,7 @@ export default defineConfig({
           // The files wait on Kafka, Connect and Postgres far more than they compute, and each
           // owns its database, group, topics and connector names (uniqueName), so several run at
           // once on two cores. Vitest's default here would be one (cores - 1).
-          maxWorkers: 4,
+          maxWorkers: 6,
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
