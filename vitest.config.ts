@@ -67,7 +67,7 @@ export default defineConfig({
           // The files wait on Kafka, Connect and Postgres far more than they compute, and each
           // owns its database, group, topics and connector names (uniqueName), so several run at
           // once on two cores. Vitest's default here would be one (cores - 1).
-          maxWorkers: 6,
+          maxWorkers: 4,
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -79,8 +79,9 @@ export default defineConfig({
           name: 'integration-serial',
           // Files whose assertions read the whole Postgres cluster (its slots, its WAL, the
           // doctor's cluster-wide checks) or stop and advance a connector's slot: one at a time,
-          // after the others, so no other file's WAL and slots move under them.
-          sequence: { groupOrder: 2 },
+          // and beside the unit files (which touch no stack) rather than beside the other
+          // integration files, so no other file's WAL and slots move under them.
+          sequence: { groupOrder: 0 },
           include: clusterWide,
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
