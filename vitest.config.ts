@@ -79,9 +79,8 @@ export default defineConfig({
           name: 'integration-serial',
           // Files whose assertions read the whole Postgres cluster (its slots, its WAL, the
           // doctor's cluster-wide checks) or stop and advance a connector's slot: one at a time,
-          // and beside the unit files (which touch no stack) rather than beside the other
-          // integration files, so no other file's WAL and slots move under them.
-          sequence: { groupOrder: 0 },
+          // after the others, so no other file's WAL and slots move under them.
+          sequence: { groupOrder: 2 },
           include: clusterWide,
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
