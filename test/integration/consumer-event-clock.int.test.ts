@@ -17,6 +17,16 @@ describe('the time of an event a consumer writes', () => {
     vi.useRealTimers()
   })
 
+  /**
+   * An outbox row is deleted as soon as it is inserted (Debezium reads the insert from the WAL);
+   * in this test's own database the rows of `table` are kept, to be read back.
+   */
+  const keepOutboxRows = (table: 'outbox' | 'fulfilment_outbox') =>
+    fixture.database.db.$client.unsafe(`
+      create or replace function keep_outbox_row() returns trigger language plpgsql as $$ begin return null; end $$;
+      create or replace trigger keep_outbox_row before delete on ${table}
+        for each row execute function keep_outbox_row();`)
+
   const order = (): PayloadOf<'OrderPlaced'> => ({
     id: crypto.randomUUID(),
     customerId: crypto.randomUUID(),
@@ -30,12 +40,7 @@ describe('the time of an event a consumer writes', () => {
 
   it("is the database's transaction time, on the shipment, its event and the outbox row, whatever fulfilment's clock says", async () => {
     const sql = fixture.database.db.$client
-    // The outbox row is deleted as soon as it is inserted (Debezium reads the insert from the
-    // WAL); in this test's own database it is kept, to be read back.
-    await sql.unsafe(`
-      create or replace function keep_outbox_row() returns trigger language plpgsql as $$ begin return null; end $$;
-      create or replace trigger keep_outbox_row before delete on fulfilment_outbox
-        for each row execute function keep_outbox_row();`)
+    await keepOutboxRows('fulfilment_outbox')
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * 3600_000 })
     const orders = [order(), order()]
     const transactionNow = await sql.begin(async (tx) => {
@@ -66,10 +71,7 @@ describe('the time of an event a consumer writes', () => {
 
   it("stamps OrderCancelled with the database's clock, on the order, its event and the outbox row, whatever the order service's clock says", async () => {
     const sql = fixture.database.db.$client
-    await sql.unsafe(`
-      create or replace function keep_outbox_row() returns trigger language plpgsql as $$ begin return null; end $$;
-      create or replace trigger keep_outbox_row before delete on outbox
-        for each row execute function keep_outbox_row();`)
+    await keepOutboxRows('outbox')
     const placed = order()
     await sql`
       insert into books (id, title, author, price_cents, stock, created_at, updated_at)
