@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { connectPostgres } from '../security/postgres.ts'
 import {
   backlogOnItsDatabase,
@@ -8,8 +7,10 @@ import {
   unconfirmedCaveat,
   unconfirmedRefusal,
 } from '../slots/backlog.ts'
-import { dropSlot, listSlots, SlotError } from '../slots/slots.ts'
+import { connectorOwningSlot, dropSlot, listSlots, SlotError } from '../slots/slots.ts'
 import { type ConnectClient, isInState } from './connect-client.ts'
+import { dropWhatAnOrphanMakes } from './orphan-slot.ts'
+import { pollUntil } from './poll.ts'
 
 export interface DeleteConnectorRequest {
   connectorName: string
@@ -30,61 +31,11 @@ export interface DeleteConnectorResult {
   slotFound: boolean
 }
 
-/** Checks `done` every 100 ms until it holds (true) or `timeoutMs` has passed (false). */
-export async function pollUntil(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await done()) return true
-    await delay(100)
-  }
-  return false
-}
-
 /** How long a deleted connector's task may take to let go of its slot (Connect under load: seconds). */
 const releaseTimeoutMs = 60_000
 
 /** Debezium re-reads a slot it waits on every 2 s: three of those periods. */
 const orphanWatchMs = 6_000
-
-/**
- * A task whose slot is lost cannot be stopped: Debezium waits in the task's start for the slot to
- * become valid (re-reading it every 2 s, for 30 minutes), Connect gives up on it after its
- * graceful-stop timeout and reports the connector gone, and once the slot is dropped that orphaned
- * task creates it afresh, then exits. Left alone, the new slot would hold WAL for ever with no
- * connector to read it. So watch for the slot's return and drop what the orphan made, which holds
- * nothing (it was created after everything the connector could have read).
- */
-async function dropWhatAnOrphanMakes(
-  admin: ReturnType<typeof connectPostgres>,
-  slotName: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const slot = async () => (await listSlots(admin)).find((s) => s.slotName === slotName)
-  const deadline = Date.now() + releaseTimeoutMs
-  let told = false
-  while (Date.now() < deadline) {
-    if (!(await pollUntil(async () => (await slot()) !== undefined, orphanWatchMs))) return
-    if (!told)
-      log(
-        `the connector's orphaned task (Connect cannot stop a task waiting on a lost slot) created ${slotName} again; dropping that too`,
-      )
-    told = true
-    // A slot being created is held (active) until it is made, and one whose making fails vanishes
-    // of itself; either way the watch starts again after it.
-    await pollUntil(async () => !(await slot())?.active, releaseTimeoutMs)
-    try {
-      await dropSlot(admin, slotName, { force: true })
-    } catch (error) {
-      if (!(error instanceof SlotError && error.code === 'SLOT_NOT_FOUND')) throw error
-    }
-  }
-  throw new SlotError(
-    'SLOT_IN_USE_BY_CONNECTOR',
-    `${slotName} still came back ${releaseTimeoutMs / 1000} s after it was first dropped: a task of the deleted connector ` +
-      'still runs in Connect. Restart the Connect worker, then drop the slot with slots drop',
-    { retryable: true },
-  )
-}
 
 /**
  * Deletes a connector and, when asked, its slot. Dropping a slot discards every event it has not
@@ -189,8 +140,30 @@ export async function deleteConnector(
       )
     }
     // Force ends a walsender that lingers past the wait, now that no connector will reconnect.
+    const find = async () => (await listSlots(admin)).find((s) => s.slotName === request.slotName)
+    const database = (await find())?.database ?? null
     await dropSlot(admin, request.slotName, { force: true })
-    if (dropped.lost) await dropWhatAnOrphanMakes(admin, request.slotName, log)
+    if (dropped.lost) {
+      log(
+        `watching ${orphanWatchMs / 1000} s for ${request.slotName} to come back: Connect cannot stop the task of a lost slot, and it makes the slot again once it is gone`,
+      )
+      await dropWhatAnOrphanMakes(
+        {
+          find,
+          drop: async () => {
+            await dropSlot(admin, request.slotName, { force: false })
+          },
+          owner: () => connectorOwningSlot(connect, request.slotName),
+          log,
+        },
+        {
+          slotName: request.slotName,
+          database,
+          watchMs: orphanWatchMs,
+          timeoutMs: releaseTimeoutMs,
+        },
+      )
+    }
     log(describeDrop(request.slotName, dropped))
     return { connectorExisted, slotFound: true, dropped }
   } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { pollUntil } from './delete.ts'
+import { pollUntil } from './poll.ts'
 
 describe("pollUntil (connector:delete --drop-slot's waits for the task to stop and let go)", () => {
   it("says so when the deleted connector's task never lets go of its slot, instead of going on to drop it", async () => {
