@@ -65,6 +65,11 @@ export interface ConnectClient {
   getConfig(name: string): Promise<Record<string, string> | undefined>
   /** undefined when no connector has that name. */
   status(name: string): Promise<ConnectorStatus | undefined>
+  /**
+   * GET …/tasks: the config each task runs with, as Connect stores it. Connect writes them a moment
+   * after a config update, from the connector's new config; undefined when no connector has that name.
+   */
+  taskConfigs(name: string): Promise<Record<string, string>[] | undefined>
   restart(name: string): Promise<void>
   /** PUT …/pause: the task stays, with its connections (a Debezium task keeps its slot active). */
   pause(name: string): Promise<void>
@@ -238,6 +243,10 @@ export function createConnectClient(
     }),
     getConfig: async (name) => callOrAbsent<Record<string, string>>('GET', `${connector(name)}/config`),
     status,
+    taskConfigs: async (name) =>
+      (await callOrAbsent<{ config: Record<string, string> }[]>('GET', `${connector(name)}/tasks`))?.map(
+        (task) => task.config,
+      ),
     restart: async (name) => {
       await call('POST', `${connector(name)}/restart?includeTasks=true&onlyFailed=false`)
     },

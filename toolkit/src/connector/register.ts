@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { ConnectClient, ConnectorStatus } from './connect-client.ts'
 import { debeziumPostgresClass } from './connect-client.ts'
 import { ConnectorError } from './errors.ts'
+import { pollUntil } from './poll.ts'
 
 /** Connect's field errors as `field: message` lines; empty when it accepts the config. */
 export async function validateConnector(
@@ -13,6 +14,15 @@ export async function validateConnector(
     entry.value.errors.map((error) => `${entry.value.name}: ${error}`),
   )
 }
+
+/**
+ * Every task's config holds `config`'s settings. Those given through a config provider
+ * (`${file:…}`) are left out of the comparison: a task's copy may hold them resolved.
+ */
+export const tasksCarry = (tasks: Record<string, string>[] | undefined, config: Record<string, string>) =>
+  (tasks ?? []).every((task) =>
+    Object.entries(config).every(([key, value]) => value.includes('${') || task[key] === value),
+  )
 
 const anyFailed = (status: ConnectorStatus | undefined) =>
   status !== undefined && [status.connector, ...status.tasks].some((part) => part.state === 'FAILED')
@@ -63,6 +73,10 @@ export async function registerConnector(
   // A FAILED part stays FAILED through a config update (Connect does not restart it): a start
   // that failed, then fixed and registered again, would report the old trace for ever.
   if (anyFailed(before)) {
+    // Connect makes the tasks' configs from the new one a moment after the PUT: a restart before
+    // then starts the task on the old config, which fails as before, and that FAILED would be
+    // taken for this config's. Not seen in time, the restart goes ahead, as it did before.
+    await pollUntil(async () => tasksCarry(await connect.taskConfigs(name), config), 15_000, 200)
     report('restarting the connector and its FAILED task(s) with this config')
     await connect.restart(name)
     // The status shows the old FAILED for a moment after the restart is accepted: wait for the
