@@ -11,7 +11,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core'
-import { heartbeatTable, inboxTable, outboxTable } from 'outbox-cdc/drizzle'
+import { heartbeatTable, inboxHorizonTable, inboxTable, outboxTable } from 'outbox-cdc/drizzle'
 
 /**
  * The one schema of the project. The API owns `books`, `orders`, `outbox` and
@@ -121,6 +121,9 @@ export const idempotencyKeys = pgTable(
  * again. Fulfilment has one of its own; the same consumer runtime writes both.
  */
 export const consumedEvents = inboxTable('consumed_events')
+
+/** How far each inbox's pruner has deleted (both inboxes': the row names its inbox). */
+export const inboxHorizon = inboxHorizonTable('outbox_cdc_inbox_horizon')
 
 /** Read model built only from events: what the shop sells and how many copies went. */
 export const catalogue = pgTable('catalogue', {

@@ -122,6 +122,9 @@ const occurredAt = (message: IncomingEvent) => {
  * batch (Connect re-sends after a crash), counts as a redelivery; `xmax = 0` is true only for a
  * freshly inserted row, which tells the two apart in one statement. Only the ids already held
  * come back: usually none, where returning every fresh id cost a row per record to send and parse.
+ * A redelivery also moves `last_offset` to the latest copy's offset, which the pruner waits to see
+ * leave the topic; a copy on another partition than the first (partitions were added) sets it to
+ * the largest bigint, and the row is then never pruned.
  */
 async function alreadyInInbox(
   sql: Sql,
@@ -129,14 +132,18 @@ async function alreadyInInbox(
   entries: InboxEntry[],
   inbox: OutboxTableName,
 ): Promise<Set<string>> {
-  const first = new Map<string, { entry: InboxEntry; repeats: number }>()
+  const first = new Map<string, { entry: InboxEntry; repeats: number; last: string | null }>()
   for (const entry of entries) {
     const seen = first.get(entry.event.id)
-    if (seen) seen.repeats += 1
-    else first.set(entry.event.id, { entry, repeats: 0 })
+    if (!seen) first.set(entry.event.id, { entry, repeats: 0, last: null })
+    else {
+      seen.repeats += 1
+      const samePartition = seen.entry.topic === entry.topic && seen.entry.partition === entry.partition
+      seen.last = samePartition ? entry.offset : neverPruned
+    }
   }
   const rows = [...first.values()]
-  const column = <T>(pick: (row: { entry: InboxEntry; repeats: number }) => T) =>
+  const column = <T>(pick: (row: { entry: InboxEntry; repeats: number; last: string | null }) => T) =>
     sql.array(rows.map(pick) as never)
   // The name goes in as checked, quoted text and the ids come back by position, not through
   // sql(name) and row.event_id: a client made with postgres.js's `transform` (postgres.camel) would
@@ -144,7 +151,7 @@ async function alreadyInInbox(
   const held: string[][] = await sql`
     with recorded as (
       insert into ${sql.unsafe(qualifiedName(inbox))} as c
-        (event_id, event_type, topic, partition, kafka_offset, occurred_at, redeliveries)
+        (event_id, event_type, topic, partition, kafka_offset, occurred_at, redeliveries, last_offset)
       select * from unnest(
         ${column((r) => r.entry.event.id)}::uuid[],
         ${column((r) => r.entry.event.eventType)}::text[],
@@ -152,13 +159,21 @@ async function alreadyInInbox(
         ${column((r) => r.entry.partition)}::int[],
         ${column((r) => r.entry.offset)}::bigint[],
         ${column((r) => r.entry.occurredAt)}::timestamptz[],
-        ${column((r) => r.repeats)}::int[])
+        ${column((r) => r.repeats)}::int[],
+        ${column((r) => r.last)}::bigint[])
       where txid_current() = ${tx}::bigint
-      on conflict (event_id) do update set redeliveries = c.redeliveries + excluded.redeliveries + 1
+      on conflict (event_id) do update set
+        redeliveries = c.redeliveries + excluded.redeliveries + 1,
+        last_offset = case when c.topic = excluded.topic and c.partition = excluded.partition
+          then greatest(coalesce(c.last_offset, c.kafka_offset), excluded.last_offset, excluded.kafka_offset)
+          else ${neverPruned}::bigint end
       returning event_id, (xmax = 0) as fresh)
     select event_id from recorded where not fresh`.values()
   return new Set(held.map((row) => row[0] as string))
 }
+
+/** `last_offset` of an event seen on two partitions: no low watermark passes it. */
+const neverPruned = '9223372036854775807'
 
 /**
  * The consumer's SQL for a batch, inside a transaction the caller opened: one inbox statement for

@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm'
-import { bigint, integer, jsonb, pgSchema, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core'
 
 /**
  * The toolkit's tables as Drizzle definitions, for a service's own drizzle-kit to pick up: export
@@ -43,20 +54,54 @@ export const heartbeatTable = <Name extends string>(name: Name, options: { schem
     beatAt: timestamp('beat_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   })
 
-/** A consumer group's inbox: one row per applied event, written in the handler's transaction. */
+/**
+ * A consumer group's inbox: one row per applied event, written in the handler's transaction.
+ * Indexed by position (`topic, partition, kafka_offset`), the order the pruner deletes rows in.
+ */
 export const inboxTable = <Name extends string>(name: Name, options: { schema?: string } = {}) =>
-  tableIn(options.schema)(name, {
-    eventId: uuid('event_id').primaryKey(),
-    eventType: text('event_type').notNull(),
-    topic: text('topic').notNull(),
-    partition: integer('partition').notNull(),
-    kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
-    /** When the consumer recorded the event (clock time, not the start of a batched transaction). */
-    consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' })
-      .notNull()
-      .default(sql`clock_timestamp()`),
-    /** The event's record timestamp (its outbox row's created_at): `consumed_at - occurred_at` is its delay. */
-    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }),
-    /** Deliveries of this event after the first, each skipped: a count that survives restarts. */
-    redeliveries: integer('redeliveries').notNull().default(0),
-  })
+  tableIn(options.schema)(
+    name,
+    {
+      eventId: uuid('event_id').primaryKey(),
+      eventType: text('event_type').notNull(),
+      topic: text('topic').notNull(),
+      partition: integer('partition').notNull(),
+      kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
+      /** When the consumer recorded the event (clock time, not the start of a batched transaction). */
+      consumedAt: timestamp('consumed_at', { withTimezone: true, mode: 'date' })
+        .notNull()
+        .default(sql`clock_timestamp()`),
+      /** The event's record timestamp (its outbox row's created_at): `consumed_at - occurred_at` is its delay. */
+      occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }),
+      /** Deliveries of this event after the first, each skipped: a count that survives restarts. */
+      redeliveries: integer('redeliveries').notNull().default(0),
+      /**
+       * The offset of the latest copy seen (Connect re-sends a record it had not recorded as sent),
+       * null while only the first was: the row may go only once every copy has left the topic.
+       */
+      lastOffset: bigint('last_offset', { mode: 'bigint' }),
+    },
+    (t) => [index(inboxPositionIndex(name)).on(t.topic, t.partition, t.kafkaOffset)],
+  )
+
+/** The name of an inbox's position index, as schemaSql and the migration make it. */
+export const inboxPositionIndex = (table: string) => `${table}_position_idx`
+
+/**
+ * Where each inbox's pruner records how far it has deleted, per topic partition: every event
+ * whose copies all lie below `below_offset` may be forgotten, and none consumed at or after
+ * `pruned_before` has been. `replay` refuses to move a group below it.
+ */
+export const inboxHorizonTable = <Name extends string>(name: Name, options: { schema?: string } = {}) =>
+  tableIn(options.schema)(
+    name,
+    {
+      inbox: text('inbox').notNull(),
+      topic: text('topic').notNull(),
+      partition: integer('partition').notNull(),
+      belowOffset: bigint('below_offset', { mode: 'bigint' }).notNull(),
+      prunedBefore: timestamp('pruned_before', { withTimezone: true, mode: 'date' }).notNull(),
+      prunedAt: timestamp('pruned_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    },
+    (t) => [primaryKey({ name: `${name}_pkey`, columns: [t.inbox, t.topic, t.partition] })],
+  )

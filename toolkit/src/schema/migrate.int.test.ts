@@ -2,7 +2,7 @@ import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/support.ts'
 import { OptionsError } from '../errors.ts'
-import { MigrationError, migrateToolkitSchema, type ToolkitMigration } from './migrate.ts'
+import { MigrationError, migrateToolkitSchema, type ToolkitMigration, toolkitMigrations } from './migrate.ts'
 import { type SchemaOptions, schemaSql } from './sql.ts'
 
 const stack = inject('stack')
@@ -59,6 +59,40 @@ async function versions(schema: string, publication: string): Promise<number[]> 
 }
 
 describe('migrateToolkitSchema on a real Postgres', () => {
+  it("brings a 0.1.0 schema to this package's: the inbox's last_offset and position index, and the horizon table", async () => {
+    // 0.1.0's inbox, as its schemaSql made it, with a row in it.
+    await sql.unsafe(`
+      create schema old;
+      create table old.outbox (id uuid primary key, aggregate_type text not null, aggregate_id text not null,
+        event_type text not null, payload jsonb not null, created_at timestamp(6) not null, trace_context text);
+      create table old.heartbeat (beat_at timestamptz not null default now());
+      create table old.inbox (event_id uuid primary key, event_type text not null, topic text not null,
+        partition integer not null, kafka_offset bigint not null,
+        consumed_at timestamptz not null default clock_timestamp(), occurred_at timestamptz,
+        redeliveries integer not null default 0);
+      insert into old.inbox (event_id, event_type, topic, partition, kafka_offset)
+        values (gen_random_uuid(), 'Noted', 't', 0, 1);`)
+    const result = await migrateToolkitSchema(sql, service('old'))
+    expect(result).toEqual({ from: 1, to: 2, applied: [2] })
+    expect(toolkitMigrations.map((m) => m.version)).toEqual([2])
+    expect(await columns('old', 'inbox')).toContain('last_offset')
+    const [index] = await sql<{ def: string }[]>`
+      select indexdef as def from pg_indexes where schemaname = 'old' and indexname = 'inbox_position_idx'`
+    expect(index?.def).toMatch(/\(topic, partition, kafka_offset\)/)
+    expect(await columns('old', 'outbox_cdc_inbox_horizon')).toEqual([
+      'inbox',
+      'topic',
+      'partition',
+      'below_offset',
+      'pruned_before',
+      'pruned_at',
+    ])
+    const [kept] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from old.inbox where last_offset is null`
+    expect(kept?.n).toBe(1)
+  })
+
   it('makes a new schema current, records it, and finds nothing to do the second time', async () => {
     const first = await migrateToolkitSchema(sql, service('fresh'), [addNote])
     expect(first).toEqual({ from: 0, to: 2, applied: [1, 2] })
@@ -74,7 +108,7 @@ describe('migrateToolkitSchema on a real Postgres', () => {
   it('adopts a schema made by schemaSql before migrations, then applies only the later changes', async () => {
     await sql.unsafe(schemaSql(service('adopted')))
     expect(await columns('adopted', 'inbox')).not.toContain('note')
-    expect(await migrateToolkitSchema(sql, service('adopted'))).toEqual({ from: 1, to: 1, applied: [] })
+    expect(await migrateToolkitSchema(sql, service('adopted'), [])).toEqual({ from: 1, to: 1, applied: [] })
     expect(await migrateToolkitSchema(sql, service('adopted'), [addNote])).toEqual({
       from: 1,
       to: 2,
@@ -85,7 +119,7 @@ describe('migrateToolkitSchema on a real Postgres', () => {
   })
 
   it('applies nothing when one change fails, and says which', async () => {
-    await migrateToolkitSchema(sql, service('failing'))
+    await migrateToolkitSchema(sql, service('failing'), [])
     const error = await migrateToolkitSchema(sql, service('failing'), [addNote, broken]).catch(
       (e: unknown) => e,
     )
@@ -97,14 +131,15 @@ describe('migrateToolkitSchema on a real Postgres', () => {
   })
 
   it('refuses a schema newer than the package and changes nothing', async () => {
-    await migrateToolkitSchema(sql, service('newer'), [addNote])
+    // A release after this one added version 3 (a later package's list: this one's, then that).
+    await migrateToolkitSchema(sql, service('newer'), [...toolkitMigrations, { ...addNote, version: 3 }])
     const before = await columns('newer', 'inbox')
     const error = await migrateToolkitSchema(sql, {
       ...service('newer'),
       inboxes: [{ schema: 'newer', table: 'second' }],
     }).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'SCHEMA_NEWER_THAN_PACKAGE' })
-    expect((error as Error).message).toMatch(/version 2, newer than this package knows \(1\)/)
+    expect((error as Error).message).toMatch(/version 3, newer than this package knows \(2\)/)
     expect(await columns('newer', 'inbox')).toEqual(before)
     expect(await columns('newer', 'second')).toEqual([])
   })

@@ -1,7 +1,7 @@
 import type postgres from 'postgres'
 import { CodedError } from '../errors.ts'
 import { type OutboxTableName, qualifiedName } from '../outbox/table-name.ts'
-import { type SchemaOptions, schemaSql } from './sql.ts'
+import { inboxHorizonOf, inboxHorizonSql, inboxIndexSql, type SchemaOptions, schemaSql } from './sql.ts'
 
 /**
  * A change to the toolkit's own tables or publication in a release after 0.1.0 (a column added to
@@ -18,8 +18,21 @@ export interface ToolkitMigration {
 /** Version 1 is 0.1.0's schema, the baseline: what schemaSql made before there were migrations. */
 export const baselineVersion = 1
 
-/** Every change since the baseline, in order. Empty in 0.1.0; each later one is listed in CHANGELOG.md. */
-export const toolkitMigrations: readonly ToolkitMigration[] = []
+/** Every change since the baseline, in order; each one is listed in CHANGELOG.md. */
+export const toolkitMigrations: readonly ToolkitMigration[] = [
+  {
+    version: 2,
+    name: "inbox pruning: each inbox's last_offset and consumed_at index; the horizon table",
+    sql: (options) =>
+      [
+        ...options.inboxes.flatMap((inbox) => [
+          `alter table ${qualifiedName(inbox)} add column if not exists last_offset bigint;`,
+          inboxIndexSql(inbox),
+        ]),
+        ...[inboxHorizonOf(options)].flatMap((horizon) => (horizon ? [inboxHorizonSql(horizon)] : [])),
+      ].join('\n'),
+  },
+]
 
 export type MigrationErrorCode = 'SCHEMA_NEWER_THAN_PACKAGE' | 'MIGRATION_FAILED'
 

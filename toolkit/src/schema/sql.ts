@@ -6,6 +6,8 @@ export interface SchemaOptions {
   outboxes: OutboxTableName[]
   heartbeat: OutboxTableName
   inboxes: OutboxTableName[]
+  /** Where the inboxes' pruners record their horizon; `outbox_cdc_inbox_horizon` beside the first inbox. */
+  inboxHorizon?: OutboxTableName | undefined
   publication: string
   /** The role Debezium connects as (created by a DBA: it needs REPLICATION); granted what it reads and writes. */
   replicationRole?: string | undefined
@@ -28,7 +30,13 @@ const plainIdentifier = (name: string, what: string) => {
 export function schemaSql(options: SchemaOptions): string {
   if (options.outboxes.length === 0) throw new OptionsError('schemaSql needs at least one outbox table')
   const publication = plainIdentifier(options.publication, 'publication')
-  const tables = [...options.outboxes, options.heartbeat, ...options.inboxes]
+  const horizonTable = inboxHorizonOf(options)
+  const tables = [
+    ...options.outboxes,
+    options.heartbeat,
+    ...options.inboxes,
+    ...(horizonTable ? [horizonTable] : []),
+  ]
   for (const table of tables) {
     if (typeof table !== 'string') plainIdentifier(table.schema, 'schema')
     plainIdentifier(typeof table === 'string' ? table : table.table, 'table')
@@ -59,9 +67,13 @@ export function schemaSql(options: SchemaOptions): string {
   kafka_offset bigint not null,
   consumed_at timestamp with time zone not null default clock_timestamp(),
   occurred_at timestamp with time zone,
-  redeliveries integer not null default 0
+  redeliveries integer not null default 0,
+  last_offset bigint
 );`)
+    statements.push(inboxIndexSql(inbox))
   }
+  const horizon = inboxHorizonOf(options)
+  if (horizon) statements.push(inboxHorizonSql(horizon))
   const literal = options.publication.replaceAll("'", "''")
   statements.push(`do $$
 begin
@@ -94,4 +106,41 @@ ${schemas.map((schema) => `    grant usage on schema "${schema}" to ${role};\n`)
 end $$;`)
   }
   return `${statements.join('\n\n')}\n`
+}
+
+/** The horizon table these options name, or the default beside the first inbox; none without inboxes. */
+export function inboxHorizonOf(
+  options: Pick<SchemaOptions, 'inboxes' | 'inboxHorizon'>,
+): OutboxTableName | undefined {
+  if (options.inboxHorizon) return options.inboxHorizon
+  const [first] = options.inboxes
+  if (first === undefined) return undefined
+  return typeof first === 'object'
+    ? { schema: first.schema, table: defaultInboxHorizon }
+    : defaultInboxHorizon
+}
+
+export const defaultInboxHorizon = 'outbox_cdc_inbox_horizon'
+
+/**
+ * The inbox's index by position (`topic, partition, kafka_offset`), which the pruner reads each
+ * partition by, below its low watermark. On a large inbox, building it here blocks the consumer's
+ * writes for the build: make it first with `create index concurrently` under this name, and this
+ * statement finds it.
+ */
+export function inboxIndexSql(inbox: OutboxTableName): string {
+  const table = typeof inbox === 'string' ? inbox : inbox.table
+  return `create index if not exists "${table}_position_idx" on ${qualifiedName(inbox)} (topic, partition, kafka_offset);`
+}
+
+export function inboxHorizonSql(horizon: OutboxTableName): string {
+  return `create table if not exists ${qualifiedName(horizon)} (
+  inbox text not null,
+  topic text not null,
+  partition integer not null,
+  below_offset bigint not null,
+  pruned_before timestamp with time zone not null,
+  pruned_at timestamp with time zone not null default now(),
+  constraint "${typeof horizon === 'string' ? horizon : horizon.table}_pkey" primary key (inbox, topic, partition)
+);`
 }
