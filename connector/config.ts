@@ -29,6 +29,15 @@ export const connectorEnvSchema = z.object({
   KAFKA_BROKERS: kafkaBrokers,
   /** Partitions per event topic; events of one aggregate keep their order within a partition. */
   TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  /**
+   * The event topics' retention.ms when connector:register creates them (-1: for ever): seven
+   * days, Kafka's own default, said here so that the inbox's horizon can be reckoned from it.
+   */
+  TOPIC_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === -1 || ms >= 1000, 'must be -1 (keep for ever) or at least 1000')
+    .default(7 * 86_400_000),
   ...deadLetterTopicEnv,
   /** Where the connector's database lives; host, port and name are taken from it (not the user). */
   DATABASE_URL: postgresUrl,
@@ -169,6 +178,7 @@ export const provisionOptionsOf = (env: ConnectorEnv): ProvisionOptions => ({
   topics: {
     aggregates: aggregateTypes,
     partitions: env.TOPIC_PARTITIONS,
+    retentionMs: env.TOPIC_RETENTION_MS,
     deadLetters: deadLetterTopicSettingsOf(env),
   },
 })

@@ -60,6 +60,8 @@ export interface RigOptions {
   fulfilment?: boolean
   /** The secured stack (STACK_SECURE): SASL_SSL Kafka, Connect behind basic auth, Postgres on TLS. */
   secure?: boolean
+  /** How often the brokers delete records past retention (STACK_KAFKA_RETENTION_CHECK_MS). */
+  retentionCheckMs?: number
 }
 
 export async function startRig(options: RigOptions) {
@@ -74,6 +76,7 @@ export async function startRig(options: RigOptions) {
     STACK_CONNECT_WORKERS: String(options.connectWorkers ?? 1),
     CONNECTOR_EXACTLY_ONCE: String(options.exactlyOnce ?? false),
     STACK_SECURE: String(options.secure ?? false),
+    ...(options.retentionCheckMs ? { STACK_KAFKA_RETENTION_CHECK_MS: String(options.retentionCheckMs) } : {}),
   }
   const config = loadStackConfig(env)
   const say = (line: string) => console.log(`[rig] ${line}`)
@@ -125,6 +128,9 @@ async function wire(
     ...env,
     DATABASE_URL: info.postgres.url,
     KAFKA_BROKERS: info.kafka.brokers.join(','),
+    // The consumers' inbox pruners read the connector's position here, not wherever the caller's points.
+    CONNECT_URL: info.connect.url,
+    CONNECTOR_NAME: connectorEnv.CONNECTOR_NAME,
     // The secured stack's CA, users and password files: given here, as KAFKA_BROKERS is.
     ...secureEnvDefaults(config),
     API_PORT: String(apiPort),
@@ -202,11 +208,11 @@ async function wire(
     },
     /**
      * SIGKILL, as a crash or the OOM killer would, then wait until it is gone: a service process
-     * (not restarted until `restart`), or a stack component as a whole instance (its process
-     * group: Postgres' backends too).
+     * (not restarted until `restart`; SIGTERM stops it cleanly instead), or a stack component as a
+     * whole instance (its process group: Postgres' backends too).
      */
-    async kill(name: ComponentName | 'api' | string) {
-      if (services.has(name)) return services.kill(name)
+    async kill(name: ComponentName | 'api' | string, signal: NodeJS.Signals = 'SIGKILL') {
+      if (services.has(name)) return services.kill(name, signal)
       const record = readRecord(join(stackDir, name, 'process.json'))
       if (!record) throw new Error(`no process for ${name}`)
       await killProcessGroup(record)

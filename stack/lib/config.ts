@@ -78,6 +78,11 @@ export const stackEnvSchema = z.object({
     .string()
     .regex(/^\d+[mg]$/, 'must look like 512m or 1g')
     .default('768m'),
+  /**
+   * How often the brokers delete records past their topic's retention (Kafka's
+   * log.retention.check.interval.ms, 5 minutes by default): a test of retention in seconds sets it low.
+   */
+  STACK_KAFKA_RETENTION_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
   /** Seconds a component may take to become healthy before stack:up gives up. */
   STACK_START_TIMEOUT_S: z.coerce.number().int().min(5).max(900).default(180),
 })

@@ -80,6 +80,7 @@ export function kafkaServerProperties(
     'min.insync.replicas': minIsr,
     // Nobody else will join the group; waiting for them only slows every consumer start.
     'group.initial.rebalance.delay.ms': 0,
+    'log.retention.check.interval.ms': config.env.STACK_KAFKA_RETENTION_CHECK_MS,
     // Off, as a production cluster should have it: every topic is created on purpose, with its
     // partitions and retention, and code that leans on auto-creation fails in tests, not in prod.
     'auto.create.topics.enable': 'false',

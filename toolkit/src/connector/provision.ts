@@ -20,18 +20,32 @@ export interface EventTopicsOptions {
   aggregates: readonly string[]
   /** Partitions per event topic: events of one aggregate keep their order within a partition. */
   partitions: number
+  /**
+   * Kafka's `retention.ms` for the event topics (-1: for ever); the broker's default when not
+   * given. Inbox rows outlive the records of their events (see startInboxPruner), so this is also
+   * how long the consumers' inboxes keep them at least.
+   */
+  retentionMs?: number
   deadLetters?: DeadLetterTopicSettings
 }
+
+/** The event topics' segment roll: a record outlives its retention by at most this (a day at most). */
+export const eventTopicSegmentMs = (retentionMs: number) => Math.min(retentionMs, 86_400_000)
 
 const topicsSchema = z.strictObject({
   namespace: z.string(),
   aggregates: z.array(z.string()),
   partitions: z.number().int().min(1).max(1000),
+  retentionMs: z
+    .number()
+    .int()
+    .refine((ms) => ms === -1 || ms >= 1000, 'must be -1 (keep for ever) or at least 1000')
+    .optional(),
   deadLetters: deadLetterTopicSettingsSchema.optional(),
 })
 
-/** The topics `options` asks for, every name and setting checked before anything is created. */
-function plannedTopics(options: EventTopicsOptions) {
+/** The topics `options` asks for (name, partitions, configs), every name and setting checked before anything is created. */
+export function plannedTopics(options: EventTopicsOptions) {
   const parsed = topicsSchema.safeParse(options)
   if (!parsed.success) {
     const lines = parsed.error.issues.map(
@@ -43,6 +57,16 @@ function plannedTopics(options: EventTopicsOptions) {
     ...checkAggregates(options.aggregates).map((aggregate) => ({
       topic: topicOf(options.namespace, aggregate),
       partitions: options.partitions,
+      ...(options.retentionMs === undefined
+        ? {}
+        : {
+            configs: {
+              'retention.ms': String(options.retentionMs),
+              ...(options.retentionMs > 0
+                ? { 'segment.ms': String(eventTopicSegmentMs(options.retentionMs)) }
+                : {}),
+            },
+          }),
     })),
     deadLetterTopicSpec(options.namespace, options.deadLetters ?? defaultDeadLetterTopicSettings),
   ]
