@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import type { InboxApp } from 'outbox-cdc'
 import {
+  createConnectClient,
   createConsumerMetrics,
   createEventConsumer,
   createKafka,
@@ -8,7 +9,7 @@ import {
   startHealthServer,
 } from 'outbox-cdc'
 import { openDatabase } from '../db/client.ts'
-import { kafkaSecurityOfEnv } from '../lib/config.ts'
+import { connectSecurityOfEnv, kafkaSecurityOfEnv } from '../lib/config.ts'
 import { deadLetterTopicSettingsOf } from '../lib/dead-letter-topic.ts'
 import { createLogger } from '../lib/logger.ts'
 import { runService, type Service, type ServiceControl } from '../lib/run-service.ts'
@@ -75,6 +76,19 @@ async function consumerService(p: ConsumerProcess, control: ServiceControl): Pro
     topicWatchIntervalMs: config.CONSUMER_TOPIC_WATCH_MS,
     deadLetterTopic: deadLetterTopicSettingsOf(config),
     onFatal: (error) => fatal(error, 'consumer stopped by a fatal error; exiting 1 for a restart'),
+    ...(config.INBOX_RETENTION !== null && config.CONNECT_URL
+      ? {
+          inboxPruning: {
+            retentionMs: config.INBOX_RETENTION,
+            intervalMs: config.INBOX_PRUNE_INTERVAL_MS,
+            marginMs: config.INBOX_CLOCK_MARGIN_MS,
+            connect: createConnectClient(config.CONNECT_URL, 10_000, {
+              security: connectSecurityOfEnv(config),
+            }),
+            connectorName: config.CONNECTOR_NAME,
+          },
+        }
+      : {}),
   })
   const health =
     p.healthPort > 0 ? await startHealthServer(consumer, p.healthPort, '127.0.0.1', metrics) : undefined

@@ -119,3 +119,26 @@ export const connectSecurityOfEnv = (
 
 /** LOG_LEVEL: pino's levels. */
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+
+const durationUnits = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/**
+ * A length of time as people write it in an environment: `14d`, `36h`, `90s`, `500ms`, or bare
+ * milliseconds. Kept to whole numbers and one unit, so `1.5d` or `1d12h` are refused, not guessed.
+ */
+export const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a whole number of ms, or one with a unit: 500ms, 90s, 15m, 36h, 14d')
+  .transform((text) => {
+    const [, amount = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h|d)?$/.exec(text) ?? []
+    return Number(amount) * durationUnits[unit as keyof typeof durationUnits]
+  })
+
+/**
+ * INBOX_RETENTION: inbox rows younger than this are never deleted; older ones go once no path can
+ * bring their event back (docs/consumer.md). `off` keeps every row for ever (null).
+ */
+export const inboxRetention = z
+  .union([z.literal('off'), duration])
+  .default(duration.parse('7d'))
+  .transform((v) => (v === 'off' ? null : v))

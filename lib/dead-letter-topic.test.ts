@@ -4,7 +4,11 @@ import { loadConnectorConfig } from '../connector/config.ts'
 import { loadConsumerConfig } from '../consumer/config.ts'
 import { deadLetterTopicSettingsOf } from './dead-letter-topic.ts'
 
-const consumerEnv = { DATABASE_URL: 'postgres://u:p@db:5432/shop', KAFKA_BROKERS: 'k:9092' }
+const consumerEnv = {
+  DATABASE_URL: 'postgres://u:p@db:5432/shop',
+  KAFKA_BROKERS: 'k:9092',
+  CONNECT_URL: 'http://connect:8083',
+}
 const connectorEnv = {
   ...consumerEnv,
   CONNECT_URL: 'http://connect:8083',

@@ -114,6 +114,14 @@ export {
   type PayloadOf,
 } from './events/define.ts'
 export { deadLetterTopicOf, defaultNamespace, isEventTopicOf, topicOf } from './events/topics.ts'
+export { type InboxSize, inboxKey, readInboxHorizon, readInboxSize } from './inbox/prune-sql.ts'
+export {
+  type InboxPruner,
+  type InboxPrunerStatus,
+  type InboxPruningOptions,
+  startInboxPruner,
+} from './inbox/pruner.ts'
+export { committedSourceTime } from './inbox/source-position.ts'
 export {
   createKafka,
   ensureTopics,

@@ -97,6 +97,16 @@ describe('the path as stages', () => {
     expect(stages.find((s) => s.id === 'consumer')?.details[0]).toContain('outbox-cdc-fulfilment')
   })
 
+  it('shows an inbox on its consumer stage, also one that could not be read', () => {
+    const warned = toStages([...healthy, finding('fulfilment.inbox', 'warn', 'topic keeps 14 d')], services)
+    expect(severities(warned)).toMatchObject({ consumer: 'warn', readModel: 'ok' })
+    const unread = toStages(
+      [...healthy, finding('inbox', 'fail', 'could not check: relation does not exist')],
+      services,
+    )
+    expect(severities(unread)).toMatchObject({ consumer: 'fail', readModel: 'ok', postgres: 'ok' })
+  })
+
   it("shows a service's own checks: another group's lag as consumers, the rest as the read model, unless it says where", () => {
     const own = [
       ...healthy,

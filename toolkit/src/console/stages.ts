@@ -42,17 +42,21 @@ const toolkitStages: Record<string, readonly StageId[]> = {
   'consumer.group': ['consumer'],
   'consumer.dead-letters': ['consumer'],
   kafka: ['topics', 'consumer'],
+  'consumer.inbox': ['consumer'],
+  inbox: ['consumer'],
 }
 
 /**
  * A finding's stages: the service's own map first, then the toolkit's; another consumer group's
- * lag or dead letters (`<name>.group`) are consumers; any other check of the service's own speaks
+ * lag, dead letters or inbox (`<name>.group`, `<name>.inbox`) are consumers; any other check of the service's own speaks
  * for what its handlers wrote, the read model.
  */
 function stagesFor(check: string, own: Readonly<Record<string, readonly StageId[]>>): readonly StageId[] {
   const named = own[check] ?? toolkitStages[check]
   if (named) return named
-  return check.endsWith('.group') || check.endsWith('.dead-letters') ? ['consumer'] : ['readModel']
+  return check.endsWith('.group') || check.endsWith('.dead-letters') || check.endsWith('.inbox')
+    ? ['consumer']
+    : ['readModel']
 }
 
 const rank: Record<Severity, number> = { ok: 0, warn: 1, fail: 2 }

@@ -2,6 +2,12 @@ import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
 import { deadLetterTopicOf } from '../events/topics.ts'
 import {
+  type InboxPruner,
+  type InboxPrunerStatus,
+  type InboxPruningOptions,
+  startInboxPruner,
+} from '../inbox/pruner.ts'
+import {
   type DeadLetterTopicSettings,
   defaultDeadLetterTopicSettings,
   ensureDeadLetterTopic,
@@ -32,6 +38,8 @@ export interface EventConsumer {
   readonly topics: { reading: string[]; waitingFor: string[] }
   /** Whether kafkajs is in the group now (see createGroupMembership), and why not. */
   readonly group: MembershipVerdict
+  /** Where pruning the inbox stands; null when `inboxPruning` was not given. */
+  readonly pruning: InboxPrunerStatus | null
 }
 
 /** The group session: a member not heard from for this long is evicted, and reported out of its group. */
@@ -62,6 +70,8 @@ export interface EventConsumerOptions {
   onFatal?: (error: Error) => void
   /** Called for each state change a handler refused, after it is logged and counted. */
   onRefused?: OnRefused
+  /** Deletes inbox rows no path can bring back (see startInboxPruner); the inbox grows for ever without. */
+  inboxPruning?: InboxPruningOptions
 }
 
 /**
@@ -158,6 +168,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       ),
   })
   let runningInKafkajs = false
+  let pruner: InboxPruner | undefined
 
   return {
     get state(): ConsumerState {
@@ -169,6 +180,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     },
     get group() {
       return membership.verdict()
+    },
+    get pruning() {
+      return pruner?.status ?? null
     },
     async start() {
       lifecycle.require('starting')
@@ -183,6 +197,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async stop() {
       // A failed consumer stays failed; disconnecting still leaves the group cleanly.
       lifecycle.move('stopping')
+      await pruner?.stop()
       await watch.stop()
       await consumer.disconnect()
       await producer.disconnect()
@@ -202,6 +217,19 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     await consumer.connect()
     await watch.start()
     if (watch.topics.length === 0) lifecycle.move('waiting')
+    if (options.inboxPruning)
+      pruner = startInboxPruner({
+        ...options.inboxPruning,
+        sql,
+        kafka: options.kafka,
+        admin,
+        groupId: options.groupId,
+        inbox: app.inbox,
+        deadLetterTopic: dlq,
+        topics: () => watch.topics,
+        log,
+        onPruned: (rows) => options.metrics?.inboxPruned.inc(rows),
+      })
   }
 
   /**

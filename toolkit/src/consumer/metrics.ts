@@ -40,6 +40,11 @@ export function createConsumerMetrics() {
       labelNames: ['event_type', 'from'] as const,
       registers: [registry],
     }),
+    inboxPruned: new Counter({
+      name: 'consumer_inbox_pruned_total',
+      help: 'Inbox rows deleted because no path can bring their events back',
+      registers: [registry],
+    }),
     processing: new Histogram({
       name: 'consumer_processing_seconds',
       help: 'Time to process one record, retries included',
