@@ -39,7 +39,7 @@ export function bookstoreCliConfig(
     connector: connectorOptionsOf(connectorEnv),
     topics: { ...provision.topics, aggregates: [...provision.topics.aggregates] },
     waitTimeoutMs: provision.waitTimeoutMs,
-    consumer: { group: targets.consumerGroup },
+    consumer: { group: targets.consumerGroup, inbox: 'consumed_events' },
     doctor: {
       maxSlotRetainedBytes: targets.maxSlotRetainedBytes,
       maxConsumerLag: targets.maxConsumerLag,

@@ -111,7 +111,7 @@ describe('dlq:list, dlq:redrive and consumer:replay', () => {
     await first.stop()
     const before = await titles()
 
-    const moved = await replayGroup(kafka, group, own, { kind: 'beginning' })
+    const { moved } = await replayGroup(kafka, group, own, { kind: 'beginning' })
     expect(moved.filter((m) => m.topic === `${own}.book`).map((m) => m.offset)).toEqual(['0', '0'])
 
     const again = consumer(group, own)

@@ -50,12 +50,21 @@ export const cliConfigSchema = z.strictObject({
     /** One event topic each: the registry's `aggregates`. */
     aggregates: z.array(z.string()).min(1),
     partitions: z.number().int().min(1).max(1000).default(3),
+    /** The event topics' `retention.ms` when created (-1: for ever); the broker's default when not given. */
+    retentionMs: z.number().int().optional(),
     deadLetters: deadLetterTopicSettingsSchema.optional(),
   }),
   /** How long register, pause, stop and resume wait for the connector's new state. */
   waitTimeoutMs: z.number().int().min(1000).default(60_000),
   /** The consumer group `replay` moves and `dlq redrive` records its progress beside. */
-  consumer: z.strictObject({ group, redriveGroup: group.optional() }),
+  consumer: z.strictObject({
+    group,
+    redriveGroup: group.optional(),
+    /** The group's inbox: `replay` refuses to move the group below the horizon its pruner reached. */
+    inbox: z.union([z.string(), z.strictObject({ schema: z.string(), table: z.string() })]).optional(),
+    /** Where the inboxes' pruners record their horizon (`outbox_cdc_inbox_horizon` when not given). */
+    inboxHorizon: z.union([z.string(), z.strictObject({ schema: z.string(), table: z.string() })]).optional(),
+  }),
   doctor: z
     .strictObject({
       maxSlotRetainedBytes: z
@@ -226,6 +235,7 @@ export const provisionOptionsOf = (config: CliConfig): ProvisionOptions => ({
   topics: {
     aggregates: config.topics.aggregates,
     partitions: config.topics.partitions,
+    ...(config.topics.retentionMs === undefined ? {} : { retentionMs: config.topics.retentionMs }),
     ...(config.topics.deadLetters
       ? { deadLetters: config.topics.deadLetters as DeadLetterTopicSettings }
       : {}),

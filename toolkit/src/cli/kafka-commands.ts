@@ -1,8 +1,11 @@
 import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { deadLetterTopicOf } from '../events/topics.ts'
+import { defaultHorizonOf, readInboxHorizon } from '../inbox/prune-sql.ts'
+import type { OutboxTableName } from '../outbox/table-name.ts'
+import { connectPostgres } from '../security/postgres.ts'
 import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../tools/dlq.ts'
 import { matchesFilter, startEventTail, type TailedEvent } from '../tools/event-tail.ts'
-import { parseReplayFrom, replayGroup } from '../tools/replay.ts'
+import { parseReplayFrom, ReplayRefused, replayGroup } from '../tools/replay.ts'
 import { kafkaOf as kafkaOfConfig } from './clients.ts'
 import { type CliContext, type Command, flagsOf, UsageError } from './context.ts'
 
@@ -47,16 +50,51 @@ export const dlqCommands: Record<string, Command> = {
   },
 }
 
-/** `replay --from <beginning|ISO timestamp|offset>`: moves the consumer group back; the inbox skips what it applied. */
+/**
+ * `replay --from <beginning|ISO timestamp|offset> [--force]`: moves the consumer group back; the
+ * inbox skips what it applied. With `consumer.inbox` configured, a move below the horizon its
+ * pruner reached is refused (nothing moves) unless --force, which says what may be applied again.
+ */
 export const replayCommand: Command = async (c) => {
-  const { values } = flagsOf(c.args, { from: { type: 'string' } })
+  const { values } = flagsOf(c.args, { from: { type: 'string' }, force: { type: 'boolean' } })
   if (!values.from) throw new UsageError('--from is required: beginning, an ISO timestamp, or an offset')
   const from = parseReplayFrom(values.from)
-  const group = c.config.consumer.group
-  const moved = await replayGroup(kafkaOf(c, 'replay'), group, namespaceOf(c), from)
+  const { group, inbox, inboxHorizon } = c.config.consumer
+  const force = values.force ?? false
+  let horizon: Awaited<ReturnType<typeof readInboxHorizon>> | undefined
+  if (inbox)
+    try {
+      horizon = await horizonOf(c, inbox, inboxHorizon ?? defaultHorizonOf(inbox))
+    } catch (error) {
+      // Without the horizon nothing tells a safe move from one below it: refused, unless forced.
+      if (!force)
+        throw new ReplayRefused(
+          `cannot read the inbox's horizon, so cannot tell whether the replay would apply pruned events again: ${(error as Error).message}. Replay once the database answers, or add --force`,
+        )
+      c.err(
+        `warning: the inbox's horizon could not be read (${(error as Error).message}); replaying without it`,
+      )
+    }
+  const { moved, belowHorizon } = await replayGroup(kafkaOf(c, 'replay'), group, namespaceOf(c), from, {
+    ...(horizon ? { horizon } : {}),
+    force,
+  })
   for (const m of moved) c.out(`${m.topic}[${m.partition}] → offset ${m.offset}`)
+  for (const b of belowHorizon)
+    c.err(
+      `warning: ${b.topic}[${b.partition}] moved to ${b.offset}, below the inbox's horizon ${b.belowOffset} (pruned up to ${b.prunedBefore}): events there whose rows were pruned will be applied again`,
+    )
   c.out(`group ${group} will re-read from there; the inbox skips what it already applied`)
   return 0
+}
+
+async function horizonOf(c: CliContext, inbox: OutboxTableName, horizon: OutboxTableName) {
+  const sql = connectPostgres(c.config.postgres.url, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+  try {
+    return await readInboxHorizon(sql, inbox, horizon)
+  } finally {
+    await sql.end()
+  }
 }
 
 /** The prefix of the group `events tail` reads through while it runs (deleted when it stops). */

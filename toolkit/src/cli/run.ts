@@ -25,7 +25,7 @@ const table: {
   { words: 'slots drop', args: '<slot> [--force] [--yes] [--json]', run: slotCommands.drop as Command },
   { words: 'dlq list', args: '[--json]', run: dlqCommands.list as Command },
   { words: 'dlq redrive', args: '[--dry-run]', run: dlqCommands.redrive as Command },
-  { words: 'replay', args: '--from <beginning|ISO timestamp|offset>', run: replayCommand },
+  { words: 'replay', args: '--from <beginning|ISO timestamp|offset> [--force]', run: replayCommand },
   { words: 'doctor', args: '[--json]', run: doctorCommand },
   {
     words: 'events tail',
