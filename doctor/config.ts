@@ -2,7 +2,7 @@ import { type DoctorTargets, redriveGroupOf } from 'outbox-cdc'
 import { z } from 'zod'
 import { type ConnectorEnv, loadConnectorConfig } from '../connector/config.ts'
 import { npmCommands, stackStatusHint } from '../lib/commands.ts'
-import { consumerGroup, parseEnv, postgresUrl } from '../lib/config.ts'
+import { consumerGroup, inboxRetention, parseEnv, postgresUrl } from '../lib/config.ts'
 import { deadLetterTopic } from '../lib/events.ts'
 
 const doctorEnv = z.object({
@@ -17,6 +17,8 @@ const doctorEnv = z.object({
     .default(512 * 1024 * 1024),
   DOCTOR_MAX_CONSUMER_LAG: z.coerce.number().int().min(0).default(10_000),
   DOCTOR_STALE_AFTER_S: z.coerce.number().int().min(1).default(60),
+  /** The consumers' INBOX_RETENTION, which the inbox findings hold the topics' retention to. */
+  INBOX_RETENTION: inboxRetention,
 })
 
 /** The bookstore's pipeline: its two consumer groups, which its own checks (freshness, saga) read. */
@@ -24,7 +26,13 @@ export interface BookstoreTargets extends DoctorTargets {
   consumerGroup: string
   /** The fulfilment service's group, whose lag over the order topic is checked too; none: not checked. */
   fulfilmentGroup?: string
+  /** INBOX_RETENTION in ms, null when off: both inboxes are reported against it. */
+  inboxRetentionMs?: number | null
 }
+
+/** A group's inbox for the doctor to report on, when the retention it is held to is known. */
+const inboxOf = (table: string, retentionMs: number | null | undefined) =>
+  retentionMs === undefined ? {} : { inbox: { table, retentionMs } }
 
 /** What the toolkit's checks need, derived from the bookstore's names: its groups, tables and commands. */
 export function bookstoreTargets(
@@ -41,6 +49,7 @@ export function bookstoreTargets(
         group: t.consumerGroup,
         check: 'consumer.group',
         start: 'start the consumer (npm run consumer, or npm start)',
+        ...inboxOf('consumed_events', t.inboxRetentionMs),
       },
       ...(t.fulfilmentGroup
         ? [
@@ -49,6 +58,7 @@ export function bookstoreTargets(
               topics: [`${t.namespace}.order`],
               check: 'fulfilment.group',
               start: 'start fulfilment (npm run fulfilment, or npm start)',
+              ...inboxOf('fulfilment_inbox', t.inboxRetentionMs),
             },
           ]
         : []),
@@ -87,6 +97,7 @@ export function loadDoctorSetup(env: Record<string, string | undefined>): Doctor
       maxSlotRetainedBytes: own.DOCTOR_MAX_SLOT_RETAINED_BYTES,
       maxConsumerLag: own.DOCTOR_MAX_CONSUMER_LAG,
       staleAfterS: own.DOCTOR_STALE_AFTER_S,
+      inboxRetentionMs: own.INBOX_RETENTION,
     }),
   }
 }

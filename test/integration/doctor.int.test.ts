@@ -80,6 +80,45 @@ describe('doctor', () => {
     ])
   })
 
+  it('reports the inbox (its size, oldest row and how far it was pruned) and warns when a topic keeps more than INBOX_RETENTION', async () => {
+    await addBook()
+    await expect.poll(async () => (await doctor()).ok, { timeout: 20_000 }).toBe(true)
+    const withInbox = (retentionMs: number) => ({
+      ...targets,
+      consumers: targets.consumers.map((c) =>
+        c.check === 'consumer.group' ? { ...c, inbox: { table: 'consumed_events', retentionMs } } : c,
+      ),
+    })
+    const week = 7 * 86_400_000
+    const kept = (
+      await runDoctor({ sql, connect: p.connect, kafka: p.kafka }, withInbox(week))
+    ).findings.find((f) => f.check === 'consumer.inbox')
+    expect(kept).toMatchObject({
+      severity: 'ok',
+      detail: expect.stringMatching(/rows, oldest 20\d\d-.*never pruned, INBOX_RETENTION 7 d$/),
+    })
+    const short = (
+      await runDoctor({ sql, connect: p.connect, kafka: p.kafka }, withInbox(60_000))
+    ).findings.find((f) => f.check === 'consumer.inbox')
+    expect(short).toMatchObject({
+      severity: 'warn',
+      detail: expect.stringContaining(`${p.namespace}.book keeps 7 d`),
+      hint: expect.stringContaining('TOPIC_RETENTION_MS'),
+    })
+
+    // A database the inbox cannot be read in fails the inbox alone, with a database hint.
+    await sql`alter table outbox_cdc_inbox_horizon rename to horizon_away`
+    try {
+      const { findings } = await runDoctor({ sql, connect: p.connect, kafka: p.kafka }, withInbox(week))
+      expect(failing(findings)).toMatchObject({
+        'consumer.inbox': { severity: 'fail', hint: expect.stringContaining('Postgres') },
+      })
+      expect(findings.find((f) => f.check === 'consumer.group')?.severity).toBe('ok')
+    } finally {
+      await sql`alter table horizon_away rename to outbox_cdc_inbox_horizon`
+    }
+  })
+
   it('detects a paused connector', async () => {
     // (A paused task keeps its replication connection, so the slot stays active: not reported.)
     await p.connect.pause(targets.connectorName)

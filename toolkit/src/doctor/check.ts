@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs'
 import type postgres from 'postgres'
 import type { ConnectClient } from '../connector/connect-client.ts'
 import type { CommandNamer } from '../operations.ts'
+import type { OutboxTableName } from '../outbox/table-name.ts'
 import type { Finding } from './finding.ts'
 
 /** What the checks look at: the names of this pipeline's parts and the limits that make a failure. */
@@ -36,6 +37,13 @@ export interface ConsumerTarget {
   check?: string
   /** How to start a member of the group, for the hint when nobody consumes. */
   start?: string
+  /** Its inbox, reported on (size, oldest row, horizon) when given. */
+  inbox?: {
+    table: OutboxTableName
+    /** INBOX_RETENTION in ms; null when pruning is off. */
+    retentionMs: number | null
+    horizon?: OutboxTableName
+  }
 }
 
 /** The clients the checks use; the caller owns them (opens and closes them). */

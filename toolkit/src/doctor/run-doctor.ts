@@ -1,12 +1,13 @@
 import type { DoctorCheck, DoctorDeps, DoctorTargets } from './check.ts'
 import { connectorCheck } from './connector.ts'
 import { type Finding, finding } from './finding.ts'
+import { inboxCheck } from './inbox.ts'
 import { kafkaCheck } from './kafka.ts'
 import { postgresCheck } from './postgres.ts'
 import { unownedSlotsCheck } from './unowned-slots.ts'
 
 /**
- * The toolkit's checks, in report order: Postgres, Connect, Kafka and the consumers. A service
+ * The toolkit's checks, in report order: Postgres, Connect, Kafka and the consumers, their inboxes. A service
  * adds its own after them (how fresh its read model is, say): `[...doctorChecks, ...mine]`.
  */
 export const doctorChecks: readonly DoctorCheck[] = [
@@ -14,6 +15,7 @@ export const doctorChecks: readonly DoctorCheck[] = [
   connectorCheck,
   unownedSlotsCheck,
   kafkaCheck,
+  inboxCheck,
 ]
 
 /** Never lets one broken component hide the others: a check that throws becomes a failure. */
