@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs'
 import { CodedError } from '../errors.ts'
 import { isEventTopicOf } from '../events/topics.ts'
+import { setGroupOffsets } from '../kafka/group-offsets.ts'
 
 export type ReplayFrom =
   | { kind: 'beginning' }
@@ -109,12 +110,14 @@ export async function replayGroup(
           )}. Events there may have been applied and forgotten, and would be applied again. Replay from later, or add --force to apply them again anyway`,
       )
     }
-    for (const { topic, partitions } of planned)
-      await admin.setOffsets({
-        groupId,
+    await setGroupOffsets(
+      kafka,
+      groupId,
+      planned.map(({ topic, partitions }) => ({
         topic,
         partitions: partitions.map(({ partition, offset }) => ({ partition, offset })),
-      })
+      })),
+    )
     return { moved, belowHorizon }
   } finally {
     await admin.disconnect()
