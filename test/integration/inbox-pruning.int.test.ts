@@ -21,7 +21,9 @@ const stack = inject('stack')
 describe('inbox pruning on the real pipeline', () => {
   let p: Pipeline
   beforeAll(async () => {
-    p = await startPipeline(stack)
+    // A row goes once Connect has recorded a later transaction as sent, which on a quiet outbox is
+    // the next heartbeat: every second here, not every ten, so each test waits one, not ten.
+    p = await startPipeline(stack, { connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' } })
   })
   afterAll(async () => {
     await p?.stop()
