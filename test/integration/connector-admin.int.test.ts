@@ -15,7 +15,10 @@ describe('connector:pause, stop, resume, validate, diff and delete --drop-slot',
   let p: Pipeline
   let env: NodeJS.ProcessEnv
   beforeAll(async () => {
-    p = await startPipeline(stack, { consumer: false })
+    p = await startPipeline(stack, {
+      consumer: false,
+      connector: { CONNECTOR_HEARTBEAT_INTERVAL_MS: '1000' },
+    })
     env = {
       ...process.env,
       ...Object.fromEntries(Object.entries(p.connectorEnv).map(([k, v]) => [k, String(v)])),
