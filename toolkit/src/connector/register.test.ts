@@ -57,16 +57,52 @@ describe('registerConnector on a connector whose task FAILED', () => {
   })
 })
 
+describe('registerConnector when Connect is slow to give the tasks the new config', () => {
+  it("says that a FAILED after its restart may still be the previous config's", async () => {
+    const connect = connectAfterAFailedStart(Number.POSITIVE_INFINITY)
+    const said: string[] = []
+    await expect(
+      registerConnector(
+        connect,
+        { name: 'c', 'publication.name': 'outbox_publication' },
+        { waitTimeoutMs: 600 },
+        (l) => said.push(l),
+      ),
+    ).rejects.toThrow(/FAILED/)
+    expect(said.join('\n')).toMatch(
+      /not yet given the tasks this config: a FAILED below may still be the previous config's/,
+    )
+  })
+
+  it('fails with NOT_FOUND when the connector is deleted meanwhile, not with a raw 404 from the restart', async () => {
+    const connect = {
+      ...connectAfterAFailedStart(3),
+      taskConfigs: async () => undefined,
+    } as unknown as ConnectClient
+    await expect(
+      registerConnector(connect, { name: 'c', 'publication.name': 'p' }, { waitTimeoutMs: 1000 }, () => {}),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+})
+
 describe('tasksCarry', () => {
-  it("holds when every task's config has the connector's settings, and not before", () => {
+  it("holds when every task runs the connector's settings exactly (Connect's own task.class aside), and not before", () => {
     const config = { 'publication.name': 'p', 'slot.name': 's' }
-    expect(tasksCarry([{ ...config, 'task.extra': 'x' }], config)).toBe(true)
+    expect(tasksCarry([{ ...config, 'task.class': 'x' }], config)).toBe(true)
     expect(tasksCarry([{ ...config, 'publication.name': 'old' }], config)).toBe(false)
     expect(tasksCarry([], config)).toBe(true)
   })
 
-  it('leaves config-provider placeholders out, since a task may hold them resolved', () => {
-    const config = { 'database.password': '${file:/s/pw.properties:password}' }
-    expect(tasksCarry([{ 'database.password': 'resolved' }], config)).toBe(true)
+  it('does not take a task still holding a setting the fix removed for one that carries the fix', () => {
+    const fixed = { 'publication.name': 'p' }
+    expect(tasksCarry([{ ...fixed, 'heartbeat.action.query': 'insert into missing_table' }], fixed)).toBe(
+      false,
+    )
+  })
+
+  it('compares config-provider placeholders as written, as Connect stores them', () => {
+    const config = { 'database.password': '${file:/new/pw.properties:password}' }
+    expect(tasksCarry([{ 'database.password': '${file:/old/pw.properties:password}' }], config)).toBe(false)
+    expect(tasksCarry([{ ...config }], config)).toBe(true)
   })
 })

@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { ConnectClient, ConnectorStatus } from './connect-client.ts'
 import { debeziumPostgresClass } from './connect-client.ts'
 import { ConnectorError } from './errors.ts'
@@ -15,14 +14,20 @@ export async function validateConnector(
   )
 }
 
+/** Keys Connect adds to a task's config itself: not the connector's settings. */
+const connectTaskKeys = new Set(['task.class'])
+
 /**
- * Every task's config holds `config`'s settings. Those given through a config provider
- * (`${file:…}`) are left out of the comparison: a task's copy may hold them resolved.
+ * Every task runs `config` exactly: the same settings, none added or left over (Connect's own
+ * task keys aside). Placeholders (`${file:…}`) are compared as written, which is how Connect
+ * stores task configs. A task config that only holds the new settings is not enough: a fix that
+ * removes a setting would look carried before Connect has rewritten it.
  */
-export const tasksCarry = (tasks: Record<string, string>[] | undefined, config: Record<string, string>) =>
-  (tasks ?? []).every((task) =>
-    Object.entries(config).every(([key, value]) => value.includes('${') || task[key] === value),
-  )
+export const tasksCarry = (tasks: Record<string, string>[], config: Record<string, string>) =>
+  tasks.every((task) => {
+    const keys = Object.keys(task).filter((key) => !connectTaskKeys.has(key))
+    return keys.length === Object.keys(config).length && keys.every((key) => task[key] === config[key])
+  })
 
 const anyFailed = (status: ConnectorStatus | undefined) =>
   status !== undefined && [status.connector, ...status.tasks].some((part) => part.state === 'FAILED')
@@ -76,13 +81,31 @@ export async function registerConnector(
     // Connect makes the tasks' configs from the new one a moment after the PUT: a restart before
     // then starts the task on the old config, which fails as before, and that FAILED would be
     // taken for this config's. Not seen in time, the restart goes ahead, as it did before.
-    await pollUntil(async () => tasksCarry(await connect.taskConfigs(name), config), 15_000, 200)
-    report('restarting the connector and its FAILED task(s) with this config')
+    let gone = false
+    const carried = await pollUntil(
+      async () => {
+        const tasks = await connect.taskConfigs(name)
+        gone = tasks === undefined
+        return gone || tasksCarry(tasks ?? [], config)
+      },
+      Math.min(15_000, options.waitTimeoutMs),
+      200,
+    )
+    if (gone)
+      throw new ConnectorError('NOT_FOUND', `connector ${name} was deleted while it was being registered`)
+    report(
+      carried
+        ? 'restarting the connector and its FAILED task(s) with this config'
+        : "restarting the connector and its FAILED task(s), though Connect has not yet given the tasks this config: a FAILED below may still be the previous config's",
+    )
     await connect.restart(name)
     // The status shows the old FAILED for a moment after the restart is accepted: wait for the
     // restart to show, so a FAILED seen from here on is this config's own.
-    const deadline = Date.now() + 15_000
-    while (Date.now() < deadline && anyFailed(await connect.status(name))) await delay(200)
+    await pollUntil(
+      async () => !anyFailed(await connect.status(name)),
+      Math.min(15_000, options.waitTimeoutMs),
+      200,
+    )
   }
   return connect.waitForState(name, 'RUNNING', options.waitTimeoutMs)
 }
