@@ -110,14 +110,30 @@ export async function replayGroup(
           )}. Events there may have been applied and forgotten, and would be applied again. Replay from later, or add --force to apply them again anyway`,
       )
     }
-    await setGroupOffsets(
+    // Checked again just before the join: a consumer started while the plan was made would share
+    // the partitions with the replay's member (and the read-back below would name what it kept).
+    const [now] = (await admin.describeGroups([groupId])).groups
+    if (now && now.members.length > 0)
+      throw new ReplayRefused(
+        `group ${groupId} gained ${now.members.length} member(s) while the replay was planned; nothing was moved. Stop the consumers, then replay`,
+      )
+    const unmoved = await setGroupOffsets(
       kafka,
+      admin,
       groupId,
       planned.map(({ topic, partitions }) => ({
         topic,
         partitions: partitions.map(({ partition, offset }) => ({ partition, offset })),
       })),
     )
+    if (unmoved.length > 0)
+      throw new ReplayRefused(
+        `${unmoved.length} partition(s) did not move: ${unmoved
+          .map((u) => `${u.topic}[${u.partition}] is at ${u.committed}, not ${u.wanted}`)
+          .join(
+            ', ',
+          )}. A consumer of the group may have started meanwhile: stop it and run the same replay again (it never moves a partition forward)`,
+      )
     return { moved, belowHorizon }
   } finally {
     await admin.disconnect()
