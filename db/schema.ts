@@ -11,7 +11,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core'
-import { heartbeatTable, inboxHorizonTable, inboxTable, outboxTable } from 'outbox-cdc/drizzle'
+import { heartbeatTable, inboxHorizonTable, inboxTable, outboxTable, parkedLettersTable } from 'outbox-cdc/drizzle'
 
 /**
  * The one schema of the project. The API owns `books`, `orders`, `outbox` and
@@ -124,6 +124,9 @@ export const consumedEvents = inboxTable('consumed_events')
 
 /** How far each inbox's pruner has deleted (both inboxes': the row names its inbox). */
 export const inboxHorizon = inboxHorizonTable('outbox_cdc_inbox_horizon')
+
+/** The keys each consumer group holds back behind a dead letter (both groups': the row names its group). */
+export const parkedLetters = parkedLettersTable('outbox_cdc_parked_letters')
 
 /** Read model built only from events: what the shop sells and how many copies went. */
 export const catalogue = pgTable('catalogue', {

@@ -105,3 +105,25 @@ export const inboxHorizonTable = <Name extends string>(name: Name, options: { sc
     },
     (t) => [primaryKey({ name: `${name}_pkey`, columns: [t.inbox, t.topic, t.partition] })],
   )
+
+/**
+ * The keys each consumer group holds back behind a dead letter (see parkedLettersSql): one row per
+ * letter, the first of a key (`behind` null) and those parked behind it.
+ */
+export const parkedLettersTable = <Name extends string>(name: Name, options: { schema?: string } = {}) =>
+  tableIn(options.schema)(
+    name,
+    {
+      groupId: text('group_id').notNull(),
+      eventId: text('event_id').notNull(),
+      topic: text('topic').notNull(),
+      key: text('key').notNull(),
+      originalOffset: bigint('original_offset', { mode: 'bigint' }).notNull(),
+      behind: text('behind'),
+      parkedAt: timestamp('parked_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    },
+    (t) => [
+      primaryKey({ name: `${name}_pkey`, columns: [t.groupId, t.eventId] }),
+      index(`${name}_key_idx`).on(t.groupId, t.topic, t.key),
+    ],
+  )

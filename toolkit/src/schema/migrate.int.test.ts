@@ -59,7 +59,7 @@ async function versions(schema: string, publication: string): Promise<number[]> 
 }
 
 describe('migrateToolkitSchema on a real Postgres', () => {
-  it("brings a 0.1.0 schema to this package's: the inbox's last_offset and position index, and the horizon table", async () => {
+  it("brings a 0.1.0 schema to this package's: the inbox's last_offset and position index, the horizon and parked-letters tables", async () => {
     // 0.1.0's inbox, as its schemaSql made it, with a row in it.
     await sql.unsafe(`
       create schema old;
@@ -73,8 +73,8 @@ describe('migrateToolkitSchema on a real Postgres', () => {
       insert into old.inbox (event_id, event_type, topic, partition, kafka_offset)
         values (gen_random_uuid(), 'Noted', 't', 0, 1);`)
     const result = await migrateToolkitSchema(sql, service('old'))
-    expect(result).toEqual({ from: 1, to: 2, applied: [2] })
-    expect(toolkitMigrations.map((m) => m.version)).toEqual([2])
+    expect(result).toEqual({ from: 1, to: 3, applied: [2, 3] })
+    expect(toolkitMigrations.map((m) => m.version)).toEqual([2, 3])
     expect(await columns('old', 'inbox')).toContain('last_offset')
     const [index] = await sql<{ def: string }[]>`
       select indexdef as def from pg_indexes where schemaname = 'old' and indexname = 'inbox_position_idx'`
@@ -86,6 +86,15 @@ describe('migrateToolkitSchema on a real Postgres', () => {
       'below_offset',
       'pruned_before',
       'pruned_at',
+    ])
+    expect(await columns('old', 'outbox_cdc_parked_letters')).toEqual([
+      'group_id',
+      'event_id',
+      'topic',
+      'key',
+      'original_offset',
+      'behind',
+      'parked_at',
     ])
     const [kept] = await sql<
       { n: number }[]
@@ -131,15 +140,15 @@ describe('migrateToolkitSchema on a real Postgres', () => {
   })
 
   it('refuses a schema newer than the package and changes nothing', async () => {
-    // A release after this one added version 3 (a later package's list: this one's, then that).
-    await migrateToolkitSchema(sql, service('newer'), [...toolkitMigrations, { ...addNote, version: 3 }])
+    // A release after this one added version 4 (a later package's list: this one's, then that).
+    await migrateToolkitSchema(sql, service('newer'), [...toolkitMigrations, { ...addNote, version: 4 }])
     const before = await columns('newer', 'inbox')
     const error = await migrateToolkitSchema(sql, {
       ...service('newer'),
       inboxes: [{ schema: 'newer', table: 'second' }],
     }).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'SCHEMA_NEWER_THAN_PACKAGE' })
-    expect((error as Error).message).toMatch(/version 3, newer than this package knows \(2\)/)
+    expect((error as Error).message).toMatch(/version 4, newer than this package knows \(3\)/)
     expect(await columns('newer', 'inbox')).toEqual(before)
     expect(await columns('newer', 'second')).toEqual([])
   })

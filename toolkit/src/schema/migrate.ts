@@ -1,7 +1,15 @@
 import type postgres from 'postgres'
 import { CodedError } from '../errors.ts'
 import { type OutboxTableName, qualifiedName } from '../outbox/table-name.ts'
-import { inboxHorizonOf, inboxHorizonSql, inboxIndexSql, type SchemaOptions, schemaSql } from './sql.ts'
+import {
+  inboxHorizonOf,
+  inboxHorizonSql,
+  inboxIndexSql,
+  parkedLettersOf,
+  parkedLettersSql,
+  type SchemaOptions,
+  schemaSql,
+} from './sql.ts'
 
 /**
  * A change to the toolkit's own tables or publication in a release after 0.1.0 (a column added to
@@ -31,6 +39,11 @@ export const toolkitMigrations: readonly ToolkitMigration[] = [
         ]),
         ...[inboxHorizonOf(options)].flatMap((horizon) => (horizon ? [inboxHorizonSql(horizon)] : [])),
       ].join('\n'),
+  },
+  {
+    version: 3,
+    name: "dead letters that keep each key's order: the parked-letters table",
+    sql: (options) => [parkedLettersOf(options)].flatMap((t) => (t ? [parkedLettersSql(t)] : [])).join('\n'),
   },
 ]
 

@@ -8,6 +8,8 @@ export interface SchemaOptions {
   inboxes: OutboxTableName[]
   /** Where the inboxes' pruners record their horizon; `outbox_cdc_inbox_horizon` beside the first inbox. */
   inboxHorizon?: OutboxTableName | undefined
+  /** Where consumers keep the keys they park behind a dead letter; `outbox_cdc_parked_letters` beside the first inbox. */
+  parkedLetters?: OutboxTableName | undefined
   publication: string
   /** The role Debezium connects as (created by a DBA: it needs REPLICATION); granted what it reads and writes. */
   replicationRole?: string | undefined
@@ -31,11 +33,13 @@ export function schemaSql(options: SchemaOptions): string {
   if (options.outboxes.length === 0) throw new OptionsError('schemaSql needs at least one outbox table')
   const publication = plainIdentifier(options.publication, 'publication')
   const horizonTable = inboxHorizonOf(options)
+  const parkedTable = parkedLettersOf(options)
   const tables = [
     ...options.outboxes,
     options.heartbeat,
     ...options.inboxes,
     ...(horizonTable ? [horizonTable] : []),
+    ...(parkedTable ? [parkedTable] : []),
   ]
   for (const table of tables) {
     if (typeof table !== 'string') plainIdentifier(table.schema, 'schema')
@@ -74,6 +78,7 @@ export function schemaSql(options: SchemaOptions): string {
   }
   const horizon = inboxHorizonOf(options)
   if (horizon) statements.push(inboxHorizonSql(horizon))
+  if (parkedTable) statements.push(parkedLettersSql(parkedTable))
   const literal = options.publication.replaceAll("'", "''")
   statements.push(`do $$
 begin
@@ -122,6 +127,22 @@ export function inboxHorizonOf(
 
 export const defaultInboxHorizon = 'outbox_cdc_inbox_horizon'
 
+/** The parked-letters table these options name, or the default beside the first inbox; none without inboxes. */
+export function parkedLettersOf(
+  options: Pick<SchemaOptions, 'inboxes' | 'parkedLetters'>,
+): OutboxTableName | undefined {
+  if (options.parkedLetters) return options.parkedLetters
+  const [first] = options.inboxes
+  if (first === undefined) return undefined
+  return besideInbox(first, defaultParkedLetters)
+}
+
+export const defaultParkedLetters = 'outbox_cdc_parked_letters'
+
+/** A table named `table` in the same schema as `inbox` (or the search path's, for a plain name). */
+export const besideInbox = (inbox: OutboxTableName, table: string): OutboxTableName =>
+  typeof inbox === 'object' ? { schema: inbox.schema, table } : table
+
 /**
  * The inbox's index by position (`topic, partition, kafka_offset`), which the pruner reads each
  * partition by, below its low watermark. On a large inbox, building it here blocks the consumer's
@@ -143,4 +164,24 @@ export function inboxHorizonSql(horizon: OutboxTableName): string {
   pruned_at timestamp with time zone not null default now(),
   constraint "${typeof horizon === 'string' ? horizon : horizon.table}_pkey" primary key (inbox, topic, partition)
 );`
+}
+
+/**
+ * One row per dead letter that holds its key back, per consumer group: the first letter of a key
+ * (`behind` null) and each later event of that key parked behind it. A key is parked while it has
+ * a row; a row goes once its letter has been applied again.
+ */
+export function parkedLettersSql(parked: OutboxTableName): string {
+  const name = typeof parked === 'string' ? parked : parked.table
+  return `create table if not exists ${qualifiedName(parked)} (
+  group_id text not null,
+  event_id text not null,
+  topic text not null,
+  key text not null,
+  original_offset bigint not null,
+  behind text,
+  parked_at timestamp with time zone not null default now(),
+  constraint "${name}_pkey" primary key (group_id, event_id)
+);
+create index if not exists "${name}_key_idx" on ${qualifiedName(parked)} (group_id, topic, key);`
 }
