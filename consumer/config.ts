@@ -43,6 +43,14 @@ export const consumerEnvSchema = z
     /** `GET /health` (200 only while consuming or waiting for its topics); 0 turns it off. */
     CONSUMER_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
     LOG_LEVEL: logLevel,
+    /**
+     * Once an event is dead-lettered, later events of its key wait behind it (parked) until a
+     * redrive applies them in order; `false` applies them at once, out of order.
+     */
+    DLQ_KEEP_KEY_ORDER: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
     INBOX_RETENTION: inboxRetention,
     INBOX_PRUNE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
     /** Clock skew allowed between the outbox's database and the inbox's, which the pruner keeps rows for. */

@@ -75,6 +75,7 @@ async function consumerService(p: ConsumerProcess, control: ServiceControl): Pro
     batchSize: config.CONSUMER_BATCH_SIZE,
     topicWatchIntervalMs: config.CONSUMER_TOPIC_WATCH_MS,
     deadLetterTopic: deadLetterTopicSettingsOf(config),
+    keepKeyOrder: config.DLQ_KEEP_KEY_ORDER,
     onFatal: (error) => fatal(error, 'consumer stopped by a fatal error; exiting 1 for a restart'),
     ...(config.INBOX_RETENTION !== null && config.CONNECT_URL
       ? {

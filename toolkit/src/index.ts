@@ -85,6 +85,7 @@ export {
 } from './consumer/apply-event.ts'
 export { ConsumerLifecycle, type ConsumerState } from './consumer/consumer-state.ts'
 export { deadLetterMessage, dlqHeader, publishDeadLetter } from './consumer/dead-letter.ts'
+export { listParkedKeys, type ParkedKey } from './consumer/parked-letters.ts'
 export { ConsumerError, type ConsumerErrorCode } from './consumer/errors.ts'
 export {
   createEventConsumer,
@@ -157,7 +158,7 @@ export {
   type ToolkitMigration,
   toolkitMigrations,
 } from './schema/migrate.ts'
-export { type SchemaOptions, schemaSql } from './schema/sql.ts'
+export { defaultParkedLetters, type SchemaOptions, schemaSql } from './schema/sql.ts'
 export {
   type ConnectSecurity,
   type ConnectSecurityInput,
@@ -206,9 +207,11 @@ export {
 } from './slots/slots.ts'
 export {
   type DeadLetter,
+  isLetterOf,
   listDeadLetters,
   RedriveBusyError,
   redriveDeadLetters,
+  redrivenCopy,
   toDeadLetter,
 } from './tools/dlq.ts'
 export {

@@ -121,7 +121,7 @@ export async function simulatePartition(scenario: Scenario): Promise<Simulation>
   const world = {
     database: fakeDatabase(scenario, messages, journal),
     kafka: fakeKafka(scenario, journal),
-    stats: { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 },
+    stats: { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 },
     log: scenario.log ?? silentLogger,
   }
   const faultCount = [...Object.values(scenario.faults)].reduce((sum, faults) => sum + faults.size, 0)
@@ -163,7 +163,7 @@ function startedConsumer(
     batchSize: scenario.batchSize,
     retry: scenario.retry,
     deadLetterTopic: 'outbox.events-dlq',
-    publishDeadLetter: (message) => publishDeadLetter(world.kafka.producer, 'outbox.events-dlq', message),
+    publishDeadLetter: (message) => publishDeadLetter(world.kafka.producer, 'outbox.events-dlq', message, 'simulated-group'),
     hasFailed: () => failed,
     onFatal: (error) => {
       failed = true

@@ -64,6 +64,10 @@ export const cliConfigSchema = z.strictObject({
     inbox: z.union([z.string(), z.strictObject({ schema: z.string(), table: z.string() })]).optional(),
     /** Where the inboxes' pruners record their horizon (`outbox_cdc_inbox_horizon` when not given). */
     inboxHorizon: z.union([z.string(), z.strictObject({ schema: z.string(), table: z.string() })]).optional(),
+    /** Where consumers keep their parked keys, which `dlq list` shows (beside the inbox when not given). */
+    parkedLetters: z
+      .union([z.string(), z.strictObject({ schema: z.string(), table: z.string() })])
+      .optional(),
   }),
   doctor: z
     .strictObject({

@@ -1,7 +1,9 @@
+import { listParkedKeys, type ParkedKey } from '../consumer/parked-letters.ts'
 import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { deadLetterTopicOf } from '../events/topics.ts'
 import { defaultHorizonOf, readInboxHorizon } from '../inbox/prune-sql.ts'
 import type { OutboxTableName } from '../outbox/table-name.ts'
+import { besideInbox, defaultParkedLetters } from '../schema/sql.ts'
 import { connectPostgres } from '../security/postgres.ts'
 import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '../tools/dlq.ts'
 import { matchesFilter, startEventTail, type TailedEvent } from '../tools/event-tail.ts'
@@ -17,28 +19,65 @@ export const redriveGroupOfConfig = (c: Pick<CliContext, 'config'>) =>
 
 const letterLine = (l: DeadLetter) =>
   `${l.at ?? '?'}  ${l.errorCode ?? '?'}  ${l.eventType ?? '?'} ${l.eventId ?? '?'}  from ${l.original.topic}[${l.original.partition}]@${l.original.offset}` +
-  `  after ${l.attempts ?? '?'} attempt(s): ${l.errorMessage ?? ''}`
+  `${l.group ? `  group ${l.group}` : ''}  after ${l.attempts ?? '?'} attempt(s): ${l.errorMessage ?? ''}`
 
-/** `dlq <list|redrive>`: the namespace's dead-letter topic. */
+const parkedLine = (p: ParkedKey) =>
+  `parked  ${p.group}  ${p.topic} key ${p.key}: ${p.waiting} event(s) waiting behind ${p.head} since ${p.since}`
+
+/** Where the consumers keep their parked keys: the config's, or the default beside its inbox. */
+const parkedTableOf = (c: CliContext) => {
+  const { parkedLetters, inbox } = c.config.consumer
+  return parkedLetters ?? (inbox ? besideInbox(inbox, defaultParkedLetters) : undefined)
+}
+
+async function parkedKeysOf(c: CliContext, group: string | undefined): Promise<ParkedKey[] | undefined> {
+  const table = parkedTableOf(c)
+  if (!table) return undefined
+  const sql = connectPostgres(c.config.postgres.url, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+  try {
+    return await listParkedKeys(sql, table, group)
+  } finally {
+    await sql.end()
+  }
+}
+
+/** `dlq <list|redrive>`: the namespace's dead-letter topic, every group's or one's (--group). */
 export const dlqCommands: Record<string, Command> = {
   async list(c) {
-    const { values } = flagsOf(c.args, { json: { type: 'boolean' } })
+    const { values } = flagsOf(c.args, { json: { type: 'boolean' }, group: { type: 'string' } })
     const topic = deadLetterTopicOf(namespaceOf(c))
-    const letters = await listDeadLetters(kafkaOf(c, 'dlq'), topic)
-    if (values.json) c.out(JSON.stringify(letters, null, 2))
-    else {
-      for (const letter of letters) c.out(letterLine(letter))
-      c.out(`${letters.length} dead letter(s) in ${topic}`)
+    const letters = await listDeadLetters(kafkaOf(c, 'dlq'), topic, { group: values.group })
+    if (values.json) {
+      c.out(JSON.stringify(letters, null, 2))
+      return 0
+    }
+    for (const letter of letters) c.out(letterLine(letter))
+    c.out(`${letters.length} dead letter(s) in ${topic}${values.group ? ` for group ${values.group}` : ''}`)
+    const parked = await parkedKeysOf(c, values.group).catch((error: unknown) => {
+      c.err(`warning: could not read the parked keys: ${(error as Error).message}`)
+      return undefined
+    })
+    if (parked) {
+      for (const key of parked) c.out(parkedLine(key))
+      c.out(`${parked.length} key(s) parked behind a dead letter`)
     }
     return 0
   },
-  /** Sends each dead letter not yet redriven back to its topic; --dry-run only shows them. */
+  /**
+   * Sends each dead letter not yet redriven back to its topic, for the group that wrote it; with
+   * --group, only that group's (its progress kept apart); --dry-run only shows them.
+   */
   async redrive(c) {
-    const { values } = flagsOf(c.args, { 'dry-run': { type: 'boolean' } })
+    const { values } = flagsOf(c.args, { 'dry-run': { type: 'boolean' }, group: { type: 'string' } })
     const dryRun = values['dry-run'] ?? false
     const topic = deadLetterTopicOf(namespaceOf(c))
-    const sent = await redriveDeadLetters(kafkaOf(c, 'dlq'), topic, redriveGroupOfConfig(c), {
+    const { group } = values
+    // A run for one group must not move the position of the run for all: that one would then
+    // pass over the other groups' letters without sending them.
+    const progress = group ? `${redriveGroupOf(group)}-only` : redriveGroupOfConfig(c)
+    const sent = await redriveDeadLetters(kafkaOf(c, 'dlq'), topic, progress, {
       dryRun,
+      ...(group ? { group } : {}),
       onLetter: (letter) => c.out(`${dryRun ? 'would send' : 'sending'} ${letterLine(letter)}`),
     })
     c.out(

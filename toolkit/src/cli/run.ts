@@ -23,8 +23,8 @@ const table: {
   { words: 'slots list', args: '[--json]', run: slotCommands.list as Command },
   { words: 'slots advance', args: '<slot> --yes [--json]', run: slotCommands.advance as Command },
   { words: 'slots drop', args: '<slot> [--force] [--yes] [--json]', run: slotCommands.drop as Command },
-  { words: 'dlq list', args: '[--json]', run: dlqCommands.list as Command },
-  { words: 'dlq redrive', args: '[--dry-run]', run: dlqCommands.redrive as Command },
+  { words: 'dlq list', args: '[--group <group>] [--json]', run: dlqCommands.list as Command },
+  { words: 'dlq redrive', args: '[--group <group>] [--dry-run]', run: dlqCommands.redrive as Command },
   { words: 'replay', args: '--from <beginning|ISO timestamp|offset> [--force]', run: replayCommand },
   { words: 'doctor', args: '[--json]', run: doctorCommand },
   {

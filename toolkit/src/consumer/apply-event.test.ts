@@ -182,7 +182,7 @@ describe('the consumer runtime as a service sets it up', () => {
       throw new Error('a bug in the service’s onRefused (or the runtime’s own, on a refusal of null)')
     }
     const metrics = createConsumerMetrics()
-    const stats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
+    const stats = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 }
     await handleBatch(
       {
         batchSize: 2,

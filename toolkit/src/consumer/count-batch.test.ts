@@ -19,7 +19,7 @@ const outcomeOf = (offset: string): 'duplicate' | 'applied' =>
 
 async function run(batchSize: number) {
   const metrics = createConsumerMetrics()
-  const stats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
+  const stats = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 }
   await handleBatch(
     {
       batchSize,

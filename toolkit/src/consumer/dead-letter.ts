@@ -14,6 +14,12 @@ export const dlqHeader = {
   errorMessage: 'dlq.error.message',
   attempts: 'dlq.attempts',
   at: 'dlq.dead-lettered.at',
+  /** The consumer group that could not apply it: only that group's redrive sends it back. */
+  group: 'dlq.group',
+  /** On a letter parked behind another of its key: that letter's event id. */
+  parkedBehind: 'dlq.parked.behind',
+  /** On a copy a redrive sent back: the group it is for; other groups pass it by. */
+  redrivenFor: 'dlq.redriven.for',
 } as const
 
 /**
@@ -28,12 +34,18 @@ export function deadLetterMessage(
   // The bytes as they arrived when we have them: decoding as text would replace what is not UTF-8.
   // A header whose value is null (Debezium writes the outbox's null trace_context as one) is left
   // out: kafkajs cannot send a null header, and the dead letter would never be published.
+  // A redriven copy's own dlq.* headers are not the event's: the new letter states its own.
   const original: IHeaders = Object.fromEntries(
-    Object.entries(message.raw?.headers ?? {}).filter(([, value]) => value !== null && value !== undefined),
+    Object.entries(message.raw?.headers ?? {}).filter(
+      ([name, value]) => value !== null && value !== undefined && !name.startsWith('dlq.'),
+    ),
   )
   if (!message.raw)
     for (const [name, value] of Object.entries(message.headers))
-      if (value !== undefined) original[name] = value
+      if (value !== undefined && !name.startsWith('dlq.')) original[name] = value
+  // A redriven copy that fails again keeps where the event first stood: its key's letters go back
+  // in that order.
+  const firstOffset = message.headers[dlqHeader.offset] ?? message.offset
   return {
     key: message.raw ? message.raw.key : message.key,
     value: message.raw ? message.raw.value : message.value,
@@ -41,7 +53,7 @@ export function deadLetterMessage(
       ...original,
       [dlqHeader.topic]: message.topic,
       [dlqHeader.partition]: String(message.partition),
-      [dlqHeader.offset]: message.offset,
+      [dlqHeader.offset]: firstOffset,
       ...(message.timestamp ? { [dlqHeader.timestamp]: message.timestamp } : {}),
       [dlqHeader.key]: message.key ?? '',
       [dlqHeader.eventId]: message.headers.id ?? '',
@@ -53,7 +65,16 @@ export function deadLetterMessage(
   }
 }
 
-/** Publishes one dead letter and waits for the broker's acknowledgement from all in-sync replicas. */
-export async function publishDeadLetter(producer: Producer, topic: string, message: Message): Promise<void> {
-  await producer.send({ topic, acks: -1, messages: [message] })
+/**
+ * Publishes one dead letter, stamped with the consumer group that wrote it, and waits for the
+ * broker's acknowledgement from all in-sync replicas.
+ */
+export async function publishDeadLetter(
+  producer: Producer,
+  topic: string,
+  message: Message,
+  group: string,
+): Promise<void> {
+  const stamped = { ...message, headers: { ...message.headers, [dlqHeader.group]: group } }
+  await producer.send({ topic, acks: -1, messages: [stamped] })
 }

@@ -13,7 +13,8 @@ import {
   ensureDeadLetterTopic,
 } from '../kafka/dead-letter-topic.ts'
 import type { Logger } from '../logger.ts'
-import { qualifiedName } from '../outbox/table-name.ts'
+import { type OutboxTableName, qualifiedName } from '../outbox/table-name.ts'
+import { besideInbox, defaultParkedLetters } from '../schema/sql.ts'
 import { applyBatch, applyEvent, type InboxApp, type OnRefused } from './apply-event.ts'
 import { ConsumerLifecycle, type ConsumerState } from './consumer-state.ts'
 import { publishDeadLetter } from './dead-letter.ts'
@@ -21,6 +22,7 @@ import { ConsumerError } from './errors.ts'
 import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
 import type { ConsumerMetrics } from './metrics.ts'
+import { postgresParkedLetters, requireParkedLettersTable } from './parked-letters.ts'
 import type { RetryPolicy } from './process-message.ts'
 import { createTopicWatch } from './topic-watch.ts'
 
@@ -72,6 +74,14 @@ export interface EventConsumerOptions {
   onRefused?: OnRefused
   /** Deletes inbox rows no path can bring back (see startInboxPruner); the inbox grows for ever without. */
   inboxPruning?: InboxPruningOptions
+  /**
+   * Once an event is dead-lettered, later events of its key on the partition are parked behind it
+   * (sent to the dead letters as parked) until a redrive has applied them all, in order; other keys
+   * flow on. True when not given; false applies later events of the key at once, as they come.
+   */
+  keepKeyOrder?: boolean
+  /** Where parked keys are kept: `outbox_cdc_parked_letters` beside the inbox when not given. */
+  parkedLetters?: OutboxTableName
 }
 
 /**
@@ -105,9 +115,12 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     idempotent: true,
     maxInFlightRequests: 1,
   })
-  const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
+  const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 }
   const dlq = deadLetterTopicOf(options.namespace)
   const lifecycle = new ConsumerLifecycle()
+  const keepKeyOrder = options.keepKeyOrder ?? true
+  const parkedTable = options.parkedLetters ?? besideInbox(app.inbox, defaultParkedLetters)
+  if (keepKeyOrder) qualifiedName(parkedTable)
 
   // Only the first fatal error is reported, and none once stop() has begun.
   const fail = (error: Error) => {
@@ -130,12 +143,24 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     deadLetterTopic: dlq,
     applyBatch: (records) => applyBatch(sql, records, app, onRefused),
     applyEvent: (record) => applyEvent(sql, record, app, onRefused),
-    publishDeadLetter: (message) => publishDeadLetter(producer, dlq, message),
+    publishDeadLetter: (message) => publishDeadLetter(producer, dlq, message, options.groupId),
     hasFailed: () => lifecycle.state === 'failed',
     onFatal: fail,
     log,
     stats,
     metrics: options.metrics,
+    keyOrder: {
+      group: options.groupId,
+      ...(keepKeyOrder
+        ? {
+            parked: postgresParkedLetters(sql, {
+              table: parkedTable,
+              inbox: app.inbox,
+              group: options.groupId,
+            }),
+          }
+        : {}),
+    },
   }
   const membership = createGroupMembership({ staleAfterMs: sessionTimeoutMs })
   // kafkajs restarts itself after most errors (and logs each crash), out of the group until it
@@ -207,6 +232,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   }
 
   async function connectAndRun() {
+    if (keepKeyOrder) await requireParkedLettersTable(sql, parkedTable)
     await admin.connect()
     await ensureDeadLetterTopic(
       admin,

@@ -16,7 +16,7 @@ describe('handleBatch', () => {
     const metrics = createConsumerMetrics()
     const messages = buildRecords([{ kind: 'good' }, { kind: 'poison', variant: 0 }, { kind: 'good' }])
     const resolved: string[] = []
-    const stats = { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 }
+    const stats = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 }
     await handleBatch(
       {
         batchSize: 3,
@@ -82,7 +82,7 @@ describe('handleBatch', () => {
           hasFailed: () => false,
           onFatal: () => {},
           log: pino({ level: 'silent' }),
-          stats: { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 },
+          stats: { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 },
         },
         {
           batch: { topic: 'outbox.events.book', partition: 0, messages },

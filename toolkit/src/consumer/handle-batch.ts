@@ -1,48 +1,12 @@
-import type { KafkaMessage, Message } from 'kafkajs'
-import type { Logger } from '../logger.ts'
+import type { KafkaMessage } from 'kafkajs'
 import type { ApplyOutcome } from './apply-event.ts'
+import type { BatchRule, PartitionBatch } from './batch-rule.ts'
 import { type IncomingEvent, toIncoming } from './incoming-event.ts'
 import { isKafkaFailure, kafkaErrorType } from './kafka-failure.ts'
-import type { ConsumerMetrics } from './metrics.ts'
-import { FatalConsumerError, type Outcome, processMessage, type RetryPolicy } from './process-message.ts'
+import { orderFor } from './keep-key-order.ts'
+import { resolveOne, settleOne } from './settle-one.ts'
 
-export interface ConsumerStats {
-  applied: number
-  duplicates: number
-  deadLettered: number
-  retries: number
-}
-
-/** What kafkajs hands eachBatch for one partition: its records and the calls that act on them. */
-export interface PartitionBatch {
-  batch: { topic: string; partition: number; messages: KafkaMessage[] }
-  /** Marks the offset processed; only resolved offsets are ever committed. */
-  resolveOffset(offset: string): void
-  heartbeat(): Promise<void>
-  isRunning(): boolean
-  /** True once a seek or rebalance made the rest of this batch out of date. */
-  isStale(): boolean
-  commitOffsetsIfNecessary(): Promise<void>
-}
-
-/** The consumer's side of the rule: how records are applied and dead-lettered, and where outcomes go. */
-export interface BatchRule {
-  /** Records applied in one transaction (1: each in its own). */
-  batchSize: number
-  retry: RetryPolicy
-  deadLetterTopic: string
-  /** All or nothing: applies the records in one transaction, or throws having changed nothing. */
-  applyBatch: (records: IncomingEvent[]) => Promise<Array<'applied' | 'duplicate'>>
-  applyEvent: (record: IncomingEvent) => Promise<'applied' | 'duplicate'>
-  /** Resolves only once the broker has acknowledged the dead letter. */
-  publishDeadLetter: (message: Message) => Promise<void>
-  /** True once the consumer has failed: nothing more is applied or resolved. */
-  hasFailed: () => boolean
-  onFatal: (error: FatalConsumerError) => void
-  log: Logger
-  stats: ConsumerStats
-  metrics?: ConsumerMetrics
-}
+export type { BatchRule, ConsumerStats, PartitionBatch } from './batch-rule.ts'
 
 /**
  * The consumer's rule for one partition's batch, the same for every record however it is applied:
@@ -60,13 +24,17 @@ export async function handleBatch(rule: BatchRule, payload: PartitionBatch): Pro
   const { batch } = payload
   const halted = () => !payload.isRunning() || payload.isStale() || rule.hasFailed()
   try {
+    const order = await orderFor(rule, payload)
+    if (order === 'failed') return
     for (let start = 0; start < batch.messages.length; start += rule.batchSize) {
       if (halted()) break
       const chunk = batch.messages.slice(start, start + rule.batchSize)
-      if (chunk.length > 1 && (await applyTogether(rule, payload, chunk))) continue
+      // A chunk with a held-back key or a redriven record goes record by record, in order.
+      const together = chunk.length > 1 && !order?.needsOrder(chunk)
+      if (together && (await applyTogether(rule, payload, chunk))) continue
       for (const message of chunk) {
         if (halted()) break
-        if (!(await applyOne(rule, payload, message))) return
+        if (!(await (order ? order.applyOne(message) : applyOne(rule, payload, message)))) return
       }
     }
     await payload.commitOffsetsIfNecessary()
@@ -82,40 +50,9 @@ export async function handleBatch(rule: BatchRule, payload: PartitionBatch): Pro
 
 /** One record on its own, with retries and dead letters; false when the consumer must stop. */
 async function applyOne(rule: BatchRule, payload: PartitionBatch, message: KafkaMessage): Promise<boolean> {
-  const { topic, partition } = payload.batch
-  const incoming = toIncoming(topic, partition, message)
-  const coordinates = { eventId: incoming.headers.id, topic, partition, offset: message.offset }
-  const onRetry = (error: unknown, attempt: number) => {
-    rule.stats.retries += 1
-    rule.metrics?.retries.inc()
-    rule.log.warn({ ...coordinates, attempt, err: error }, 'event failed, retrying')
-  }
-  const stopTimer = rule.metrics?.processing.startTimer()
-  let result: Outcome
-  try {
-    result = await processMessage(
-      {
-        applyEvent: rule.applyEvent,
-        publishDeadLetter: rule.publishDeadLetter,
-        deadLetterTopic: rule.deadLetterTopic,
-        retry: rule.retry,
-        heartbeat: payload.heartbeat,
-      },
-      incoming,
-      onRetry,
-    )
-  } catch (error) {
-    if (!(error instanceof FatalConsumerError)) throw error
-    rule.log.fatal({ ...coordinates, code: error.code, err: error }, 'consumer cannot go on')
-    rule.onFatal(error)
-    return false
-  }
-  stopTimer?.()
-  count(rule, result, incoming)
-  if (result.outcome === 'dead-lettered')
-    rule.log.error({ ...coordinates, deadLetterTopic: rule.deadLetterTopic }, 'event dead-lettered')
-  payload.resolveOffset(message.offset)
-  await payload.heartbeat()
+  const incoming = toIncoming(payload.batch.topic, payload.batch.partition, message)
+  if (!(await settleOne(rule, payload, incoming))) return false
+  await resolveOne(payload, message.offset)
   return true
 }
 
@@ -178,24 +115,4 @@ function countBatch(rule: BatchRule, incoming: IncomingEvent[], outcomes: ApplyO
   }
   const share = seconds / outcomes.length
   for (let i = 0; i < outcomes.length; i += 1) metrics.processing.observe(share)
-}
-
-/** Counts one outcome; commit-to-apply runs from the record timestamp (the outbox row's created_at). */
-function count(rule: BatchRule, result: Outcome, incoming: IncomingEvent) {
-  const { stats, metrics } = rule
-  if (result.outcome === 'applied') {
-    stats.applied += 1
-    const eventType = incoming.headers.event_type ?? 'unknown'
-    metrics?.applied.inc({ event_type: eventType })
-    metrics?.commitToApply.observe(
-      { event_type: eventType },
-      Math.max(0, Date.now() - Number(incoming.timestamp ?? '0')) / 1000,
-    )
-  } else if (result.outcome === 'duplicate') {
-    stats.duplicates += 1
-    metrics?.duplicates.inc()
-  } else {
-    stats.deadLettered += 1
-    metrics?.deadLetters.inc({ error_code: result.errorCode })
-  }
 }

@@ -62,7 +62,7 @@ describe('the consumer health endpoint', () => {
       get group() {
         return group
       },
-      stats: { applied: 0, duplicates: 0, deadLettered: 0, retries: 0 },
+      stats: { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 },
     } as unknown as EventConsumer
     const server = await startHealthServer(consumer, 0)
     try {

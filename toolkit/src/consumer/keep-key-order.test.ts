@@ -1,0 +1,213 @@
+import type { KafkaMessage, Message, Producer } from 'kafkajs'
+import { pino } from 'pino'
+import { describe, expect, it } from 'vitest'
+import { redrivenCopy } from '../tools/dlq.ts'
+import { publishDeadLetter } from './dead-letter.ts'
+import { type BatchRule, handleBatch } from './handle-batch.ts'
+import type { IncomingEvent } from './incoming-event.ts'
+import { addParked, type ParkedKeys, type ParkedLetter } from './key-order.ts'
+import type { ParkedLetterStore } from './parked-letters.ts'
+
+/**
+ * An invoice service written the way most are: each event sets what it knows, trusting the events
+ * of one invoice to come in order (issued → paid → voided). A dead letter that lets later events of
+ * its key through leaves such a service in the wrong state for good.
+ */
+type Invoice = { status: string; amount?: number }
+const topic = 'shop.invoice'
+
+function invoiceWorld(group: string) {
+  const invoices = new Map<string, Invoice>()
+  const inbox = new Set<string>()
+  const broken = new Set<string>()
+  const rows = new Map<string, { topic: string; letter: ParkedLetter }>()
+  const deadLetters: Message[] = []
+  const applyTo = (state: Map<string, Invoice>, done: Set<string>, record: IncomingEvent) => {
+    const id = record.headers.id as string
+    if (done.has(id)) return 'duplicate' as const
+    if (broken.has(id)) throw new Error('the handler has a bug for this event')
+    const key = record.key as string
+    const body = JSON.parse(record.value ?? '{}') as { amount?: number }
+    const type = record.headers.event_type
+    if (type === 'InvoiceIssued') state.set(key, { status: 'issued', amount: body.amount })
+    else state.set(key, { ...state.get(key), status: type === 'InvoicePaid' ? 'paid' : 'voided' })
+    done.add(id)
+    return 'applied' as const
+  }
+  const store: ParkedLetterStore = {
+    async load(t, keys) {
+      const parked: ParkedKeys = new Map()
+      for (const row of rows.values())
+        if (row.topic === t && keys.includes(row.letter.key)) addParked(parked, row.letter)
+      return parked
+    },
+    async add(t, letter) {
+      if (!rows.has(letter.eventId)) rows.set(letter.eventId, { topic: t, letter })
+    },
+    async release(eventId) {
+      rows.delete(eventId)
+    },
+    async applied(eventId) {
+      return inbox.has(eventId)
+    },
+  }
+  const producer = {
+    send: async ({ messages }: { messages: Message[] }) => void deadLetters.push(...messages),
+  }
+  const rule = (keepKeyOrder: boolean): BatchRule => ({
+    batchSize: 500,
+    retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
+    deadLetterTopic: 'shop-dlq',
+    applyEvent: async (record) => applyTo(invoices, inbox, record),
+    // All or nothing, as a transaction: on a throw nothing stays.
+    applyBatch: async (records) => {
+      const state = new Map(invoices)
+      const done = new Set(inbox)
+      const outcomes = records.map((r) => applyTo(state, done, r))
+      for (const [k, v] of state) invoices.set(k, v)
+      for (const id of done) inbox.add(id)
+      return outcomes
+    },
+    publishDeadLetter: (message) =>
+      publishDeadLetter(producer as unknown as Producer, 'shop-dlq', message, group),
+    hasFailed: () => false,
+    onFatal: (error) => {
+      throw error
+    },
+    log: pino({ level: process.env.DEBUG_TEST ? 'debug' : 'silent' }),
+    stats: { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 },
+    keyOrder: keepKeyOrder ? { group, parked: store } : { group },
+  })
+  const deliver = async (keepKeyOrder: boolean, messages: KafkaMessage[]) => {
+    const resolved: string[] = []
+    await handleBatch(rule(keepKeyOrder), {
+      batch: { topic, partition: 0, messages },
+      resolveOffset: (offset) => void resolved.push(offset),
+      heartbeat: async () => {},
+      isRunning: () => true,
+      isStale: () => false,
+      commitOffsetsIfNecessary: async () => {},
+    })
+    return resolved
+  }
+  /** A redrive of every letter not yet sent, in the order they were written, at offsets after `from`. */
+  let sentBack = 0
+  const redrive = (from: number): KafkaMessage[] =>
+    deadLetters.slice(sentBack).map((letter, i) => {
+      sentBack += 1
+      const copy = redrivenCopy({
+        ...letter,
+        offset: String(i),
+        timestamp: '0',
+        attributes: 0,
+      } as KafkaMessage)
+      return { ...copy, offset: String(from + i), timestamp: '0', attributes: 0 } as KafkaMessage
+    })
+  return { invoices, broken, rows, deadLetters, deliver, redrive }
+}
+
+let next = 0
+const event = (key: string, type: string, body: object = {}): KafkaMessage => {
+  next += 1
+  return {
+    key: Buffer.from(key),
+    value: Buffer.from(JSON.stringify(body)),
+    headers: { id: Buffer.from(crypto.randomUUID()), event_type: Buffer.from(type) },
+    offset: String(next),
+    timestamp: '0',
+    attributes: 0,
+  } as KafkaMessage
+}
+
+const history = () => {
+  next = 0
+  return [
+    event('inv-1', 'InvoiceIssued', { amount: 120 }),
+    event('inv-2', 'InvoiceIssued', { amount: 80 }),
+    event('inv-1', 'InvoicePaid'),
+    event('inv-2', 'InvoicePaid'),
+    event('inv-1', 'InvoiceVoided'),
+  ]
+}
+const idOf = (m: KafkaMessage) => m.headers?.id?.toString() as string
+
+describe('dead letters that keep each key’s order', () => {
+  it('a poison first event and the two behind it end, after the fix and a redrive, as if nothing had failed', async () => {
+    const calm = invoiceWorld('billing')
+    await calm.deliver(true, history())
+
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    const resolved = await world.deliver(true, events)
+    expect(resolved).toEqual(events.map((m) => m.offset))
+    // The other invoice on the partition was not held back; this one waits whole.
+    expect(world.invoices.get('inv-2')).toEqual({ status: 'paid', amount: 80 })
+    expect(world.invoices.has('inv-1')).toBe(false)
+    expect(
+      world.deadLetters.map((l) => [l.headers?.['dlq.error.code'], l.headers?.['dlq.parked.behind']]),
+    ).toEqual([
+      ['HANDLER_FAILED', undefined],
+      ['PARKED', idOf(events[0] as KafkaMessage)],
+      ['PARKED', idOf(events[0] as KafkaMessage)],
+    ])
+    expect(world.deadLetters.every((l) => l.headers?.['dlq.group'] === 'billing')).toBe(true)
+
+    // A live event of the held key that comes before the redrive waits too.
+    const live = event('inv-1', 'InvoiceVoided')
+    await world.deliver(true, [live])
+    expect(world.invoices.has('inv-1')).toBe(false)
+
+    world.broken.clear()
+    await world.deliver(true, world.redrive(100))
+    expect(world.invoices).toEqual(calm.invoices)
+    expect(world.rows.size).toBe(0)
+  })
+
+  it('without it, the same failure leaves the invoice in the wrong state after the redrive', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    await world.deliver(false, events)
+    world.broken.clear()
+    await world.deliver(false, world.redrive(100))
+    // The paid and voided events went through first; the redriven "issued" came last.
+    expect(world.invoices.get('inv-1')).toEqual({ status: 'issued', amount: 120 })
+  })
+
+  it('a key stays held until every letter of it is applied again: a head that fails again keeps its followers behind it', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    await world.deliver(true, events)
+    // Redriven before the fix: the head fails again and its followers go back behind it, in order.
+    await world.deliver(true, world.redrive(100))
+    expect(world.invoices.has('inv-1')).toBe(false)
+    expect(world.rows.size).toBe(3)
+    expect(world.deadLetters.slice(3).map((l) => l.headers?.['dlq.error.code'])).toEqual([
+      'HANDLER_FAILED',
+      'PARKED',
+      'PARKED',
+    ])
+    world.broken.clear()
+    await world.deliver(true, world.redrive(200))
+    expect(world.invoices.get('inv-1')).toEqual({ status: 'voided', amount: 120 })
+    expect(world.rows.size).toBe(0)
+  })
+
+  it('a record delivered again after a crash is not lettered twice, and a letter redriven for another group is passed by', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    await world.deliver(true, events)
+    const letters = world.deadLetters.length
+    await world.deliver(true, events)
+    expect(world.deadLetters.length).toBe(letters)
+
+    const other = invoiceWorld('shipping')
+    other.broken.clear()
+    await other.deliver(true, world.redrive(100))
+    expect(other.invoices.size).toBe(0)
+    expect(other.deadLetters).toEqual([])
+  })
+})
