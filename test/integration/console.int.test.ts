@@ -41,6 +41,7 @@ describe('ops console in a browser', () => {
       consumerUrl: `http://127.0.0.1:${(consumerHealth.server.address() as AddressInfo).port}`,
       port: 0,
       sampleMs: 1000,
+      parkedLetters: 'outbox_cdc_parked_letters',
       token,
     })
   const severities = (page: Page) =>
@@ -191,6 +192,19 @@ describe('ops console in a browser', () => {
     await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1)
     await expect(row.textContent()).resolves.toContain('INVALID_PAYLOAD')
     expect(await page.locator('#dlq-topic').textContent()).toContain(deadLetterTopic(p.namespace))
+    // Its key is held back now: later events of it would be parked behind it.
+    const parkedKey = page.locator(`#dlq-parked tr[data-parked-key="${eventId}"]`)
+    // (The consumer records the key just after the letter: Refresh reads it again.)
+    await expect
+      .poll(
+        async () => {
+          await page.locator('#dlq-refresh').click()
+          return parkedKey.count()
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe(1)
+    await expect(parkedKey.textContent()).resolves.toContain(eventId)
 
     // The preview sends nothing; cancelling it sends nothing.
     // The preview reads the dead-letter topic to its end first: seconds under CI's load, so the

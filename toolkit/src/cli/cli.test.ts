@@ -97,7 +97,9 @@ describe('runOutboxCli', () => {
     }
     const flag = await cli(['dlq', 'redrive', '--dryrun'], named)
     expect(flag).toMatchObject({ code: 2, out: '' })
-    expect(flag.err).toMatch(/Unknown option '--dryrun'(.|\n)*\nusage: make dlq-redrive \[--group <group>\] \[--dry-run\]$/)
+    expect(flag.err).toMatch(
+      /Unknown option '--dryrun'(.|\n)*\nusage: make dlq-redrive \[--group <group>\] \[--dry-run\]$/,
+    )
     const slot = await cli(['slots', 'drop'], named)
     expect(slot.code).toBe(2)
     expect(slot.err).toMatch(/^name the slot\nusage: make slots-drop <slot>/)

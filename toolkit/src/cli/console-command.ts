@@ -6,6 +6,7 @@ import { connectSecurityOf, kafkaSecurityOf } from './clients.ts'
 import type { CliConfig } from './config.ts'
 import { type Command, flagsOf } from './context.ts'
 import { doctorDatabaseUrl, doctorTargetsOf } from './doctor-command.ts'
+import { parkedTableOf } from './kafka-commands.ts'
 
 /** The environment variable that holds the console's token (a secret: never in the config file). */
 export const consoleTokenVariable = 'OUTBOX_CDC_CONSOLE_TOKEN'
@@ -48,6 +49,7 @@ export function consoleOptionsOf(config: CliConfig, token: string) {
     allowedHosts: c.allowedHosts,
     sampleMs: c.sampleMs,
     timeoutMs: c.timeoutMs,
+    parkedLetters: parkedTableOf({ config }),
     token,
   }
 }

@@ -25,7 +25,7 @@ const parkedLine = (p: ParkedKey) =>
   `parked  ${p.group}  ${p.topic} key ${p.key}: ${p.waiting} event(s) waiting behind ${p.head} since ${p.since}`
 
 /** Where the consumers keep their parked keys: the config's, or the default beside its inbox. */
-const parkedTableOf = (c: CliContext) => {
+export const parkedTableOf = (c: Pick<CliContext, 'config'>) => {
   const { parkedLetters, inbox } = c.config.consumer
   return parkedLetters ?? (inbox ? besideInbox(inbox, defaultParkedLetters) : undefined)
 }

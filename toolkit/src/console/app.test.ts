@@ -12,7 +12,11 @@ const host = '127.0.0.1:3002'
 const page = { host, 'x-console': '1' }
 
 /** The app around a Connect client that records calls; the sampler and Kafka are never reached. */
-async function consoleApp(kafka = {} as Kafka, logger: FastifyBaseLogger | false = false) {
+async function consoleApp(
+  kafka = {} as Kafka,
+  logger: FastifyBaseLogger | false = false,
+  more: Partial<Parameters<typeof buildConsoleApp>[0]> = {},
+) {
   const calls: string[] = []
   const said: string[] = []
   const connect = {
@@ -41,6 +45,7 @@ async function consoleApp(kafka = {} as Kafka, logger: FastifyBaseLogger | false
     allowedHosts: () => [host],
     logger,
     onAction: (line) => said.push(line),
+    ...more,
   })
   return { app, calls, said, events, connect }
 }
@@ -189,6 +194,36 @@ describe('console guards', () => {
     expect(second?.json().code).toBe('REDRIVE_BUSY')
     release(new Error('kafka gone'))
     expect((await first)?.statusCode).toBe(500)
+  })
+
+  it('lists the keys parked behind a dead letter beside the letters, and still the letters when the database does not answer', async () => {
+    // A broker without the dead-letter topic: no letters, read without a consumer.
+    const kafka = {
+      admin: () => ({ connect: async () => {}, disconnect: async () => {}, listTopics: async () => [] }),
+    } as unknown as Kafka
+    const key = {
+      group: 'g',
+      topic: 'ns.invoice',
+      key: 'inv-1',
+      head: 'e1',
+      waiting: 2,
+      since: '2026-12-07T00:00:00.000Z',
+    }
+    app = (await consoleApp(kafka, false, { parkedKeys: async () => [key] })).app
+    const shown = await app.inject({ method: 'GET', url: '/api/dead-letters', headers: page })
+    expect(shown.json()).toMatchObject({ letters: [], parked: [key] })
+    await app.close()
+
+    app = (
+      await consoleApp(kafka, false, {
+        parkedKeys: async () => {
+          throw new Error('database down')
+        },
+      })
+    ).app
+    const unknown = await app.inject({ method: 'GET', url: '/api/dead-letters', headers: page })
+    expect(unknown.statusCode).toBe(200)
+    expect(unknown.json()).toMatchObject({ letters: [], parked: null })
   })
 
   it('answers no API call without its own header, which no other site can make a browser send', async () => {

@@ -6,6 +6,7 @@ import Fastify, { LogController } from 'fastify'
 import type { Kafka } from 'kafkajs'
 import { z } from 'zod'
 import type { ConnectClient, ConnectorState } from '../connector/connect-client.ts'
+import type { ParkedKey } from '../consumer/parked-letters.ts'
 import { type DeadLetter, redriveDeadLetters } from '../tools/dlq.ts'
 import { createDeadLetterView, newestPerPartition } from './dead-letter-view.ts'
 import { toHistory } from './history.ts'
@@ -24,6 +25,8 @@ export interface ConsoleDeps {
   deadLetterTopic: string
   /** The group whose committed offsets say which dead letters were already redriven (as dlq:redrive). */
   redriveGroup: string
+  /** The keys held back behind a dead letter (listParkedKeys); the page shows none when not given. */
+  parkedKeys?: () => Promise<ParkedKey[]>
   token: string
   /** Host headers the console answers to, `host:port` (read per request: the port is known after listen). */
   allowedHosts: () => readonly string[]
@@ -127,11 +130,17 @@ export async function buildConsoleApp(d: ConsoleDeps) {
     if (!query.success) return reply.code(400).send(badInput(query.error))
     return d.events.after(query.data.after, query.data)
   })
-  app.get('/api/dead-letters', async () => ({
-    topic: d.deadLetterTopic,
-    newestPerPartition,
-    letters: await deadLetters.letters(),
-  }))
+  app.get('/api/dead-letters', async (request) => {
+    const [letters, parked] = await Promise.all([
+      deadLetters.letters(),
+      // The letters still show when the database does not answer: parked is null then.
+      d.parkedKeys?.().catch((error: unknown) => {
+        request.log.warn({ err: error }, 'could not read the parked keys')
+        return null
+      }) ?? null,
+    ])
+    return { topic: d.deadLetterTopic, newestPerPartition, letters, parked }
+  })
 
   app.post('/api/connector/:action', { onRequest: guardAction }, async (request, reply) => {
     const params = connectorAction.safeParse(request.params)

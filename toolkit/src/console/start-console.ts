@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kafka } from 'kafkajs'
 import { createConnectClient } from '../connector/connect-client.ts'
+import { listParkedKeys } from '../consumer/parked-letters.ts'
 import type { DoctorCheck, DoctorTargets } from '../doctor/check.ts'
 import { createKafka } from '../kafka/client.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import type { OutboxTableName } from '../outbox/table-name.ts'
 import type { ConnectSecurityInput } from '../security/connect.ts'
 import type { KafkaSecurityInput } from '../security/kafka.ts'
 import { connectPostgres } from '../security/postgres.ts'
@@ -33,6 +35,8 @@ export interface ConsoleOptions<T extends DoctorTargets = DoctorTargets> {
   writerUrl?: string | undefined
   /** Base URL of the consumer's health server (startHealthServer). Unset: that stage is amber. */
   consumerUrl?: string | undefined
+  /** Where the consumers keep their parked keys, which the page lists; none shown when not given. */
+  parkedLetters?: OutboxTableName | undefined
   /** Where the page listens: loopback unless told otherwise. Port 0 takes a free one. */
   host?: string
   port?: number
@@ -119,6 +123,7 @@ export async function startConsole<T extends DoctorTargets>(o: ConsoleOptions<T>
     namespace: o.targets.namespace,
     deadLetterTopic: o.targets.deadLetters.topic,
     redriveGroup: o.targets.deadLetters.redriveGroup,
+    ...(o.parkedLetters ? { parkedKeys: () => listParkedKeys(sql, o.parkedLetters as OutboxTableName) } : {}),
     token: o.token,
     allowedHosts: () => [
       `127.0.0.1:${port}`,

@@ -205,16 +205,36 @@ const letterRow = (l) =>
     el('td', {}, `${l.errorCode ?? '?'}: ${l.errorMessage ?? ''}`),
     el('td', {}, `${l.eventType ?? '?'} ${l.eventId ?? '?'}`),
     el('td', {}, `${l.original.topic}[${l.original.partition}]@${l.original.offset}`),
+    el('td', {}, l.group ?? ''),
     el('td', {}, l.attempts ?? '?'),
+  )
+
+const parkedRow = (p) =>
+  el(
+    'tr',
+    { 'data-parked-key': p.key },
+    el('td', {}, p.group),
+    el('td', {}, p.topic),
+    el('td', {}, p.key),
+    el('td', {}, p.head),
+    el('td', {}, String(p.waiting)),
+    el('td', {}, p.since),
   )
 
 async function loadDeadLetters() {
   try {
-    const { topic, letters, newestPerPartition } = await getJson('/api/dead-letters')
+    const { topic, letters, newestPerPartition, parked } = await getJson('/api/dead-letters')
     $('dlq-topic').textContent =
       `${topic}: ${lastDead ?? '?'} waiting for a redrive; the newest ${letters.length} kept are shown ` +
       `(up to ${newestPerPartition} a partition; redriven ones stay until retention ends)`
     $('dlq-rows').replaceChildren(...letters.map(letterRow))
+    $('dlq-parked').replaceChildren(...(parked ?? []).map(parkedRow))
+    $('dlq-parked-none').textContent =
+      parked === null || parked === undefined
+        ? 'parked keys unknown (the database did not answer, or no parked-letters table is configured)'
+        : parked.length === 0
+          ? 'no key is held back'
+          : ''
   } catch (error) {
     outcome('dlq-outcome', 'error', `cannot list dead letters: ${error.message}`)
   }
