@@ -109,7 +109,7 @@ export async function listParkedKeys(
   group?: string,
 ): Promise<ParkedKey[]> {
   const rows = await sql.unsafe<
-    { group_id: string; topic: string; key: string; head: string; letters: number; since: Date }[]
+    { group_id: string; topic: string; key: string; head: string; letters: number; since: Date | string }[]
   >(
     `select group_id, topic, key, count(*)::int as letters, min(parked_at) as since,
             (array_agg(event_id order by original_offset))[1] as head
@@ -125,6 +125,6 @@ export async function listParkedKeys(
     key: r.key,
     head: r.head,
     waiting: r.letters - 1,
-    since: r.since.toISOString(),
+    since: new Date(r.since).toISOString(),
   }))
 }
