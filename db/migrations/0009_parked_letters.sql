@@ -2,6 +2,7 @@
 -- holds back behind a dead letter, one row per letter, kept in Postgres so parking survives restarts
 -- and rebalances.
 CREATE TABLE "outbox_cdc_parked_letters" (
+	"seq" bigint GENERATED ALWAYS AS IDENTITY (sequence name "outbox_cdc_parked_letters_seq_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
 	"group_id" text NOT NULL,
 	"event_id" text NOT NULL,
 	"topic" text NOT NULL,

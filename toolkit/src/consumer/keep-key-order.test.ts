@@ -54,6 +54,7 @@ function invoiceWorld(group: string) {
   const producer = {
     send: async ({ messages }: { messages: Message[] }) => void deadLetters.push(...messages),
   }
+  let fatalError: Error | undefined
   const rule = (keepKeyOrder: boolean): BatchRule => ({
     batchSize: 500,
     retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
@@ -72,7 +73,7 @@ function invoiceWorld(group: string) {
       publishDeadLetter(producer as unknown as Producer, 'shop-dlq', message, group),
     hasFailed: () => false,
     onFatal: (error) => {
-      throw error
+      fatalError = error
     },
     log: pino({ level: process.env.DEBUG_TEST ? 'debug' : 'silent' }),
     stats: { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 },
@@ -103,7 +104,7 @@ function invoiceWorld(group: string) {
       } as KafkaMessage)
       return { ...copy, offset: String(from + i), timestamp: '0', attributes: 0 } as KafkaMessage
     })
-  return { invoices, broken, rows, deadLetters, deliver, redrive }
+  return { invoices, broken, rows, deadLetters, deliver, redrive, store, fatal: () => fatalError }
 }
 
 let next = 0
@@ -209,5 +210,34 @@ describe('dead letters that keep each key’s order', () => {
     await other.deliver(true, world.redrive(100))
     expect(other.invoices.size).toBe(0)
     expect(other.deadLetters).toEqual([])
+  })
+
+  it('a parked letter the database refuses to record (not an outage) keeps its letter and never stops the consumer', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    // What Postgres says of a row it cannot index: not transient, so retrying or restarting
+    // would only meet it again.
+    world.store.add = async () => {
+      throw Object.assign(new Error('index row size 8016 exceeds btree version 4 maximum 2704'), {
+        code: '54000',
+      })
+    }
+    const resolved = await world.deliver(true, events)
+    expect(world.fatal()).toBeUndefined()
+    expect(resolved).toEqual(events.map((m) => m.offset))
+    expect(world.deadLetters.length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('the database away while parking stops the consumer with the record unresolved', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    world.store.add = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+    }
+    const resolved = await world.deliver(true, events)
+    expect(world.fatal()).toMatchObject({ code: 'DATABASE_UNAVAILABLE' })
+    expect(resolved).toEqual([])
   })
 })

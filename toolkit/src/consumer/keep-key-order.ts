@@ -6,15 +6,19 @@ import { type IncomingEvent, toIncoming } from './incoming-event.ts'
 import { isKafkaFailure } from './kafka-failure.ts'
 import {
   addParked,
-  eventIdOf,
+  isEventId,
+  letterIdOf,
   needsOrder,
   originalOffsetOf,
   type ParkedKeys,
+  type ParkedLetter,
+  parkedKeyOf,
   removeParked,
   verdictFor,
 } from './key-order.ts'
 import { FatalConsumerError } from './process-message.ts'
 import { resolveOne, settleOne } from './settle-one.ts'
+import { isTransient } from './transient.ts'
 
 /** A batch's records in the order their keys allow (see verdictFor). */
 export interface BatchOrder {
@@ -47,22 +51,24 @@ export async function orderFor(
   const toRecord = (m: KafkaMessage) => toIncoming(topic, partition, m)
   let parked: ParkedKeys | undefined
   if (store) {
-    const keys = [...new Set(payload.batch.messages.flatMap((m) => (m.key ? [m.key.toString()] : [])))]
-    const loaded = await durably(rule, payload, 'read the parked keys', () => store.load(topic, keys))
-    if (!loaded) return 'failed'
-    parked = loaded.value
+    const keys = new Set(payload.batch.messages.flatMap((m) => parkedKeyOf(toRecord(m)) ?? []))
+    const loaded = await durably(rule, payload, 'read the parked keys', () => store.load(topic, [...keys]))
+    if (loaded === 'fatal') return 'failed'
+    // Refused (not an outage): this batch keeps no order rather than stop the consumer for good.
+    parked = 'value' in loaded ? loaded.value : undefined
   }
 
-  const park = async (record: IncomingEvent, behind: string): Promise<boolean> => {
-    if (!store || !parked || record.key === null) return false
-    const eventId = eventIdOf(record)
-    const done = await durably(rule, payload, 'check the inbox', () => store.applied(eventId))
-    if (!done) return false
-    if (done.value) {
-      // Applied before its key was held back (a record delivered again): nothing to keep in order.
-      rule.stats.duplicates += 1
-      rule.metrics?.duplicates.inc()
-      return true
+  const park = async (record: IncomingEvent, key: string, behind: string): Promise<boolean> => {
+    const eventId = letterIdOf(record)
+    if (store && isEventId(eventId)) {
+      const done = await durably(rule, payload, 'check the inbox', () => store.applied(eventId))
+      if (done === 'fatal') return false
+      if ('value' in done && done.value) {
+        // Applied before its key was held back (a record delivered again): nothing to keep in order.
+        rule.stats.duplicates += 1
+        rule.metrics?.duplicates.inc()
+        return true
+      }
     }
     const letter = deadLetterMessage(record, { code: 'PARKED', message: `behind ${behind}`, attempts: 0 })
     letter.headers = { ...letter.headers, [dlqHeader.parkedBehind]: behind }
@@ -72,10 +78,8 @@ export async function orderFor(
       const reason = `could not publish a parked letter to ${rule.deadLetterTopic}`
       return fatal(rule, new FatalConsumerError('DEAD_LETTER_FAILED', reason, { cause }))
     }
-    const row = { eventId, key: record.key, originalOffset: originalOffsetOf(record), behind }
-    if ((await durably(rule, payload, 'record the parked letter', () => store.add(topic, row))) === undefined)
-      return false
-    addParked(parked, row)
+    const row = { eventId, key, originalOffset: originalOffsetOf(record), behind }
+    if (!(await hold(row))) return false
     rule.stats.parked += 1
     rule.metrics?.deadLetters.inc({ error_code: 'PARKED' })
     rule.log.warn(
@@ -85,44 +89,48 @@ export async function orderFor(
     return true
   }
 
+  /** Records a letter of a held key; false only when the consumer must stop. */
+  const hold = async (row: ParkedLetter): Promise<boolean> => {
+    if (!store || !parked) return true
+    const added = await durably(rule, payload, 'record the parked letter', () => store.add(topic, row))
+    if (added === 'fatal') return false
+    if ('value' in added) addParked(parked, row)
+    return true
+  }
+
   const settle = async (record: IncomingEvent): Promise<boolean> => {
     const verdict = verdictFor(record, keyOrder.group, parked)
+    const key = parkedKeyOf(record)
     switch (verdict.kind) {
       case 'skip-other-group':
         rule.log.debug(
-          { eventId: eventIdOf(record), for: verdict.group },
+          { eventId: letterIdOf(record), for: verdict.group },
           'redriven for another group; passed by',
         )
         return true
       case 'skip-lettered':
         rule.log.info(
-          { eventId: eventIdOf(record), key: record.key },
+          { eventId: letterIdOf(record), key: record.key },
           'already a parked letter; waits for its redrive',
         )
         return true
       case 'park':
-        return park(record, verdict.behind)
+        return park(record, key as string, verdict.behind)
       case 'apply-letter':
       case 'apply': {
         const result = await settleOne(rule, payload, record)
         if (!result) return false
-        if (!store || !parked || record.key === null) return true
-        const eventId = eventIdOf(record)
-        if (verdict.kind === 'apply-letter') {
-          // Failed again: its new letter is the key's head now, and its row stays.
-          if (result.outcome === 'dead-lettered') return true
-          if (
-            (await durably(rule, payload, 'release the letter', () => store.release(eventId))) === undefined
-          )
-            return false
-          removeParked(parked, record.key, eventId)
-          return true
+        if (!store || !parked || key === null) return true
+        const eventId = letterIdOf(record)
+        if (verdict.kind === 'apply') {
+          if (result.outcome !== 'dead-lettered') return true
+          return hold({ eventId, key, originalOffset: originalOffsetOf(record), behind: null })
         }
-        if (result.outcome !== 'dead-lettered') return true
-        const row = { eventId, key: record.key, originalOffset: originalOffsetOf(record), behind: null }
-        if ((await durably(rule, payload, 'hold its key back', () => store.add(topic, row))) === undefined)
-          return false
-        addParked(parked, row)
+        // Failed again: its new letter is the key's head now, and its row stays.
+        if (result.outcome === 'dead-lettered') return true
+        const released = await durably(rule, payload, 'release the letter', () => store.release(eventId))
+        if (released === 'fatal') return false
+        if ('value' in released) removeParked(parked, key, eventId)
         return true
       }
     }
@@ -145,15 +153,18 @@ function fatal(rule: BatchRule, error: FatalConsumerError): false {
 }
 
 /**
- * A read or write of the parked-letters table, retried as a transient failure is; undefined
- * (onFatal called) when it outlasts the policy, with the record in hand unresolved.
+ * A read or write of the parked-letters table. A transient failure (the database away) is retried
+ * as the policy says, and 'fatal' (onFatal called, the record in hand unresolved) when it outlasts
+ * it. Any other failure is not retried: the database refused this record (what it cannot store),
+ * and stopping would only refuse it again at every restart. It is logged, and the caller goes on
+ * without keeping this key's order.
  */
 async function durably<T>(
   rule: BatchRule,
   payload: PartitionBatch,
   what: string,
   step: () => Promise<T>,
-): Promise<{ value: T } | undefined> {
+): Promise<{ value: T } | { refused: unknown } | 'fatal'> {
   try {
     return {
       value: await pRetry(step, {
@@ -169,6 +180,10 @@ async function durably<T>(
   } catch (cause) {
     // A failed heartbeat is kafkajs's to handle (it rejoins); the record stays unresolved.
     if (isKafkaFailure(cause)) throw cause
+    if (!isTransient(cause)) {
+      rule.log.error({ err: cause }, `could not ${what}: the database refused it; this record keeps no order`)
+      return { refused: cause }
+    }
     fatal(
       rule,
       new FatalConsumerError(
@@ -177,6 +192,6 @@ async function durably<T>(
         { cause },
       ),
     )
-    return undefined
+    return 'fatal'
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { dlqHeader } from './dead-letter.ts'
 import type { IncomingEvent } from './incoming-event.ts'
 
@@ -5,13 +6,13 @@ import type { IncomingEvent } from './incoming-event.ts'
 export interface ParkedLetter {
   eventId: string
   key: string
-  /** Where the event first stood on its topic; a key's letters go back in this order. */
+  /** Where the event first stood on its topic (a letter without an id is known by it). */
   originalOffset: bigint
   /** The event id at the key's head when this one was parked; null for the letter that parked it. */
   behind: string | null
 }
 
-/** The parked letters of the keys a batch holds, each key's oldest first. */
+/** The parked letters of the keys a batch holds, each key's in the order they were parked. */
 export type ParkedKeys = Map<string, ParkedLetter[]>
 
 /**
@@ -30,8 +31,35 @@ export type Verdict =
   | { kind: 'apply-letter' }
   | { kind: 'park'; behind: string }
 
-/** The event id the inbox and the parked letters know a record by (lower case, as Postgres prints a uuid). */
-export const eventIdOf = (record: IncomingEvent) => record.headers.id?.toLowerCase() ?? ''
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * The id the parked letters know a record by: its event id (lower case, as Postgres prints a
+ * uuid, so the inbox knows it by the same), or, for a record without one that is a uuid, where
+ * it first stood. Anything else could be empty (two keys' heads would clash) or unstorable.
+ */
+export function letterIdOf(record: IncomingEvent): string {
+  const id = record.headers.id?.toLowerCase()
+  if (id && uuidPattern.test(id)) return id
+  return `${record.topic}/${record.partition}/${originalOffsetOf(record)}`
+}
+
+/** True when the id is an event id the inbox could hold. */
+export const isEventId = (id: string) => uuidPattern.test(id)
+
+/**
+ * The key as the parked letters keep it: as it is, or its hash when Postgres could not store or
+ * index it (a NUL byte; longer than an index row allows). Anything may write to a topic.
+ */
+export function parkedKeyOf(record: IncomingEvent): string | null {
+  const key = record.key
+  if (key === null) return null
+  if (key.length <= 512 && !key.includes('\u0000')) return key
+  const bytes = record.raw?.key ?? Buffer.from(key)
+  return `sha256:${createHash('sha256')
+    .update(bytes ?? '')
+    .digest('hex')}`
+}
 
 /** The group a redriven copy was sent back for, if it is one. */
 export const redrivenFor = (record: IncomingEvent) => record.headers[dlqHeader.redrivenFor]
@@ -46,10 +74,11 @@ export function verdictFor(record: IncomingEvent, group: string, parked: ParkedK
   const forGroup = redrivenFor(record)
   if (forGroup !== undefined && forGroup !== group) return { kind: 'skip-other-group', group: forGroup }
   // A record without a key has no order to keep: Kafka spreads such records over partitions.
-  const letters = record.key === null || !parked ? undefined : parked.get(record.key)
+  const key = parkedKeyOf(record)
+  const letters = key === null || !parked ? undefined : parked.get(key)
   const head = letters?.[0]
   if (!letters || !head) return { kind: 'apply' }
-  const id = eventIdOf(record)
+  const id = letterIdOf(record)
   if (!letters.some((l) => l.eventId === id)) return { kind: 'park', behind: head.eventId }
   if (forGroup === undefined) return { kind: 'skip-lettered' }
   // A letter behind the head that came back before the head was applied (the head failed again):
@@ -60,18 +89,19 @@ export function verdictFor(record: IncomingEvent, group: string, parked: ParkedK
 /** True when a chunk must go record by record: a key in it is held back, or a record was redriven. */
 export function needsOrder(records: IncomingEvent[], parked: ParkedKeys | undefined): boolean {
   return records.some(
-    (r) => redrivenFor(r) !== undefined || (r.key !== null && (parked?.get(r.key)?.length ?? 0) > 0),
+    (r) => redrivenFor(r) !== undefined || (parked?.get(parkedKeyOf(r) ?? '')?.length ?? 0) > 0,
   )
 }
 
-/** Adds a letter to its key's list, keeping each key's letters oldest first; once per event. */
+/**
+ * Adds a letter at the end of its key's list; once per event. The order is the order of parking,
+ * not of offsets: offsets of two partitions do not compare, and a key moves partition when
+ * partitions are added.
+ */
 export function addParked(parked: ParkedKeys, letter: ParkedLetter): void {
   const letters = parked.get(letter.key) ?? []
   if (letters.some((l) => l.eventId === letter.eventId)) return
   letters.push(letter)
-  letters.sort((a, b) =>
-    a.originalOffset < b.originalOffset ? -1 : a.originalOffset > b.originalOffset ? 1 : 0,
-  )
   parked.set(letter.key, letters)
 }
 

@@ -38,7 +38,7 @@ export function postgresParkedLetters(
       if (keys.length === 0) return parked
       const rows = await sql.unsafe<Row[]>(
         `select event_id, key, original_offset::text, behind from ${table}
-          where group_id = $1 and topic = $2 and key = any($3::text[])`,
+          where group_id = $1 and topic = $2 and key = any($3::text[]) order by seq`,
         [group, topic, keys],
         { prepare: true },
       )
@@ -112,7 +112,7 @@ export async function listParkedKeys(
     { group_id: string; topic: string; key: string; head: string; letters: number; since: Date | string }[]
   >(
     `select group_id, topic, key, count(*)::int as letters, min(parked_at) as since,
-            (array_agg(event_id order by original_offset))[1] as head
+            (array_agg(event_id order by seq))[1] as head
        from ${qualifiedName(table)}
       where $1::text is null or group_id = $1
       group by group_id, topic, key

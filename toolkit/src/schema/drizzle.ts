@@ -114,6 +114,7 @@ export const parkedLettersTable = <Name extends string>(name: Name, options: { s
   tableIn(options.schema)(
     name,
     {
+      seq: bigint('seq', { mode: 'bigint' }).generatedAlwaysAsIdentity(),
       groupId: text('group_id').notNull(),
       eventId: text('event_id').notNull(),
       topic: text('topic').notNull(),

@@ -88,6 +88,7 @@ describe('migrateToolkitSchema on a real Postgres', () => {
       'pruned_at',
     ])
     expect(await columns('old', 'outbox_cdc_parked_letters')).toEqual([
+      'seq',
       'group_id',
       'event_id',
       'topic',

@@ -43,7 +43,7 @@ export const toolkitMigrations: readonly ToolkitMigration[] = [
   {
     version: 3,
     name: "dead letters that keep each key's order: the parked-letters table",
-    sql: (options) => [parkedLettersOf(options)].flatMap((t) => (t ? [parkedLettersSql(t)] : [])).join('\n'),
+    sql: (options) => parkedLettersOf(options).map(parkedLettersSql).join('\n'),
   },
 ]
 

@@ -8,7 +8,7 @@ export interface SchemaOptions {
   inboxes: OutboxTableName[]
   /** Where the inboxes' pruners record their horizon; `outbox_cdc_inbox_horizon` beside the first inbox. */
   inboxHorizon?: OutboxTableName | undefined
-  /** Where consumers keep the keys they park behind a dead letter; `outbox_cdc_parked_letters` beside the first inbox. */
+  /** Where consumers keep the keys they park behind a dead letter; `outbox_cdc_parked_letters` beside each inbox. */
   parkedLetters?: OutboxTableName | undefined
   publication: string
   /** The role Debezium connects as (created by a DBA: it needs REPLICATION); granted what it reads and writes. */
@@ -33,13 +33,13 @@ export function schemaSql(options: SchemaOptions): string {
   if (options.outboxes.length === 0) throw new OptionsError('schemaSql needs at least one outbox table')
   const publication = plainIdentifier(options.publication, 'publication')
   const horizonTable = inboxHorizonOf(options)
-  const parkedTable = parkedLettersOf(options)
+  const parkedTables = parkedLettersOf(options)
   const tables = [
     ...options.outboxes,
     options.heartbeat,
     ...options.inboxes,
     ...(horizonTable ? [horizonTable] : []),
-    ...(parkedTable ? [parkedTable] : []),
+    ...parkedTables,
   ]
   for (const table of tables) {
     if (typeof table !== 'string') plainIdentifier(table.schema, 'schema')
@@ -78,7 +78,7 @@ export function schemaSql(options: SchemaOptions): string {
   }
   const horizon = inboxHorizonOf(options)
   if (horizon) statements.push(inboxHorizonSql(horizon))
-  if (parkedTable) statements.push(parkedLettersSql(parkedTable))
+  for (const parked of parkedTables) statements.push(parkedLettersSql(parked))
   const literal = options.publication.replaceAll("'", "''")
   statements.push(`do $$
 begin
@@ -127,14 +127,14 @@ export function inboxHorizonOf(
 
 export const defaultInboxHorizon = 'outbox_cdc_inbox_horizon'
 
-/** The parked-letters table these options name, or the default beside the first inbox; none without inboxes. */
-export function parkedLettersOf(
-  options: Pick<SchemaOptions, 'inboxes' | 'parkedLetters'>,
-): OutboxTableName | undefined {
-  if (options.parkedLetters) return options.parkedLetters
-  const [first] = options.inboxes
-  if (first === undefined) return undefined
-  return besideInbox(first, defaultParkedLetters)
+/**
+ * The parked-letters tables these options name: the one given, or the default beside each inbox
+ * (once per schema), where a consumer looks for it by default; none without inboxes.
+ */
+export function parkedLettersOf(options: Pick<SchemaOptions, 'inboxes' | 'parkedLetters'>): OutboxTableName[] {
+  if (options.parkedLetters) return [options.parkedLetters]
+  const tables = options.inboxes.map((inbox) => besideInbox(inbox, defaultParkedLetters))
+  return [...new Map(tables.map((t) => [qualifiedName(t), t])).values()]
 }
 
 export const defaultParkedLetters = 'outbox_cdc_parked_letters'
@@ -169,11 +169,13 @@ export function inboxHorizonSql(horizon: OutboxTableName): string {
 /**
  * One row per dead letter that holds its key back, per consumer group: the first letter of a key
  * (`behind` null) and each later event of that key parked behind it. A key is parked while it has
- * a row; a row goes once its letter has been applied again.
+ * a row; a row goes once its letter has been applied again. A key's letters go back in `seq`
+ * order, the order they were parked.
  */
 export function parkedLettersSql(parked: OutboxTableName): string {
   const name = typeof parked === 'string' ? parked : parked.table
   return `create table if not exists ${qualifiedName(parked)} (
+  seq bigint generated always as identity,
   group_id text not null,
   event_id text not null,
   topic text not null,
