@@ -1,2 +1,8 @@
 /** The toolkit's tables as Drizzle definitions (needs drizzle-orm). */
-export { heartbeatTable, inboxHorizonTable, inboxTable, outboxTable, parkedLettersTable } from './schema/drizzle.ts'
+export {
+  heartbeatTable,
+  inboxHorizonTable,
+  inboxTable,
+  outboxTable,
+  parkedLettersTable,
+} from './schema/drizzle.ts'

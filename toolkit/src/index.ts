@@ -85,7 +85,6 @@ export {
 } from './consumer/apply-event.ts'
 export { ConsumerLifecycle, type ConsumerState } from './consumer/consumer-state.ts'
 export { deadLetterMessage, dlqHeader, publishDeadLetter } from './consumer/dead-letter.ts'
-export { listParkedKeys, type ParkedKey } from './consumer/parked-letters.ts'
 export { ConsumerError, type ConsumerErrorCode } from './consumer/errors.ts'
 export {
   createEventConsumer,
@@ -96,6 +95,7 @@ export { type ConsumerStats, handleBatch } from './consumer/handle-batch.ts'
 export { startHealthServer } from './consumer/health.ts'
 export { type IncomingEvent, type ParsedEvent, parseEvent, toIncoming } from './consumer/incoming-event.ts'
 export { type ConsumerMetrics, createConsumerMetrics } from './consumer/metrics.ts'
+export { listParkedKeys, type ParkedKey } from './consumer/parked-letters.ts'
 export type { RetryPolicy } from './consumer/process-message.ts'
 export type { ConsumerTarget, DoctorCheck, DoctorDeps, DoctorTargets } from './doctor/check.ts'
 export { consumerLagFinding } from './doctor/consumer-lag.ts'

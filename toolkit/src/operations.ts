@@ -18,6 +18,7 @@ export type Operation =
   | 'slots drop'
   | 'dlq list'
   | 'dlq redrive'
+  | 'dlq release'
   | 'replay'
   | 'doctor'
   | 'events tail'

@@ -100,6 +100,12 @@ describe('runOutboxCli', () => {
     expect(flag.err).toMatch(
       /Unknown option '--dryrun'(.|\n)*\nusage: make dlq-redrive \[--group <group>\] \[--dry-run\]$/,
     )
+    // Letting a parked key go needs both: which group, which key. Nothing is deleted without them.
+    const release = await cli(['dlq', 'release', '--group', 'g'], named)
+    expect(release).toMatchObject({ code: 2, out: '' })
+    expect(release.err).toMatch(
+      /^--group and --key are required\nusage: make dlq-release --group <group> --key <key>/,
+    )
     const slot = await cli(['slots', 'drop'], named)
     expect(slot.code).toBe(2)
     expect(slot.err).toMatch(/^name the slot\nusage: make slots-drop <slot>/)

@@ -1,4 +1,4 @@
-import { listParkedKeys, type ParkedKey } from '../consumer/parked-letters.ts'
+import { listParkedKeys, type ParkedKey, releaseParkedKey } from '../consumer/parked-letters.ts'
 import { redriveGroupOf } from '../doctor/dead-letters.ts'
 import { deadLetterTopicOf } from '../events/topics.ts'
 import { defaultHorizonOf, readInboxHorizon } from '../inbox/prune-sql.ts'
@@ -62,6 +62,37 @@ export const dlqCommands: Record<string, Command> = {
       c.out(`${parked.length} key(s) parked behind a dead letter`)
     }
     return 0
+  },
+  /**
+   * Lets a parked key go: its letters are no longer waited for (they stay in the dead-letter
+   * topic, and a redrive applies them as they come). For a key whose first letter can never be
+   * applied, or was kept no longer than the topic's retention.
+   */
+  async release(c) {
+    const { values } = flagsOf(c.args, {
+      group: { type: 'string' },
+      key: { type: 'string' },
+      topic: { type: 'string' },
+    })
+    if (!values.group || !values.key) throw new UsageError('--group and --key are required')
+    const table = parkedTableOf(c)
+    if (!table) throw new UsageError('the config names no inbox (consumer.inbox) nor consumer.parkedLetters')
+    const sql = connectPostgres(c.config.postgres.url, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+    try {
+      const released = await releaseParkedKey(sql, table, {
+        group: values.group,
+        key: values.key,
+        topic: values.topic,
+      })
+      c.out(
+        released === 0
+          ? `group ${values.group} holds no key ${values.key} back; nothing released`
+          : `released key ${values.key} of group ${values.group}: ${released} letter(s) no longer waited for (they stay in the dead letters; a redrive applies them as they come)`,
+      )
+      return 0
+    } finally {
+      await sql.end()
+    }
   },
   /**
    * Sends each dead letter not yet redriven back to its topic, for the group that wrote it; with

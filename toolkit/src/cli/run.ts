@@ -25,6 +25,11 @@ const table: {
   { words: 'slots drop', args: '<slot> [--force] [--yes] [--json]', run: slotCommands.drop as Command },
   { words: 'dlq list', args: '[--group <group>] [--json]', run: dlqCommands.list as Command },
   { words: 'dlq redrive', args: '[--group <group>] [--dry-run]', run: dlqCommands.redrive as Command },
+  {
+    words: 'dlq release',
+    args: '--group <group> --key <key> [--topic <topic>]',
+    run: dlqCommands.release as Command,
+  },
   { words: 'replay', args: '--from <beginning|ISO timestamp|offset> [--force]', run: replayCommand },
   { words: 'doctor', args: '[--json]', run: doctorCommand },
   {

@@ -22,7 +22,7 @@ import { ConsumerError } from './errors.ts'
 import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
 import type { ConsumerMetrics } from './metrics.ts'
-import { postgresParkedLetters, requireParkedLettersTable } from './parked-letters.ts'
+import { countParkedLetters, postgresParkedLetters, requireParkedLettersTable } from './parked-letters.ts'
 import type { RetryPolicy } from './process-message.ts'
 import { createTopicWatch } from './topic-watch.ts'
 
@@ -233,6 +233,15 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
 
   async function connectAndRun() {
     if (keepKeyOrder) await requireParkedLettersTable(sql, parkedTable)
+    else {
+      // Letters parked while it was on are still waited for if it is turned on again.
+      const held = await countParkedLetters(sql, parkedTable, options.groupId).catch(() => 0)
+      if (held > 0)
+        log.warn(
+          { parkedLetters: held, table: qualifiedName(parkedTable) },
+          'keepKeyOrder is off, but letters parked earlier still hold their keys back should it be turned on again: redrive them, or dlq release the keys',
+        )
+    }
     await admin.connect()
     await ensureDeadLetterTopic(
       admin,

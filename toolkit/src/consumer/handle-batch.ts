@@ -3,7 +3,7 @@ import type { ApplyOutcome } from './apply-event.ts'
 import type { BatchRule, PartitionBatch } from './batch-rule.ts'
 import { type IncomingEvent, toIncoming } from './incoming-event.ts'
 import { isKafkaFailure, kafkaErrorType } from './kafka-failure.ts'
-import { orderFor } from './keep-key-order.ts'
+import { type BatchOrder, orderFor } from './keep-key-order.ts'
 import { resolveOne, settleOne } from './settle-one.ts'
 
 export type { BatchRule, ConsumerStats, PartitionBatch } from './batch-rule.ts'
@@ -29,9 +29,13 @@ export async function handleBatch(rule: BatchRule, payload: PartitionBatch): Pro
     for (let start = 0; start < batch.messages.length; start += rule.batchSize) {
       if (halted()) break
       const chunk = batch.messages.slice(start, start + rule.batchSize)
-      // A chunk with a held-back key or a redriven record goes record by record, in order.
-      const together = chunk.length > 1 && !order?.needsOrder(chunk)
-      if (together && (await applyTogether(rule, payload, chunk))) continue
+      // A chunk with a held-back key or a redriven record goes in runs: those records one by
+      // one, in order, and the ordinary records between them together.
+      if (order && chunk.length > 1 && order.needsOrder(chunk)) {
+        if (!(await applyInRuns(rule, payload, chunk, order, halted))) return
+        continue
+      }
+      if (chunk.length > 1 && (await applyTogether(rule, payload, chunk))) continue
       for (const message of chunk) {
         if (halted()) break
         if (!(await (order ? order.applyOne(message) : applyOne(rule, payload, message)))) return
@@ -53,6 +57,34 @@ async function applyOne(rule: BatchRule, payload: PartitionBatch, message: Kafka
   const incoming = toIncoming(payload.batch.topic, payload.batch.partition, message)
   if (!(await settleOne(rule, payload, incoming))) return false
   await resolveOne(payload, message.offset)
+  return true
+}
+
+/**
+ * A chunk in which some records need their verdict (a held-back key, a redriven copy): each of
+ * those on its own, and each run of ordinary records between them in one transaction (one by one
+ * if it fails, when a verdict may change). False when the consumer must stop.
+ */
+async function applyInRuns(
+  rule: BatchRule,
+  payload: PartitionBatch,
+  chunk: KafkaMessage[],
+  order: BatchOrder,
+  halted: () => boolean,
+): Promise<boolean> {
+  let start = 0
+  while (start < chunk.length && !halted()) {
+    let end = start
+    while (end < chunk.length && order.isPlain(chunk[end] as KafkaMessage)) end += 1
+    if (end === start) end = start + 1
+    const run = chunk.slice(start, end)
+    start = end
+    if (run.length > 1 && (await applyTogether(rule, payload, run))) continue
+    for (const message of run) {
+      if (halted()) return true
+      if (!(await order.applyOne(message))) return false
+    }
+  }
   return true
 }
 

@@ -55,13 +55,18 @@ function invoiceWorld(group: string) {
     send: async ({ messages }: { messages: Message[] }) => void deadLetters.push(...messages),
   }
   let fatalError: Error | undefined
+  let transactions = 0
   const rule = (keepKeyOrder: boolean): BatchRule => ({
     batchSize: 500,
     retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
     deadLetterTopic: 'shop-dlq',
-    applyEvent: async (record) => applyTo(invoices, inbox, record),
+    applyEvent: async (record) => {
+      transactions += 1
+      return applyTo(invoices, inbox, record)
+    },
     // All or nothing, as a transaction: on a throw nothing stays.
     applyBatch: async (records) => {
+      transactions += 1
       const state = new Map(invoices)
       const done = new Set(inbox)
       const outcomes = records.map((r) => applyTo(state, done, r))
@@ -104,7 +109,17 @@ function invoiceWorld(group: string) {
       } as KafkaMessage)
       return { ...copy, offset: String(from + i), timestamp: '0', attributes: 0 } as KafkaMessage
     })
-  return { invoices, broken, rows, deadLetters, deliver, redrive, store, fatal: () => fatalError }
+  return {
+    invoices,
+    broken,
+    rows,
+    deadLetters,
+    deliver,
+    redrive,
+    store,
+    fatal: () => fatalError,
+    transactions: () => transactions,
+  }
 }
 
 let next = 0
@@ -227,6 +242,21 @@ describe('dead letters that keep each key’s order', () => {
     expect(world.fatal()).toBeUndefined()
     expect(resolved).toEqual(events.map((m) => m.offset))
     expect(world.deadLetters.length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a held key costs its own records one by one, not the batch: the others go in a transaction per run', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    await world.deliver(true, events)
+    // inv-1 is held now. A batch of 40 other invoices' events with one of inv-1's in the middle.
+    const others = Array.from({ length: 40 }, (_, i) => event(`other-${i}`, 'InvoiceIssued', { amount: i }))
+    const batch = [...others.slice(0, 20), event('inv-1', 'InvoicePaid'), ...others.slice(20)]
+    const before = world.transactions()
+    await world.deliver(true, batch)
+    expect(world.invoices.size).toBe(41)
+    expect(world.transactions() - before).toBeLessThanOrEqual(2)
+    expect(world.rows.size).toBe(4)
   })
 
   it('the database away while parking stops the consumer with the record unresolved', async () => {

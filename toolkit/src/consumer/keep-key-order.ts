@@ -24,6 +24,8 @@ import { isTransient } from './transient.ts'
 export interface BatchOrder {
   /** True when `messages` cannot be applied together: a key is held back or a record was redriven. */
   needsOrder(messages: KafkaMessage[]): boolean
+  /** True when the record is an ordinary one now: nothing holds its key back, and it was not redriven. */
+  isPlain(message: KafkaMessage): boolean
   /** Settles one record as its verdict says and resolves it; false when the consumer must stop. */
   applyOne(message: KafkaMessage): Promise<boolean>
 }
@@ -138,6 +140,7 @@ export async function orderFor(
 
   return {
     needsOrder: (messages) => needsOrder(messages.map(toRecord), parked),
+    isPlain: (message) => !needsOrder([toRecord(message)], parked),
     async applyOne(message) {
       if (!(await settle(toRecord(message)))) return false
       await resolveOne(payload, message.offset)

@@ -1,8 +1,11 @@
+import { logLevel } from 'kafkajs'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/support.ts'
+import { parkedKeysFinding } from '../doctor/parked-keys.ts'
+import { createKafka } from '../kafka/client.ts'
 import { schemaSql } from '../schema/sql.ts'
-import { listParkedKeys, postgresParkedLetters } from './parked-letters.ts'
+import { listParkedKeys, postgresParkedLetters, releaseParkedKey } from './parked-letters.ts'
 
 const stack = inject('stack')
 let db: TestDatabase
@@ -69,5 +72,54 @@ describe('the parked letters in Postgres', () => {
     expect(await listParkedKeys(sql, table, 'g')).toMatchObject([{ key: 'inv-1', head: 'head', waiting: 2 }])
     await store.release('head')
     expect(await listParkedKeys(sql, table, 'g')).toMatchObject([{ key: 'inv-1', head: 'next', waiting: 1 }])
+  })
+
+  it('a key can be let go by hand, and the doctor warns while one is held and fails once it outlived its letters', async () => {
+    const table = { schema: 'billing', table: 'outbox_cdc_parked_letters' }
+    const store = postgresParkedLetters(sql, {
+      table,
+      inbox: { schema: 'billing', table: 'inbox' },
+      group: 'stuck',
+    })
+    await store.add('t', letter('s1', 1))
+    await store.add('t', letter('s2', 2, 's1'))
+
+    const kafka = createKafka({
+      brokers: stack.kafka.brokers,
+      clientId: 'it-parked',
+      logLevel: logLevel.NOTHING,
+    })
+    const admin = kafka.admin()
+    await admin.connect()
+    const dlq = `it-parked-${crypto.randomUUID()}-dlq`
+    try {
+      const t = { deadLetters: { topic: dlq, redriveGroup: 'stuck-dlq-redrive' } }
+      const consumer = { group: 'stuck' }
+      await admin.createTopics({
+        topics: [
+          { topic: dlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+        ],
+      })
+      expect(await parkedKeysFinding(sql, admin, consumer, table, t)).toMatchObject({
+        check: 'consumer.parked-keys',
+        severity: 'warn',
+      })
+      // The letters are kept for less time than the key has been held: its first letter may be gone.
+      await sql.unsafe(
+        `update billing.outbox_cdc_parked_letters set parked_at = now() - interval '2 hours' where group_id = 'stuck'`,
+      )
+      const stuck = await parkedKeysFinding(sql, admin, consumer, table, t)
+      expect(stuck).toMatchObject({ severity: 'fail' })
+      expect(stuck?.hint).toContain('dlq release --group stuck --key <key>')
+
+      expect(await releaseParkedKey(sql, table, { group: 'stuck', key: 'inv-1' })).toBe(2)
+      expect(await listParkedKeys(sql, table, 'stuck')).toEqual([])
+      expect(await parkedKeysFinding(sql, admin, consumer, table, t)).toMatchObject({ severity: 'ok' })
+      // A group that keeps no table (order not kept): nothing to say.
+      expect(await parkedKeysFinding(sql, admin, consumer, 'no_such_table', t)).toBeUndefined()
+    } finally {
+      await admin.deleteTopics({ topics: [dlq] }).catch(() => {})
+      await admin.disconnect()
+    }
   })
 })

@@ -128,3 +128,39 @@ export async function listParkedKeys(
     since: new Date(r.since).toISOString(),
   }))
 }
+
+/**
+ * Lets a key go without its letters being applied again: deletes every parked letter of `key` in
+ * `group` (on `topic`, or on every topic). The letters stay in the dead-letter topic; a redrive
+ * then applies them as they come, after what the key has applied since. For a key whose first
+ * letter can never be applied, or is gone (kept no longer than the dead-letter topic's retention).
+ * Returns the letters released.
+ */
+export async function releaseParkedKey(
+  sql: postgres.Sql,
+  table: OutboxTableName,
+  target: { group: string; key: string; topic?: string | undefined },
+): Promise<number> {
+  const rows = await sql.unsafe(
+    `delete from ${qualifiedName(table)} where group_id = $1 and key = $2 and ($3::text is null or topic = $3) returning 1`,
+    [target.group, target.key, target.topic ?? null],
+  )
+  return rows.length
+}
+
+/** How many letters `group` holds back: a consumer started with keepKeyOrder off says so. */
+export async function countParkedLetters(
+  sql: postgres.Sql,
+  table: OutboxTableName,
+  group: string,
+): Promise<number> {
+  const [found] = await sql<
+    { name: string | null }[]
+  >`select to_regclass(${qualifiedName(table)})::text as name`
+  if (!found?.name) return 0
+  const [row] = await sql.unsafe<{ n: number }[]>(
+    `select count(*)::int as n from ${qualifiedName(table)} where group_id = $1`,
+    [group],
+  )
+  return row?.n ?? 0
+}

@@ -43,6 +43,8 @@ export interface ConsumerTarget {
     /** INBOX_RETENTION in ms; null when pruning is off. */
     retentionMs: number | null
     horizon?: OutboxTableName
+    /** Where the group keeps its parked keys: `outbox_cdc_parked_letters` beside the inbox when not given. */
+    parkedLetters?: OutboxTableName
   }
 }
 

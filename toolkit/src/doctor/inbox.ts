@@ -2,8 +2,10 @@ import type { Admin } from 'kafkajs'
 import type postgres from 'postgres'
 import { isEventTopicOf } from '../events/topics.ts'
 import { defaultHorizonOf, readInboxHorizon, readInboxSize } from '../inbox/prune-sql.ts'
+import { besideInbox, defaultParkedLetters } from '../schema/sql.ts'
 import type { ConsumerTarget, DoctorCheck } from './check.ts'
 import { type Finding, finding } from './finding.ts'
+import { parkedKeysFinding } from './parked-keys.ts'
 
 const days = (ms: number) => `${Math.round((ms / 86_400_000) * 10) / 10} d`
 const retentionText = (ms: number) =>
@@ -84,6 +86,14 @@ export const inboxCheck: DoctorCheck = {
         const topics = consumer.topics ? consumer.topics.filter((topic) => all.includes(topic)) : all
         try {
           findings.push(await inboxFinding(sql, admin, topics, { ...consumer, inbox }))
+          const parked = await parkedKeysFinding(
+            sql,
+            admin,
+            consumer,
+            inbox.parkedLetters ?? besideInbox(inbox.table, defaultParkedLetters),
+            t,
+          )
+          if (parked) findings.push(parked)
         } catch (error) {
           findings.push(
             finding(

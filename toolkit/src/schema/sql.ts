@@ -131,7 +131,9 @@ export const defaultInboxHorizon = 'outbox_cdc_inbox_horizon'
  * The parked-letters tables these options name: the one given, or the default beside each inbox
  * (once per schema), where a consumer looks for it by default; none without inboxes.
  */
-export function parkedLettersOf(options: Pick<SchemaOptions, 'inboxes' | 'parkedLetters'>): OutboxTableName[] {
+export function parkedLettersOf(
+  options: Pick<SchemaOptions, 'inboxes' | 'parkedLetters'>,
+): OutboxTableName[] {
   if (options.parkedLetters) return [options.parkedLetters]
   const tables = options.inboxes.map((inbox) => besideInbox(inbox, defaultParkedLetters))
   return [...new Map(tables.map((t) => [qualifiedName(t), t])).values()]
