@@ -11,7 +11,13 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core'
-import { heartbeatTable, inboxHorizonTable, inboxTable, outboxTable, parkedLettersTable } from 'outbox-cdc/drizzle'
+import {
+  heartbeatTable,
+  inboxHorizonTable,
+  inboxTable,
+  outboxTable,
+  parkedLettersTable,
+} from 'outbox-cdc/drizzle'
 
 /**
  * The one schema of the project. The API owns `books`, `orders`, `outbox` and

@@ -9,9 +9,8 @@ import {
 } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deadLetterTopic, orderPlaced, topicFor } from '../../lib/events.ts'
-import { waitUntil } from '../../lib/wait-until.ts'
 import { type Rig, startRig } from '../../stack/rig.ts'
-import { mainConfig } from './own-stack.ts'
+import { mainConfig, untilApiAnswers } from './own-stack.ts'
 
 /** Tries at SIGKILLing Connect between a record sent and its position recorded (1 s flushes). */
 const connectKillTries = Number(process.env.FAULT_HORIZON_CONNECT_TRIES ?? 5)
@@ -42,15 +41,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('the inbox horizon on a 
       serviceEnv: { INBOX_RETENTION: '5s', INBOX_PRUNE_INTERVAL_MS: '1000', INBOX_CLOCK_MARGIN_MS: '1000' },
     })
     // The API process starts beside the stack: wait until it answers.
-    await waitUntil(
-      'the API to answer',
-      () =>
-        fetch(`${rig.apiUrl}/health`).then(
-          (r) => r.status === 200,
-          () => false,
-        ),
-      { timeoutMs: 60_000, intervalMs: 250 },
-    )
+    await untilApiAnswers(rig.apiUrl)
     const response = await fetch(`${rig.apiUrl}/books`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

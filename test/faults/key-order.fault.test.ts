@@ -2,9 +2,8 @@ import type { Admin } from 'kafkajs'
 import { listParkedKeys, redriveDeadLetters, redriveGroupOf } from 'outbox-cdc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deadLetterTopic } from '../../lib/events.ts'
-import { waitUntil } from '../../lib/wait-until.ts'
 import { type Rig, startRig } from '../../stack/rig.ts'
-import { mainConfig } from './own-stack.ts'
+import { mainConfig, untilApiAnswers } from './own-stack.ts'
 
 const group = 'outbox-cdc-consumer'
 const parkedTable = 'outbox_cdc_parked_letters'
@@ -33,15 +32,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')(
           CONSUMER_RETRY_MAX_MS: '50',
         },
       })
-      await waitUntil(
-        'the API to answer',
-        () =>
-          fetch(`${rig.apiUrl}/health`).then(
-            (r) => r.status === 200,
-            () => false,
-          ),
-        { timeoutMs: 60_000, intervalMs: 250 },
-      )
+      await untilApiAnswers(rig.apiUrl)
       admin = rig.kafka.admin()
       await admin.connect()
     }, 300_000)

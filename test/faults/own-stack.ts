@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { waitUntil } from '../../lib/wait-until.ts'
 import { loadStackConfig, repoRoot } from '../../stack/lib/config.ts'
 import { findFreePortRun } from '../../stack/lib/ports.ts'
 
@@ -54,3 +55,15 @@ export function runScript(env: NodeJS.ProcessEnv, script: string, args: string[]
   })
   return { code: result.status, output: `${result.stdout}${result.stderr}` }
 }
+
+/** Waits until the API a rig started beside its stack answers /health. */
+export const untilApiAnswers = (apiUrl: string) =>
+  waitUntil(
+    'the API to answer',
+    () =>
+      fetch(`${apiUrl}/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    { timeoutMs: 60_000, intervalMs: 250 },
+  )

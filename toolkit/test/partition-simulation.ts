@@ -1,7 +1,12 @@
 import type { KafkaMessage, Producer } from 'kafkajs'
 import { bookstoreEvents } from '../../lib/events.ts'
 import { dlqHeader, publishDeadLetter } from '../src/consumer/dead-letter.ts'
-import { type BatchRule, type ConsumerStats, handleBatch } from '../src/consumer/handle-batch.ts'
+import {
+  type BatchRule,
+  type ConsumerStats,
+  handleBatch,
+  type PartitionBatch,
+} from '../src/consumer/handle-batch.ts'
 import { type IncomingEvent, parseEvent } from '../src/consumer/incoming-event.ts'
 import type { RetryPolicy } from '../src/consumer/process-message.ts'
 import { type Logger, silentLogger } from '../src/logger.ts'
@@ -163,7 +168,8 @@ function startedConsumer(
     batchSize: scenario.batchSize,
     retry: scenario.retry,
     deadLetterTopic: 'outbox.events-dlq',
-    publishDeadLetter: (message) => publishDeadLetter(world.kafka.producer, 'outbox.events-dlq', message, 'simulated-group'),
+    publishDeadLetter: (message) =>
+      publishDeadLetter(world.kafka.producer, 'outbox.events-dlq', message, 'simulated-group'),
     hasFailed: () => failed,
     onFatal: (error) => {
       failed = true
@@ -252,3 +258,13 @@ function fakeKafka(scenario: Scenario, journal: Step[]) {
   })
   return { producer, payload }
 }
+
+/** A partition's batch that nothing disturbs (no rebalance, no failed call); resolved offsets go to `resolved`. */
+export const steadyBatch = (topic: string, messages: KafkaMessage[], resolved: string[]): PartitionBatch => ({
+  batch: { topic, partition: 0, messages },
+  resolveOffset: (offset) => void resolved.push(offset),
+  heartbeat: async () => {},
+  isRunning: () => true,
+  isStale: () => false,
+  commitOffsetsIfNecessary: async () => {},
+})

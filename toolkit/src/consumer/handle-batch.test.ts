@@ -1,6 +1,11 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { buildRecords, type RecordKind, simulatePartition } from '../../test/partition-simulation.ts'
+import {
+  buildRecords,
+  type RecordKind,
+  simulatePartition,
+  steadyBatch,
+} from '../../test/partition-simulation.ts'
 import { handleBatch } from './handle-batch.ts'
 import { createConsumerMetrics } from './metrics.ts'
 
@@ -36,14 +41,7 @@ describe('handleBatch', () => {
         stats,
         metrics,
       },
-      {
-        batch: { topic: 'outbox.events.book', partition: 0, messages },
-        resolveOffset: (offset) => void resolved.push(offset),
-        heartbeat: async () => {},
-        isRunning: () => true,
-        isStale: () => false,
-        commitOffsetsIfNecessary: async () => {},
-      },
+      steadyBatch('outbox.events.book', messages, resolved),
     )
     expect(lines).toContainEqual(
       expect.objectContaining({

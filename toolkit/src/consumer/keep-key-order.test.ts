@@ -1,6 +1,7 @@
 import type { KafkaMessage, Message, Producer } from 'kafkajs'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
+import { steadyBatch } from '../../test/partition-simulation.ts'
 import { redrivenCopy } from '../tools/dlq.ts'
 import { publishDeadLetter } from './dead-letter.ts'
 import { type BatchRule, handleBatch } from './handle-batch.ts'
@@ -86,14 +87,7 @@ function invoiceWorld(group: string) {
   })
   const deliver = async (keepKeyOrder: boolean, messages: KafkaMessage[]) => {
     const resolved: string[] = []
-    await handleBatch(rule(keepKeyOrder), {
-      batch: { topic, partition: 0, messages },
-      resolveOffset: (offset) => void resolved.push(offset),
-      heartbeat: async () => {},
-      isRunning: () => true,
-      isStale: () => false,
-      commitOffsetsIfNecessary: async () => {},
-    })
+    await handleBatch(rule(keepKeyOrder), steadyBatch(topic, messages, resolved))
     return resolved
   }
   /** A redrive of every letter not yet sent, in the order they were written, at offsets after `from`. */
@@ -227,18 +221,22 @@ describe('dead letters that keep each key’s order', () => {
     expect(other.deadLetters).toEqual([])
   })
 
-  it('a parked letter the database refuses to record (not an outage) keeps its letter and never stops the consumer', async () => {
+  /** The history with its first event poisoned, delivered while recording a parked letter fails so. */
+  const parkingFails = async (failure: Error) => {
     const events = history()
     const world = invoiceWorld('billing')
     world.broken.add(idOf(events[0] as KafkaMessage))
+    world.store.add = async () => {
+      throw failure
+    }
+    return { events, world, resolved: await world.deliver(true, events) }
+  }
+
+  it('a parked letter the database refuses to record (not an outage) keeps its letter and never stops the consumer', async () => {
     // What Postgres says of a row it cannot index: not transient, so retrying or restarting
     // would only meet it again.
-    world.store.add = async () => {
-      throw Object.assign(new Error('index row size 8016 exceeds btree version 4 maximum 2704'), {
-        code: '54000',
-      })
-    }
-    const resolved = await world.deliver(true, events)
+    const refusal = new Error('index row size 8016 exceeds btree version 4 maximum 2704')
+    const { events, world, resolved } = await parkingFails(Object.assign(refusal, { code: '54000' }))
     expect(world.fatal()).toBeUndefined()
     expect(resolved).toEqual(events.map((m) => m.offset))
     expect(world.deadLetters.length).toBeGreaterThanOrEqual(1)
@@ -260,13 +258,8 @@ describe('dead letters that keep each key’s order', () => {
   })
 
   it('the database away while parking stops the consumer with the record unresolved', async () => {
-    const events = history()
-    const world = invoiceWorld('billing')
-    world.broken.add(idOf(events[0] as KafkaMessage))
-    world.store.add = async () => {
-      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
-    }
-    const resolved = await world.deliver(true, events)
+    const outage = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+    const { world, resolved } = await parkingFails(outage)
     expect(world.fatal()).toMatchObject({ code: 'DATABASE_UNAVAILABLE' })
     expect(resolved).toEqual([])
   })
