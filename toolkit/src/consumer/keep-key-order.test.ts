@@ -226,18 +226,22 @@ describe('dead letters that keep each key’s order', () => {
     const events = history()
     const world = invoiceWorld('billing')
     world.broken.add(idOf(events[0] as KafkaMessage))
+    let calls = 0
     world.store.add = async () => {
+      calls += 1
       throw failure
     }
-    return { events, world, resolved: await world.deliver(true, events) }
+    return { events, world, resolved: await world.deliver(true, events), calls: () => calls }
   }
 
   it('a parked letter the database refuses to record (not an outage) keeps its letter and never stops the consumer', async () => {
     // What Postgres says of a row it cannot index: not transient, so retrying or restarting
     // would only meet it again.
     const refusal = new Error('index row size 8016 exceeds btree version 4 maximum 2704')
-    const { events, world, resolved } = await parkingFails(Object.assign(refusal, { code: '54000' }))
+    const { events, world, resolved, calls } = await parkingFails(Object.assign(refusal, { code: '54000' }))
     expect(world.fatal()).toBeUndefined()
+    // Refused once is refused: not tried again (the policy's delays would hold the partition up).
+    expect(calls()).toBe(1)
     expect(resolved).toEqual(events.map((m) => m.offset))
     expect(world.deadLetters.length).toBeGreaterThanOrEqual(1)
   })

@@ -175,8 +175,9 @@ async function durably<T>(
         minTimeout: rule.retry.baseDelayMs,
         maxTimeout: rule.retry.maxDelayMs,
         randomize: true,
-        onFailedAttempt: async ({ retriesLeft }) => {
-          if (retriesLeft > 0) await payload.heartbeat()
+        shouldRetry: ({ error }) => isTransient(error),
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          if (retriesLeft > 0 && isTransient(error)) await payload.heartbeat()
         },
       }),
     }
