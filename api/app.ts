@@ -13,6 +13,7 @@ import type { Db } from '../db/client.ts'
 import { ApiError, validationFailed } from './errors.ts'
 import { type IdempotencyKeyExpiry, startIdempotencyKeyExpiry } from './idempotency-key-expiry.ts'
 import { type ApiMetrics, createApiMetrics } from './metrics.ts'
+import { type OverloadOptions, shedOverload } from './overload.ts'
 import { bookRoutes } from './routes/books.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { defaultIdempotencyKeyTtlHours } from './use-cases/idempotent.ts'
@@ -24,6 +25,8 @@ export interface AppOptions {
   logger: FastifyBaseLogger | false
   /** Largest accepted request body; larger ones get 413 before any parsing. */
   bodyLimitBytes?: number
+  /** Sheds load (503 with Retry-After) instead of queueing it; nothing is shed when not given. */
+  overload?: Omit<OverloadOptions, 'probe' | 'onShed' | 'onInFlight'>
   idempotency?: {
     /** How long an Idempotency-Key replays its response (default 24); older keys are new requests. */
     keyTtlHours?: number
@@ -51,6 +54,13 @@ export async function buildApp(options: AppOptions) {
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
     metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
+  if (options.overload)
+    await shedOverload(app, {
+      ...options.overload,
+      probe: () => options.db.execute(sql`select 1`),
+      onShed: (signal) => metrics.shed.inc({ signal }),
+      onInFlight: (count) => metrics.inFlight.set(count),
+    })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
@@ -69,7 +79,10 @@ export async function buildApp(options: AppOptions) {
           })),
         )
       : error
-    if (apiError instanceof ApiError) return reply.code(apiError.status).send(apiError.toBody())
+    if (apiError instanceof ApiError) {
+      if (apiError.retryAfterS !== undefined) reply.header('retry-after', String(apiError.retryAfterS))
+      return reply.code(apiError.status).send(apiError.toBody())
+    }
     // Fastify's own client errors: malformed JSON (400), body too large (413), media type (415).
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: error.code ?? 'BAD_REQUEST', message: error.message })

@@ -8,6 +8,8 @@ export const apiErrorStatus = {
   INSUFFICIENT_STOCK: 409,
   BOOK_NOT_FOUND: 422,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /** Shed before any handler ran (api/overload.ts): nothing was written; retry after Retry-After. */
+  OVERLOADED: 503,
 } as const
 
 export type ApiErrorCode = keyof typeof apiErrorStatus
@@ -20,14 +22,17 @@ export interface FieldProblem {
 
 export class ApiError extends CodedError<ApiErrorCode> {
   readonly details?: FieldProblem[]
+  /** Sent as Retry-After. */
+  readonly retryAfterS?: number
 
   constructor(
     code: ApiErrorCode,
     message: string,
-    options: { retryable?: boolean; details?: FieldProblem[] } = {},
+    options: { retryable?: boolean; details?: FieldProblem[]; retryAfterS?: number } = {},
   ) {
     super(code, message, options)
     this.details = options.details
+    this.retryAfterS = options.retryAfterS
   }
 
   get status(): number {

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { OutboxEvent } from '../lib/events.ts'
 
 /** The API's Prometheus metrics, on a registry of its own (tests build several apps). */
@@ -24,6 +24,17 @@ export function createApiMetrics() {
       name: 'outbox_events_written_total',
       help: 'Events appended to the outbox in committed transactions (idempotent replays excluded)',
       labelNames: ['event_type'] as const,
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'http_requests_in_flight',
+      help: 'Requests being worked on now, which API_MAX_IN_FLIGHT bounds (health and metrics not counted)',
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: 'http_requests_shed_total',
+      help: 'Requests answered 503 OVERLOADED before any handler ran, by the load signal that shed them',
+      labelNames: ['signal'] as const,
       registers: [registry],
     }),
     idempotencyKeysExpired: new Counter({

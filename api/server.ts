@@ -24,6 +24,12 @@ runService(
       db: database.db,
       logger: log,
       bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+      overload: {
+        maxInFlight: config.API_MAX_IN_FLIGHT,
+        maxEventLoopDelayMs: config.API_MAX_EVENT_LOOP_DELAY_MS,
+        maxDatabaseLatencyMs: config.API_MAX_DB_LATENCY_MS,
+        retryAfterS: config.API_RETRY_AFTER_S,
+      },
       idempotency: {
         keyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
         cleanupIntervalMs: config.IDEMPOTENCY_CLEANUP_INTERVAL_S * 1000,
