@@ -45,7 +45,10 @@ export function deadLetterMessage(
       if (value !== undefined && !name.startsWith('dlq.')) original[name] = value
   // A redriven copy that fails again keeps where the event first stood: its key's letters go back
   // in that order.
-  const firstOffset = message.headers[dlqHeader.offset] ?? message.offset
+  const firstOffset =
+    message.headers[dlqHeader.redrivenFor] === undefined
+      ? message.offset
+      : (message.headers[dlqHeader.offset] ?? message.offset)
   return {
     key: message.raw ? message.raw.key : message.key,
     value: message.raw ? message.raw.value : message.value,

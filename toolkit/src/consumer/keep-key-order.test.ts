@@ -42,8 +42,11 @@ function invoiceWorld(group: string) {
         if (row.topic === t && keys.includes(row.letter.key)) addParked(parked, row.letter)
       return parked
     },
+    // As the table does: a letter behind a head whose row is gone (released) is not recorded.
     async add(t, letter) {
+      if (letter.behind !== null && !rows.has(letter.behind)) return false
       if (!rows.has(letter.eventId)) rows.set(letter.eventId, { topic: t, letter })
+      return true
     },
     async release(eventId) {
       rows.delete(eventId)
@@ -266,5 +269,43 @@ describe('dead letters that keep each key’s order', () => {
     const { world, resolved } = await parkingFails(outage)
     expect(world.fatal()).toMatchObject({ code: 'DATABASE_UNAVAILABLE' })
     expect(resolved).toEqual([])
+  })
+
+  it('a released key whose first letter still fails is not held again by a redrive: the letters behind it apply', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    await world.deliver(true, events)
+    world.rows.clear() // dlq release --key inv-1
+    await world.deliver(true, world.redrive(100))
+    expect(world.rows.size).toBe(0)
+    expect(world.invoices.get('inv-1')?.status).toBe('voided')
+  })
+
+  it('a key released while a batch parks behind it is not held by the letters parked after the release', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    const add = world.store.add
+    world.store.add = async (t, letter) => {
+      const added = await add(t, letter)
+      if (letter.behind === null) world.rows.clear() // released just after the head was recorded
+      return added
+    }
+    await world.deliver(true, events)
+    expect(world.rows.size).toBe(0)
+  })
+
+  it('a head the inbox already holds (applied while order was off) is let go, not waited for', async () => {
+    const events = history()
+    const world = invoiceWorld('billing')
+    world.broken.add(idOf(events[0] as KafkaMessage))
+    await world.deliver(true, events)
+    world.broken.clear()
+    await world.deliver(false, world.redrive(100)) // DLQ_KEEP_KEY_ORDER=false, then a redrive
+    expect(world.rows.size).toBe(3)
+    await world.deliver(true, [event('inv-1', 'InvoicePaid')])
+    expect(world.invoices.get('inv-1')?.status).toBe('paid')
+    expect(world.rows.size).toBe(0)
   })
 })

@@ -13,6 +13,7 @@ import {
   type ParkedKeys,
   type ParkedLetter,
   parkedKeyOf,
+  redrivenFor,
   removeParked,
   verdictFor,
 } from './key-order.ts'
@@ -62,6 +63,22 @@ export async function orderFor(
 
   const park = async (record: IncomingEvent, key: string, behind: string): Promise<boolean> => {
     const eventId = letterIdOf(record)
+    // A head the inbox holds was applied outside the parked flow (a redrive while order was off,
+    // say): nothing waits for it any more. Let it go and decide again.
+    if (store && parked && isEventId(behind)) {
+      const headDone = await durably(rule, payload, 'check the inbox', () => store.applied(behind))
+      if (headDone === 'fatal') return false
+      if ('value' in headDone && headDone.value) {
+        const released = await durably(rule, payload, 'release the letter', () => store.release(behind))
+        if (released === 'fatal') return false
+        removeParked(parked, key, behind)
+        rule.log.warn(
+          { eventId: behind, key: record.key },
+          'a parked head already applied: its key is let go',
+        )
+        return settle(record)
+      }
+    }
     if (store && isEventId(eventId)) {
       const done = await durably(rule, payload, 'check the inbox', () => store.applied(eventId))
       if (done === 'fatal') return false
@@ -96,7 +113,9 @@ export async function orderFor(
     if (!store || !parked) return true
     const added = await durably(rule, payload, 'record the parked letter', () => store.add(topic, row))
     if (added === 'fatal') return false
-    if ('value' in added) addParked(parked, row)
+    if ('value' in added && added.value) addParked(parked, row)
+    // Its head was released meanwhile (dlq release): the key is free from here on.
+    else if ('value' in added && row.behind !== null) removeParked(parked, row.key, row.behind)
     return true
   }
 
@@ -125,11 +144,17 @@ export async function orderFor(
         if (!store || !parked || key === null) return true
         const eventId = letterIdOf(record)
         if (verdict.kind === 'apply') {
-          if (result.outcome !== 'dead-lettered') return true
+          // A redriven copy that fails while its key is free holds nothing back: its key was let go
+          // (dlq release, or order off), and what came after it has been applied already.
+          if (result.outcome !== 'dead-lettered' || redrivenFor(record) !== undefined) return true
           return hold({ eventId, key, originalOffset: originalOffsetOf(record), behind: null })
         }
-        // Failed again: its new letter is the key's head now, and its row stays.
-        if (result.outcome === 'dead-lettered') return true
+        // Failed again: its new letter is the key's head now, and its row stays, dated as the
+        // new letter (the doctor compares that date with how long letters are kept).
+        if (result.outcome === 'dead-lettered') {
+          const head = parked.get(key)?.[0]
+          return head ? hold(head) : true
+        }
         const released = await durably(rule, payload, 'release the letter', () => store.release(eventId))
         if (released === 'fatal') return false
         if ('value' in released) removeParked(parked, key, eventId)

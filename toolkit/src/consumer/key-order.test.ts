@@ -115,9 +115,8 @@ describe('the parked keys of a batch', () => {
   it('knows a record without a usable id by where it first stood, and a key Postgres cannot store by its hash', () => {
     const noId: IncomingEvent = { ...record('x', 'k', {}, '41'), headers: { event_type: 'InvoicePaid' } }
     expect(letterIdOf(noId)).toBe('shop.invoice/0/41')
-    expect(letterIdOf(record('not a uuid\u0000', 'k', { [dlqHeader.offset]: '12' }, '41'))).toBe(
-      'shop.invoice/0/12',
-    )
+    const redriven = { [dlqHeader.redrivenFor]: 'billing', [dlqHeader.offset]: '12' }
+    expect(letterIdOf(record('not a uuid\u0000', 'k', redriven, '41'))).toBe('shop.invoice/0/12')
     const uuid = '0B0E3E7A-6C1B-4B7E-9A0C-1D2E3F405060'
     expect(letterIdOf(record(uuid, 'k'))).toBe(uuid.toLowerCase())
     expect(parkedKeyOf(record(uuid, 'inv-1'))).toBe('inv-1')
@@ -130,6 +129,9 @@ describe('the parked keys of a batch', () => {
 
   it('takes where the event first stood from a redriven copy, and its own offset otherwise', () => {
     expect(originalOffsetOf(record('a', 'k', {}, '41'))).toBe(41n)
-    expect(originalOffsetOf(record('a', 'k', { [dlqHeader.offset]: '12' }, '41'))).toBe(12n)
+    const redriven = { [dlqHeader.redrivenFor]: 'billing', [dlqHeader.offset]: '12' }
+    expect(originalOffsetOf(record('a', 'k', redriven, '41'))).toBe(12n)
+    // Only a redrive says where the event first stood: on any other record the header is not ours.
+    expect(originalOffsetOf(record('a', 'k', { [dlqHeader.offset]: '12' }, '41'))).toBe(41n)
   })
 })

@@ -66,7 +66,8 @@ export const redrivenFor = (record: IncomingEvent) => record.headers[dlqHeader.r
 
 /** Where the event first stood: a redriven copy says it, an original is there. */
 export function originalOffsetOf(record: IncomingEvent): bigint {
-  const kept = record.headers[dlqHeader.offset]
+  // Only a redrive's copy carries the header of ours; on any other record it is someone else's.
+  const kept = redrivenFor(record) === undefined ? undefined : record.headers[dlqHeader.offset]
   return BigInt(kept && /^\d+$/.test(kept) ? kept : record.offset)
 }
 

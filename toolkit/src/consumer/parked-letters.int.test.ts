@@ -72,6 +72,14 @@ describe('the parked letters in Postgres', () => {
     expect(await listParkedKeys(sql, table, 'g')).toMatchObject([{ key: 'inv-1', head: 'head', waiting: 2 }])
     await store.release('head')
     expect(await listParkedKeys(sql, table, 'g')).toMatchObject([{ key: 'inv-1', head: 'next', waiting: 1 }])
+    // A letter behind a head released meanwhile is not recorded: the key is free.
+    expect(await store.add('t', letter('late', 5, 'head'))).toBe(false)
+    expect(await store.add('t', letter('later', 6, 'next'))).toBe(true)
+    expect((await store.load('t', ['inv-1'])).get('inv-1')?.map((l) => l.eventId)).toEqual([
+      'next',
+      'moved',
+      'later',
+    ])
   })
 
   it('a key can be let go by hand, and the doctor warns while one is held and fails once it outlived its letters', async () => {
@@ -112,6 +120,12 @@ describe('the parked letters in Postgres', () => {
       expect(stuck).toMatchObject({ severity: 'fail' })
       expect(stuck?.hint).toContain('dlq release --group stuck --key <key>')
 
+      // Without the dead-letter topic the letters are gone for certain.
+      const gone = await parkedKeysFinding(sql, admin, consumer, table, {
+        deadLetters: { topic: `${dlq}-deleted`, redriveGroup: 'x' },
+      })
+      expect(gone).toMatchObject({ severity: 'fail' })
+      expect(gone?.detail).toMatch(/does not exist/)
       expect(await releaseParkedKey(sql, table, { group: 'stuck', key: 'inv-1' })).toBe(2)
       expect(await listParkedKeys(sql, table, 'stuck')).toEqual([])
       expect(await parkedKeysFinding(sql, admin, consumer, table, t)).toMatchObject({ severity: 'ok' })

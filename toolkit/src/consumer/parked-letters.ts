@@ -10,8 +10,11 @@ import { addParked, type ParkedKeys, type ParkedLetter } from './key-order.ts'
 export interface ParkedLetterStore {
   /** The parked letters of `keys` on `topic`, each key's oldest first. */
   load(topic: string, keys: string[]): Promise<ParkedKeys>
-  /** Records a letter (once: a second call for the same event changes nothing). */
-  add(topic: string, letter: ParkedLetter): Promise<void>
+  /**
+   * Records a letter, once per event (again: its time is brought up to date, as its newest letter
+   * is). A letter behind a head whose row is gone (released meanwhile) is not recorded: false.
+   */
+  add(topic: string, letter: ParkedLetter): Promise<boolean>
   /** Its letter was applied again: the key flows once none of its letters is left. */
   release(eventId: string): Promise<void>
   /** True when the inbox already holds the event (applied before its key was parked). */
@@ -52,12 +55,16 @@ export function postgresParkedLetters(
       return parked
     },
     async add(topic, letter) {
-      await sql.unsafe(
+      const rows = await sql.unsafe(
         `insert into ${table} (group_id, event_id, topic, key, original_offset, behind)
-         values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+         select $1, $2, $3, $4, $5, $6::text
+          where $6::text is null or exists (select from ${table} where group_id = $1 and event_id = $6::text)
+         on conflict (group_id, event_id) do update set parked_at = now()
+         returning 1`,
         [group, letter.eventId, topic, letter.key, letter.originalOffset.toString(), letter.behind],
         { prepare: true },
       )
+      return rows.length > 0
     },
     async release(eventId) {
       await sql.unsafe(`delete from ${table} where group_id = $1 and event_id = $2`, [group, eventId], {

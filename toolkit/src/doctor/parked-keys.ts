@@ -36,6 +36,14 @@ export async function parkedKeysFinding(
   const waiting = keys.reduce((sum, k) => sum + k.waiting, 0)
   const detail = `${keys.length} key(s) held back behind a dead letter, ${waiting} event(s) waiting; the longest since ${oldest.since} (${oldest.topic} key ${oldest.key})`
   const release = `${cmd('dlq release')} --group ${consumer.group} --key <key>`
+  if (!(await admin.listTopics()).includes(t.deadLetters.topic))
+    return finding(
+      check,
+      'fail',
+      `${detail}, but ${t.deadLetters.topic} does not exist: the letters they wait for are gone, and no redrive can free them`,
+      `${release} lets each go`,
+      { keys },
+    )
   if (retentionMs !== undefined && retentionMs >= 0 && heldMs > retentionMs)
     return finding(
       check,
