@@ -13,6 +13,7 @@ import { consumerPhase } from './phases/consumer-phase.ts'
 import { type BenchContext, benchPostgresSettings } from './phases/context.ts'
 import { holdPhase, steadyPhase } from './phases/end-to-end-phases.ts'
 import { exactlyOncePhase } from './phases/exactly-once-phase.ts'
+import { overloadPhase } from './phases/overload-phase.ts'
 import { publishPhase } from './phases/publish-phase.ts'
 import { relayPhase } from './phases/relay-phase.ts'
 import { sagaPhase } from './phases/saga-phase.ts'
@@ -31,6 +32,7 @@ const phaseNames = [
   'relay',
   'exactly-once',
   'saga',
+  'overload',
 ] as const
 const list = (schema: z.ZodType<number>) =>
   z.string().transform((text, ctx) =>
@@ -206,6 +208,7 @@ async function main() {
     if (phases.includes('consumer')) results.consumer = await consumerPhase(ctx)
     if (phases.includes('publish')) results.publish = await publishPhase(ctx)
     if (phases.includes('relay')) results.relay = await relayPhase(ctx)
+    if (phases.includes('overload')) results.overload = await overloadPhase(ctx)
     if (phases.includes('exactly-once')) {
       // Two stacks of its own, each alone on the machine: this one is stopped first.
       await stopRig()

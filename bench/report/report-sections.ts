@@ -1,6 +1,7 @@
 import { ratio } from '../measurement/stats.ts'
 import type { ConsumerPhaseResult } from '../phases/consumer-phase.ts'
 import type { ExactlyOnceResult } from '../phases/exactly-once-phase.ts'
+import type { OverloadResult } from '../phases/overload-phase.ts'
 import type { RelayComparison } from '../phases/relay-phase.ts'
 import type { SagaResult } from '../phases/saga-phase.ts'
 import { type EndToEndResult, writerLabel } from '../workloads/end-to-end.ts'
@@ -140,4 +141,19 @@ export function exactlyOnceSection(e: ExactlyOnceResult): string[] {
     )
   lines.push('', `Exactly-once ÷ at-least-once: p99 ${e.p99Ratio}, backlog rate ${e.backlogRatio}.`, '')
   return lines
+}
+
+/** POST /orders offered five times what it holds: shed, not queued (docs/api.md, Overload). */
+export function overloadSection(o: OverloadResult): string[] {
+  const other = Object.entries(o.otherAnswers)
+  return [
+    `Overload: POST /orders held ${o.heldPerS}/s with p99 ${o.heldP99Ms} ms (p99 ≤ 1 s, found in this run); then ${o.offeredPerS}/s (5 ×) was offered for ${o.seconds} s, open loop:`,
+    '',
+    '| acknowledged writes/s | shed (503) | other answers | p99 of acknowledged, ms | API RSS before → peak, MB | recovered after, ms |',
+    '|---|---|---|---|---|---|',
+    `| ${o.acknowledgedPerS} | ${Math.round(o.shedShare * 1000) / 10}% | ${other.length === 0 ? 'none' : other.map(([s, n]) => `${s}: ${n}`).join(', ')} | ${o.acknowledgedP99Ms} | ${o.rssMb.before} → ${o.rssMb.peak} | ${o.recoverMs} |`,
+    '',
+    `${o.acknowledged.toLocaleString('en-US')} orders acknowledged, ${o.ordersWritten.toLocaleString('en-US')} written, ${o.applied.toLocaleString('en-US')} applied by the consumer.`,
+    '',
+  ]
 }

@@ -1,6 +1,7 @@
 import { pairedRatio } from '../measurement/stats.ts'
 import type { ConsumerPhaseResult } from '../phases/consumer-phase.ts'
 import type { ExactlyOnceResult } from '../phases/exactly-once-phase.ts'
+import type { OverloadResult } from '../phases/overload-phase.ts'
 import type { RelayComparison } from '../phases/relay-phase.ts'
 import type { SagaResult } from '../phases/saga-phase.ts'
 import type { WritePathPhaseResult } from '../phases/write-path-phase.ts'
@@ -10,6 +11,7 @@ import {
   consumerSection,
   cpuTable,
   exactlyOnceSection,
+  overloadSection,
   publishSection,
   relaySection,
   sagaSection,
@@ -44,6 +46,7 @@ export interface BenchRecord {
     relay?: RelayComparison[]
     exactlyOnce?: ExactlyOnceResult
     saga?: SagaResult
+    overload?: OverloadResult
   }
 }
 
@@ -236,6 +239,7 @@ export function renderReport(record: BenchRecord) {
   lines.push(...relaySection(relayRuns(results)))
   if (results.exactlyOnce) lines.push(...exactlyOnceSection(results.exactlyOnce))
   if (results.saga) lines.push(...sagaSection(results.saga))
+  if (results.overload) lines.push(...overloadSection(results.overload))
   const c = results.consumer
   if (c?.sqlPerS) lines.push(...consumerSection(c as ConsumerPhaseResult))
   else if (c)
