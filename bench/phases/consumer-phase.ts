@@ -1,6 +1,7 @@
 import postgres from 'postgres'
 import { ensureBookstoreTopics } from '../../connector/topics.ts'
 import { CpuMeter } from '../measurement/cpu.ts'
+import { sampleRss } from '../measurement/rss.ts'
 import { ratio } from '../measurement/stats.ts'
 import { drainOf, lastApplied, rawConsume, watchGroupJoin } from '../workloads/consume.ts'
 import { type BaselineRecord, baselineRecord, runSqlBaseline } from '../workloads/consumer-sql-baseline.ts'
@@ -62,12 +63,17 @@ export async function consumerPhase(ctx: BenchContext, consumerEnv: Record<strin
   rig.startConsumer('bench-consumer', { ...consumerEnv, TOPIC_NAMESPACE: namespace, CONSUMER_GROUP: group })
   // Timed and metered from the join: the process's start (tsx, connecting) is not the drain.
   const joinedAtMs = await watcher.joinedAtMs
+  // Its memory through the drain: kafkajs fetches in bounded batches whatever the lag.
+  const rss = sampleRss(() => rig.pidOf('bench-consumer'))
   const consumer = await cpu.consumer.measure(
     async () => drainOf(joinedAtMs, await lastApplied(rig.sql, namespace, count)),
     () => count,
   )
+  const consumerRssMb = rss.stop()
   await rig.kill('bench-consumer')
-  say(`  consumer: ${Math.round(count / consumer.seconds)}/s`)
+  say(
+    `  consumer: ${Math.round(count / consumer.seconds)}/s, RSS ${consumerRssMb.before} MB at the join, ${consumerRssMb.peak} MB at most`,
+  )
 
   const sqlSeconds: Record<'prepared' | 'unprepared', number> = { prepared: 0, unprepared: 0 }
   for (const variant of ['prepared', 'unprepared'] as const) {
@@ -103,6 +109,7 @@ export async function consumerPhase(ctx: BenchContext, consumerEnv: Record<strin
     consumerPerS,
     rawPerS,
     consumerToRaw: ratio(consumerPerS, rawPerS),
+    consumerRssMb,
     sqlPerS,
     consumerToSql: {
       prepared: ratio(consumerPerS, sqlPerS.prepared),

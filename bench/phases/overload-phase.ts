@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 import { waitUntil } from '../../lib/wait-until.ts'
+import { sampleRss } from '../measurement/rss.ts'
 import { summarize } from '../measurement/stats.ts'
 import { type ApiClient, closedLoop, openLoop, orderBody } from '../workloads/load.ts'
 import type { BenchContext } from './context.ts'
@@ -28,12 +28,6 @@ export interface OverloadResult {
   ordersWritten: number
   /** Of the acknowledged orders, those whose OrderPlaced the consumer applied (each once: the inbox's key). */
   applied: number
-}
-
-const rssMbOf = (pid: number | undefined) => {
-  if (pid === undefined) return 0
-  const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Math.round(Number(line?.[1] ?? 0) / 1024)
 }
 
 /** One order; its status (0 when no answer came) and latency. */
@@ -81,11 +75,7 @@ export async function overloadPhase(ctx: BenchContext, seconds = 60): Promise<Ov
   await settle(rig, say)
   const [first] = await rig.sql<{ t0: Date }[]>`select clock_timestamp() as t0`
   const t0 = first?.t0 ?? new Date()
-  const before = rssMbOf(rig.pidOf('api'))
-  let peak = before
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMbOf(rig.pidOf('api')))
-  }, 250)
+  const rss = sampleRss(() => rig.pidOf('api'))
   const acked: number[] = []
   const ids = new Set<string>()
   const answers: Record<string, number> = {}
@@ -97,7 +87,8 @@ export async function overloadPhase(ctx: BenchContext, seconds = 60): Promise<Ov
       acked.push(r.ms)
       ids.add(r.id)
     }
-  }).finally(() => clearInterval(sampler))
+  }).finally(() => undefined)
+  const { before, peak } = rss.stop()
   const ended = performance.now()
   let recoverMs = Number.NaN
   for (let i = 0; Number.isNaN(recoverMs) && i < 600; i += 1) {

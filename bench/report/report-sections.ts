@@ -103,6 +103,12 @@ export function consumerSection(c: ConsumerPhaseResult): string[] {
     `| the consumer's SQL from postgres.js, prepared | ${c.sqlPerS.prepared} | ${c.consumerToSql.prepared} |`,
     `| the consumer's SQL from postgres.js, unprepared | ${c.sqlPerS.unprepared} | ${c.consumerToSql.unprepared} |`,
     '',
+    ...(c.consumerRssMb
+      ? [
+          `The consumer's resident memory: ${c.consumerRssMb.before} MB when it joined, a peak of ${c.consumerRssMb.peak} MB while draining the ${c.events.toLocaleString('en-US')} records (kafkajs fetches no more than 10 MB at a time, 1 MB a partition, whatever the lag).`,
+          '',
+        ]
+      : []),
     `The SQL baseline runs the consumer's own applyInTransaction for each batch (one inbox insert over unnest arrays … on conflict … returning the ids already held, advisory locks over the sorted keys, one catalogue upsert), without Kafka, parsing or validation, in batches of ${c.batchSize}, ${c.partitionsConcurrently} partitions at once: consumer ÷ kafkajs alone is the whole cost of applying, consumer ÷ SQL baseline the part that is not the database's own work.`,
     '',
     ...cpuTable('record consumed', [

@@ -107,6 +107,10 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     // read_committed (kafkajs's default, said here on purpose): with exactly-once delivery on
     // (CONNECTOR_EXACTLY_ONCE), records of a transaction Connect aborted are never seen.
     readUncommitted: false,
+    // kafkajs's own defaults, said here because memory depends on them: a fetch brings at most
+    // 10 MB, 1 MB a partition, so a backlog of any size is read in bounded batches.
+    maxBytes: 10 * 1024 * 1024,
+    maxBytesPerPartition: 1024 * 1024,
   })
   // Dead letters go only to the topic start() made sure of: were it deleted since, a publish
   // fails (DEAD_LETTER_FAILED) instead of conjuring a topic with the broker's defaults.
