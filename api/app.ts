@@ -54,22 +54,18 @@ export async function buildApp(options: AppOptions) {
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
     metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
-  if (options.overload)
-    await shedOverload(app, {
-      ...options.overload,
-      probe: () => options.db.execute(sql`select 1`),
-      onShed: (signal) => metrics.shed.inc({ signal }),
-      onInFlight: (count) => metrics.inFlight.set(count),
-    })
+  const database = options.overload
+    ? await shedOverload(app, {
+        ...options.overload,
+        probe: () => options.db.execute(sql`select 1`),
+        onShed: (signal) => metrics.shed.inc({ signal }),
+        onInFlight: (count) => metrics.inFlight.set(count),
+      })
+    : undefined
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
-  await app.register(swagger, {
-    openapi: { info: { title: 'outbox-cdc bookshop API', version: '0.1.0' } },
-    transform: jsonSchemaTransform,
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
-
+  // Before any plugin's routes (swagger's too): each route keeps the handler set when it is added.
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const apiError = hasZodFastifySchemaValidationErrors(error)
       ? validationFailed(
@@ -90,6 +86,12 @@ export async function buildApp(options: AppOptions) {
     request.log.error({ err: error }, 'request failed')
     return reply.code(500).send({ error: 'INTERNAL', message: 'Internal error; it has been logged.' })
   })
+  await app.register(swagger, {
+    openapi: { info: { title: 'outbox-cdc bookshop API', version: '0.1.0' } },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
   app.setNotFoundHandler((request, reply) => {
     const error = new ApiError('NOT_FOUND', `No route ${request.method} ${request.url}.`)
     return reply.code(error.status).send(error.toBody())
@@ -97,6 +99,13 @@ export async function buildApp(options: AppOptions) {
 
   // Scraped every few seconds (the console, Prometheus): their request lines would drown the log.
   app.get('/health', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
+    // Shedding watches the database already: its last probe answers, so a flood of health checks
+    // never fills the pool.
+    const watched = database?.()
+    if (watched)
+      return watched.answering
+        ? { status: 'ok' }
+        : reply.code(503).send({ status: 'unavailable', reason: 'database' })
     try {
       await options.db.execute(sql`select 1`)
       return { status: 'ok' }

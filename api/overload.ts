@@ -28,6 +28,12 @@ export interface OverloadOptions {
 
 export type ShedSignal = 'in-flight' | 'event-loop-delay' | 'database'
 
+/**
+ * What the probe last found, for /health to answer from without a query of its own (a flood of
+ * health checks must not fill the pool); undefined when the database's latency is not watched.
+ */
+export type DatabaseState = () => { answering: boolean; fast: boolean; why: string } | undefined
+
 /** Routes a load balancer or a scraper calls: never shed, so they can see the API is loaded. */
 const exempt = new Set(['/health', '/metrics'])
 
@@ -37,13 +43,24 @@ const exempt = new Set(['/health', '/metrics'])
  * nothing. The signals: requests in flight, event-loop delay (@fastify/under-pressure), and the
  * database's latency through the pool. Each clears by itself as the load drops.
  */
-export async function shedOverload(app: FastifyInstance, o: OverloadOptions): Promise<void> {
+export async function shedOverload(app: FastifyInstance, o: OverloadOptions): Promise<DatabaseState> {
   let inFlight = 0
   let lastProbe: { ms: number; error?: string } = { ms: 0 }
-  // One probe at a time: a stuck pool must not collect a probe every half second.
+  // One probe at a time: a stuck pool must not collect a probe every half second. One lost on a
+  // dead socket (postgres.js has no query timeout; the kernel takes minutes) is given up after
+  // `abandonAfterMs`, so the next can tell when the database answers again; at most three are.
+  const abandonAfterMs = Math.max(2000, 5 * o.maxDatabaseLatencyMs)
+  let abandoned = 0
   let pending: { started: number; done: Promise<void> } | undefined
   const probe = () => {
-    if (pending) return pending
+    if (pending && (performance.now() - pending.started < abandonAfterMs || abandoned >= 3)) return pending
+    if (pending) {
+      abandoned += 1
+      const lost = pending
+      void lost.done.finally(() => {
+        abandoned -= 1
+      })
+    }
     const started = performance.now()
     const done = o
       .probe()
@@ -56,10 +73,28 @@ export async function shedOverload(app: FastifyInstance, o: OverloadOptions): Pr
         },
       )
       .finally(() => {
-        pending = undefined
+        if (pending?.started === started) pending = undefined
       })
     pending = { started, done }
     return pending
+  }
+  /**
+   * Fast: the last probe answered within the limit, and none has been waiting longer (requests
+   * are shed otherwise). Answering: the last probe did not fail, and none has been waiting past
+   * `abandonAfterMs` (a slow database is loaded, not down: /health still says ok).
+   */
+  const database: DatabaseState = () => {
+    const waiting = pending ? performance.now() - pending.started : 0
+    if (lastProbe.error)
+      return { answering: false, fast: false, why: `the database does not answer: ${lastProbe.error}` }
+    const answering = waiting < abandonAfterMs
+    if (waiting > o.maxDatabaseLatencyMs || lastProbe.ms > o.maxDatabaseLatencyMs)
+      return {
+        answering,
+        fast: false,
+        why: `the database took ${Math.round(Math.max(waiting, lastProbe.ms))} ms or more to answer, the most is ${o.maxDatabaseLatencyMs} ms`,
+      }
+    return { answering, fast: true, why: '' }
   }
   // Thrown from a hook, it reaches the app's error handler: 503, Retry-After, { error: 'OVERLOADED' }.
   const overloaded = (signal: ShedSignal, why: string) => {
@@ -75,25 +110,36 @@ export async function shedOverload(app: FastifyInstance, o: OverloadOptions): Pr
   }
   const isExempt = (request: FastifyRequest) => exempt.has(request.routeOptions.url ?? '')
 
-  // In flight first: registered before under-pressure, so a request it sheds still leaves the count.
-  app.addHook('onRequest', async (request, reply) => {
-    if (isExempt(request) || o.maxInFlight === 0) return
-    if (inFlight >= o.maxInFlight)
-      throw overloaded('in-flight', `${inFlight} requests in flight, the most is ${o.maxInFlight}`)
+  // A request is checked on arrival, before its body is read; counted once its body has come
+  // (preHandler: a client that never sends it holds no slot); and released when the app answers
+  // (onSend runs after the handler even for a client gone meanwhile, and for pipelined requests
+  // whose response never gets the socket): the slot is held as long as the work runs, no longer.
+  const leaves = new WeakMap<FastifyRequest, () => void>()
+  const full = () => overloaded('in-flight', `${inFlight} requests in flight, the most is ${o.maxInFlight}`)
+  const counts = (request: FastifyRequest) => !isExempt(request) && o.maxInFlight > 0
+  // Registered before under-pressure's: a request it sheds was never counted.
+  app.addHook('onRequest', async (request) => {
+    if (counts(request) && inFlight >= o.maxInFlight) throw full()
+  })
+  app.addHook('preHandler', async (request, reply) => {
+    if (!counts(request)) return
+    if (inFlight >= o.maxInFlight) throw full()
     inFlight += 1
     o.onInFlight?.(inFlight)
     let done = false
-    // Whichever comes first: the response sent, or the client gone before it.
     const leave = () => {
       if (done) return
       done = true
       inFlight -= 1
       o.onInFlight?.(inFlight)
     }
+    leaves.set(request, leave)
     reply.raw.once('finish', leave)
-    reply.raw.once('close', leave)
   })
-  if (o.maxEventLoopDelayMs === 0 && o.maxDatabaseLatencyMs === 0) return
+  app.addHook('onSend', async (request) => {
+    leaves.get(request)?.()
+  })
+  if (o.maxEventLoopDelayMs === 0 && o.maxDatabaseLatencyMs === 0) return () => undefined
   await app.register(underPressure, {
     maxEventLoopDelay: o.maxEventLoopDelayMs,
     healthCheckInterval: 500,
@@ -124,12 +170,8 @@ export async function shedOverload(app: FastifyInstance, o: OverloadOptions): Pr
           'event-loop-delay',
           `event-loop delay ${Math.round(Number(value))} ms, the most is ${o.maxEventLoopDelayMs} ms`,
         )
-      throw overloaded(
-        'database',
-        lastProbe.error
-          ? `the database does not answer: ${lastProbe.error}`
-          : `the database took ${Math.round(lastProbe.ms)} ms or more to answer, the most is ${o.maxDatabaseLatencyMs} ms`,
-      )
+      throw overloaded('database', database()?.why || 'the database answered too slowly')
     },
   })
+  return o.maxDatabaseLatencyMs === 0 ? () => undefined : database
 }
