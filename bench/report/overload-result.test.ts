@@ -13,6 +13,7 @@ const o = run.results.overload
 describe('the committed overload run', () => {
   it('was offered five times the rate it held with p99 within a second', () => {
     expect(o.heldP99Ms).toBeLessThanOrEqual(1000)
+    expect(o.heldShedShare).toBeLessThanOrEqual(0.01)
     expect(o.offeredPerS).toBe(o.heldPerS * 5)
   })
 
@@ -26,6 +27,8 @@ describe('the committed overload run', () => {
   })
 
   it('wrote every acknowledged order and no other, and the consumer applied each', () => {
+    expect(o.writtenUnacknowledged).toBe(0)
+    expect(o.acknowledgedMissing).toBe(0)
     expect(o.ordersWritten).toBe(o.acknowledged)
     expect(o.applied).toBe(o.acknowledged)
   })

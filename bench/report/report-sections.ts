@@ -159,7 +159,7 @@ export function overloadSection(o: OverloadResult): string[] {
     '|---|---|---|---|---|---|',
     `| ${o.acknowledgedPerS} | ${Math.round(o.shedShare * 1000) / 10}% | ${other.length === 0 ? 'none' : other.map(([s, n]) => `${s}: ${n}`).join(', ')} | ${o.acknowledgedP99Ms} | ${o.rssMb.before} → ${o.rssMb.peak} | ${o.recoverMs} |`,
     '',
-    `${o.acknowledged.toLocaleString('en-US')} orders acknowledged, ${o.ordersWritten.toLocaleString('en-US')} written, ${o.applied.toLocaleString('en-US')} applied by the consumer.`,
+    `${o.acknowledged.toLocaleString('en-US')} orders acknowledged, ${o.ordersWritten.toLocaleString('en-US')} written, ${o.applied.toLocaleString('en-US')} applied by the consumer; by id, ${o.writtenUnacknowledged} written but not acknowledged and ${o.acknowledgedMissing} acknowledged but not written. Recovery is timed from when the overload stopped being offered, so it includes answering what was still in flight.`,
     '',
   ]
 }
