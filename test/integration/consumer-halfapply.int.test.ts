@@ -69,7 +69,9 @@ describe('a batch transaction whose connection dies between statements', () => {
       )
       await reached
       // The transaction is idle between its lock statement and the catalogue upsert: kill it.
-      await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'it-consumer'`
+      // Its own database's only: consumer-apply's pool has the same application_name, and a file
+      // running at the same time lost its connections to this (ECONNRESET in CI).
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'it-consumer' and datname = current_database()`
       // postgres.js ends begin() as soon as it sees the connection close.
       await vi.waitFor(() => expect(settled, 'the batch to see its connection die').not.toBe('pending'), soon)
       // Another partition's work on the same pool meanwhile (a batch for another book): the pool
