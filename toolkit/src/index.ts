@@ -129,6 +129,7 @@ export {
   formatKafkaLog,
   kafkaAnswers,
   kafkaLogCreator,
+  markKafkaClosing,
   parseBrokers,
   type TopicSpec,
 } from './kafka/client.ts'

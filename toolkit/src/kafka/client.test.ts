@@ -1,6 +1,6 @@
 import { type LogEntry, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createKafka, formatKafkaLog } from './client.ts'
+import { createKafka, formatKafkaLog, markKafkaClosing } from './client.ts'
 
 const responseError = (error: string): LogEntry => ({
   namespace: 'Connection',
@@ -66,5 +66,44 @@ describe('a client from createKafka', () => {
     const chatty = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'log-test', logLevel: logLevel.INFO })
     chatty.logger().info('joined the group', {})
     expect(printed.log).toHaveBeenCalledOnce()
+  })
+
+  it('once closing, logs a connection error at DEBUG instead: a clean stop prints no error line, other clients still do', () => {
+    const printed = {
+      log: vi.spyOn(console, 'log').mockImplementation(() => {}),
+      error: vi.spyOn(console, 'error').mockImplementation(() => {}),
+    }
+    const stopping = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'stopping' })
+    const running = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'running' })
+    const writeAfterEnd = (kafka: ReturnType<typeof createKafka>) =>
+      kafka
+        .logger()
+        .namespace('Connection')
+        .error('Connection error: write after end', { clientId: kafka === running ? 'running' : 'other' })
+
+    writeAfterEnd(stopping)
+    expect(printed.error).toHaveBeenCalledOnce()
+    markKafkaClosing(stopping)
+    writeAfterEnd(stopping)
+    writeAfterEnd(running)
+    expect(printed.error).toHaveBeenCalledTimes(2)
+    expect(String(printed.error.mock.calls[1]?.[0])).toContain('"clientId":"running"')
+    // Errors that are not about a connection still print while closing.
+    stopping.logger().namespace('Consumer').error('Crash: the group was rebalanced', {})
+    expect(printed.error).toHaveBeenCalledTimes(3)
+    expect(printed.log).not.toHaveBeenCalled()
+
+    const debugging = createKafka({
+      brokers: ['127.0.0.1:9'],
+      clientId: 'debugging',
+      logLevel: logLevel.DEBUG,
+    })
+    markKafkaClosing(debugging)
+    writeAfterEnd(debugging)
+    expect(printed.error).toHaveBeenCalledTimes(3)
+    expect(JSON.parse(String(printed.log.mock.calls.at(-1)?.[0]))).toMatchObject({
+      level: 'DEBUG',
+      message: '[Connection] Connection error: write after end',
+    })
   })
 })

@@ -18,7 +18,39 @@ export function createKafka({
   security?: KafkaSecurityInput | undefined
 } & Partial<KafkaConfig>): Kafka {
   const secured = security ? kafkaClientSecurity(kafkaSecuritySchema.parse(security)) : {}
-  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator, ...secured, ...options })
+  const state = { closing: false }
+  const kafka = new Kafka({
+    logLevel: logLevel.ERROR,
+    logCreator: (configured) => {
+      const write = kafkaLogCreator(configured)
+      return (entry) => {
+        // kafkajs's own disconnect can race a request of its own onto a socket it has just
+        // ended (tulios/kafkajs#928, #1017): "Connection error: write after end" as the client
+        // stops. What that request was for is given up with the client; nothing depends on it.
+        if (state.closing && entry.namespace === 'Connection' && entry.level === logLevel.ERROR) {
+          if (configured >= logLevel.DEBUG) write({ ...entry, level: logLevel.DEBUG, label: 'DEBUG' })
+          return
+        }
+        write(entry)
+      }
+    },
+    ...secured,
+    ...options,
+  })
+  closingStates.set(kafka, state)
+  return kafka
+}
+
+const closingStates = new WeakMap<Kafka, { closing: boolean }>()
+
+/**
+ * Says that `kafka`'s clients are being disconnected on purpose: from now on, a connection
+ * error is no news, and is logged at DEBUG instead of ERROR. A stop calls it first, so a clean
+ * stop prints no error line. A client not made by createKafka is left as it is.
+ */
+export function markKafkaClosing(kafka: Kafka): void {
+  const state = closingStates.get(kafka)
+  if (state) state.closing = true
 }
 
 /** GROUP_LOAD_IN_PROGRESS as kafkajs words it in a failed response's `error` field. */
