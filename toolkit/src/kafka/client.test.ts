@@ -68,7 +68,7 @@ describe('a client from createKafka', () => {
     expect(printed.log).toHaveBeenCalledOnce()
   })
 
-  it('once closing, logs a connection error at DEBUG instead: a clean stop prints no error line, other clients still do', () => {
+  it('once closing, logs a write to an ended socket at DEBUG instead: a clean stop prints no error line; other errors and other clients still do', () => {
     const printed = {
       log: vi.spyOn(console, 'log').mockImplementation(() => {}),
       error: vi.spyOn(console, 'error').mockImplementation(() => {}),
@@ -88,9 +88,10 @@ describe('a client from createKafka', () => {
     writeAfterEnd(running)
     expect(printed.error).toHaveBeenCalledTimes(2)
     expect(String(printed.error.mock.calls[1]?.[0])).toContain('"clientId":"running"')
-    // Errors that are not about a connection still print while closing.
+    // Other errors still print while closing, a connection refused included.
     stopping.logger().namespace('Consumer').error('Crash: the group was rebalanced', {})
-    expect(printed.error).toHaveBeenCalledTimes(3)
+    stopping.logger().namespace('Connection').error('Connection error: connect ECONNREFUSED 127.0.0.1:9', {})
+    expect(printed.error).toHaveBeenCalledTimes(4)
     expect(printed.log).not.toHaveBeenCalled()
 
     const debugging = createKafka({
@@ -100,7 +101,7 @@ describe('a client from createKafka', () => {
     })
     markKafkaClosing(debugging)
     writeAfterEnd(debugging)
-    expect(printed.error).toHaveBeenCalledTimes(3)
+    expect(printed.error).toHaveBeenCalledTimes(4)
     expect(JSON.parse(String(printed.log.mock.calls.at(-1)?.[0]))).toMatchObject({
       level: 'DEBUG',
       message: '[Connection] Connection error: write after end',

@@ -27,7 +27,7 @@ export function createKafka({
         // kafkajs's own disconnect can race a request of its own onto a socket it has just
         // ended (tulios/kafkajs#928, #1017): "Connection error: write after end" as the client
         // stops. What that request was for is given up with the client; nothing depends on it.
-        if (state.closing && entry.namespace === 'Connection' && entry.level === logLevel.ERROR) {
+        if (state.closing && entry.level === logLevel.ERROR && endedSocket.test(String(entry.log.message))) {
           if (configured >= logLevel.DEBUG) write({ ...entry, level: logLevel.DEBUG, label: 'DEBUG' })
           return
         }
@@ -43,10 +43,14 @@ export function createKafka({
 
 const closingStates = new WeakMap<Kafka, { closing: boolean }>()
 
+/** kafkajs's words for a request written to a socket that has been ended or destroyed. */
+const endedSocket = /Connection error: (write after end|Cannot call write after a stream was destroyed)/
+
 /**
- * Says that `kafka`'s clients are being disconnected on purpose: from now on, a connection
- * error is no news, and is logged at DEBUG instead of ERROR. A stop calls it first, so a clean
- * stop prints no error line. A client not made by createKafka is left as it is.
+ * Says that `kafka`'s clients are being disconnected on purpose: from now on, a request written
+ * to a socket already ended is no news, and is logged at DEBUG instead of ERROR. A stop calls it
+ * first, so a clean stop prints no error line. Every other error still prints, a refused or reset
+ * connection included. A client not made by createKafka is left as it is.
  */
 export function markKafkaClosing(kafka: Kafka): void {
   const state = closingStates.get(kafka)
