@@ -1,0 +1,57 @@
+import type postgres from 'postgres'
+import { waitUntil } from '../../lib/wait-until.ts'
+import type { BulkCommit } from '../measurement/commit-times.ts'
+import { type Summary, summarize } from '../measurement/stats.ts'
+
+/** Commit → applied of one minute's bulk writes, in each inbox that applies them. */
+export interface MinuteLatency {
+  minute: number
+  events: number
+  /** By inbox: from the writing transaction's commit to the commit of the one that applied it. */
+  ms: Record<string, Summary>
+}
+
+/**
+ * Commit → applied of the events `commits` wrote, in each of `inboxes`: both ends are
+ * pg_xact_commit_timestamp (Postgres' clock as each commit record is written), the writer's by its
+ * transaction id, the consumer's by its inbox row's xmin. Waits up to `timeoutMs` for every event
+ * to be applied first; read soon after the minute, before a short inbox retention prunes its rows.
+ */
+export async function minuteLatency(
+  sql: postgres.Sql,
+  inboxes: string[],
+  minute: number,
+  commits: BulkCommit[],
+  timeoutMs: number,
+): Promise<MinuteLatency> {
+  const ids = commits.flatMap((c) => c.eventIds)
+  const starts = await sql<{ txid: string; ms: number | null }[]>`
+    select t.txid,
+      (extract(epoch from pg_xact_commit_timestamp((t.txid::bigint % 4294967296)::text::xid)) * 1000)::float8 as ms
+    from unnest(${commits.map((c) => c.txid)}::text[]) as t(txid)`
+  const startOf = new Map<string, number>()
+  const byTx = new Map(starts.map((r) => [r.txid, r.ms]))
+  for (const c of commits) for (const id of c.eventIds) startOf.set(id, byTx.get(c.txid) ?? Number.NaN)
+  const ms: Record<string, Summary> = {}
+  for (const inbox of inboxes) {
+    let applied: Array<{ id: string; ms: number | null }> = []
+    await waitUntil(
+      `${inbox} to apply minute ${minute}'s ${ids.length} events`,
+      async () => {
+        applied = await sql<{ id: string; ms: number | null }[]>`
+          select event_id::text as id, (extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000)::float8 as ms
+          from ${sql(inbox)} where event_id = any(${ids}::uuid[])`
+        return applied.length >= ids.length
+      },
+      { timeoutMs, intervalMs: 1000, progress: () => `${applied.length} of ${ids.length}` },
+    )
+    const latencies = applied.map(({ id, ms: end }) => {
+      const start = startOf.get(id)
+      if (start === undefined || Number.isNaN(start) || end === null)
+        throw new Error('an event has no commit timestamp: is track_commit_timestamp on?')
+      return end - start
+    })
+    ms[inbox] = summarize(latencies)
+  }
+  return { minute, events: ids.length, ms }
+}
