@@ -129,8 +129,8 @@ export {
   formatKafkaLog,
   kafkaAnswers,
   kafkaLogCreator,
-  markKafkaClosing,
   parseBrokers,
+  quietWhileDisconnecting,
   type TopicSpec,
 } from './kafka/client.ts'
 export {

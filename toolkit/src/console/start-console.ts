@@ -3,7 +3,7 @@ import type { Kafka } from 'kafkajs'
 import { createConnectClient } from '../connector/connect-client.ts'
 import { listParkedKeys } from '../consumer/parked-letters.ts'
 import type { DoctorCheck, DoctorTargets } from '../doctor/check.ts'
-import { createKafka, markKafkaClosing } from '../kafka/client.ts'
+import { createKafka, quietWhileDisconnecting } from '../kafka/client.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { OutboxTableName } from '../outbox/table-name.ts'
 import type { ConnectSecurityInput } from '../security/connect.ts'
@@ -152,9 +152,11 @@ export async function startConsole<T extends DoctorTargets>(o: ConsoleOptions<T>
     sampler,
     /** Closes every part even when one fails (a Kafka gone while the tail stops), then reports the first failure. */
     async stop() {
-      markKafkaClosing(checkKafka)
-      markKafkaClosing(tailKafka)
-      const closed = await Promise.allSettled([app.close(), sampler.stop(), tail.stop()])
+      const closed = await quietWhileDisconnecting(checkKafka, () =>
+        quietWhileDisconnecting(tailKafka, () =>
+          Promise.allSettled([app.close(), sampler.stop(), tail.stop()]),
+        ),
+      )
       await sql.end({ timeout: 2 })
       const failed = closed.find((r) => r.status === 'rejected')
       if (failed) throw failed.reason

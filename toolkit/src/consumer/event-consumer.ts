@@ -7,7 +7,7 @@ import {
   type InboxPruningOptions,
   startInboxPruner,
 } from '../inbox/pruner.ts'
-import { markKafkaClosing } from '../kafka/client.ts'
+import { quietWhileDisconnecting } from '../kafka/client.ts'
 import {
   type DeadLetterTopicSettings,
   defaultDeadLetterTopicSettings,
@@ -227,12 +227,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async stop() {
       // A failed consumer stays failed; disconnecting still leaves the group cleanly.
       lifecycle.move('stopping')
-      markKafkaClosing(options.kafka)
       await pruner?.stop()
       await watch.stop()
-      await consumer.disconnect()
-      await producer.disconnect()
-      await admin.disconnect()
+      await quietWhileDisconnecting(options.kafka, async () => {
+        await consumer.disconnect()
+        await producer.disconnect()
+        await admin.disconnect()
+      })
       lifecycle.move('stopped')
     },
   }

@@ -1,6 +1,6 @@
 import { type LogEntry, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createKafka, formatKafkaLog, markKafkaClosing } from './client.ts'
+import { createKafka, formatKafkaLog, quietWhileDisconnecting } from './client.ts'
 
 const responseError = (error: string): LogEntry => ({
   namespace: 'Connection',
@@ -68,30 +68,40 @@ describe('a client from createKafka', () => {
     expect(printed.log).toHaveBeenCalledOnce()
   })
 
-  it('once closing, logs a write to an ended socket at DEBUG instead: a clean stop prints no error line; other errors and other clients still do', () => {
+  it('quiets a write to an ended socket while its instance disconnects, and hears it again after', async () => {
     const printed = {
       log: vi.spyOn(console, 'log').mockImplementation(() => {}),
       error: vi.spyOn(console, 'error').mockImplementation(() => {}),
     }
-    const stopping = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'stopping' })
-    const running = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'running' })
-    const writeAfterEnd = (kafka: ReturnType<typeof createKafka>) =>
-      kafka
-        .logger()
-        .namespace('Connection')
-        .error('Connection error: write after end', { clientId: kafka === running ? 'running' : 'other' })
+    const shared = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'shared' })
+    const other = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'other' })
+    const connection = (kafka: ReturnType<typeof createKafka>, message: string) =>
+      kafka.logger().namespace('Connection').error(message, {})
+    const writeAfterEnd = 'Connection error: write after end'
+    const errorLines = () => printed.error.mock.calls.map((call) => JSON.parse(String(call[0])).message)
 
-    writeAfterEnd(stopping)
-    expect(printed.error).toHaveBeenCalledOnce()
-    markKafkaClosing(stopping)
-    writeAfterEnd(stopping)
-    writeAfterEnd(running)
-    expect(printed.error).toHaveBeenCalledTimes(2)
-    expect(String(printed.error.mock.calls[1]?.[0])).toContain('"clientId":"running"')
-    // Other errors still print while closing, a connection refused included.
-    stopping.logger().namespace('Consumer').error('Crash: the group was rebalanced', {})
-    stopping.logger().namespace('Connection').error('Connection error: connect ECONNREFUSED 127.0.0.1:9', {})
-    expect(printed.error).toHaveBeenCalledTimes(4)
+    let release: () => void = () => {}
+    const stopping = quietWhileDisconnecting(
+      shared,
+      () => new Promise<void>((resolve) => (release = resolve)),
+    )
+    connection(shared, writeAfterEnd)
+    // Heard while it disconnects: another instance's, any other connection error, the same words
+    // from another namespace (a consumer's crash that quotes them).
+    connection(other, writeAfterEnd)
+    connection(shared, 'Connection error: connect ECONNREFUSED 127.0.0.1:9')
+    shared.logger().namespace('Consumer').error(`Crash: KafkaJSConnectionError: ${writeAfterEnd}`, {})
+    release()
+    await stopping
+    // Once the disconnect is over, a client of the same instance (another consumer, a producer)
+    // is heard again.
+    connection(shared, writeAfterEnd)
+    expect(errorLines()).toEqual([
+      `[Connection] ${writeAfterEnd}`,
+      '[Connection] Connection error: connect ECONNREFUSED 127.0.0.1:9',
+      `[Consumer] Crash: KafkaJSConnectionError: ${writeAfterEnd}`,
+      `[Connection] ${writeAfterEnd}`,
+    ])
     expect(printed.log).not.toHaveBeenCalled()
 
     const debugging = createKafka({
@@ -99,12 +109,11 @@ describe('a client from createKafka', () => {
       clientId: 'debugging',
       logLevel: logLevel.DEBUG,
     })
-    markKafkaClosing(debugging)
-    writeAfterEnd(debugging)
+    await quietWhileDisconnecting(debugging, async () => connection(debugging, writeAfterEnd))
     expect(printed.error).toHaveBeenCalledTimes(4)
     expect(JSON.parse(String(printed.log.mock.calls.at(-1)?.[0]))).toMatchObject({
       level: 'DEBUG',
-      message: '[Connection] Connection error: write after end',
+      message: `[Connection] ${writeAfterEnd}`,
     })
   })
 })

@@ -18,7 +18,7 @@ export function createKafka({
   security?: KafkaSecurityInput | undefined
 } & Partial<KafkaConfig>): Kafka {
   const secured = security ? kafkaClientSecurity(kafkaSecuritySchema.parse(security)) : {}
-  const state = { closing: false }
+  const state = { disconnecting: 0 }
   const kafka = new Kafka({
     logLevel: logLevel.ERROR,
     logCreator: (configured) => {
@@ -27,7 +27,12 @@ export function createKafka({
         // kafkajs's own disconnect can race a request of its own onto a socket it has just
         // ended (tulios/kafkajs#928, #1017): "Connection error: write after end" as the client
         // stops. What that request was for is given up with the client; nothing depends on it.
-        if (state.closing && entry.level === logLevel.ERROR && endedSocket.test(String(entry.log.message))) {
+        if (
+          state.disconnecting > 0 &&
+          entry.level === logLevel.ERROR &&
+          entry.namespace === 'Connection' &&
+          endedSocket.test(String(entry.log.message))
+        ) {
           if (configured >= logLevel.DEBUG) write({ ...entry, level: logLevel.DEBUG, label: 'DEBUG' })
           return
         }
@@ -37,24 +42,31 @@ export function createKafka({
     ...secured,
     ...options,
   })
-  closingStates.set(kafka, state)
+  disconnectStates.set(kafka, state)
   return kafka
 }
 
-const closingStates = new WeakMap<Kafka, { closing: boolean }>()
+const disconnectStates = new WeakMap<Kafka, { disconnecting: number }>()
 
 /** kafkajs's words for a request written to a socket that has been ended or destroyed. */
-const endedSocket = /Connection error: (write after end|Cannot call write after a stream was destroyed)/
+const endedSocket = /^Connection error: (write after end|Cannot call write after a stream was destroyed)$/
 
 /**
- * Says that `kafka`'s clients are being disconnected on purpose: from now on, a request written
- * to a socket already ended is no news, and is logged at DEBUG instead of ERROR. A stop calls it
- * first, so a clean stop prints no error line. Every other error still prints, a refused or reset
- * connection included. A client not made by createKafka is left as it is.
+ * Runs `disconnect` (a stop's disconnecting of `kafka`'s clients) with one kafkajs line quieted:
+ * a request written to a socket already ended, logged at DEBUG instead of ERROR while it runs, so
+ * a clean stop prints no error line. Every other error still prints, a refused or reset connection
+ * included, and once `disconnect` settles that one prints again too: another client of the same
+ * instance, or a consumer started on it later, is heard as before. A client not made by
+ * createKafka is left as it is.
  */
-export function markKafkaClosing(kafka: Kafka): void {
-  const state = closingStates.get(kafka)
-  if (state) state.closing = true
+export async function quietWhileDisconnecting<T>(kafka: Kafka, disconnect: () => Promise<T>): Promise<T> {
+  const state = disconnectStates.get(kafka)
+  if (state) state.disconnecting += 1
+  try {
+    return await disconnect()
+  } finally {
+    if (state) state.disconnecting -= 1
+  }
 }
 
 /** GROUP_LOAD_IN_PROGRESS as kafkajs words it in a failed response's `error` field. */
