@@ -7,6 +7,14 @@ import type { BookstoreTargets } from './config.ts'
  * running, or the connector does not capture `fulfilment_outbox` (registered before the table
  * existed), in which case its shipment events were dropped and never reach Kafka.
  */
+/**
+ * Orders placed more than $1 seconds ago and still placed. Read through orders_placed_created_at_idx
+ * (migration 0011), which holds the placed orders alone: the console runs it every few seconds.
+ */
+export const stuckOrdersSql = `
+  select count(*)::int as stuck, min(created_at) as oldest from orders
+  where status = 'placed' and created_at < now() - make_interval(secs => $1)`
+
 export const sagaCheck: DoctorCheck<BookstoreTargets> = {
   name: 'saga.orders',
   hintWhenUnreachable: 'is Postgres up?',
@@ -25,9 +33,7 @@ export const sagaCheck: DoctorCheck<BookstoreTargets> = {
             ),
           ]
         : []
-    const [row] = await sql<{ stuck: number; oldest: Date | null }[]>`
-      select count(*)::int as stuck, min(created_at) as oldest from orders
-      where status = 'placed' and created_at < now() - make_interval(secs => ${t.staleAfterS})`
+    const [row] = await sql.unsafe<{ stuck: number; oldest: Date | null }[]>(stuckOrdersSql, [t.staleAfterS])
     const stuck = row?.stuck ?? 0
     const orders =
       stuck > 0

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { bookstoreChecks } from '../../doctor/checks.ts'
 import { type BookstoreTargets, bookstoreTargets } from '../../doctor/config.ts'
 import { freshnessCheck, freshnessSql, freshnessStreams } from '../../doctor/freshness.ts'
+import { stuckOrdersSql } from '../../doctor/saga.ts'
 import { bookAdded, deadLetterTopic } from '../../lib/events.ts'
 import { doctorTargetsOf, type Pipeline, startPipeline } from '../pipeline.ts'
 
@@ -297,10 +298,17 @@ describe('doctor', () => {
     })
   })
 
-  it('reads freshness by index probes alone, so the console sampling it every few seconds costs the same at a million orders', async () => {
+  it('reads freshness and stuck orders by index probes alone, so the console sampling them every few seconds costs the same at a million orders', async () => {
     const scanned: string[] = []
-    const walk = (node: { 'Node Type': string; 'Relation Name'?: string; Plans?: unknown[] }) => {
+    const indexes: string[] = []
+    const walk = (node: {
+      'Node Type': string
+      'Relation Name'?: string
+      'Index Name'?: string
+      Plans?: unknown[]
+    }) => {
       if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) scanned.push(node['Relation Name'])
+      if (node['Index Name']) indexes.push(node['Index Name'])
       for (const child of node.Plans ?? []) walk(child as typeof node)
     }
     await sql.begin(async (tx) => {
@@ -312,6 +320,14 @@ describe('doctor', () => {
         )
         walk(row?.['QUERY PLAN'][0]?.Plan ?? { 'Node Type': 'none' })
       }
+      const [saga] = await tx.unsafe<{ 'QUERY PLAN': Array<{ Plan: Parameters<typeof walk>[0] }> }[]>(
+        `explain (format json) ${stuckOrdersSql}`,
+        [60],
+      )
+      indexes.length = 0
+      walk(saga?.['QUERY PLAN'][0]?.Plan ?? { 'Node Type': 'none' })
+      // The placed orders' own index, not created_at's: that one would walk every settled order too.
+      expect(indexes).toEqual(['orders_placed_created_at_idx'])
     })
     // The books are a catalogue, not a stream: scanned, as they are few next to the orders.
     expect(scanned.filter((table) => table !== 'books')).toEqual([])
