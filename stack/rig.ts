@@ -158,7 +158,12 @@ async function wire(
   const consumerNames = Array.from({ length: options.consumers }, (_, i) => `consumer-${i + 1}`)
   run('api', entries.api)
   for (const name of consumerNames) run(name, entries.consumer)
-  if (options.fulfilment) run('fulfilment', entries.fulfilment, { FULFILMENT_HEALTH_PORT: '0' })
+  if (options.fulfilment)
+    run('fulfilment', entries.fulfilment, {
+      FULFILMENT_HEALTH_PORT: '0',
+      // A port of its own when asked (the soak reads its /metrics).
+      ...options.consumerEnv?.fulfilment,
+    })
   say(
     `service logs: ${stackDir}/{api,${consumerNames.join(',')}${options.fulfilment ? ',fulfilment' : ''}}.log`,
   )

@@ -43,9 +43,15 @@ export function startConsole(rig: Rig, env: NodeJS.ProcessEnv) {
   return {
     pid: () => (child.exitCode === null ? child.pid : undefined),
     exited,
+    /** Whether it ran to the end: it had not exited before its stop. */
+    running: () => child.exitCode === null && child.signalCode === null,
+    /** SIGTERM, then SIGKILL if it has not exited 20 s later. */
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM')
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000)
       await exited
+      clearTimeout(killer)
     },
   }
 }
@@ -64,6 +70,8 @@ export async function runDoctor(env: NodeJS.ProcessEnv, s: number): Promise<Doct
     cwd: repoRoot,
     env,
     maxBuffer: 16 * 2 ** 20,
+    // A doctor stuck on a query is a failed run, not a soak that never ends.
+    timeout: 60_000,
   }).then(
     (r) => ({ stdout: r.stdout, code: 0 }),
     (e: { stdout?: string; code?: number }) => ({ stdout: e.stdout ?? '', code: e.code ?? 1 }),
@@ -85,7 +93,8 @@ export async function runDoctor(env: NodeJS.ProcessEnv, s: number): Promise<Doct
 export function logLevels(file: string): { errors: number; warnings: number; firstError?: string } {
   if (!existsSync(file)) return { errors: 0, warnings: 0 }
   const lines = readFileSync(file, 'utf8').split('\n')
-  const errors = lines.filter((l) => /"level":(50|60)\b|"level":"ERROR"/.test(l))
+  // The console's CLI writes its warnings and errors as plain `console: …` lines on stderr.
+  const errors = lines.filter((l) => /"level":(50|60)\b|"level":"ERROR"|^console: /.test(l))
   const warnings = lines.filter((l) => /"level":40\b|"level":"WARN"/.test(l))
   return {
     errors: errors.length,

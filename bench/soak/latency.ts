@@ -1,5 +1,5 @@
 import type postgres from 'postgres'
-import { waitUntil } from '../../lib/wait-until.ts'
+import { unlessTimedOut, waitUntil } from '../../lib/wait-until.ts'
 import type { BulkCommit } from '../measurement/commit-times.ts'
 import { type Summary, summarize } from '../measurement/stats.ts'
 
@@ -9,13 +9,16 @@ export interface MinuteLatency {
   events: number
   /** By inbox: from the writing transaction's commit to the commit of the one that applied it. */
   ms: Record<string, Summary>
+  /** By inbox: events not applied `timeoutMs` after the minute's read began (each an error). */
+  missing: Record<string, number>
 }
 
 /**
  * Commit → applied of the events `commits` wrote, in each of `inboxes`: both ends are
  * pg_xact_commit_timestamp (Postgres' clock as each commit record is written), the writer's by its
  * transaction id, the consumer's by its inbox row's xmin. Waits up to `timeoutMs` for every event
- * to be applied first; read soon after the minute, before a short inbox retention prunes its rows.
+ * to be applied; those still missing then are counted, not waited for. Read soon after the
+ * minute, before a short inbox retention prunes its rows.
  */
 export async function minuteLatency(
   sql: postgres.Sql,
@@ -33,19 +36,24 @@ export async function minuteLatency(
   const byTx = new Map(starts.map((r) => [r.txid, r.ms]))
   for (const c of commits) for (const id of c.eventIds) startOf.set(id, byTx.get(c.txid) ?? Number.NaN)
   const ms: Record<string, Summary> = {}
+  const missing: Record<string, number> = {}
   for (const inbox of inboxes) {
-    let applied: Array<{ id: string; ms: number | null }> = []
+    // Rows found are kept from one look to the next: a short retention may prune the first rows
+    // of a minute while its last ones are still awaited.
+    const found = new Map<string, number | null>()
     await waitUntil(
       `${inbox} to apply minute ${minute}'s ${ids.length} events`,
       async () => {
-        applied = await sql<{ id: string; ms: number | null }[]>`
+        const rows = await sql<{ id: string; ms: number | null }[]>`
           select event_id::text as id, (extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000)::float8 as ms
-          from ${sql(inbox)} where event_id = any(${ids}::uuid[])`
-        return applied.length >= ids.length
+          from ${sql(inbox)} where event_id = any(${ids.filter((id) => !found.has(id))}::uuid[])`
+        for (const row of rows) found.set(row.id, row.ms)
+        return found.size >= ids.length
       },
-      { timeoutMs, intervalMs: 1000, progress: () => `${applied.length} of ${ids.length}` },
-    )
-    const latencies = applied.map(({ id, ms: end }) => {
+      { timeoutMs, intervalMs: 1000 },
+    ).catch(unlessTimedOut)
+    missing[inbox] = ids.length - found.size
+    const latencies = [...found].map(([id, end]) => {
       const start = startOf.get(id)
       if (start === undefined || Number.isNaN(start) || end === null)
         throw new Error('an event has no commit timestamp: is track_commit_timestamp on?')
@@ -53,5 +61,5 @@ export async function minuteLatency(
     })
     ms[inbox] = summarize(latencies)
   }
-  return { minute, events: ids.length, ms }
+  return { minute, events: ids.length, ms, missing }
 }

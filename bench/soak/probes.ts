@@ -74,21 +74,26 @@ export function bytesUnder(dir: string): number {
   return total
 }
 
-/** Rows in each inbox, and the WAL the replication slots hold back from being recycled. */
+/** Rows in each inbox and its oldest row's age, and the WAL the replication slots hold back from being recycled. */
 export async function databaseSizes(sql: postgres.Sql, inboxes: string[]) {
   const rows: Record<string, number> = {}
+  const oldestAgeS: Record<string, number> = {}
   for (const inbox of inboxes) {
-    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(inbox)}`
+    // The oldest row's age as well as the count: one partition whose rows are never pruned
+    // shows as an age that keeps rising, long before it shows in the count.
+    const [row] = await sql<{ n: number; age: number | null }[]>`
+      select count(*)::int as n, extract(epoch from now() - min(consumed_at))::int as age from ${sql(inbox)}`
     rows[inbox] = row?.n ?? 0
+    oldestAgeS[inbox] = row?.age ?? 0
   }
   const [wal] = await sql<{ bytes: string | null }[]>`
     select max(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn))::bigint::text as bytes
     from pg_replication_slots`
-  return { inboxRows: rows, walRetainedMb: Math.round(Number(wal?.bytes ?? 0) / 2 ** 20) }
+  return { inboxRows: rows, oldestAgeS, walRetainedMb: Math.round(Number(wal?.bytes ?? 0) / 2 ** 20) }
 }
 
-/** Records in a topic: the sum of its partitions' end offsets (0 when it does not exist). */
+/** Records a topic has held: the sum of its partitions' end offsets. Throws when it cannot be read. */
 export async function recordsOf(admin: Admin, topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic).catch(() => [])
+  const offsets = await admin.fetchTopicOffsets(topic)
   return offsets.reduce((n, p) => n + Number(p.high), 0)
 }

@@ -1,5 +1,6 @@
 import type { DoctorRun } from './beside.ts'
 import type { MinuteLatency } from './latency.ts'
+import type { ConsumerCounters } from './outcome.ts'
 import type { SoakOutcome, SoakSample, SoakVerdicts, Trend } from './verdict.ts'
 
 /** A soak run as `npm run soak` writes it to bench/results/<label>.json. */
@@ -15,6 +16,8 @@ export interface SoakResult {
   samples: SoakSample[]
   latency: MinuteLatency[]
   doctor: DoctorRun[]
+  /** Each consumer's counters at the end, from its /metrics. */
+  counters: Record<string, ConsumerCounters>
   outcome: SoakOutcome
   verdicts: SoakVerdicts
 }
@@ -60,13 +63,20 @@ export function renderSoakReport(r: SoakResult, label: string): string {
     '',
     `${r.offered.apiPerS} orders/s by POST /orders and ${r.offered.bulkPerS} by the bulk writer (${r.offered.bulkPerTx} orders and their OrderPlaced a transaction), open loop; achieved ${r.achieved.apiPerS} and ${r.achieved.bulkPerS}. Every order goes through the saga: the order service's consumer applies its OrderPlaced and then fulfilment's ShipmentDispatched, so the pipeline carries two events an order. The ops console ran throughout, and \`npm run doctor\` once a minute. Inbox retention ${r.retention.inbox}; event topics and DLQ keep ${r.retention.topicsMs / 1000} s. Warm-up: the first ${r.warmupMinutes} min, left out of the trends${v.trendsEnforced ? '' : ' (a run this short reports its trends without failing on them)'}.`,
     '',
-    `**${v.ok ? 'Passed' : 'Failed'}.** Orders: ${o.orders.toLocaleString('en')} written, ${o.fulfilled.toLocaleString('en')} fulfilled, ${o.lost} lost, ${o.appliedTwice} applied twice, ${o.shipments.toLocaleString('en')} shipments; ${o.deadLetters} dead letters; ${sum(o.errors)} errors (${Object.entries(
+    `**${v.ok ? 'Passed' : 'Failed'}.** ${v.steady ? 'The load held' : '**The load was not held**'}: ${(r.achieved.apiPerS + r.achieved.bulkPerS).toLocaleString('en')} orders/s acknowledged of ${(r.offered.apiPerS + r.offered.bulkPerS).toLocaleString('en')} offered. Orders: ${o.orders.toLocaleString('en')} written, ${o.fulfilled.toLocaleString('en')} fulfilled, ${o.lost} lost, ${o.appliedTwice} applied twice, ${o.shipments.toLocaleString('en')} shipments; ${o.deadLetters} dead letters; ${sum(o.errors)} errors (${Object.entries(
       o.errors,
     )
       .map(([k, n]) => `${k} ${n}`)
       .join(
         ', ',
       )}); ${sum(o.warnings)} warnings. POST /orders shed ${r.shedByMinute.reduce((a, b) => a + b, 0)} requests with 503, each tried again a second later${r.shedByMinute.some((n) => n > 0) ? ` (by minute: ${r.shedByMinute.join(', ')})` : ''}. Doctor: ${r.doctor.filter((d) => d.ok).length} of ${r.doctor.length} runs passed${notOk.length > 0 ? `; not ok at some point: ${notOk.join(', ')}` : ', every check ok'}.`,
+    '',
+    `Each consumer's counters at the end (from its /metrics): ${Object.entries(r.counters)
+      .map(
+        ([name, c]) =>
+          `${name}: ${c.refused} refused transitions, ${c.duplicates} duplicates skipped, ${c.retries} retries, ${c.fallbacks} batches applied one by one, ${c.deadLettered} dead-lettered`,
+      )
+      .join('; ')}.`,
     '',
     row(['memory, MB', ...names.map((n) => `${n}`)]),
     row(['---', ...names.map(() => '---:')]),

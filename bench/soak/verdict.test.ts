@@ -14,6 +14,7 @@ const samplesOf = (
       s,
       memoryMb: memory(s),
       inboxRows: { consumed_events: level(s) },
+      oldestAgeS: { consumed_events: 130 },
       walRetainedMb: 8,
       kafkaLogMb: 100,
     }
@@ -23,6 +24,7 @@ const minutesOf = (count: number, p99: (minute: number) => number): MinuteLatenc
     minute,
     events: 54_000,
     ms: { consumed_events: { count: 54_000, p50: 40, p95: 80, p99: p99(minute), max: 300 } },
+    missing: { consumed_events: 0 },
   }))
 const clean: SoakOutcome = {
   orders: 1000,
@@ -41,6 +43,7 @@ const verdictOf = (over: Partial<Parameters<typeof soakVerdicts>[0]>) =>
     outcome: clean,
     warmupS: 600,
     enforceTrends: true,
+    rate: { offeredPerS: 1000, acknowledgedPerS: 998 },
     ...over,
   })
 
@@ -91,6 +94,7 @@ describe('the soak verdicts', () => {
       { errors: { api: 0, doctor: 1 } },
       { deadLetters: 1 },
       { lost: 1, fulfilled: 999 },
+      { shipments: 999 },
       { appliedTwice: 1 },
       { fulfilled: 999 },
     ]) {
@@ -98,6 +102,23 @@ describe('the soak verdicts', () => {
       expect(v.clean, JSON.stringify(bad)).toBe(false)
       expect(v.ok).toBe(false)
     }
+  })
+
+  it('fail a run whose writers got less than 97% of the load offered through', () => {
+    expect(verdictOf({ rate: { offeredPerS: 1000, acknowledgedPerS: 960 } })).toMatchObject({
+      steady: false,
+      ok: false,
+    })
+  })
+
+  it('fail an inbox whose oldest row keeps ageing (a partition never pruned), its count flat or not', () => {
+    const samples = samplesOf(30, () => ({ api: 150 })).map((x) => ({
+      ...x,
+      oldestAgeS: { consumed_events: 130 + x.s / 2 },
+    }))
+    const v = verdictOf({ samples })
+    expect(v.bounded.find((t) => t.name === 'consumed_events oldest row, s')?.ok).toBe(false)
+    expect(v.ok).toBe(false)
   })
 
   it('report the trends of a short run without failing on them', () => {

@@ -7,6 +7,8 @@ export interface SoakSample {
   /** Resident memory by process, MB (Postgres: the PSS of the postmaster and every process under it). */
   memoryMb: Record<string, number>
   inboxRows: Record<string, number>
+  /** Age of each inbox's oldest row, s. */
+  oldestAgeS: Record<string, number>
   walRetainedMb: number
   kafkaLogMb: number
 }
@@ -45,8 +47,10 @@ export interface SoakVerdicts {
   bounded: Trend[]
   /** Per inbox: the mean per-minute p99 of the window's last third within 1.5 × its first third's, plus 100 ms. */
   latency: Trend[]
-  /** 0 errors, 0 dead letters, 0 lost, 0 applied twice. */
+  /** 0 errors, 0 dead letters, 0 lost, 0 applied twice, a shipment an order. */
   clean: boolean
+  /** The writers got at least 97% of the orders offered through: the load was the one promised. */
+  steady: boolean
   /** Whether the trends above fail the run (a run long enough after its warm-up to say). */
   trendsEnforced: boolean
   ok: boolean
@@ -99,6 +103,13 @@ export function boundedTrends(samples: SoakSample[], fromS: number): Trend[] {
         1000,
       ),
     ),
+    ...inboxes.map((inbox) =>
+      levelTrend(
+        `${inbox} oldest row, s`,
+        window.map((x) => ({ s: x.s, v: x.oldestAgeS?.[inbox] ?? 0 })),
+        30,
+      ),
+    ),
     levelTrend(
       'retained WAL, MB',
       window.map((x) => ({ s: x.s, v: x.walRetainedMb })),
@@ -128,7 +139,12 @@ export function latencyTrends(minutes: MinuteLatency[], fromMinute: number): Tre
 export function cleanOutcome(o: SoakOutcome): boolean {
   const errors = Object.values(o.errors).reduce((a, b) => a + b, 0)
   return (
-    errors === 0 && o.deadLetters === 0 && o.lost === 0 && o.appliedTwice === 0 && o.fulfilled === o.orders
+    errors === 0 &&
+    o.deadLetters === 0 &&
+    o.lost === 0 &&
+    o.appliedTwice === 0 &&
+    o.fulfilled === o.orders &&
+    o.shipments === o.orders
   )
 }
 
@@ -139,18 +155,22 @@ export function soakVerdicts(run: {
   outcome: SoakOutcome
   warmupS: number
   enforceTrends: boolean
+  /** Orders a second offered, and acknowledged over the load. */
+  rate: { offeredPerS: number; acknowledgedPerS: number }
 }): SoakVerdicts {
   const memory = memoryTrends(run.samples, run.warmupS)
   const bounded = boundedTrends(run.samples, run.warmupS)
   const latency = latencyTrends(run.latency, Math.floor(run.warmupS / 60))
   const clean = cleanOutcome(run.outcome)
+  const steady = run.rate.acknowledgedPerS >= run.rate.offeredPerS * 0.97
   const trendsOk = [...memory, ...bounded, ...latency].every((t) => t.ok)
   return {
     memory,
     bounded,
     latency,
     clean,
+    steady,
     trendsEnforced: run.enforceTrends,
-    ok: clean && (trendsOk || !run.enforceTrends),
+    ok: clean && steady && (trendsOk || !run.enforceTrends),
   }
 }
