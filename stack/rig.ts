@@ -41,6 +41,8 @@ export interface RigOptions {
   connectorEnv?: Record<string, string>
   /** JVM heap for Kafka and Connect each; small by default, as the fault suite runs several restarts. */
   jvmHeap?: string
+  /** Each JVM's heap resident from its start (STACK_JVM_PRETOUCH): for measuring memory over time. */
+  jvmPreTouch?: boolean
   /** Name of the temp dir, so one rig's processes are told apart from another's. */
   name?: string
   /**
@@ -71,6 +73,7 @@ export async function startRig(options: RigOptions) {
     STACK_DIR: stackDir,
     STACK_JARS_DIR: loadStackConfig().jarsDir,
     STACK_JVM_HEAP: options.jvmHeap ?? '512m',
+    STACK_JVM_PRETOUCH: String(options.jvmPreTouch ?? false),
     ...(await rigPorts(options.kafkaNodes ?? 1, options.connectWorkers ?? 1)),
     STACK_KAFKA_NODES: String(options.kafkaNodes ?? 1),
     STACK_CONNECT_WORKERS: String(options.connectWorkers ?? 1),

@@ -79,6 +79,11 @@ export const stackEnvSchema = z.object({
     .regex(/^\d+[mg]$/, 'must look like 512m or 1g')
     .default('768m'),
   /**
+   * Touch the whole heap at start (-XX:+AlwaysPreTouch): resident from the first minute, so a
+   * JVM's memory measured over time grows only by what is not its heap (the soak sets it).
+   */
+  STACK_JVM_PRETOUCH: flag,
+  /**
    * How often the brokers delete records past their topic's retention (Kafka's
    * log.retention.check.interval.ms, 5 minutes by default): a test of retention in seconds sets it low.
    */

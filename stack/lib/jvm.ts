@@ -47,6 +47,7 @@ export function jvmLaunch(
       `-Xms${config.env.STACK_JVM_HEAP}`,
       `-Xmx${config.env.STACK_JVM_HEAP}`,
       '-XX:+ExitOnOutOfMemoryError',
+      ...(config.env.STACK_JVM_PRETOUCH ? ['-XX:+AlwaysPreTouch'] : []),
       '-Djava.awt.headless=true',
       `-Dlog4j2.configurationFile=${log4jFile}`,
       marker,
