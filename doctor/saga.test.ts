@@ -21,7 +21,7 @@ const deps = (tableIncludeList: string, stuck = 0): DoctorDeps =>
     connect: {
       getConfig: async () => ({ 'table.include.list': tableIncludeList }),
     } as unknown as ConnectClient,
-    sql: (async () => [{ stuck, oldest: null }]) as unknown as DoctorDeps['sql'],
+    sql: { unsafe: async () => [{ stuck, oldest: null }] } as unknown as DoctorDeps['sql'],
   }) as DoctorDeps
 
 describe('the saga check', () => {

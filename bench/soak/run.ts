@@ -37,7 +37,8 @@ const rig = await startRig({
   jvmPreTouch: true,
   consumers: 1,
   fulfilment: true,
-  postgresSettings: benchPostgresSettings,
+  // Autovacuum runs and checkpoints in Postgres' log: the first things to read when a minute stalls.
+  postgresSettings: { ...benchPostgresSettings, log_autovacuum_min_duration: '1s', log_checkpoints: 'on' },
   retentionCheckMs: 10_000,
   connectorEnv: {
     TOPIC_RETENTION_MS: String(settings.SOAK_TOPIC_RETENTION_MS),
@@ -249,6 +250,8 @@ try {
   console.log(renderSoakReport(result, settings.SOAK_LABEL))
   say(`wrote ${file}.{json,md}: ${verdicts.ok ? 'passed' : 'FAILED'}`)
   exitCode = verdicts.ok ? 0 : 1
+  // A failed soak keeps its stack's folder (every service's and component's log) to be read.
+  if (!verdicts.ok) process.env.FAULT_KEEP_LOGS = '1'
 } catch (error) {
   console.error(error)
 } finally {
