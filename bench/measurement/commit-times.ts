@@ -60,6 +60,23 @@ async function eventOrderIds(kafka: Kafka, admin: Admin, topic: string, from: Of
 }
 
 /**
+ * The commit time (ms since the epoch, pg_xact_commit_timestamp) of each event `commits` wrote,
+ * by event id: NaN where Postgres has none, which callers treat as track_commit_timestamp off.
+ */
+export async function commitStarts(sql: postgres.Sql, commits: BulkCommit[]): Promise<Map<string, number>> {
+  const startOf = new Map<string, number>()
+  if (commits.length === 0) return startOf
+  // txid_current() counts epochs above 2^32; the xid a commit timestamp is kept under is its low half.
+  const rows = await sql<{ txid: string; ms: number | null }[]>`
+    select t.txid,
+      (extract(epoch from pg_xact_commit_timestamp((t.txid::bigint % 4294967296)::text::xid)) * 1000)::float8 as ms
+    from unnest(${commits.map((c) => c.txid)}::text[]) as t(txid)`
+  const byTx = new Map(rows.map((r) => [r.txid, r.ms]))
+  for (const c of commits) for (const id of c.eventIds) startOf.set(id, byTx.get(c.txid) ?? Number.NaN)
+  return startOf
+}
+
+/**
  * Commit → applied latency (ms) of every event the run wrote. The start is the commit timestamp
  * of the writing transaction (the bulk writer's by its txid, the API's by its order row's xmin);
  * the end, the commit timestamp of the consumer's transaction that recorded the event in the
@@ -80,14 +97,7 @@ export async function commitLatencies(run: {
   const { sql, inbox, receipts } = run
   const startOf = new Map<string, number>()
   const commits = receipts.filter((r): r is BulkCommit => 'txid' in r)
-  if (commits.length > 0) {
-    const rows = await sql<{ txid: string; ms: number | null }[]>`
-      select t.txid,
-        (extract(epoch from pg_xact_commit_timestamp((t.txid::bigint % 4294967296)::text::xid)) * 1000)::float8 as ms
-      from unnest(${commits.map((c) => c.txid)}::text[]) as t(txid)`
-    const byTx = new Map(rows.map((r) => [r.txid, r.ms]))
-    for (const c of commits) for (const id of c.eventIds) startOf.set(id, byTx.get(c.txid) ?? Number.NaN)
-  }
+  for (const [id, ms] of await commitStarts(sql, commits)) startOf.set(id, ms)
   const orderIds = receipts.filter((r): r is { orderId: string } => 'orderId' in r).map((r) => r.orderId)
   if (orderIds.length > 0) {
     const offsetsAfter = await run.admin.fetchTopicOffsets(run.orderTopic)

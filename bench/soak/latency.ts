@@ -1,6 +1,6 @@
 import type postgres from 'postgres'
 import { unlessTimedOut, waitUntil } from '../../lib/wait-until.ts'
-import type { BulkCommit } from '../measurement/commit-times.ts'
+import { type BulkCommit, commitStarts } from '../measurement/commit-times.ts'
 import { type Summary, summarize } from '../measurement/stats.ts'
 
 /** Commit → applied of one minute's bulk writes, in each inbox that applies them. */
@@ -28,13 +28,7 @@ export async function minuteLatency(
   timeoutMs: number,
 ): Promise<MinuteLatency> {
   const ids = commits.flatMap((c) => c.eventIds)
-  const starts = await sql<{ txid: string; ms: number | null }[]>`
-    select t.txid,
-      (extract(epoch from pg_xact_commit_timestamp((t.txid::bigint % 4294967296)::text::xid)) * 1000)::float8 as ms
-    from unnest(${commits.map((c) => c.txid)}::text[]) as t(txid)`
-  const startOf = new Map<string, number>()
-  const byTx = new Map(starts.map((r) => [r.txid, r.ms]))
-  for (const c of commits) for (const id of c.eventIds) startOf.set(id, byTx.get(c.txid) ?? Number.NaN)
+  const startOf = await commitStarts(sql, commits)
   const ms: Record<string, Summary> = {}
   const missing: Record<string, number> = {}
   for (const inbox of inboxes) {
