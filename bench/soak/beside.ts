@@ -76,12 +76,20 @@ export async function runDoctor(env: NodeJS.ProcessEnv, s: number): Promise<Doct
     (r) => ({ stdout: r.stdout, code: 0 }),
     (e: { stdout?: string; code?: number }) => ({ stdout: e.stdout ?? '', code: e.code ?? 1 }),
   )
-  let findings: Array<{ check: string; severity: string }> = []
+  return doctorRunOf(stdout, code, s)
+}
+
+/**
+ * What one doctor run said: passed only when it exited 0 and its output was the report it
+ * promises, with checks in it; an exit 0 beside output that cannot be read is a failed run.
+ */
+export function doctorRunOf(stdout: string, code: number, s: number): DoctorRun {
+  let findings: Array<{ check: string; severity: string }> | undefined
   try {
-    findings = (JSON.parse(stdout) as { findings: typeof findings }).findings
-  } catch {
-    findings = [{ check: 'doctor output', severity: 'fail' }]
-  }
+    const parsed = (JSON.parse(stdout) as { findings?: unknown }).findings
+    if (Array.isArray(parsed) && parsed.length > 0) findings = parsed as typeof findings
+  } catch {}
+  if (!findings) return { s, ok: false, notOk: ['doctor output: fail'] }
   return {
     s,
     ok: code === 0,

@@ -42,7 +42,8 @@ async function scrape(url: string): Promise<ConsumerCounters> {
 export async function collectOutcome(o: {
   sql: postgres.Sql
   t0: Date
-  unitsBefore: number
+  /** units_sold by book id before the load. */
+  unitsBefore: Record<string, number>
   tally: WriterTally
   stackDir: string
   metricsOf: Record<string, string>
@@ -50,21 +51,10 @@ export async function collectOutcome(o: {
   extraErrors: Record<string, number>
 }): Promise<{ outcome: SoakOutcome; counters: Record<string, ConsumerCounters>; firstErrors: string[] }> {
   const count = async () => {
-    const [row] = await o.sql<
-      {
-        orders: number
-        placed: number
-        fulfilled: number
-        shipments: number
-        quantity: number
-        sold: number
-      }[]
-    >`
+    const [row] = await o.sql<{ orders: number; placed: number; fulfilled: number; shipments: number }[]>`
       select count(*)::int as orders, count(*) filter (where status = 'placed')::int as placed,
              count(*) filter (where status = 'fulfilled')::int as fulfilled,
-             coalesce(sum(quantity), 0)::int as quantity,
-             (select count(*)::int from shipments where created_at >= ${o.t0}) as shipments,
-             (select coalesce(sum(units_sold), 0)::int from catalogue) as sold
+             (select count(*)::int from shipments where created_at >= ${o.t0}) as shipments
       from orders where created_at >= ${o.t0}`
     if (!row) throw new Error('could not count the orders')
     return row
@@ -74,8 +64,20 @@ export async function collectOutcome(o: {
     intervalMs: 1000,
   }).catch(() => {})
   const final = await count()
-  const sold = final.sold - o.unitsBefore
-  const acknowledged = o.tally.apiOrders + o.tally.bulkOrders
+  const byBook = await o.sql<{ book: string; quantity: number; sold: number }[]>`
+    select c.book_id::text as book, coalesce(q.quantity, 0)::int as quantity, c.units_sold::int as sold
+    from catalogue c
+    full join (select book_id, sum(quantity) as quantity from orders where created_at >= ${o.t0} group by book_id) q
+      on q.book_id = c.book_id`
+  const [api] = await o.sql<{ found: number }[]>`
+    select count(*)::int as found from orders where id = any(${o.tally.apiOrderIds}::uuid[])`
+  const books = reconcileUnits(byBook, o.unitsBefore)
+  const orders = reconcileOrders({
+    rows: final.orders,
+    apiAcknowledged: o.tally.apiOrderIds.length,
+    apiFound: api?.found ?? 0,
+    bulkAcknowledged: o.tally.bulkOrders,
+  })
   const consumerCounters: Record<string, ConsumerCounters> = {}
   const scrapeErrors: Record<string, number> = {}
   for (const [name, url] of Object.entries(o.metricsOf)) {
@@ -96,12 +98,8 @@ export async function collectOutcome(o: {
     fulfilled: final.fulfilled,
     // Acknowledged but not in the database, written but never taken through the saga, or not
     // counted as sold by the order service's read model.
-    lost:
-      Math.max(0, acknowledged - final.orders) +
-      (final.orders - final.fulfilled) +
-      Math.max(0, final.quantity - sold),
-    appliedTwice:
-      Math.max(0, sold - final.quantity) + Object.values(consumerCounters).reduce((n, c) => n + c.refused, 0),
+    lost: orders.lost + (final.orders - final.fulfilled) + books.short,
+    appliedTwice: books.over + Object.values(consumerCounters).reduce((n, c) => n + c.refused, 0),
     shipments: final.shipments,
     deadLetters: await o.deadLetters(),
     errors: {
@@ -109,7 +107,7 @@ export async function collectOutcome(o: {
       'POST /orders': o.tally.failures.api,
       'bulk writer': o.tally.failures.bulk,
       // An order committed whose writer was not told: a client that gave up, or a shed that wrote.
-      'written, not acknowledged': Math.max(0, final.orders - acknowledged),
+      'written, not acknowledged': orders.unacknowledged,
       ...scrapeErrors,
       ...o.extraErrors,
     },
@@ -120,4 +118,41 @@ export async function collectOutcome(o: {
     ...(o.tally.firstFailure ? [`first failed write: ${o.tally.firstFailure}`] : []),
   ]
   return { outcome, counters: consumerCounters, firstErrors }
+}
+
+/**
+ * Units sold by the read model against the orders' quantities, book by book, so that one book's
+ * OrderPlaced applied twice is not cancelled by another's never applied: `short` sums the units
+ * missing, `over` the units counted twice.
+ */
+export function reconcileUnits(
+  rows: Array<{ book: string; quantity: number; sold: number }>,
+  before: Record<string, number>,
+): { short: number; over: number } {
+  let short = 0
+  let over = 0
+  for (const { book, quantity, sold } of rows) {
+    const counted = sold - (before[book] ?? 0)
+    if (counted < quantity) short += quantity - counted
+    else over += counted - quantity
+  }
+  return { short, over }
+}
+
+/**
+ * Orders acknowledged against orders written. The API's are found by id, so an acknowledged order
+ * missing is not cancelled by another written without an answer; the bulk writer's, whose
+ * transactions return no ids, by count.
+ */
+export function reconcileOrders(o: {
+  rows: number
+  apiAcknowledged: number
+  apiFound: number
+  bulkAcknowledged: number
+}): { lost: number; unacknowledged: number } {
+  const others = o.rows - o.apiFound
+  return {
+    lost: o.apiAcknowledged - o.apiFound + Math.max(0, o.bulkAcknowledged - others),
+    unacknowledged: Math.max(0, others - o.bulkAcknowledged),
+  }
 }

@@ -15,6 +15,7 @@ import { collectOutcome } from './outcome.ts'
 import { bytesUnder, databaseSizes, memoryOf, recordsOf } from './probes.ts'
 import { renderSoakReport, type SoakResult } from './report.ts'
 import { soakEnvSchema } from './settings.ts'
+import { stopOnSignals } from './signals.ts'
 import { type SoakSample, soakVerdicts } from './verdict.ts'
 import { startWriters } from './writers.ts'
 
@@ -30,7 +31,16 @@ const [consumerPort, fulfilmentPort, consolePort] = [
   await findFreePort(),
   await findFreePort(),
 ]
-const rig = await startRig({
+let cleanUp = async () => {}
+// Installed before the stack starts: its components run detached and would outlive the soak. A
+// soak stopped by a signal keeps its stack's logs, as a failed one does: both are runs to read.
+stopOnSignals(async () => {
+  process.env.FAULT_KEEP_LOGS = '1'
+  // startRig stops what it started when it fails; once it is up, cleanUp (by then the one below) stops it.
+  await rigStarting.catch(() => {})
+  await cleanUp()
+}, say)
+const rigStarting = startRig({
   name: 'soak',
   // Touched at start, the heaps count from the first sample: Kafka's RSS rose 5 MB a minute for
   // 20 minutes as G1 first used more of its heap, which is neither a leak nor the soak's question.
@@ -55,6 +65,7 @@ const rig = await startRig({
     fulfilment: { FULFILMENT_HEALTH_PORT: String(fulfilmentPort) },
   },
 })
+const rig = await rigStarting
 const env = cliEnv(rig, {
   INBOX_RETENTION: settings.SOAK_INBOX_RETENTION,
   DLQ_RETENTION_MS: String(settings.SOAK_TOPIC_RETENTION_MS),
@@ -69,7 +80,7 @@ const client = apiClient(rig.apiUrl, 64)
 const admin = rig.kafka.admin()
 let cleaning: Promise<void> | undefined
 // Everything the soak started goes with it, on a signal (Ctrl-C, CI's timeout) as at its end.
-const cleanUp = () =>
+cleanUp = () =>
   (cleaning ??= (async () => {
     await admin.disconnect().catch(() => {})
     await consolePs.stop()
@@ -77,11 +88,6 @@ const cleanUp = () =>
     await writerSql.end({ timeout: 2 }).catch(() => {})
     await rig.stop()
   })())
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.once(signal, () => {
-    say(`${signal}: stopping the soak's stack`)
-    void cleanUp().finally(() => process.exit(130))
-  })
 
 /** A measurement that failed during the load: counted as an error, never a crash without a report. */
 const measurementErrors: string[] = []
@@ -101,8 +107,9 @@ try {
   ).map((b) => ({ id: b.id, priceCents: b.price_cents }))
   const dlq = deadLetterTopic(rig.connectorEnv.TOPIC_NAMESPACE)
   const lettersBefore = await recordsOf(admin, dlq)
-  const [before] = await rig.sql<{ units: number; t0: Date }[]>`
-    select coalesce(sum(units_sold), 0)::int as units, clock_timestamp() as t0 from catalogue`
+  const [before] = await rig.sql<{ units: Record<string, number>; t0: Date }[]>`
+    select coalesce(jsonb_object_agg(book_id, units_sold), '{}'::jsonb) as units, clock_timestamp() as t0
+    from catalogue`
   const record = (name: string) => readRecord(join(rig.stackDir, name, 'process.json'))?.pid
   const processes = () => ({
     api: { pid: rig.pidOf('api') },
@@ -165,8 +172,10 @@ try {
         say(`doctor: ${run.ok ? 'passed' : 'FAILED'}; ${run.notOk.join(', ')}`)
     }
   })().catch(noting('the doctor'))
-  const latencies = (async () => {
-    for (let minute = 0; minute < settings.SOAK_MINUTES; minute += 1) {
+  // Each minute is read on its own schedule, 15 s after it ends, whatever the one before waits
+  // for: read later, a short inbox retention would already have pruned part of it.
+  const latencies = Promise.all(
+    Array.from({ length: settings.SOAK_MINUTES }, async (_, minute) => {
       await delay(Math.max(0, writers.started + (minute + 1) * 60_000 + 15_000 - performance.now()))
       const commits = tally.commitsByMinute[minute] ?? []
       // Half a million event ids over a 30-minute run: let each minute's go once it is read.
@@ -174,13 +183,13 @@ try {
       const m = await minuteLatency(rig.sql, inboxes, minute, commits, 120_000).catch(
         noting(`minute ${minute}`),
       )
-      if (!m) continue
+      if (!m) return
       latency.push(m)
       say(
         `minute ${minute}: commit → applied ${inboxes.map((i) => `${i} p50 ${m.ms[i]?.p50} p99 ${m.ms[i]?.p99} ms`).join(', ')}`,
       )
-    }
-  })()
+    }),
+  ).then(() => latency.sort((a, b) => a.minute - b.minute))
   await load
   await Promise.all([
     sampler.catch(noting('the sampler')),
@@ -192,7 +201,7 @@ try {
   const { outcome, counters, firstErrors } = await collectOutcome({
     sql: rig.sql,
     t0: before?.t0 ?? new Date(),
-    unitsBefore: before?.units ?? 0,
+    unitsBefore: before?.units ?? {},
     tally,
     stackDir: rig.stackDir,
     metricsOf: {
@@ -254,6 +263,8 @@ try {
   if (!verdicts.ok) process.env.FAULT_KEEP_LOGS = '1'
 } catch (error) {
   console.error(error)
+  // A soak that crashed keeps its stack's logs too: they are how to find out why.
+  process.env.FAULT_KEEP_LOGS = '1'
 } finally {
   await cleanUp()
 }

@@ -84,6 +84,43 @@ describe('the soak verdicts', () => {
     expect(sawtooth.ok).toBe(true)
   })
 
+  it("fail the WAL held or Kafka's log rising past 10% of the first half's peak plus 16 MB or 64 MB, the margins docs/benchmark.md gives", () => {
+    const withLevels = (wal: (s: number) => number, log: (s: number) => number) =>
+      samplesOf(30, () => ({ api: 150 })).map((x) => ({
+        ...x,
+        walRetainedMb: wal(x.s),
+        kafkaLogMb: log(x.s),
+      }))
+    // The window runs from 600 s to 1800 s: its second half starts at 1200 s.
+    const step = (before: number, after: number) => (s: number) => (s < 1200 ? before : after)
+    const trend = (samples: SoakSample[], name: string) =>
+      verdictOf({ samples }).bounded.find((t) => t.name === name)
+    expect(
+      trend(
+        withLevels(step(100, 126), () => 200),
+        'retained WAL, MB',
+      ),
+    ).toMatchObject({ allowed: 26, ok: true })
+    expect(
+      trend(
+        withLevels(step(100, 127), () => 200),
+        'retained WAL, MB',
+      )?.ok,
+    ).toBe(false)
+    expect(
+      trend(
+        withLevels(() => 8, step(200, 284)),
+        'Kafka log, MB',
+      ),
+    ).toMatchObject({ allowed: 84, ok: true })
+    expect(
+      trend(
+        withLevels(() => 8, step(200, 285)),
+        'Kafka log, MB',
+      )?.ok,
+    ).toBe(false)
+  })
+
   it('fail a commit → applied p99 that degrades, not one that wobbles', () => {
     expect(verdictOf({ latency: minutesOf(30, (m) => 200 + m * 40) }).ok).toBe(false)
     expect(verdictOf({ latency: minutesOf(30, (m) => (m % 2 === 0 ? 150 : 260)) }).ok).toBe(true)

@@ -7,6 +7,8 @@ import { type SoakBook, writeOrders } from './order-writer.ts'
 /** What the two writers did: orders acknowledged, failures, 503s by minute, commits by minute. */
 export interface WriterTally {
   apiOrders: number
+  /** The id of each order POST /orders acknowledged, to be found by id at the end. */
+  apiOrderIds: string[]
   bulkOrders: number
   failures: { api: number; bulk: number }
   firstFailure?: string
@@ -33,6 +35,7 @@ export function startWriters(o: {
 }) {
   const tally: WriterTally = {
     apiOrders: 0,
+    apiOrderIds: [],
     bulkOrders: 0,
     failures: { api: 0, bulk: 0 },
     shedByMinute: [],
@@ -54,6 +57,8 @@ export function startWriters(o: {
       if (!answer) return
       if (answer.status === 201) {
         tally.apiOrders += 1
+        if (answer.json.id) tally.apiOrderIds.push(answer.json.id)
+        else fail('api', 'POST /orders answered 201 without the order id')
         return
       }
       if (answer.status === 503) {
