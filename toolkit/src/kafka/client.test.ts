@@ -116,4 +116,23 @@ describe('a client from createKafka', () => {
       message: `[Connection] ${writeAfterEnd}`,
     })
   })
+
+  it('quiets that write when a socket reports it after the disconnect has resolved, as Node does on its next tick', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const kafka = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'late' })
+    const connection = kafka.logger().namespace('Connection')
+    // A socket ended and written to in the disconnect's last step emits its 'error' on a later
+    // tick than the one the disconnect resolves on.
+    await quietWhileDisconnecting(kafka, async () => {
+      process.nextTick(() => connection.error('Connection error: write after end', {}))
+      setImmediate(() =>
+        connection.error('Connection error: Cannot call write after a stream was destroyed', {}),
+      )
+    })
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(printed).not.toHaveBeenCalled()
+    // Past that, the window is closed again.
+    connection.error('Connection error: write after end', {})
+    expect(printed).toHaveBeenCalledOnce()
+  })
 })

@@ -56,8 +56,8 @@ const endedSocket = /^Connection error: (write after end|Cannot call write after
  * a request written to a socket already ended, logged at DEBUG instead of ERROR while it runs, so
  * a clean stop prints no error line. Every other error still prints, a refused or reset connection
  * included, and once `disconnect` settles that one prints again too: another client of the same
- * instance, or a consumer started on it later, is heard as before. A client not made by
- * createKafka is left as it is.
+ * instance, or a consumer started on it later, is heard as before (from the event loop's next
+ * turn on). A client not made by createKafka is left as it is.
  */
 export async function quietWhileDisconnecting<T>(kafka: Kafka, disconnect: () => Promise<T>): Promise<T> {
   const state = disconnectStates.get(kafka)
@@ -65,6 +65,9 @@ export async function quietWhileDisconnecting<T>(kafka: Kafka, disconnect: () =>
   try {
     return await disconnect()
   } finally {
+    // Node reports a write to an ended socket by an 'error' event on a later tick than the one
+    // the disconnect resolves on: the window stays open until the next turn of the event loop.
+    if (state) await new Promise((resolve) => setImmediate(resolve))
     if (state) state.disconnecting -= 1
   }
 }
