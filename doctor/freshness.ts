@@ -55,12 +55,21 @@ interface StreamState {
  * the newest applied among each partition's latest 100 rows by the inbox's position index, its
  * partitions found by skipping through that index (a scan of the inbox took a second at a million
  * rows, and grew with it). 100, not 1: writers commit in an order their clocks need not share, so
- * the newest event of a partition may sit a few offsets before its last.
+ * the newest event of a partition may sit a few offsets before its last. Only when those windows
+ * say a write is pending and older than `staleAfterS` (a failure about to be reported) does it
+ * look through the whole inbox for an event at least as new: a transaction that committed late,
+ * or a writer with a slower clock, can push the newest event out of its partition's window, and
+ * an idle pipeline that has applied everything must not be reported stuck.
  */
-async function stateOf(sql: postgres.Sql, inbox: string, sources: Source[]): Promise<StreamState> {
+async function stateOf(
+  sql: postgres.Sql,
+  inbox: string,
+  sources: Source[],
+  staleAfterS: number,
+): Promise<StreamState> {
   const [row] = await sql.unsafe<
     { written: string | null; applied: string | null; age_s: number | null; pending: boolean }[]
-  >(freshnessSql(inbox, sources))
+  >(freshnessSql(inbox, sources), [staleAfterS])
   return {
     written: row?.written ?? null,
     applied: row?.applied ?? null,
@@ -72,7 +81,7 @@ async function stateOf(sql: postgres.Sql, inbox: string, sources: Source[]): Pro
 /** Each inbox the check reads, with the writes whose events it applies. */
 export const freshnessStreams = streams.map(({ inbox, sources }) => ({ inbox, sources }))
 
-/** The one statement stateOf runs for `inbox` (exported to show its plan in a test). */
+/** The one statement stateOf runs for `inbox`, given `staleAfterS` as $1 (exported to show its plan in a test). */
 export function freshnessSql(inbox: string, sources: readonly Source[]): string {
   // Identifiers come from the fixed list above, never from input.
   const newest = sources.map(([table, column]) => `(select max(${column}) from ${table})`).join(', ')
@@ -92,7 +101,11 @@ export function freshnessSql(inbox: string, sources: readonly Source[]): string 
      )
      select to_json(w.at)#>>'{}' as written, to_json(a.at)#>>'{}' as applied,
             extract(epoch from now() - w.at)::float8 as age_s,
-            coalesce(date_trunc('milliseconds', w.at) > coalesce(a.at, '-infinity'), false) as pending
+            case
+              when not coalesce(date_trunc('milliseconds', w.at) > coalesce(a.at, '-infinity'), false) then false
+              when extract(epoch from now() - w.at) <= $1::float8 then true
+              else not exists (select from ${inbox} i where i.occurred_at >= date_trunc('milliseconds', w.at))
+            end as pending
      from (select greatest(${newest}) as at) w, applied a`
 }
 
@@ -122,7 +135,7 @@ export const freshnessCheck: DoctorCheck<BookstoreTargets> = {
         unchecked.push(`${stream.inbox} is not in this database, so it is not checked here`)
         continue
       }
-      const state = await stateOf(sql, stream.inbox, sources)
+      const state = await stateOf(sql, stream.inbox, sources, t.staleAfterS)
       data[stream.inbox] = state
       if (!state.written) continue
       parts.push(
