@@ -177,7 +177,12 @@ try {
   const latencies = Promise.all(
     Array.from({ length: settings.SOAK_MINUTES }, async (_, minute) => {
       await delay(Math.max(0, writers.started + (minute + 1) * 60_000 + 15_000 - performance.now()))
-      const commits = tally.commitsByMinute[minute] ?? []
+      // The last minute's read takes the few commits that returned after the load's end too.
+      const last = minute === settings.SOAK_MINUTES - 1
+      const commits = [
+        ...(tally.commitsByMinute[minute] ?? []),
+        ...(last ? (tally.commitsByMinute[minute + 1] ?? []) : []),
+      ]
       // Half a million event ids over a 30-minute run: let each minute's go once it is read.
       tally.commitsByMinute[minute] = []
       const m = await minuteLatency(rig.sql, inboxes, minute, commits, 120_000).catch(
