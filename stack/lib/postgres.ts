@@ -18,7 +18,6 @@ import { certificatesIn } from './certs.ts'
 import type { Component } from './component.ts'
 import { portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
-import { dataDirMajor, serverMajor } from './postgres-binaries.ts'
 import type { Reporter } from './report.ts'
 import { ensureSecret, readSecret } from './secrets.ts'
 import { isSecure, stackPostgresTls } from './secure.ts'
@@ -97,15 +96,7 @@ export async function postgresMajorAt(url: string): Promise<number | null> {
 
 /** True when `url` accepts a connection and answers a query. */
 export async function postgresAnswers(url: string): Promise<boolean> {
-  const sql = connectPostgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} })
-  try {
-    await sql`select 1`
-    return true
-  } catch {
-    return false
-  } finally {
-    await sql.end({ timeout: 1 })
-  }
+  return (await postgresMajorAt(url)) !== null
 }
 
 /**
@@ -190,17 +181,8 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         openPathFor(join(pgBin, 'postgres'), reporter)
         chownSync(dir, user.uid, user.gid)
       }
-      const made = dataDirMajor(dataDir)
-      if (made) {
-        // Checked before the server starts: one major cannot open another's data directory.
-        const running = serverMajor(pgBin)
-        if (running && running !== made)
-          throw new StackError(
-            'POSTGRES_MAJOR_MISMATCH',
-            `${dataDir} was made by Postgres ${made}, and this stack runs Postgres ${running}. ` +
-              `Run it with STACK_POSTGRES_VERSION=${made}, or remove the stack's data ` +
-              '(npm run stack:down -- --purge; everything in it is lost) to start afresh.',
-          )
+      // A data directory of another major was refused before anything started (choosePostgresServer).
+      if (existsSync(join(dataDir, 'PG_VERSION'))) {
         writeHba(dataDir, user, isSecure(config))
         return
       }
