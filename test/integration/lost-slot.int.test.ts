@@ -35,6 +35,11 @@ describe('a lost replication slot', () => {
     pg?.stop()
   })
 
+  // The command waits up to 60 s each for the connector to stop, for its task to let go of the slot,
+  // and for an orphaned task to stop making the slot again (Connect stops such a task when it will,
+  // later on a loaded machine): the test outwaits all three, so a slow run shows the command's own
+  // words rather than a test timeout.
+  const commandTimeoutMs = 200_000
   const slotExists = async (name: string) => (await listSlots(sql)).some((s) => s.slotName === name)
 
   it('is removed with its connector by connector:delete --drop-slot --yes, as the doctor says, and stays removed though Connect cannot stop its task', async () => {
@@ -69,7 +74,7 @@ describe('a lost replication slot', () => {
       const result = spawnSync(
         join(repoRoot, 'node_modules', '.bin', 'tsx'),
         [join(repoRoot, 'scripts', 'outbox-cdc.ts'), 'connector', 'delete', '--drop-slot', '--yes'],
-        { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 },
+        { env: { ...process.env, ...env }, encoding: 'utf8', timeout: commandTimeoutMs },
       )
       const output = `${result.stdout}${result.stderr}`
       expect(output).toMatch(/lost \(wal_status lost\).* no backlog to count/)
@@ -87,7 +92,7 @@ describe('a lost replication slot', () => {
     } finally {
       await connect.remove(env.CONNECTOR_NAME)
     }
-  })
+  }, commandTimeoutMs + 30_000)
 
   it('is dropped by slots:drop --force --yes with Connect unreachable (an unknown owner needs --yes), saying there was nothing to count', async () => {
     const slot = uniqueName('lost').toLowerCase()
