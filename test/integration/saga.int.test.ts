@@ -86,10 +86,9 @@ describe('fulfilment saga', () => {
     // The test's recorder reads the topics in a group of its own, which may come after the order
     // service's consumer: the order is fulfilled before the recorder has seen the shipment.
     await expect
-      .poll(
-        () => recorded(topicFor('shipment', p.namespace), placed.id).map((r) => r.headers.event_type),
-        { timeout: 30_000 },
-      )
+      .poll(() => recorded(topicFor('shipment', p.namespace), placed.id).map((r) => r.headers.event_type), {
+        timeout: 30_000,
+      })
       .toEqual(['ShipmentDispatched'])
     const [row] = await p.database.db
       .$client`select status, reason from shipments where order_id = ${placed.id}`
