@@ -112,6 +112,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     // 10 MB, 1 MB a partition, so a backlog of any size is read in bounded batches.
     maxBytes: 10 * 1024 * 1024,
     maxBytesPerPartition: 1024 * 1024,
+    // A crash once stop() has begun is the stop's own doing (a join cut short): restarting then
+    // would bring a stopped consumer back into its group (tulios/kafkajs#1639).
+    retry: { restartOnFailure: async () => !stopping() },
   })
   // Dead letters go only to the topic start() made sure of: were it deleted since, a publish
   // fails (DEAD_LETTER_FAILED) instead of conjuring a topic with the broker's defaults.
@@ -123,6 +126,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 }
   const dlq = deadLetterTopicOf(options.namespace)
   const lifecycle = new ConsumerLifecycle()
+  const stopping = () => lifecycle.state === 'stopping' || lifecycle.state === 'stopped'
+  /** The start in progress, which a stop waits for: each of its steps ends early once stopping. */
+  let starting: Promise<void> | undefined
   const keepKeyOrder = options.keepKeyOrder ?? true
   const parkedTable = options.parkedLetters ?? besideInbox(app.inbox, defaultParkedLetters)
   if (keepKeyOrder) qualifiedName(parkedTable)
@@ -217,7 +223,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async start() {
       lifecycle.require('starting')
       try {
-        await connectAndRun()
+        starting = connectAndRun()
+        await starting
       } catch (error) {
         // The caller gets the rejection; the state says the consumer is not consuming.
         lifecycle.move('failed')
@@ -227,6 +234,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async stop() {
       // A failed consumer stays failed; disconnecting still leaves the group cleanly.
       lifecycle.move('stopping')
+      // A start still on its way finishes the step it is in and goes no further: disconnecting
+      // under it would have kafkajs join the group on clients already closed, and rejoin later.
+      await starting?.catch(() => {})
       await pruner?.stop()
       await watch.stop()
       await quietWhileDisconnecting(options.kafka, async () => {
@@ -250,6 +260,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         )
     }
     await admin.connect()
+    if (stopping()) return
     await ensureDeadLetterTopic(
       admin,
       options.namespace,
@@ -257,9 +268,10 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     )
     await producer.connect()
     await consumer.connect()
+    if (stopping()) return
     await watch.start()
     if (watch.topics.length === 0) lifecycle.move('waiting')
-    if (options.inboxPruning)
+    if (options.inboxPruning && !stopping())
       pruner = startInboxPruner({
         ...options.inboxPruning,
         sql,
