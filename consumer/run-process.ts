@@ -100,6 +100,8 @@ async function consumerService(p: ConsumerProcess, control: ServiceControl): Pro
   return {
     async start() {
       await consumer.start()
+      // A stop that came during the start ended it early: the consumer never started.
+      if (control.stopping) return
       // 'waiting' when none of its topics exists yet: started, and reading each once it appears.
       log.info(
         { group: p.groupId, namespace: config.TOPIC_NAMESPACE, state: consumer.state, ...consumer.topics },
