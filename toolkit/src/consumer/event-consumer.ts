@@ -22,9 +22,11 @@ import { publishDeadLetter } from './dead-letter.ts'
 import { ConsumerError } from './errors.ts'
 import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
+import { kafkajsClients, sessionTimeoutMs } from './kafkajs-clients.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { countParkedLetters, postgresParkedLetters, requireParkedLettersTable } from './parked-letters.ts'
 import type { RetryPolicy } from './process-message.ts'
+import { createStopGuard } from './stop-guard.ts'
 import { createTopicWatch } from './topic-watch.ts'
 
 export type { ConsumerState } from './consumer-state.ts'
@@ -44,9 +46,6 @@ export interface EventConsumer {
   /** Where pruning the inbox stands; null when `inboxPruning` was not given. */
   readonly pruning: InboxPrunerStatus | null
 }
-
-/** The group session: a member not heard from for this long is evicted, and reported out of its group. */
-const sessionTimeoutMs = 30_000
 
 export interface EventConsumerOptions {
   kafka: Kafka
@@ -100,35 +99,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const { sql, log, app } = options
   // A bad inbox name fails here, before anything connects: not at the first batch.
   qualifiedName(app.inbox)
-  const consumer = options.kafka.consumer({
-    groupId: options.groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: sessionTimeoutMs,
-    heartbeatInterval: sessionTimeoutMs / 10,
-    // read_committed (kafkajs's default, said here on purpose): with exactly-once delivery on
-    // (CONNECTOR_EXACTLY_ONCE), records of a transaction Connect aborted are never seen.
-    readUncommitted: false,
-    // kafkajs's own defaults, said here because memory depends on them: a fetch brings at most
-    // 10 MB, 1 MB a partition, so a backlog of any size is read in bounded batches.
-    maxBytes: 10 * 1024 * 1024,
-    maxBytesPerPartition: 1024 * 1024,
-    // A crash once stop() has begun is the stop's own doing (a join cut short): restarting then
-    // would bring a stopped consumer back into its group (tulios/kafkajs#1639).
-    retry: { restartOnFailure: async () => !stopping() },
-  })
-  // Dead letters go only to the topic start() made sure of: were it deleted since, a publish
-  // fails (DEAD_LETTER_FAILED) instead of conjuring a topic with the broker's defaults.
-  const producer = options.kafka.producer({
-    allowAutoTopicCreation: false,
-    idempotent: true,
-    maxInFlightRequests: 1,
+  const { consumer, producer, admin } = kafkajsClients(options.kafka, options.groupId, {
+    mayRestart: () => !guard.requested && lifecycle.state !== 'failed',
   })
   const stats: ConsumerStats = { applied: 0, duplicates: 0, deadLettered: 0, parked: 0, retries: 0 }
   const dlq = deadLetterTopicOf(options.namespace)
   const lifecycle = new ConsumerLifecycle()
-  const stopping = () => lifecycle.state === 'stopping' || lifecycle.state === 'stopped'
-  /** The start in progress, which a stop waits for: each of its steps ends early once stopping. */
-  let starting: Promise<void> | undefined
+  const guard = createStopGuard()
   const keepKeyOrder = options.keepKeyOrder ?? true
   const parkedTable = options.parkedLetters ?? besideInbox(app.inbox, defaultParkedLetters)
   if (keepKeyOrder) qualifiedName(parkedTable)
@@ -186,7 +163,6 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   })
   consumer.on(consumer.events.HEARTBEAT, () => membership.alive())
   consumer.on(consumer.events.FETCH, () => membership.alive())
-  const admin = options.kafka.admin()
   const watch = createTopicWatch({
     admin,
     selection: { namespace: options.namespace, ...(options.topics ? { topics: options.topics } : {}) },
@@ -223,29 +199,44 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async start() {
       lifecycle.require('starting')
       try {
-        starting = connectAndRun()
-        await starting
+        await connectAndRun()
       } catch (error) {
+        // A stop overtook the start (Kafka still unreachable, say): stopped, not failed.
+        if (guard.requested) return
         // The caller gets the rejection; the state says the consumer is not consuming.
         lifecycle.move('failed')
         throw error
       }
     },
     async stop() {
+      guard.request()
+      // Never started: stopped for good, and a start() after this is refused.
+      if (lifecycle.move('stopped')) return
       // A failed consumer stays failed; disconnecting still leaves the group cleanly.
       lifecycle.move('stopping')
-      // A start still on its way finishes the step it is in and goes no further: disconnecting
-      // under it would have kafkajs join the group on clients already closed, and rejoin later.
-      await starting?.catch(() => {})
+      await guard.settle()
+      // kafkajs's stop first: it clears a restart it had scheduled before this stop began.
+      await consumer.stop()
       await pruner?.stop()
       await watch.stop()
-      await quietWhileDisconnecting(options.kafka, async () => {
-        await consumer.disconnect()
-        await producer.disconnect()
-        await admin.disconnect()
-      })
+      await disconnectClients()
       lifecycle.move('stopped')
     },
+  }
+
+  async function disconnectClients() {
+    await quietWhileDisconnecting(options.kafka, async () => {
+      await consumer.disconnect()
+      await producer.disconnect()
+      await admin.disconnect()
+    })
+  }
+
+  /** A start the stop overtook: its clients may have connected after the stop disconnected them. */
+  async function abandoned(): Promise<boolean> {
+    if (!guard.requested) return false
+    await disconnectClients()
+    return true
   }
 
   async function connectAndRun() {
@@ -259,19 +250,21 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
           'keepKeyOrder is off, but letters parked earlier still hold their keys back should it be turned on again: redrive them, or dlq release the keys',
         )
     }
+    if (guard.requested) return
     await admin.connect()
-    if (stopping()) return
+    if (await abandoned()) return
     await ensureDeadLetterTopic(
       admin,
       options.namespace,
       options.deadLetterTopic ?? defaultDeadLetterTopicSettings,
     )
+    if (await abandoned()) return
     await producer.connect()
     await consumer.connect()
-    if (stopping()) return
+    if (await abandoned()) return
     await watch.start()
     if (watch.topics.length === 0) lifecycle.move('waiting')
-    if (options.inboxPruning && !stopping())
+    if (options.inboxPruning && !guard.requested && lifecycle.state !== 'failed')
       pruner = startInboxPruner({
         ...options.inboxPruning,
         sql,
@@ -301,18 +294,21 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     } finally {
       // Run again even if subscribe failed: the topics already read must go on being read. kafkajs
       // keeps the new ones subscribed even so (it records them before refreshing metadata): one
-      // that exists is read once run() refreshes, one deleted meanwhile the watch sees go.
-      runningInKafkajs = true
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
-        // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
-        // threshold, would leave them uncommitted until the next record, and the group would show a
-        // lag that no record explains. (Resolving a batch's last record already resolves past a
-        // marker that follows it: kafkajs maps it to the batch's last offset.)
-        autoCommitThreshold: 1,
-        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-        eachBatch: (payload) => handleBatch(rule, payload),
+      // that exists is read once run() refreshes, one deleted meanwhile the watch sees go. Unless
+      // a stop was asked for meanwhile: then no join begins (the guard says why).
+      await guard.join(() => {
+        runningInKafkajs = true
+        return consumer.run({
+          eachBatchAutoResolve: false,
+          // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
+          // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
+          // threshold, would leave them uncommitted until the next record, and the group would show a
+          // lag that no record explains. (Resolving a batch's last record already resolves past a
+          // marker that follows it: kafkajs maps it to the batch's last offset.)
+          autoCommitThreshold: 1,
+          partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+          eachBatch: (payload) => handleBatch(rule, payload),
+        })
       })
     }
   }
