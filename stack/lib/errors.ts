@@ -12,5 +12,7 @@ export type StackErrorCode =
   | 'TOPOLOGY_MISMATCH'
   /** The Postgres data directory was made by another major than the server asked for. */
   | 'POSTGRES_MAJOR_MISMATCH'
+  /** The file that says where the Postgres address points is missing or malformed. */
+  | 'ADDRESS_TARGET_INVALID'
 
 export class StackError extends CodedError<StackErrorCode> {}
