@@ -23,13 +23,26 @@ describe('a consumer stopped while it starts', () => {
     vi.spyOn(console, 'error').mockImplementation((line) => printed.push(String(line)))
     // kafkajs's own ERROR lines print, as in a service.
     const kafka = createKafka({ brokers: stack.kafka.brokers, clientId: 'it-stop-starting' })
+    // The moment kafkajs's JoinGroup is answered, its SyncGroup still to come: a join in flight,
+    // met exactly, whatever the machine's speed.
+    let onJoinAnswered: () => void = () => {}
+    const consumerOf = kafka.consumer.bind(kafka)
+    kafka.consumer = (config) => {
+      const client = consumerOf(config)
+      client.on(client.events.REQUEST, ({ payload }) => {
+        if (payload.apiName === 'JoinGroup') onJoinAnswered()
+      })
+      return client
+    }
     const namespace = `it.stopstart${crypto.randomUUID().slice(0, 8)}.events`
     const topic = `${namespace}.order`
     await ensureTopics(fixture.admin, [{ topic, partitions: 3 }])
-    const outcomes: { afterMs: number; state: string; members: number; printed: number }[] = []
-    // From at once to past the join (some 30 ms here; a stop after it waits out a fetch, up to 5 s): each step of the start is met by a stop.
-    for (const afterMs of [0, 10, 20, 25, 30, 40]) {
-      const groupId = `it-stop-starting-${afterMs}-${crypto.randomUUID().slice(0, 8)}`
+    const outcomes: { at: string; state: string; members: number; printed: number }[] = []
+    // From at once to past the join (some 30 ms here; a stop after it waits out a fetch, up to
+    // 5 s), and mid-join: each step of the start is met by a stop.
+    for (const at of ['0', '10', '20', '25', '30', '40', 'mid-join']) {
+      const groupId = `it-stop-starting-${at}-${crypto.randomUUID().slice(0, 8)}`
+      const joinAnswered = new Promise<void>((resolve) => (onJoinAnswered = resolve))
       const consumer = createEventConsumer({
         kafka,
         ...orderSideOn(fixture.database.db),
@@ -44,14 +57,14 @@ describe('a consumer stopped while it starts', () => {
         () => 'resolved',
         (error: unknown) => `rejected: ${String(error)}`,
       )
-      await delay(afterMs)
+      await (at === 'mid-join' ? joinAnswered : delay(Number(at)))
       await consumer.stop()
       expect(await started).toBe('resolved')
       // kafkajs restarts a crashed consumer 300 ms after the crash: looked at well past that.
       await delay(1000)
       const [group] = (await fixture.admin.describeGroups([groupId])).groups
       outcomes.push({
-        afterMs,
+        at,
         state: consumer.state,
         members: group?.members.length ?? 0,
         printed: printed.length,

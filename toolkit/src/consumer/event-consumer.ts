@@ -22,10 +22,11 @@ import { publishDeadLetter } from './dead-letter.ts'
 import { ConsumerError } from './errors.ts'
 import { createGroupMembership, type MembershipVerdict } from './group-membership.ts'
 import { type BatchRule, type ConsumerStats, handleBatch } from './handle-batch.ts'
-import { kafkajsClients, sessionTimeoutMs } from './kafkajs-clients.ts'
+import { kafkajsClients, runSettings, sessionTimeoutMs } from './kafkajs-clients.ts'
 import type { ConsumerMetrics } from './metrics.ts'
 import { countParkedLetters, postgresParkedLetters, requireParkedLettersTable } from './parked-letters.ts'
 import type { RetryPolicy } from './process-message.ts'
+import { reportRefusals } from './refusals.ts'
 import { createStopGuard } from './stop-guard.ts'
 import { createTopicWatch } from './topic-watch.ts'
 
@@ -33,9 +34,16 @@ export type { ConsumerState } from './consumer-state.ts'
 export type { ConsumerStats } from './handle-batch.ts'
 
 export interface EventConsumer {
-  /** Resolves once subscribed to the topics that exist; the others are read once they appear. */
+  /**
+   * Resolves once subscribed to the topics that exist; the others are read once they appear. A
+   * stop() during it ends it early: it then resolves with the consumer stopping or stopped.
+   */
   start(): Promise<void>
-  /** Stops after the message in hand; resolved offsets are committed, the rest is redelivered. */
+  /**
+   * Stops after the message in hand; resolved offsets are committed, the rest is redelivered. It
+   * first waits for a group join in flight (as long as the group's rebalance takes). Called again,
+   * it returns the same stop.
+   */
   stop(): Promise<void>
   readonly state: ConsumerState
   readonly stats: ConsumerStats
@@ -106,6 +114,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const dlq = deadLetterTopicOf(options.namespace)
   const lifecycle = new ConsumerLifecycle()
   const guard = createStopGuard()
+  let stopped: Promise<void> | undefined
   const keepKeyOrder = options.keepKeyOrder ?? true
   const parkedTable = options.parkedLetters ?? besideInbox(app.inbox, defaultParkedLetters)
   if (keepKeyOrder) qualifiedName(parkedTable)
@@ -114,17 +123,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const fail = (error: Error) => {
     if (lifecycle.move('failed')) options.onFatal?.(error)
   }
-  // A refused change is the service's state machine working (a late or repeated event): it is
-  // logged and counted, and the record is done, never dead-lettered.
-  const onRefused: OnRefused = (r) => {
-    options.metrics?.refusedTransitions.inc({ event_type: r.eventType, from: r.from })
-    log.warn(r, 'state change refused by its handler: the event is done, not dead-lettered')
-    try {
-      options.onRefused?.(r)
-    } catch (error) {
-      log.error({ err: error, refusal: r }, 'onRefused threw; the batch stays applied')
-    }
-  }
+  const onRefused = reportRefusals(options, log)
   const rule: BatchRule = {
     batchSize: options.batchSize ?? 500,
     retry: options.retry,
@@ -155,9 +154,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   // has joined again; when it gives up, so do we, loudly.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     membership.crashed(payload.error)
+    // A restart is a join of kafkajs's own, which a stop must wait for (see stop-guard.ts).
+    if (payload.restart) guard.restartBegan()
+    else guard.restartEnded()
     if (!payload.restart) fail(payload.error)
   })
   consumer.on(consumer.events.GROUP_JOIN, () => {
+    guard.restartEnded()
     membership.joined()
     if (lifecycle.state === 'starting' || lifecycle.state === 'waiting') lifecycle.move('running')
   })
@@ -208,20 +211,27 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         throw error
       }
     },
-    async stop() {
-      guard.request()
-      // Never started: stopped for good, and a start() after this is refused.
-      if (lifecycle.move('stopped')) return
-      // A failed consumer stays failed; disconnecting still leaves the group cleanly.
-      lifecycle.move('stopping')
-      await guard.settle()
-      // kafkajs's stop first: it clears a restart it had scheduled before this stop began.
-      await consumer.stop()
-      await pruner?.stop()
-      await watch.stop()
-      await disconnectClients()
-      lifecycle.move('stopped')
+    stop() {
+      // One stop, however often asked for: a second call (SIGINT and SIGTERM both) waits for it.
+      stopped ??= stopOnce()
+      return stopped
     },
+  }
+
+  async function stopOnce() {
+    guard.request()
+    // Never started: stopped for good, and a start() after this is refused.
+    if (lifecycle.move('stopped')) return
+    // A failed consumer stays failed; disconnecting still leaves the group cleanly.
+    lifecycle.move('stopping')
+    // Every join ended (joined or crashed), kafkajs's stop finds its runner running, lets the
+    // batch in hand finish and leaves the group; none is left joining with nobody to stop it.
+    await guard.settle()
+    await consumer.stop()
+    await pruner?.stop()
+    await watch.stop()
+    await disconnectClients()
+    lifecycle.move('stopped')
   }
 
   async function disconnectClients() {
@@ -263,6 +273,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     await consumer.connect()
     if (await abandoned()) return
     await watch.start()
+    if (await abandoned()) return
     if (watch.topics.length === 0) lifecycle.move('waiting')
     if (options.inboxPruning && !guard.requested && lifecycle.state !== 'failed')
       pruner = startInboxPruner({
@@ -288,6 +299,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
    * beginning, so nothing written to it before the watch noticed is lost.
    */
   async function subscribeTo(topics: string[]) {
+    // Subscribing refreshes metadata, which would connect clients a stop has disconnected.
+    if (guard.requested) return
     if (runningInKafkajs) await consumer.stop()
     try {
       await consumer.subscribe({ topics, fromBeginning: true })
@@ -298,17 +311,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       // a stop was asked for meanwhile: then no join begins (the guard says why).
       await guard.join(() => {
         runningInKafkajs = true
-        return consumer.run({
-          eachBatchAutoResolve: false,
-          // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
-          // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
-          // threshold, would leave them uncommitted until the next record, and the group would show a
-          // lag that no record explains. (Resolving a batch's last record already resolves past a
-          // marker that follows it: kafkajs maps it to the batch's last offset.)
-          autoCommitThreshold: 1,
-          partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-          eachBatch: (payload) => handleBatch(rule, payload),
-        })
+        return consumer.run(
+          runSettings(options.partitionsConcurrently ?? 1, (payload) => handleBatch(rule, payload)),
+        )
       })
     }
   }

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs'
+import type { ConsumerRunConfig, EachBatchHandler, Kafka } from 'kafkajs'
 
 /** The group session: a member not heard from for this long is evicted, and reported out of its group. */
 export const sessionTimeoutMs = 30_000
@@ -37,4 +37,19 @@ export function kafkajsClients(kafka: Kafka, groupId: string, o: { mayRestart: (
     maxInFlightRequests: 1,
   })
   return { consumer, producer, admin: kafka.admin() }
+}
+
+/** How kafkajs runs the consumer: offsets resolved by hand, each batch to `eachBatch`. */
+export function runSettings(partitionsConcurrently: number, eachBatch: EachBatchHandler): ConsumerRunConfig {
+  return {
+    eachBatchAutoResolve: false,
+    // Commit whatever is resolved whenever kafkajs asks, also after a fetch that held only
+    // transaction markers (exactly-once delivery): kafkajs resolves those itself but, with no
+    // threshold, would leave them uncommitted until the next record, and the group would show a
+    // lag that no record explains. (Resolving a batch's last record already resolves past a
+    // marker that follows it: kafkajs maps it to the batch's last offset.)
+    autoCommitThreshold: 1,
+    partitionsConsumedConcurrently: partitionsConcurrently,
+    eachBatch,
+  }
 }

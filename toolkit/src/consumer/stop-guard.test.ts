@@ -10,18 +10,27 @@ import { createEventConsumer } from './event-consumer.ts'
 import { createStopGuard } from './stop-guard.ts'
 
 describe('the stop guard', () => {
+  const settled = (guard: ReturnType<typeof createStopGuard>) => {
+    const state = { settled: false }
+    void guard.settle().then(() => {
+      state.settled = true
+    })
+    return state
+  }
+  const turn = () => new Promise((resolve) => setImmediate(resolve))
+
   it('begins no join once a stop is asked for, and a stop waits for the join in flight', async () => {
-    const guard = createStopGuard(60_000)
+    const guard = createStopGuard()
     let finishJoin: () => void = () => {}
     const joined = guard.join(() => new Promise<void>((resolve) => (finishJoin = resolve)))
     guard.request()
-    let settled = false
-    const settling = guard.settle().then(() => (settled = true))
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(settled).toBe(false)
+    const waiting = settled(guard)
+    await turn()
+    expect(waiting.settled).toBe(false)
     finishJoin()
-    await settling
     await joined
+    await turn()
+    expect(waiting.settled).toBe(true)
     let ran = false
     await guard.join(async () => {
       ran = true
@@ -29,12 +38,16 @@ describe('the stop guard', () => {
     expect(ran).toBe(false)
   })
 
-  it('gives up waiting for a join that does not end, after its bound', async () => {
-    const guard = createStopGuard(20)
-    void guard.join(() => new Promise<void>(() => {}))
+  it('waits for a restart of kafkajs after a crash until it has joined, or crashed again', async () => {
+    const guard = createStopGuard()
+    guard.restartBegan()
     guard.request()
-    await guard.settle()
-    expect(guard.requested).toBe(true)
+    const waiting = settled(guard)
+    await turn()
+    expect(waiting.settled).toBe(false)
+    guard.restartEnded()
+    await turn()
+    expect(waiting.settled).toBe(true)
   })
 })
 
@@ -76,6 +89,19 @@ describe('a consumer stopped before it is up', () => {
       keepKeyOrder: false,
       app,
     })
+
+  it('stops once however often asked: a second stop at once returns only when the first has', async () => {
+    const consumer = consumerOn()
+    const order: string[] = []
+    const reachedKafka = new Promise<void>((resolve) => (askedDatabase = () => setImmediate(resolve)))
+    const started = consumer.start()
+    await reachedKafka
+    const first = consumer.stop().then(() => order.push('first'))
+    const second = consumer.stop().then(() => order.push('second'))
+    await Promise.all([first, second, started])
+    expect(order).toEqual(['first', 'second'])
+    expect(consumer.state).toBe('stopped')
+  })
 
   it('refuses a start that comes after its stop, even before the stop has returned', async () => {
     const consumer = consumerOn()

@@ -65,6 +65,7 @@ export function createTopicWatch(options: TopicWatchOptions) {
   let waitingFor: string[] = []
   let timer: NodeJS.Timeout | undefined
   let inFlight: Promise<void> = Promise.resolve()
+  let stopped = false
 
   async function check() {
     const listed = await admin.listTopics()
@@ -90,6 +91,8 @@ export function createTopicWatch(options: TopicWatchOptions) {
   }
 
   const schedule = () => {
+    // A check that ends after stop() (the start's own, say) sets no timer.
+    if (stopped) return
     timer = setTimeout(() => {
       inFlight = check()
         .catch((error: unknown) => log.warn({ err: error }, 'topic watch failed; trying again'))
@@ -109,6 +112,7 @@ export function createTopicWatch(options: TopicWatchOptions) {
     },
     /** Stops watching, once a subscription in progress has finished. */
     async stop() {
+      stopped = true
       clearTimeout(timer)
       await inFlight
       clearTimeout(timer)
