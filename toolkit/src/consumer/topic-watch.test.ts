@@ -110,4 +110,37 @@ describe('the topic watch, when a topic it reads is deleted', () => {
     expect(gone).toEqual([['ns.a']])
     await watch.stop()
   })
+
+  it('checks no more once stopped, even when its first check ends after the stop (a stop during start)', async () => {
+    vi.useFakeTimers()
+    const listed = { now: ['ns.a'] }
+    let checks = 0
+    let finishFirst: () => void = () => {}
+    const admin = {
+      listTopics: async () => {
+        checks += 1
+        if (checks === 1) await new Promise<void>((resolve) => (finishFirst = resolve))
+        return listed.now
+      },
+      fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
+        topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader: 1 }] })),
+      }),
+    } as unknown as Admin
+    const watch = createTopicWatch({
+      admin,
+      selection: { namespace: 'ns' },
+      intervalMs: 100,
+      log: silentLogger,
+      subscribe: async () => {},
+      active: () => true,
+      canSubscribe: () => true,
+      onTopicsGone: () => {},
+    })
+    const started = watch.start()
+    await watch.stop()
+    finishFirst()
+    await started
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(checks).toBe(1)
+  })
 })
