@@ -31,6 +31,16 @@ runCli(async () => {
       `${s.managed ? `pid ${s.pid ?? '-'}`.padEnd(10) : 'external  '} ports ${s.ports.join(',').padEnd(12)} ${where}`
     const major = status.postgres.major === null ? '' : ` (Postgres ${status.postgres.major})`
     console.log(line('postgres', `${report.postgres.url}${major}`, status.postgres))
+    // With a standby: each node, its role as it says it, and the failover slots it holds in sync.
+    for (const node of status.postgres.standby?.nodes ?? []) {
+      const slots = node.slots.map(
+        (s) => `${s.slotName}${node.role === 'standby' ? (s.synced ? ' (synced)' : ' (not synced)') : ''}`,
+      )
+      console.log(
+        `    ${node.name.padEnd(11)} ${(node.role ?? 'down').padEnd(8)} port ${node.port}` +
+          (slots.length > 0 ? `  slots: ${slots.join(', ')}` : ''),
+      )
+    }
     for (const node of status.kafka.nodes) console.log(line(node.name, node.broker, node))
     for (const worker of status.connect.workers) console.log(line(worker.name, redactUrl(worker.url), worker))
     if (info.secure)

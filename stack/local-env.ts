@@ -23,6 +23,8 @@ export function withLocalStackDefaults(
   }
   // The connector asks for exactly-once delivery when the stack's workers were started with it.
   if (config.managed.connect) defaults.CONNECTOR_EXACTLY_ONCE = String(config.env.CONNECTOR_EXACTLY_ONCE)
+  // With a standby, the connector's slot is a failover slot, which the standby keeps a copy of.
+  if (config.managed.postgres && config.env.STACK_POSTGRES_STANDBY) defaults.CONNECTOR_SLOT_FAILOVER = 'true'
   // The secured stack's CA, users and password files (never the passwords themselves).
   if (config.managed.kafka && config.managed.connect) Object.assign(defaults, secureEnvDefaults(config))
   if (config.managed.postgres && config.managed.connect) {

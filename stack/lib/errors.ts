@@ -14,5 +14,9 @@ export type StackErrorCode =
   | 'POSTGRES_MAJOR_MISMATCH'
   /** The file that says where the Postgres address points is missing or malformed. */
   | 'ADDRESS_TARGET_INVALID'
+  /** A failover asked of a stack without a standby, or whose standby does not answer as one. */
+  | 'NO_STANDBY'
+  /** A failover refused: the standby holds no synced copy of a failover slot (--force overrides). */
+  | 'SLOT_NOT_SYNCED'
 
 export class StackError extends CodedError<StackErrorCode> {}

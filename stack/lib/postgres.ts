@@ -18,6 +18,17 @@ import { certificatesIn } from './certs.ts'
 import type { Component } from './component.ts'
 import { portEnvVar, type StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
+import {
+  currentPrimary,
+  nodeAdminUrl,
+  nodePort,
+  otherNode,
+  type PostgresNode,
+  prepareStandby,
+  primaryOfStandby,
+  roleSettings,
+  writePassfile,
+} from './postgres-standby.ts'
 import type { Reporter } from './report.ts'
 import { ensureSecret, readSecret } from './secrets.ts'
 import { isSecure, stackPostgresTls } from './secure.ts'
@@ -160,17 +171,31 @@ function serverTls(certsDir: string, dir: string, user: { uid: number; gid: numb
   return { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key }
 }
 
-export function postgresComponent(config: StackConfig, pgBin: string): Component {
-  const dir = join(config.stackDir, 'postgres')
+/**
+ * A Postgres server of the stack: the only one (on POSTGRES_PORT), or, with a standby
+ * (STACK_POSTGRES_STANDBY), `node` on its own port, primary or standby as the address says.
+ */
+export function postgresComponent(
+  config: StackConfig,
+  pgBin: string,
+  node: PostgresNode = 'postgres',
+): Component {
+  const dir = join(config.stackDir, node)
   const dataDir = join(dir, 'data')
-  const port = config.env.POSTGRES_PORT
+  const standbyMode = config.env.STACK_POSTGRES_STANDBY
+  const port = standbyMode ? nodePort(config, node) : config.env.POSTGRES_PORT
   const user = serverUser()
-  ensureSecret(config.secretsDir, 'postgres-admin')
+  const adminPassword = ensureSecret(config.secretsDir, 'postgres-admin')
   ensureSecret(config.secretsDir, 'postgres-app')
-  const urls = localPostgresUrls(config)
+  // Past the address, straight to this node: its probe and setup must reach it, not the primary.
+  const urls = standbyMode
+    ? { ...localPostgresUrls(config), adminUrl: nodeAdminUrl(config, node, adminPassword) }
+    : localPostgresUrls(config)
+  const primary = standbyMode ? currentPrimary(config) : node
+  const role = primary === node ? 'primary' : 'standby'
 
   return {
-    name: 'postgres',
+    name: node,
     dir,
     ports: [{ port, envVar: portEnvVar.postgres }],
 
@@ -181,6 +206,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         openPathFor(join(pgBin, 'postgres'), reporter)
         chownSync(dir, user.uid, user.gid)
       }
+      if (role === 'standby') await prepareStandby(config, node, { adminPassword, user, reporter })
       // A data directory of another major was refused before anything started (choosePostgresServer).
       if (existsSync(join(dataDir, 'PG_VERSION'))) {
         writeHba(dataDir, user, isSecure(config))
@@ -228,6 +254,7 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
         max_replication_slots: '10',
         max_slot_wal_keep_size: maxSlotWalKeepSize,
         ...(isSecure(config) ? serverTls(config.certsDir, dir, user) : {}),
+        ...(standbyMode ? roleSettings(config, node, role, writePassfile(dir, adminPassword, user)) : {}),
       }
       const args = [
         '-D',
@@ -240,16 +267,20 @@ export function postgresComponent(config: StackConfig, pgBin: string): Component
     probe: () => postgresAnswers(urls.adminUrl),
 
     async afterStart() {
-      const { POSTGRES_DB: db, POSTGRES_USER: role } = config.env
+      // A standby is read-only: it has the primary's roles and databases already.
+      if (role === 'standby') return
+      const { POSTGRES_DB: db, POSTGRES_USER: appRole } = config.env
       const appPassword = ensureSecret(config.secretsDir, 'postgres-app')
       const sql = connectPostgres(urls.adminUrl, { max: 1, onnotice: () => {} })
       try {
-        const [existingRole] = await sql`select 1 from pg_roles where rolname = ${role}`
-        if (!existingRole) await sql`create role ${sql(role)} login`
+        // With a standby: its slot, and this session's commits not waiting for it (sync mode).
+        if (standbyMode) await primaryOfStandby(sql, otherNode(node))
+        const [existingRole] = await sql`select 1 from pg_roles where rolname = ${appRole}`
+        if (!existingRole) await sql`create role ${sql(appRole)} login`
         // Hex secret and a validated identifier: nothing here needs escaping.
-        await sql.unsafe(`alter role "${role}" with login password '${appPassword}'`)
+        await sql.unsafe(`alter role "${appRole}" with login password '${appPassword}'`)
         const [existingDb] = await sql`select 1 from pg_database where datname = ${db}`
-        if (!existingDb) await sql`create database ${sql(db)} owner ${sql(role)}`
+        if (!existingDb) await sql`create database ${sql(db)} owner ${sql(appRole)}`
         await ensureReplicationRole(sql, config.secretsDir)
         // A server started before this rule existed keeps its old file until told to reread it.
         if (existsSync(join(dataDir, 'PG_VERSION'))) {

@@ -84,13 +84,13 @@ export function isOurs(record: Pick<ProcessRecord, 'pid' | 'marker'> | undefined
  * Kafka's controlled shutdown and Postgres' fast shutdown both finish well inside the grace.
  */
 export async function stopProcess(record: ProcessRecord, graceMs = 30_000): Promise<'stopped' | 'killed'> {
-  signal(record.pid, 'SIGTERM')
+  signalProcess(record.pid, 'SIGTERM')
   const deadline = Date.now() + graceMs
   while (Date.now() < deadline) {
     if (!isOurs(record)) return 'stopped'
     await delay(100)
   }
-  signal(record.pid, 'SIGKILL')
+  signalProcess(record.pid, 'SIGKILL')
   while (isOurs(record)) await delay(50)
   return 'killed'
 }
@@ -119,11 +119,12 @@ function groupMembers(pgid: number): number[] {
  */
 export async function killProcessGroup(record: ProcessRecord): Promise<void> {
   if (!isOurs(record)) return
-  signal(-record.pid, 'SIGKILL')
+  signalProcess(-record.pid, 'SIGKILL')
   while (groupMembers(record.pid).length > 0) await delay(20)
 }
 
-function signal(pid: number, name: NodeJS.Signals): void {
+/** Sends `name` to `pid`; one already gone is no error. */
+export function signalProcess(pid: number, name: NodeJS.Signals): void {
   try {
     process.kill(pid, name)
   } catch (error) {

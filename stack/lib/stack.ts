@@ -28,6 +28,7 @@ import { StackError } from './errors.ts'
 import { ensureJars } from './jars.ts'
 import { kafkaComponent, kafkaNodeName, localBrokers } from './kafka.ts'
 import { localPostgresUrls, postgresAnswers, postgresComponent } from './postgres.ts'
+import { assertShape, startPostgresWithStandby } from './postgres-address.ts'
 import { assertServerMajor, choosePostgresServer } from './postgres-binaries.ts'
 import { findToolchain } from './prereqs.ts'
 import { isOurs, readRecord } from './processes.ts'
@@ -59,6 +60,7 @@ const numbered = (count: number, name: (n: number) => ComponentName) =>
 export function stackComponents(config: StackConfig): ComponentName[] {
   return [
     'postgres',
+    ...(config.env.STACK_POSTGRES_STANDBY ? (['postgres-2', 'postgres-address'] as const) : []),
     ...numbered(config.env.STACK_KAFKA_NODES, kafkaNodeName),
     ...numbered(config.env.STACK_CONNECT_WORKERS, connectWorkerName),
   ]
@@ -75,12 +77,14 @@ function componentsOnDisk(config: StackConfig): ComponentName[] {
   } catch {
     return []
   }
-  return names.filter((name) => /^(postgres|kafka(-\d+)?|connect(-\d+)?)$/.test(name)) as ComponentName[]
+  return names.filter((name) =>
+    /^(postgres(-\d+|-address)?|kafka(-\d+)?|connect(-\d+)?)$/.test(name),
+  ) as ComponentName[]
 }
 
 /** Start order: Postgres, then Kafka's nodes, then Connect's workers, each by number. */
 const startOrder = (names: ComponentName[]) => {
-  const rank = (name: string) => (name === 'postgres' ? 0 : name.startsWith('kafka') ? 1 : 2)
+  const rank = (name: string) => (name.startsWith('postgres') ? 0 : name.startsWith('kafka') ? 1 : 2)
   return [...new Set(names)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en', { numeric: true }))
 }
 
@@ -157,7 +161,13 @@ export async function stackUp(
     )
   }
 
-  if (managed.postgres && tools.pgBin) await start(postgresComponent(config, tools.pgBin))
+  if (managed.postgres && tools.pgBin) {
+    if (config.env.STACK_POSTGRES_STANDBY) await startPostgresWithStandby(config, tools.pgBin, start)
+    else {
+      assertShape(config, false)
+      await start(postgresComponent(config, tools.pgBin))
+    }
+  }
   // All nodes at once: a node of a three-node quorum cannot answer until a majority runs.
   const each = (count: number) => Array.from({ length: count }, (_, i) => i + 1)
   if (managed.kafka)
@@ -200,6 +210,8 @@ export function saveTopology(config: StackConfig, reporter: Reporter) {
     connectWorkers: env.STACK_CONNECT_WORKERS,
     exactlyOnce: env.CONNECTOR_EXACTLY_ONCE,
     secure: env.STACK_SECURE,
+    postgresStandby: env.STACK_POSTGRES_STANDBY,
+    postgresReplication: env.STACK_POSTGRES_REPLICATION,
   }
   writeFileSync(topologyFile(config.stackDir), `${JSON.stringify(topology)}\n`)
 }

@@ -5,7 +5,9 @@ import type { StackConfig } from './config.ts'
 import { connectListsDebezium, connectWorkerName } from './connect.ts'
 import { kafkaNodeName } from './kafka.ts'
 import { postgresMajorAt } from './postgres.ts'
+import { addressName, currentPrimary, nodeStatuses } from './postgres-standby.ts'
 import { isOurs, readRecord } from './processes.ts'
+import { readSecret } from './secrets.ts'
 import { stackInfo } from './stack.ts'
 
 export interface ComponentStatus {
@@ -59,6 +61,15 @@ export async function stackStatus(config: StackConfig) {
     }),
   )
   const pgMajor = await postgresMajorAt(info.postgres.url)
+  // With a standby, POSTGRES_PORT is the address; each node answers on its own port.
+  const standby =
+    config.managed.postgres && env.STACK_POSTGRES_STANDBY
+      ? {
+          primary: currentPrimary(config),
+          replication: env.STACK_POSTGRES_REPLICATION,
+          nodes: await nodeStatuses(config, readSecret(config.secretsDir, 'postgres-admin') ?? ''),
+        }
+      : undefined
   const pgOk = pgMajor !== null
   const kafkaOk = nodes.every((n) => n.healthy)
   const connectOk = workers.every((w) => w.healthy)
@@ -69,7 +80,11 @@ export async function stackStatus(config: StackConfig) {
   return {
     info: { ...info, connect: { ...info.connect, url: connectUrl } },
     ok: pgOk && kafkaOk && connectOk,
-    postgres: { ...describe('postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk), major: pgMajor },
+    postgres: {
+      ...describe(standby ? addressName : 'postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk),
+      major: pgMajor,
+      ...(standby ? { standby } : {}),
+    },
     kafka: { ...firstNode, healthy: kafkaOk, nodes },
     connect: { ...firstWorker, healthy: connectOk, workers },
   }
