@@ -16,7 +16,7 @@ export type StackErrorCode =
   | 'ADDRESS_TARGET_INVALID'
   /** A failover asked of a stack without a standby, or whose standby does not answer as one. */
   | 'NO_STANDBY'
-  /** A failover refused: the standby holds no synced copy of a failover slot (--force overrides). */
-  | 'SLOT_NOT_SYNCED'
+  /** A failover refused: it would lose events (a slot not carried over, a standby behind; --force overrides). */
+  | 'FAILOVER_UNSAFE'
 
 export class StackError extends CodedError<StackErrorCode> {}

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import type { Component } from './component.ts'
@@ -11,6 +12,7 @@ import {
   currentPrimary,
   otherNode,
   pointAddressAt,
+  retiredMarker,
 } from './postgres-standby.ts'
 import { isOurs, readRecord } from './processes.ts'
 
@@ -94,6 +96,23 @@ export function assertShape(config: StackConfig, standby: boolean): void {
     const record = readRecord(join(config.stackDir, name, 'process.json'))
     return record && isOurs(record) ? record : undefined
   }
+  // Alone after a failover, Postgres would start the old primary's data, or a standby's.
+  if (!standby && currentPrimary(config) !== 'postgres')
+    throw new StackError(
+      'TOPOLOGY_MISMATCH',
+      `this stack's primary is ${currentPrimary(config)} since a failover: it runs with its standby (STACK_POSTGRES_STANDBY=1), ` +
+        'or start over with `npm run stack:down -- --purge`.',
+    )
+  if (
+    !standby &&
+    (existsSync(retiredMarker(config, 'postgres')) ||
+      existsSync(join(config.stackDir, 'postgres', 'data', 'standby.signal')))
+  )
+    throw new StackError(
+      'TOPOLOGY_MISMATCH',
+      "this stack's first Postgres node is a standby or a retired primary: it runs with its standby (STACK_POSTGRES_STANDBY=1), " +
+        'or start over with `npm run stack:down -- --purge`.',
+    )
   const single = running('postgres')
   const runsAlone = single?.ports[0] === config.env.POSTGRES_PORT && !running(addressName)
   const runsWithStandby = running(addressName) !== undefined

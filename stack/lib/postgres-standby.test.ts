@@ -1,14 +1,17 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadStackConfig } from './config.ts'
 import { writeTarget } from './forwarder.ts'
+import { assertShape } from './postgres-address.ts'
 import {
   addressTargetFile,
   currentPrimary,
   nodePort,
   pointAddressAt,
+  primarySettings,
+  retiredMarker,
   roleSettings,
 } from './postgres-standby.ts'
 import { silentReporter } from './report.ts'
@@ -58,10 +61,12 @@ describe('a stack with a Postgres standby', () => {
       STACK_POSTGRES_REPLICATION: 'sync',
     })
     expect(currentPrimary(sync)).toBe('postgres')
-    expect(roleSettings(sync, 'postgres', 'primary', '/p')).toEqual({
+    // A primary starts with nothing of its own: what it has with a standby is set once the
+    // standby's slot exists, and reloads, so a standby promoted gets it without a restart.
+    expect(roleSettings(sync, 'postgres', 'primary', '/p')).toEqual({})
+    expect(primarySettings(sync, 'postgres-2')).toEqual({
       synchronized_standby_slots: 'postgres_2_standby',
       synchronous_standby_names: '"postgres-2"',
-      synchronous_commit: 'on',
     })
     const standby = roleSettings(sync, 'postgres-2', 'standby', '/dir/pgpass')
     expect(standby).toMatchObject({
@@ -74,14 +79,17 @@ describe('a stack with a Postgres standby', () => {
       `host=127.0.0.1 port=${nodePort(sync, 'postgres')} user=postgres passfile=/dir/pgpass dbname=postgres application_name=postgres-2`,
     )
     const async = loadStackConfig({ STACK_DIR: folder(), STACK_POSTGRES_STANDBY: '1' })
-    expect(roleSettings(async, 'postgres', 'primary', '/p')).toEqual({
+    // async: no commit waits (the setting reset).
+    expect(primarySettings(async, 'postgres-2')).toEqual({
       synchronized_standby_slots: 'postgres_2_standby',
+      synchronous_standby_names: '',
     })
     // After a failover the roles swap with the address.
     pointAddressAt(sync, 'postgres-2')
     expect(currentPrimary(sync)).toBe('postgres-2')
-    expect(roleSettings(sync, 'postgres-2', 'primary', '/p').synchronized_standby_slots).toBe(
-      'postgres_standby',
+    expect(primarySettings(sync, 'postgres').synchronized_standby_slots).toBe('postgres_standby')
+    expect(roleSettings(sync, 'postgres', 'standby', '/p').primary_conninfo).toContain(
+      `port=${nodePort(sync, 'postgres-2')}`,
     )
   })
 
@@ -90,5 +98,20 @@ describe('a stack with a Postgres standby', () => {
     pointAddressAt(config, 'postgres')
     writeTarget(addressTargetFile(config), { host: '127.0.0.1', port: 1, node: 'kafka' })
     expect(() => currentPrimary(config)).toThrow(expect.objectContaining({ code: 'ADDRESS_TARGET_INVALID' }))
+  })
+})
+
+describe('a stack folder with a standby, asked to run Postgres alone', () => {
+  it('is refused after a failover made the second node the primary, or when the first node is a retired primary', () => {
+    const dir = folder()
+    const withStandby = loadStackConfig({ STACK_DIR: dir, STACK_POSTGRES_STANDBY: '1' })
+    const alone = loadStackConfig({ STACK_DIR: dir, STACK_POSTGRES_STANDBY: 'false' })
+    expect(() => assertShape(alone, false)).not.toThrow()
+    pointAddressAt(withStandby, 'postgres-2')
+    expect(() => assertShape(alone, false)).toThrow(/primary is postgres-2 since a failover/)
+    pointAddressAt(withStandby, 'postgres')
+    mkdirSync(join(dir, 'postgres'), { recursive: true })
+    writeFileSync(retiredMarker(withStandby, 'postgres'), 'failed over\n')
+    expect(() => assertShape(alone, false)).toThrow(/a standby or a retired primary/)
   })
 })

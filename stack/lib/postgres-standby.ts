@@ -1,8 +1,9 @@
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { copyFile, rename, rm } from 'node:fs/promises'
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { connectPostgres } from 'outbox-cdc'
 import type postgres from 'postgres'
+import { baseBackup } from './base-backup.ts'
 import type { StackConfig } from './config.ts'
 import { StackError } from './errors.ts'
 import { readTarget, type Target, writeTarget } from './forwarder.ts'
@@ -63,10 +64,9 @@ export function nodeAdminUrl(config: StackConfig, node: PostgresNode, password: 
  * The settings a node starts with for its role. A standby streams from the primary over its own
  * physical slot, reports what it still needs (hot_standby_feedback, so the primary keeps the rows
  * and catalog its copies of the logical slots need), and copies every failover slot
- * (sync_replication_slots; its conninfo names a database for that). The primary holds logical
- * decoding back until the standby has the WAL (synchronized_standby_slots), so a slot copied to
- * the standby is never ahead of what the standby has; in `sync` mode its commits wait for the
- * standby too.
+ * (sync_replication_slots; its conninfo names a database for that). A primary starts with none of
+ * its own: what it has with a standby is set once the standby's slot exists (primaryOfStandby),
+ * and a standby promoted goes on with the settings it started with.
  */
 export function roleSettings(
   config: StackConfig,
@@ -75,13 +75,7 @@ export function roleSettings(
   passfile: string,
 ): Record<string, string> {
   const other = otherNode(node)
-  if (role === 'primary')
-    return {
-      synchronized_standby_slots: standbySlotOf(other),
-      ...(config.env.STACK_POSTGRES_REPLICATION === 'sync'
-        ? { synchronous_standby_names: `"${other}"`, synchronous_commit: 'on' }
-        : {}),
-    }
+  if (role === 'primary') return {}
   const conninfo = [
     'host=127.0.0.1',
     `port=${nodePort(config, other)}`,
@@ -113,106 +107,6 @@ export function writePassfile(
 }
 
 /**
- * What a base backup leaves out (as pg_basebackup does): the running server's own files, and
- * folders whose contents are rebuilt at start. Their folders are kept, empty. pg_wal is left
- * out too: the standby streams what it needs from its slot, made before the backup began.
- */
-const emptied = new Set([
-  'pg_wal',
-  'pg_replslot',
-  'pg_dynshmem',
-  'pg_notify',
-  'pg_serial',
-  'pg_snapshots',
-  'pg_stat_tmp',
-  'pg_subtrans',
-])
-const skipped = new Set([
-  'postmaster.pid',
-  'postmaster.opts',
-  'standby.signal',
-  'recovery.signal',
-  'backup_label',
-])
-
-async function copyData(from: string, to: string, top: boolean): Promise<void> {
-  mkdirSync(to, { recursive: true, mode: 0o700 })
-  for (const name of readdirSync(from)) {
-    if (top && skipped.has(name)) continue
-    if (name.startsWith('pgsql_tmp')) continue
-    const source = join(from, name)
-    let stat: ReturnType<typeof lstatSync>
-    try {
-      stat = lstatSync(source)
-    } catch {
-      continue // gone since it was listed: a temporary file of the running server
-    }
-    if (stat.isDirectory()) {
-      if (top && emptied.has(name)) mkdirSync(join(to, name), { mode: 0o700 })
-      else await copyData(source, join(to, name), false)
-    } else if (stat.isFile()) {
-      await copyFile(source, join(to, name)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error
-      })
-    }
-  }
-}
-
-function chownTree(dir: string, user: { uid: number; gid: number }) {
-  chownSync(dir, user.uid, user.gid)
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    if (lstatSync(path).isDirectory()) chownTree(path, user)
-    else chownSync(path, user.uid, user.gid)
-  }
-}
-
-/**
- * Makes `toDir` a standby's data directory from the running primary at `primaryAdminUrl`: the
- * standby's physical slot first (so the primary keeps every WAL segment from the backup's start
- * on), then pg_backup_start, a copy of the primary's files, pg_backup_stop and its backup label.
- * The npm builds have no pg_basebackup; this is its low-level equivalent.
- */
-export async function baseBackup(o: {
-  primaryAdminUrl: string
-  primaryDataDir: string
-  toDir: string
-  slot: string
-  user: { uid: number; gid: number } | undefined
-}): Promise<void> {
-  const sql = connectPostgres(o.primaryAdminUrl, { max: 1, onnotice: () => {} })
-  const partial = `${o.toDir}.partial`
-  await rm(partial, { recursive: true, force: true })
-  try {
-    const [slot] = await sql`select 1 from pg_replication_slots where slot_name = ${o.slot}`
-    if (!slot) await sql`select pg_create_physical_replication_slot(${o.slot}, true)`
-    // One session for both calls: Postgres ties a backup to the session that started it.
-    const session = await sql.reserve()
-    try {
-      await session`select pg_backup_start('outbox-cdc standby', true)`
-      await copyData(o.primaryDataDir, partial, true)
-      const [stop] = await session<{ labelfile: string; spcmapfile: string }[]>`
-        select labelfile, spcmapfile from pg_backup_stop(false)`
-      writeFileSync(join(partial, 'backup_label'), stop?.labelfile ?? '', { mode: 0o600 })
-      if (stop?.spcmapfile) writeFileSync(join(partial, 'tablespace_map'), stop.spcmapfile, { mode: 0o600 })
-    } finally {
-      session.release()
-    }
-    writeFileSync(join(partial, 'standby.signal'), '', { mode: 0o600 })
-    if (o.user) chownTree(partial, o.user)
-    // Whole or not at all: a folder under the data directory's name is a finished copy.
-    await rename(partial, o.toDir)
-  } catch (error) {
-    await rm(partial, { recursive: true, force: true })
-    throw new StackError('START_FAILED', `could not copy the primary into a standby: ${String(error)}`, {
-      cause: error,
-    })
-  } finally {
-    await sql.end({ timeout: 5 })
-  }
-}
-
-/**
  * A standby's data: a copy of the primary's, made on its first start. A former primary (a failover
  * retired it) forked from the new primary's history when that was promoted: its data is replaced
  * by a fresh copy, as an operator (or Patroni, without pg_rewind) would.
@@ -225,12 +119,20 @@ export async function prepareStandby(
   const primary = otherNode(node)
   const dataDir = join(config.stackDir, node, 'data')
   if (existsSync(retiredMarker(config, node))) {
+    // Kept, not deleted: what it held that the new primary lacks (a failover forced past a
+    // standby behind) is nowhere else.
+    const kept = `${dataDir}.retired-${new Date().toISOString().replaceAll(':', '-')}`
+    if (existsSync(dataDir)) await rename(dataDir, kept)
     o.reporter.info(
-      `${node} was the primary before a failover: its data is replaced by a copy of ${primary}'s`,
+      `${node} was the primary before a failover: it is made a standby of ${primary} afresh, its old data kept in ${kept} (delete it once you no longer need it)`,
     )
-    await rm(dataDir, { recursive: true, force: true })
     await rm(retiredMarker(config, node), { force: true })
-  }
+  } else if (existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(join(dataDir, 'standby.signal')))
+    throw new StackError(
+      'TOPOLOGY_MISMATCH',
+      `${node} should be the standby, but its data is a primary's (promoted, and the address not moved): ` +
+        'a failover stopped half-way. Run `npm run stack:failover` to finish it.',
+    )
   if (existsSync(join(dataDir, 'PG_VERSION'))) return
   await o.reporter.step(`${node}: a standby, copied from ${primary}`, () =>
     baseBackup({
@@ -244,16 +146,51 @@ export async function prepareStandby(
 }
 
 /**
- * The primary's side of its standby, on the primary's setup session: the standby's physical slot
- * exists before the standby is copied (so synchronized_standby_slots names a slot, and the WAL
- * from the copy on is kept), and this session's commits do not wait for a standby not started yet
- * (sync mode).
+ * What a primary has with a standby: it holds logical decoding back until the standby has the WAL
+ * (synchronized_standby_slots), so a slot copied to the standby is never ahead of what the standby
+ * has; in `sync` mode its commits wait for the standby too.
  */
-export async function primaryOfStandby(sql: postgres.Sql, standby: PostgresNode): Promise<void> {
+export function primarySettings(config: StackConfig, standby: PostgresNode): Record<string, string> {
+  return {
+    synchronized_standby_slots: standbySlotOf(standby),
+    synchronous_standby_names: config.env.STACK_POSTGRES_REPLICATION === 'sync' ? `"${standby}"` : '',
+  }
+}
+
+/**
+ * The primary's side of its standby, on the primary's setup session (every stack:up, so a standby
+ * promoted by a failover gets them too, without a restart): the standby's physical slot, made
+ * before the standby is copied (so the WAL from the copy on is kept), then primarySettings,
+ * reloaded. This session's own commits do not wait for a standby not started yet (sync mode).
+ */
+export async function primaryOfStandby(
+  sql: postgres.Sql,
+  config: StackConfig,
+  standby: PostgresNode,
+): Promise<void> {
+  const [state] = await sql<{ recovering: boolean }[]>`select pg_is_in_recovery() as recovering`
+  if (state?.recovering)
+    throw new StackError(
+      'TOPOLOGY_MISMATCH',
+      `the address names ${otherNode(standby)} the primary, but it is still a standby: a failover stopped before its ` +
+        'promotion. Run `npm run stack:failover` to finish it.',
+    )
   await sql`set synchronous_commit to local`
   const slot = standbySlotOf(standby)
   const [existing] = await sql`select 1 from pg_replication_slots where slot_name = ${slot}`
   if (!existing) await sql`select pg_create_physical_replication_slot(${slot}, true)`
+  await applySettings(sql, primarySettings(config, standby))
+}
+
+/**
+ * Sets `settings` with ALTER SYSTEM and reloads; an empty value resets one. Both settings reload
+ * without a restart.
+ */
+export async function applySettings(sql: postgres.Sql, settings: Record<string, string>): Promise<void> {
+  for (const [name, value] of Object.entries(settings))
+    if (value === '') await sql.unsafe(`alter system reset ${name}`)
+    else await sql.unsafe(`alter system set ${name} = '${value.replaceAll("'", "''")}'`)
+  await sql`select pg_reload_conf()`
 }
 
 export interface NodeStatus {
@@ -277,7 +214,8 @@ export async function nodeStatuses(config: StackConfig, adminPassword: string): 
       try {
         const [row] = await sql<{ recovering: boolean }[]>`select pg_is_in_recovery() as recovering`
         const slots = await sql<{ slotName: string; synced: boolean }[]>`
-          select slot_name as "slotName", coalesce(synced, false) and not temporary as synced
+          select slot_name as "slotName",
+            coalesce(synced, false) and not temporary and invalidation_reason is null as synced
           from pg_replication_slots where slot_type = 'logical' order by slot_name`
         return { name, port: nodePort(config, name), role: row?.recovering ? 'standby' : 'primary', slots }
       } catch {

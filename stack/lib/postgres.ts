@@ -274,7 +274,7 @@ export function postgresComponent(
       const sql = connectPostgres(urls.adminUrl, { max: 1, onnotice: () => {} })
       try {
         // With a standby: its slot, and this session's commits not waiting for it (sync mode).
-        if (standbyMode) await primaryOfStandby(sql, otherNode(node))
+        if (standbyMode) await primaryOfStandby(sql, config, otherNode(node))
         const [existingRole] = await sql`select 1 from pg_roles where rolname = ${appRole}`
         if (!existingRole) await sql`create role ${sql(appRole)} login`
         // Hex secret and a validated identifier: nothing here needs escaping.

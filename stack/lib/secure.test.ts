@@ -49,6 +49,10 @@ describe('the secured stack (STACK_SECURE)', () => {
       /one Kafka node and one Connect worker/,
     )
     expect(() => assertSecureShape(secured({ STACK_CONNECT_WORKERS: '2' }))).toThrow(/basic auth/)
+    // Its nodes would be asked in plain TCP, which its Postgres refuses: no standby yet.
+    expect(() => assertSecureShape(secured({ STACK_POSTGRES_STANDBY: '1' }))).toThrow(
+      /does not run a Postgres standby yet/,
+    )
     expect(() => assertSecureShape(secured())).not.toThrow()
   })
 

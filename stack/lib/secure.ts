@@ -67,6 +67,13 @@ export function assertSecureShape(config: StackConfig) {
       'STACK_SECURE runs one Kafka node and one Connect worker: a worker forwards REST calls to the ' +
         "group's leader, which basic auth would refuse. Unset STACK_KAFKA_NODES and STACK_CONNECT_WORKERS.",
     )
+  // The standby's copy, its replication and the failover's checks speak plain TCP to each node;
+  // the secured stack's Postgres refuses that. Not built yet: refused before anything starts.
+  if (config.env.STACK_POSTGRES_STANDBY)
+    throw new StackError(
+      'TOPOLOGY_MISMATCH',
+      'STACK_SECURE does not run a Postgres standby yet: unset STACK_POSTGRES_STANDBY, or STACK_SECURE.',
+    )
 }
 
 /** Makes the certificates and the passwords (once; later starts keep them). */

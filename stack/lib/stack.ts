@@ -150,7 +150,7 @@ export async function stackUp(
     await reporter.step('certificates and passwords for the secured stack', async () =>
       ensureSecureMaterial(config),
     )
-  if (managed.kafka || managed.connect) saveTopology(config, reporter)
+  if (managed.postgres || managed.kafka || managed.connect) saveTopology(config, reporter)
 
   const brokers = stackInfo(config).kafka.brokers
   const timeoutMs = config.env.STACK_START_TIMEOUT_S * 1000

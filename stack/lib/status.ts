@@ -79,7 +79,13 @@ export async function stackStatus(config: StackConfig) {
   const { name: _c, url: _u, ...firstWorker } = workers[0] as (typeof workers)[number]
   return {
     info: { ...info, connect: { ...info.connect, url: connectUrl } },
-    ok: pgOk && kafkaOk && connectOk,
+    // With a standby, both nodes answer, each in the role the address gives it.
+    ok:
+      pgOk &&
+      kafkaOk &&
+      connectOk &&
+      (!standby ||
+        standby.nodes.every((n) => n.role === (n.name === standby.primary ? 'primary' : 'standby'))),
     postgres: {
       ...describe(standby ? addressName : 'postgres', config.managed.postgres, [env.POSTGRES_PORT], pgOk),
       major: pgMajor,

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectPostgres } from 'outbox-cdc'
 import { afterAll, describe, expect, it } from 'vitest'
 import { waitUntil } from '../../lib/wait-until.ts'
+import { writeTarget } from '../../stack/lib/forwarder.ts'
 import { findFreePortRun } from '../../stack/lib/ports.ts'
 import { killProcessGroup, readRecord } from '../../stack/lib/processes.ts'
 import { processesUnder } from '../support.ts'
@@ -45,6 +46,8 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
       await sql.end({ timeout: 2 })
     }
   }
+  const setting = (port: number, name: string) =>
+    query(port, async (sql) => (await sql.unsafe(`select current_setting('${name}') as v`))[0]?.v)
   const status = () => JSON.parse(cli('stack-status', ['--json']).output).postgres
   const roles = () =>
     status().standby.nodes.map((n: { name: string; role: string | null }) => [n.name, n.role])
@@ -113,7 +116,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
 
     const refused = cli('stack-failover', [], { CONNECTOR_SLOT_NAME: 'never_made' })
     expect(refused.code).not.toBe(0)
-    expect(refused.output).toMatch(/SLOT_NOT_SYNCED.*postgres-2 holds no synced copy of never_made/s)
+    expect(refused.output).toMatch(/FAILOVER_UNSAFE.*postgres-2 holds no synced copy of never_made/s)
     expect(status().standby.primary).toBe('postgres')
 
     const done = cli('stack-failover', [], { CONNECTOR_SLOT_NAME: 'fo_slot' })
@@ -136,6 +139,8 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
     })
     // The lost primary stayed dead.
     expect(processesUnder(join(stackDir, 'postgres', 'data'))).toEqual([])
+    // Alone, the new primary holds nothing back for a standby it does not have yet.
+    expect(await setting(base, 'synchronized_standby_slots')).toBe('')
   })
 
   it('makes the old primary a standby of the new one at the next stack:up', {
@@ -143,7 +148,11 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
   }, async () => {
     const up = cli('stack-up')
     expect(up.code, up.output).toBe(0)
-    expect(up.output).toContain('postgres was the primary before a failover')
+    expect(up.output).toMatch(
+      /postgres was the primary before a failover: .* its old data kept in \S+data\.retired-/,
+    )
+    // With a standby again, the primary holds decoding back for it, without a restart.
+    expect(await setting(base, 'synchronized_standby_slots')).toBe('postgres_standby')
     expect(roles()).toEqual([
       ['postgres', 'standby'],
       ['postgres-2', 'primary'],
@@ -163,6 +172,12 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
   }, async () => {
     // The rebuilt standby copies the slot again.
     await untilSynced('postgres')
+    // A slot the standby cannot copy (not a failover slot) is refused, then let through once gone.
+    await query(base, (sql) => sql`select pg_create_logical_replication_slot('plain_slot', 'pgoutput')`)
+    const refused = cli('stack-failover', [], { CONNECTOR_SLOT_NAME: 'fo_slot' })
+    expect(refused.code).not.toBe(0)
+    expect(refused.output).toMatch(/FAILOVER_UNSAFE.*plain_slot is not a failover slot/s)
+    await query(base, (sql) => sql`select pg_drop_replication_slot('plain_slot')`)
     // Written and committed on the primary (async: no commit waited for the standby) right before.
     await query(base, (sql) => sql`insert into kept select g from generate_series(100, 2099) as g`)
     const done = cli('stack-failover', [], { CONNECTOR_SLOT_NAME: 'fo_slot' })
@@ -180,6 +195,48 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
         ),
       { timeoutMs: 30_000, intervalMs: 250 },
     )
+  })
+
+  it('finishes, run again, a failover that stopped after moving the address; stack:up refuses till then', {
+    timeout: 400_000,
+  }, async () => {
+    const up = cli('stack-up')
+    expect(up.code, up.output).toBe(0)
+    await untilSynced('postgres-2')
+    // What a failover leaves when it stops after its first steps: the primary fenced and retired,
+    // the address on the standby, the standby not promoted.
+    const primary = readRecord(join(stackDir, 'postgres', 'process.json'))
+    if (!primary) throw new Error('no primary process recorded')
+    await killProcessGroup(primary)
+    writeFileSync(join(stackDir, 'postgres', 'retired'), 'a failover stopped here\n')
+    writeTarget(join(stackDir, 'postgres-address', 'target.json'), {
+      host: '127.0.0.1',
+      port: base + 2,
+      node: 'postgres-2',
+    })
+    const address = readRecord(join(stackDir, 'postgres-address', 'process.json'))
+    if (address) process.kill(address.pid, 'SIGHUP')
+
+    const refused = cli('stack-up')
+    expect(refused.code).not.toBe(0)
+    expect(refused.output).toMatch(/postgres-2 the primary, but it is still a standby.*stack:failover/s)
+    const finished = cli('stack-failover')
+    expect(finished.code, finished.output).toBe(0)
+    expect(finished.output).toContain('finishing a failover that stopped before its promotion')
+    await waitUntil(
+      'the address to reach the promoted primary with every row',
+      () =>
+        query(base, async (sql) => (await sql`select count(*)::int as n from kept`)[0]?.n === 2003).catch(
+          () => false,
+        ),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    )
+    const again = cli('stack-up')
+    expect(again.code, again.output).toBe(0)
+    expect(roles()).toEqual([
+      ['postgres', 'standby'],
+      ['postgres-2', 'primary'],
+    ])
   })
 
   it('is stopped whole by stack:down: both nodes and the address', { timeout: 120_000 }, () => {
