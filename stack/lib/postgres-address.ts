@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs'
-import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import type { Component } from './component.ts'
 import { portEnvVar, repoRoot, type StackConfig } from './config.ts'
@@ -47,19 +46,9 @@ export function postgresAddressComponent(config: StackConfig): Component {
         marker: file,
       }
     },
-    probe: async () => (await portAccepts(port)) && postgresAnswers(localPostgresUrls(config).adminUrl),
+    // A query through it answers only once it listens and its primary does.
+    probe: () => postgresAnswers(localPostgresUrls(config).adminUrl),
   }
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
 
 /**

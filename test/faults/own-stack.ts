@@ -28,6 +28,21 @@ export const ownStackEnv = (stackDir: string, ports: Record<string, string>): No
 })
 
 /**
+ * Free ports in a row for a stack alone (no services): `postgres` for Postgres (3 with a standby:
+ * the address and two nodes), then one Kafka node, its controller, one Connect worker.
+ */
+export async function stackPorts(postgres = 1): Promise<{ base: number; ports: Record<string, string> }> {
+  const base = await findFreePortRun(postgres + 3)
+  const ports = {
+    POSTGRES_PORT: String(base),
+    KAFKA_PORT: String(base + postgres),
+    KAFKA_CONTROLLER_PORT: String(base + postgres + 1),
+    CONNECT_PORT: String(base + postgres + 2),
+  }
+  return { base, ports }
+}
+
+/**
  * Eight free ports in a row for a stack with the whole pipeline on it (npm start): Postgres, Kafka
  * and its controller, Connect, the API, the consumer's and fulfilment's health, the console.
  */

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectPostgres } from 'outbox-cdc'
 import { afterAll, describe, expect, it } from 'vitest'
-import { findFreePortRun } from '../../stack/lib/ports.ts'
 import { ensurePostgresBinaries, npmPostgres, serverMajor } from '../../stack/lib/postgres-binaries.ts'
 import { silentReporter } from '../../stack/lib/report.ts'
 import { processesUnder } from '../support.ts'
-import { mainConfig, ownStackEnv, runScript } from './own-stack.ts'
+import { mainConfig, ownStackEnv, runScript, stackPorts } from './own-stack.ts'
 
 /**
  * STACK_POSTGRES_VERSION on a stack folder of its own: 18 is fetched from npm (once, into the jars
@@ -16,13 +15,8 @@ import { mainConfig, ownStackEnv, runScript } from './own-stack.ts'
  */
 describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('the Postgres major the stack runs', async () => {
   const stackDir = mkdtempSync(join(tmpdir(), 'outbox-pg-major-it-'))
-  const base = await findFreePortRun(4)
-  const env = ownStackEnv(stackDir, {
-    POSTGRES_PORT: String(base),
-    KAFKA_PORT: String(base + 1),
-    KAFKA_CONTROLLER_PORT: String(base + 2),
-    CONNECT_PORT: String(base + 3),
-  })
+  const { base, ports } = await stackPorts()
+  const env = ownStackEnv(stackDir, ports)
   const cli = (script: string, args: string[], major?: string) =>
     runScript({ ...env, ...(major ? { STACK_POSTGRES_VERSION: major } : {}) }, script, args)
 

@@ -5,10 +5,9 @@ import { connectPostgres } from 'outbox-cdc'
 import { afterAll, describe, expect, it } from 'vitest'
 import { waitUntil } from '../../lib/wait-until.ts'
 import { writeTarget } from '../../stack/lib/forwarder.ts'
-import { findFreePortRun } from '../../stack/lib/ports.ts'
 import { killProcessGroup, readRecord } from '../../stack/lib/processes.ts'
 import { processesUnder } from '../support.ts'
-import { mainConfig, ownStackEnv, runScript } from './own-stack.ts'
+import { mainConfig, ownStackEnv, runScript, stackPorts } from './own-stack.ts'
 
 /**
  * STACK_POSTGRES_STANDBY on a stack folder of its own, on Postgres 18: a primary, a hot standby
@@ -19,14 +18,10 @@ import { mainConfig, ownStackEnv, runScript } from './own-stack.ts'
  */
 describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres standby', async () => {
   const stackDir = mkdtempSync(join(tmpdir(), 'outbox-pg-standby-it-'))
-  const base = await findFreePortRun(6)
+  // The address, then the two nodes on the ports after it.
+  const { base, ports } = await stackPorts(3)
   const env = {
-    ...ownStackEnv(stackDir, {
-      POSTGRES_PORT: String(base),
-      KAFKA_PORT: String(base + 3),
-      KAFKA_CONTROLLER_PORT: String(base + 4),
-      CONNECT_PORT: String(base + 5),
-    }),
+    ...ownStackEnv(stackDir, ports),
     STACK_POSTGRES_VERSION: '18',
     STACK_POSTGRES_STANDBY: '1',
   }
@@ -46,6 +41,16 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
       await sql.end({ timeout: 2 })
     }
   }
+  /** Waits until the node at `port` has `count` rows in `kept` (not there yet, the table itself perhaps: not yet). */
+  const untilRows = (port: number, count: number, what: string) =>
+    waitUntil(
+      what,
+      () =>
+        query(port, async (sql) => (await sql`select count(*)::int as n from kept`)[0]?.n === count).catch(
+          () => false,
+        ),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    )
   const setting = (port: number, name: string) =>
     query(port, async (sql) => (await sql.unsafe(`select current_setting('${name}') as v`))[0]?.v)
   const status = () => JSON.parse(cli('stack-status', ['--json']).output).postgres
@@ -95,15 +100,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
       await sql`insert into kept values (2)`
       await sql`select pg_replication_slot_advance('fo_slot', pg_current_wal_lsn())`
     })
-    await waitUntil(
-      'the standby to have both rows',
-      // Not there yet (the table itself may not be): not yet.
-      () =>
-        query(base + 2, async (sql) => (await sql`select count(*)::int as n from kept`)[0]?.n === 2).catch(
-          () => false,
-        ),
-      { timeoutMs: 30_000, intervalMs: 250 },
-    )
+    await untilRows(base + 2, 2, 'the standby to have both rows')
     await untilSynced('postgres-2')
   })
 
@@ -157,14 +154,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
       ['postgres', 'standby'],
       ['postgres-2', 'primary'],
     ])
-    await waitUntil(
-      'the rebuilt standby to have all three rows',
-      () =>
-        query(base + 1, async (sql) => (await sql`select count(*)::int as n from kept`)[0]?.n === 3).catch(
-          () => false,
-        ),
-      { timeoutMs: 30_000, intervalMs: 250 },
-    )
+    await untilRows(base + 1, 3, 'the rebuilt standby to have all three rows')
   })
 
   it('switches over with the primary running: every row it committed is on the new primary', {
@@ -187,14 +177,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
       ['postgres', 'primary'],
       ['postgres-2', null],
     ])
-    await waitUntil(
-      'every row on the new primary',
-      () =>
-        query(base, async (sql) => (await sql`select count(*)::int as n from kept`)[0]?.n === 2003).catch(
-          () => false,
-        ),
-      { timeoutMs: 30_000, intervalMs: 250 },
-    )
+    await untilRows(base, 2003, 'every row on the new primary')
   })
 
   it('finishes, run again, a failover that stopped after moving the address; stack:up refuses till then', {
@@ -223,14 +206,7 @@ describe.skipIf(mainConfig.env.STACK_MODE !== 'native')('a stack with a Postgres
     const finished = cli('stack-failover')
     expect(finished.code, finished.output).toBe(0)
     expect(finished.output).toContain('finishing a failover that stopped before its promotion')
-    await waitUntil(
-      'the address to reach the promoted primary with every row',
-      () =>
-        query(base, async (sql) => (await sql`select count(*)::int as n from kept`)[0]?.n === 2003).catch(
-          () => false,
-        ),
-      { timeoutMs: 30_000, intervalMs: 250 },
-    )
+    await untilRows(base, 2003, 'the address to reach the promoted primary with every row')
     const again = cli('stack-up')
     expect(again.code, again.output).toBe(0)
     expect(roles()).toEqual([
